@@ -1,0 +1,23 @@
+//! Owns the verbs: one module per command. Each takes parsed args, builds its settings, calls the
+//! config/stack/store/sops layers and renders through the [`Printer`]. Nothing here defines
+//! backend or format logic.
+
+pub mod sops;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+use crate::printer::Printer;
+
+/// Runs the parsed command; returns the process exit code.
+pub fn dispatch(cli: Cli, printer: &mut Printer) -> Result<u8> {
+    match cli.command {
+        Command::Version => {
+            printer.stdout(&format!("atmos {}\n", env!("CARGO_PKG_VERSION")));
+            Ok(0)
+        }
+        Command::Sops(cmd) => sops::run(cmd, printer),
+        Command::Secret(_) | Command::Describe(_) => {
+            Err(Error::new("this command is not available in this build yet"))
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Owns the CLI configuration (`atmos.yaml`): discovery, parsing into typed settings, and the
+//! validation rules of spec §1 and §8 (store kinds and aliases, required options, secret-by-default
+//! kinds, realms).
+//!
+//! The types below are the contract other modules read. Loading lives in `load.rs`; nothing here
+//! contacts a backend.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+
+use crate::secret::SecretString;
+use crate::yaml::{Map, Node};
+
+/// The merged, validated `atmos.yaml`.
+#[derive(Debug, Clone, Default)]
+pub struct CliConfig {
+    /// The file it was read from, if any.
+    pub config_file: Option<PathBuf>,
+    /// `base_path`, absolute.
+    pub base_path: PathBuf,
+    /// `stacks:`.
+    pub stacks: StacksConfig,
+    /// `stores:`, keyed by lowercased name, in file order.
+    pub stores: IndexMap<String, StoreConfig>,
+    /// `secrets.providers:`, keyed by lowercased name.
+    pub providers: IndexMap<String, ProviderConfig>,
+    /// `auth:`.
+    pub auth: AuthConfig,
+    /// Top-level `env:` (name → value), in file order.
+    pub env: IndexMap<String, String>,
+    /// `settings:` as written (terminal masking, experimental, list merge strategy).
+    pub settings: Map,
+    /// Warnings collected while loading (e.g. ignored store identities), printed on stderr.
+    pub warnings: Vec<String>,
+}
+
+/// `stacks:` section.
+#[derive(Debug, Clone, Default)]
+pub struct StacksConfig {
+    /// `stacks.base_path`, absolute.
+    pub base_path: PathBuf,
+    /// Globs of top-level stack files, relative to `base_path`.
+    pub included_paths: Vec<String>,
+    /// Globs excluded from the top-level stack files.
+    pub excluded_paths: Vec<String>,
+    /// `name_pattern`, e.g. `{tenant}-{environment}-{stage}`.
+    pub name_pattern: Option<String>,
+    /// `name_template`, e.g. `{{ .vars.stage }}`.
+    pub name_template: Option<String>,
+}
+
+/// A backend kind after the legacy alias table (spec §1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    /// `aws/ssm`
+    AwsSsm,
+    /// `aws/asm`
+    AwsAsm,
+    /// `azure/keyvault`
+    AzureKeyVault,
+    /// `gcp/secretmanager`
+    GcpSecretManager,
+    /// `hashicorp/vault`
+    HashicorpVault,
+    /// `onepassword`
+    OnePassword,
+    /// `keychain`
+    Keychain,
+    /// `github/actions`
+    GithubActions,
+    /// `redis`
+    Redis,
+    /// `artifactory`
+    Artifactory,
+}
+
+impl StoreKind {
+    /// The canonical kind string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::AwsSsm => "aws/ssm",
+            StoreKind::AwsAsm => "aws/asm",
+            StoreKind::AzureKeyVault => "azure/keyvault",
+            StoreKind::GcpSecretManager => "gcp/secretmanager",
+            StoreKind::HashicorpVault => "hashicorp/vault",
+            StoreKind::OnePassword => "onepassword",
+            StoreKind::Keychain => "keychain",
+            StoreKind::GithubActions => "github/actions",
+            StoreKind::Redis => "redis",
+            StoreKind::Artifactory => "artifactory",
+        }
+    }
+}
+
+/// One `stores:` entry.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Lowercased name.
+    pub name: String,
+    /// Resolved kind.
+    pub kind: StoreKind,
+    /// Whether it holds secrets (forced on for secret-by-default kinds).
+    pub secret: bool,
+    /// `identity`, when the kind uses one.
+    pub identity: Option<String>,
+    /// `options:` as written (after `!env`/`!exec`/`!include`).
+    pub options: Map,
+}
+
+/// One `secrets.providers:` entry (SOPS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderConfig {
+    /// Lowercased name.
+    pub name: String,
+    /// `kind`, e.g. `sops/age`.
+    pub kind: String,
+    /// `identity` for cloud-KMS master keys.
+    pub identity: Option<String>,
+    /// `spec:`.
+    pub spec: ProviderSpec,
+}
+
+/// `secrets.providers.<n>.spec`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProviderSpec {
+    /// `file`: a template for the SOPS file path.
+    pub file: Option<String>,
+    /// `path`: base directory for derived paths (default `secrets`).
+    pub path: Option<String>,
+    /// `age_key` / `age_key_file`.
+    pub age_key: Option<AgeKeySpec>,
+    /// `age_recipients`, split on commas.
+    pub age_recipients: Vec<String>,
+    /// `recipients_file`: where keygen writes the public recipient.
+    pub recipients_file: Option<String>,
+}
+
+/// Where a provider's private age key comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgeKeySpec {
+    /// An inline `AGE-SECRET-KEY-1…` value.
+    Inline(SecretString),
+    /// A key file (`~` and `$VAR` expanded at use).
+    File(String),
+    /// A key held in a store: `path` is the store key (default: the vault name).
+    Store {
+        /// Store name.
+        store: String,
+        /// Store key.
+        path: Option<String>,
+    },
+}
+
+/// `auth:` section, as consumed by the secrets commands.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// The validated realm (`ATMOS_AUTH_REALM` wins over `auth.realm`); empty = none.
+    pub realm: String,
+    /// `auth.providers`, raw.
+    pub providers: IndexMap<String, Map>,
+    /// `auth.identities`, raw.
+    pub identities: IndexMap<String, Map>,
+}
+
+/// Convenience for reading a string option.
+pub fn option_str<'a>(options: &'a Map, key: &str) -> Option<&'a str> {
+    options.get(key).and_then(Node::as_str).filter(|s| !s.is_empty())
+}

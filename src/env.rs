@@ -1,0 +1,59 @@
+//! Owns the names of every environment variable the program reads, and the one place that reads
+//! them ([`var`]), so that tests can see the full list.
+
+/// Stack name (`-s`).
+pub const ATMOS_STACK: &str = "ATMOS_STACK";
+/// Component name (`-c`).
+pub const ATMOS_COMPONENT: &str = "ATMOS_COMPONENT";
+/// Identity (`-i`).
+pub const ATMOS_IDENTITY: &str = "ATMOS_IDENTITY";
+/// `--mask`.
+pub const ATMOS_MASK: &str = "ATMOS_MASK";
+/// Base path of the project.
+pub const ATMOS_BASE_PATH: &str = "ATMOS_BASE_PATH";
+/// Path of `atmos.yaml` (file or directory).
+pub const ATMOS_CLI_CONFIG_PATH: &str = "ATMOS_CLI_CONFIG_PATH";
+/// Auth realm, wins over `auth.realm`.
+pub const ATMOS_AUTH_REALM: &str = "ATMOS_AUTH_REALM";
+/// Config home for atmos auth files, before `XDG_CONFIG_HOME`.
+pub const ATMOS_XDG_CONFIG_HOME: &str = "ATMOS_XDG_CONFIG_HOME";
+/// Experimental-feature notice control.
+pub const ATMOS_EXPERIMENTAL: &str = "ATMOS_EXPERIMENTAL";
+/// Shell for `secret shell`.
+pub const ATMOS_SHELL: &str = "ATMOS_SHELL";
+/// Nesting level of `secret shell`.
+pub const ATMOS_SHLVL: &str = "ATMOS_SHLVL";
+/// Password of the `keychain` store's `file` backend.
+pub const ATMOS_KEYRING_PASSWORD: &str = "ATMOS_KEYRING_PASSWORD";
+/// Set by CI systems; disables prompts.
+pub const CI: &str = "CI";
+/// SOPS: path of the age identities file.
+pub const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
+/// SOPS: age identities inline.
+pub const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
+/// SOPS: a command that prints age identities.
+pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// XDG config home.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// The user's home directory.
+pub const HOME: &str = "HOME";
+/// Log filter.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// Reads a variable; empty values count as unset.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether the variable is set to a true-ish value (`1`, `true`, `yes`).
+pub fn flag(name: &str) -> bool {
+    var(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// The user's config directory: `XDG_CONFIG_HOME`, else `~/.config`.
+pub fn user_config_dir() -> Option<std::path::PathBuf> {
+    if let Some(x) = var(XDG_CONFIG_HOME) {
+        return Some(x.into());
+    }
+    var(HOME).map(|h| std::path::Path::new(&h).join(".config"))
+}

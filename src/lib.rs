@@ -1,0 +1,49 @@
+//! `atmos` secrets: the library behind the `atmos` binary.
+//!
+//! Layout (dependencies point down this list):
+//! - [`cli`]: clap types only.
+//! - [`commands`]: one module per verb; turns args into settings, calls the layers below, renders
+//!   through [`printer`].
+//! - [`config`] (`atmos.yaml`), [`stack`] (manifests, imports, merge, YAML functions),
+//!   [`secrets`] (declarations, scopes, coordinates), [`store`] (the store trait, key composition,
+//!   the registry and the backends), [`sops`] (the pure SOPS codec).
+//! - Primitives: [`yaml`], [`secret`], [`env`], [`error`], [`printer`].
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod printer;
+pub mod secret;
+pub mod secrets;
+pub mod sops;
+pub mod stack;
+pub mod store;
+pub mod yaml;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses `args`, runs the command and renders any error. Never panics on user input.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
+            let code = err.exit_code();
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(error::code::USAGE));
+        }
+    };
+    let mut printer = printer::Printer::from_env(&cli.global);
+    match commands::dispatch(cli, &mut printer) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            printer.error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Owns everything that leaves the process on stdout/stderr.
+//!
+//! stdout is the data channel, stderr the UI channel (status lines, warnings, errors). Every byte
+//! goes through the [`Masker`] first: secret values registered by the commands (and their common
+//! encodings) become `<MASKED>` unless masking is off (`--mask=false`). Files and child
+//! environments are never masked; they do not pass through here.
+
+use std::io::{self, Write};
+
+use base64::Engine as _;
+
+use crate::cli::GlobalArgs;
+use crate::error::Error;
+use crate::secret::SecretString;
+
+/// The default replacement text.
+pub const MASK: &str = "<MASKED>";
+
+/// Replaces registered secret literals in text.
+#[derive(Default)]
+pub struct Masker {
+    enabled: bool,
+    replacement: String,
+    literals: Vec<SecretString>,
+}
+
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Masker")
+            .field("enabled", &self.enabled)
+            .field("literals", &self.literals.len())
+            .finish()
+    }
+}
+
+impl Masker {
+    /// A masker; `enabled = false` passes text through.
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            replacement: MASK.to_owned(),
+            literals: Vec::new(),
+        }
+    }
+
+    /// Whether masking is on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Sets the replacement text (`settings.terminal.mask.replacement`).
+    pub fn set_replacement(&mut self, replacement: &str) {
+        replacement.clone_into(&mut self.replacement);
+    }
+
+    /// Turns masking on or off.
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
+
+    /// Registers a secret value and its encoded forms: base64 (std, url, with and without
+    /// padding), URL query escaping and JSON string escaping.
+    pub fn register(&mut self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let e = base64::engine::general_purpose::STANDARD;
+        let variants = [
+            value.to_owned(),
+            e.encode(value),
+            base64::engine::general_purpose::URL_SAFE.encode(value),
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(value),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
+            query_escape(value),
+            json_inner(value),
+        ];
+        for v in variants {
+            if !v.is_empty() && !self.literals.iter().any(|l| l.expose() == v) {
+                self.literals.push(SecretString::new(v));
+            }
+        }
+        // Longest first so that a value containing another is replaced whole.
+        self.literals.sort_by_key(|l| std::cmp::Reverse(l.expose().len()));
+    }
+
+    /// Registers every leaf of a JSON value.
+    pub fn register_json(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => self.register(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| self.register_json(v)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| self.register_json(v)),
+            serde_json::Value::Null => {}
+            other => self.register(&other.to_string()),
+        }
+    }
+
+    /// Applies masking to `text`.
+    pub fn mask(&self, text: &str) -> String {
+        if !self.enabled || self.literals.is_empty() {
+            return text.to_owned();
+        }
+        let mut out = text.to_owned();
+        for lit in &self.literals {
+            if out.contains(lit.expose()) {
+                out = out.replace(lit.expose(), &self.replacement);
+            }
+        }
+        out
+    }
+}
+
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn json_inner(value: &str) -> String {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The only writer of stdout and stderr.
+#[derive(Debug)]
+pub struct Printer {
+    /// The masker applied to everything printed.
+    pub masker: Masker,
+    quiet: bool,
+}
+
+impl Printer {
+    /// A printer configured from the global flags (`--mask`, `ATMOS_MASK`).
+    pub fn from_env(global: &GlobalArgs) -> Self {
+        Self {
+            masker: Masker::new(global.mask.unwrap_or(true)),
+            quiet: false,
+        }
+    }
+
+    /// A printer for tests.
+    pub fn new(mask: bool) -> Self {
+        Self {
+            masker: Masker::new(mask),
+            quiet: false,
+        }
+    }
+
+    /// Writes data to stdout (masked). A closed pipe is not an error.
+    pub fn stdout(&self, text: &str) {
+        write_ignoring_broken_pipe(&mut io::stdout().lock(), self.masker.mask(text).as_bytes());
+    }
+
+    /// Writes raw bytes to stdout without masking (decrypted files the user asked for).
+    pub fn stdout_bytes(&self, bytes: &[u8]) {
+        write_ignoring_broken_pipe(&mut io::stdout().lock(), bytes);
+    }
+
+    /// Writes a UI line to stderr (masked).
+    pub fn status(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut text = self.masker.mask(line);
+        text.push('\n');
+        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
+    }
+
+    /// `✓ line` on stderr.
+    pub fn success(&self, line: &str) {
+        self.status(&format!("✓ {line}"));
+    }
+
+    /// `⚠ line` on stderr.
+    pub fn warn(&self, line: &str) {
+        self.status(&format!("⚠ {line}"));
+    }
+
+    /// `✗ line` on stderr.
+    pub fn fail(&self, line: &str) {
+        self.status(&format!("✗ {line}"));
+    }
+
+    /// `ℹ line` on stderr.
+    pub fn info(&self, line: &str) {
+        self.status(&format!("ℹ {line}"));
+    }
+
+    /// Renders an error on stderr.
+    pub fn error(&self, err: &Error) {
+        let text = self.masker.mask(&err.render());
+        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
+    }
+}
+
+fn write_ignoring_broken_pipe(w: &mut impl Write, bytes: &[u8]) {
+    let _ = w.write_all(bytes).and_then(|()| w.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_plain_and_encoded_forms() {
+        let mut m = Masker::new(true);
+        m.register("p@ss word");
+        assert_eq!(m.mask("x p@ss word y"), "x <MASKED> y");
+        assert_eq!(m.mask("cEBzcyB3b3Jk"), "<MASKED>");
+        assert_eq!(m.mask("a=p%40ss+word"), "a=<MASKED>");
+    }
+
+    #[test]
+    fn disabled_masker_passes_through() {
+        let mut m = Masker::new(false);
+        m.register("secret");
+        assert_eq!(m.mask("secret"), "secret");
+    }
+}

@@ -1,0 +1,151 @@
+//! Owns the secret *declaration* model: what `secrets.vars` entries mean once merged.
+//!
+//! - [`Scope`], [`Declaration`], [`Coordinate`]: plain data shared by the stack loader, the store
+//!   registry and the commands.
+//! - `declare`: extraction from a merged component section, per-layer scope stamping (spec §2.3)
+//!   and the scope-conflict error.
+//!
+//! Depends on `yaml` only; knows nothing about backends.
+
+pub mod declare;
+
+use std::fmt;
+
+/// Where a secret's value is shared (spec §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Scope {
+    /// One value per component instance in a stack.
+    #[default]
+    Instance,
+    /// One value per stack, shared by every component in it.
+    Stack,
+    /// One value for every stack and component using the backend.
+    Global,
+}
+
+impl Scope {
+    /// The spelling used in YAML and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Instance => "instance",
+            Scope::Stack => "stack",
+            Scope::Global => "global",
+        }
+    }
+
+    /// Parses `instance`, `stack` or `global`.
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "instance" => Some(Scope::Instance),
+            "stack" => Some(Scope::Stack),
+            "global" => Some(Scope::Global),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which backend a declaration names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backend {
+    /// A `stores:` entry (track 1).
+    Store(String),
+    /// A `secrets.providers:` entry (track 2, SOPS).
+    Sops(String),
+    /// Neither `store:` nor `sops:` was set.
+    None,
+}
+
+impl Backend {
+    /// `store:<n>`, `sops:<n>` or `(none)`, as shown by `list`.
+    pub fn label(&self) -> String {
+        match self {
+            Backend::Store(n) => format!("store:{n}"),
+            Backend::Sops(n) => format!("sops:{n}"),
+            Backend::None => "(none)".to_owned(),
+        }
+    }
+}
+
+/// One merged entry of `secrets.vars`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    /// The YAML key, case preserved; also the env var name for `exec`/`pull`.
+    pub name: String,
+    /// `description`, if any.
+    pub description: String,
+    /// The backend (`sops` wins when both are set, as in atmos).
+    pub backend: Backend,
+    /// `reference`: overrides the key for every backend when non-empty.
+    pub reference: String,
+    /// `required`.
+    pub required: bool,
+    /// The (stamped) scope.
+    pub scope: Scope,
+}
+
+/// Where a declared secret lives: `(stack, component, key)` after applying the scope (spec §2.4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Coordinate {
+    /// Stack name, empty for `global`.
+    pub stack: String,
+    /// Component instance name, empty for `stack` and `global`.
+    pub component: String,
+    /// `reference` if set, else the declaration name.
+    pub key: String,
+    /// The scope that produced this coordinate.
+    pub scope: Scope,
+}
+
+impl Declaration {
+    /// The coordinate of this declaration for component instance `component` in stack `stack`.
+    pub fn coordinate(&self, stack: &str, component: &str) -> Coordinate {
+        let key = if self.reference.is_empty() {
+            self.name.clone()
+        } else {
+            self.reference.clone()
+        };
+        let (stack, component) = match self.scope {
+            Scope::Instance => (stack.to_owned(), component.to_owned()),
+            Scope::Stack => (stack.to_owned(), String::new()),
+            Scope::Global => (String::new(), String::new()),
+        };
+        Coordinate {
+            stack,
+            component,
+            key,
+            scope: self.scope,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decl(scope: Scope, reference: &str) -> Declaration {
+        Declaration {
+            name: "DB_PASSWORD".into(),
+            description: String::new(),
+            backend: Backend::Store("s".into()),
+            reference: reference.into(),
+            required: false,
+            scope,
+        }
+    }
+
+    #[test]
+    fn coordinates_follow_scope() {
+        let c = decl(Scope::Instance, "").coordinate("dev", "api");
+        assert_eq!((c.stack.as_str(), c.component.as_str(), c.key.as_str()), ("dev", "api", "DB_PASSWORD"));
+        let c = decl(Scope::Stack, "").coordinate("dev", "api");
+        assert_eq!((c.stack.as_str(), c.component.as_str()), ("dev", ""));
+        let c = decl(Scope::Global, "ref/x").coordinate("dev", "api");
+        assert_eq!((c.stack.as_str(), c.component.as_str(), c.key.as_str()), ("", "", "ref/x"));
+    }
+}

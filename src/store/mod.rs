@@ -1,0 +1,1 @@
+//! Owns the [`Store`] trait and backend dispatch. SDK types never leave a backend module.
