@@ -57,3 +57,64 @@ pub fn user_config_dir() -> Option<std::path::PathBuf> {
     }
     var(HOME).map(|h| std::path::Path::new(&h).join(".config"))
 }
+
+/// Expands a leading `~` and `$VAR`/`${VAR}` references in a path.
+pub fn expand_path(raw: &str) -> std::path::PathBuf {
+    let mut s = String::with_capacity(raw.len());
+    let mut rest = raw;
+    if let Some(tail) = rest.strip_prefix('~')
+        && (tail.is_empty() || tail.starts_with('/'))
+        && let Some(home) = var(HOME)
+    {
+        s.push_str(&home);
+        rest = tail;
+    }
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '$' {
+            s.push(c);
+            continue;
+        }
+        let after = &rest[i + 1..];
+        let (name, consumed) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if name.is_empty() {
+            s.push('$');
+            continue;
+        }
+        s.push_str(&var(name).unwrap_or_default());
+        for _ in 0..consumed {
+            chars.next();
+        }
+    }
+    s.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_tilde_and_vars() {
+        let home = var(HOME).unwrap_or_default();
+        assert_eq!(
+            expand_path("~/k.txt"),
+            std::path::PathBuf::from(format!("{home}/k.txt"))
+        );
+        assert_eq!(
+            expand_path("${HOME}/x"),
+            std::path::PathBuf::from(format!("{home}/x"))
+        );
+        assert_eq!(expand_path("a$/b"), std::path::PathBuf::from("a$/b"));
+        assert_eq!(expand_path("~user"), std::path::PathBuf::from("~user"));
+    }
+}

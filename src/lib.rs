@@ -9,11 +9,14 @@
 //!   the registry and the backends), [`sops`] (the pure SOPS codec).
 //! - Primitives: [`yaml`], [`secret`], [`env`], [`error`], [`printer`].
 
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dotenv;
 pub mod env;
 pub mod error;
+pub mod fsx;
 pub mod printer;
 pub mod secret;
 pub mod secrets;

