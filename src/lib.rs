@@ -18,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod fsx;
 pub mod printer;
+pub mod prompt;
 pub mod secret;
 pub mod secrets;
 pub mod sops;

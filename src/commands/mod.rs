@@ -2,6 +2,7 @@
 //! config/stack/store/sops layers and renders through the [`Printer`]. Nothing here defines
 //! backend or format logic.
 
+pub mod secret;
 pub mod sops;
 
 use crate::cli::{Cli, Command};

@@ -170,3 +170,10 @@ pub fn option_str<'a>(options: &'a Map, key: &str) -> Option<&'a str> {
         .and_then(Node::as_str)
         .filter(|s| !s.is_empty())
 }
+
+/// Loads atmos.yaml (placeholder until the loader lands).
+pub fn load(_global: &crate::cli::GlobalArgs) -> Result<CliConfig, crate::error::Error> {
+    Err(crate::error::Error::new(
+        "configuration loading is not available yet",
+    ))
+}

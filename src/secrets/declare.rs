@@ -1,1 +1,16 @@
-//! Declaration extraction and scope stamping (spec §2.3). Filled in by the stack-loader work.
+//! Declaration extraction and scope stamping (placeholder).
+use indexmap::IndexMap;
+
+use super::Declaration;
+use crate::config::ProviderConfig;
+use crate::yaml::Map;
+
+/// Declarations of a merged section.
+pub fn declarations(_section: &Map) -> Result<Vec<Declaration>, crate::error::Error> {
+    Ok(Vec::new())
+}
+
+/// Stack-declared providers.
+pub fn providers(_section: &Map) -> Result<IndexMap<String, ProviderConfig>, crate::error::Error> {
+    Ok(IndexMap::new())
+}

@@ -23,3 +23,30 @@ pub struct ComponentInstance {
     /// `metadata`, `auth`, `component`, … `!secret`/`!store`/`!store.get` stay tagged.
     pub section: Map,
 }
+
+/// yq-style paths (placeholder).
+pub mod path {
+    /// Selects `.a.b[0]` from a JSON value.
+    pub fn select_json(v: &serde_json::Value, _p: &str) -> Result<serde_json::Value, String> {
+        Ok(v.clone())
+    }
+}
+
+/// Loads every component instance (placeholder).
+pub fn load_all(
+    _cfg: &crate::config::CliConfig,
+) -> Result<Vec<ComponentInstance>, crate::error::Error> {
+    Ok(Vec::new())
+}
+
+/// Loads one component instance (placeholder).
+pub fn load_component(
+    _cfg: &crate::config::CliConfig,
+    stack: &str,
+    component: &str,
+    _t: Option<&str>,
+) -> Result<ComponentInstance, crate::error::Error> {
+    Err(crate::error::Error::new(format!(
+        "component `{component}` not found in stack `{stack}`"
+    )))
+}

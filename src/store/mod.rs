@@ -10,6 +10,7 @@
 
 pub mod keychain;
 pub mod memory;
+pub mod plan;
 pub mod registry;
 pub mod sops;
 
@@ -93,6 +94,18 @@ pub trait Store: Send + Sync {
 
     /// Where a coordinate lives, for messages (`/prefix/dev/api/KEY`, `secrets/dev.enc.yaml`).
     fn describe_key(&self, key: &Coordinate) -> String;
+
+    /// The local file that holds a coordinate, for file-backed stores (SOPS). Used by the
+    /// collision guard and for file dependencies.
+    fn file_of(&self, _key: &Coordinate) -> Result<Option<std::path::PathBuf>, StoreError> {
+        Ok(None)
+    }
+
+    /// Whether the backend has the key material it needs (SOPS vaults); `None` when the
+    /// question does not apply.
+    fn has_key_material(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Reads one value.

@@ -57,3 +57,30 @@ impl super::Store for SopsStore {
         key.key.clone()
     }
 }
+
+/// Outcome of keygen.
+pub enum Keygen {
+    /// Not an age vault.
+    Unsupported,
+    /// Key material exists and `--force` was not given.
+    AlreadyHasKey,
+    /// New key pair.
+    Generated {
+        /// Where the private identity went.
+        identity_location: String,
+        /// The recipients file.
+        recipients_file: std::path::PathBuf,
+        /// The public recipient.
+        recipient: String,
+    },
+}
+
+/// Generates key material (placeholder).
+pub fn keygen(
+    _p: &ProviderConfig,
+    _c: &CliConfig,
+    _r: &Registry,
+    _force: bool,
+) -> Result<Keygen, crate::error::Error> {
+    Ok(Keygen::Unsupported)
+}

@@ -1,0 +1,267 @@
+//! `secret pull`, `secret push` and `secret import`: moving values between dotenv/JSON files and
+//! the declared backends. All three use the one dotenv dialect in [`crate::dotenv`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::{Ctx, block_on, read_stdin};
+use crate::cli::{ImportArgs, PullArgs, PushArgs};
+use crate::error::{Error, Result};
+use crate::printer::Printer;
+use crate::secret::SecretValue;
+use crate::secrets::{Backend, Coordinate, Declaration, Scope};
+
+/// Flat `KEY → value` pairs read from a file.
+type Pairs = BTreeMap<String, Zeroizing<String>>;
+
+/// Reads `source` (`-` = stdin) as dotenv or JSON.
+fn read_pairs(source: &str, format: &str) -> Result<Pairs> {
+    let text = if source == "-" {
+        read_stdin()?
+    } else {
+        Zeroizing::new(std::fs::read_to_string(source).map_err(|e| {
+            Error::new(format!("failed to open \"{source}\": {e}"))
+                .with_hint("check the path, or pass `-` to read stdin")
+        })?)
+    };
+    parse_pairs(&text, format, source)
+}
+
+fn parse_pairs(text: &str, format: &str, origin: &str) -> Result<Pairs> {
+    match format {
+        "env" | "dotenv" => {
+            let entries = crate::dotenv::parse(text)
+                .map_err(|e| Error::new(format!("failed to parse \"{origin}\": {e}")))?;
+            Ok(entries.into_iter().map(|e| (e.key, e.value)).collect())
+        }
+        "json" => {
+            let v: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| Error::new(format!("failed to parse \"{origin}\" as JSON: {e}")))?;
+            let serde_json::Value::Object(map) = v else {
+                return Err(Error::new(format!(
+                    "failed to parse \"{origin}\": expected a flat JSON object"
+                )));
+            };
+            Ok(map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = SecretValue::json(v).to_text();
+                    (k, Zeroizing::new(text.expose().to_owned()))
+                })
+                .collect())
+        }
+        other => Err(Error::usage(format!(
+            "unsupported format (use env or json): \"{other}\""
+        ))),
+    }
+}
+
+fn format_for(explicit: Option<&str>, path: &str) -> String {
+    match explicit {
+        Some(f) => f.to_lowercase(),
+        None if Path::new(path).extension().is_some_and(|e| e == "json") => "json".into(),
+        None => "env".into(),
+    }
+}
+
+/// `secret pull [-o FILE] [--format env|json]`.
+pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u8> {
+    let format = args.format.to_lowercase();
+    if !matches!(format.as_str(), "env" | "json") {
+        return Err(Error::usage(format!(
+            "unsupported format (use env or json): \"{}\"",
+            args.format
+        )));
+    }
+    let session = ctx.session()?;
+    let decls: Vec<&Declaration> = session.decls.iter().collect();
+    let results = session.read_many(&decls);
+    let mut values: BTreeMap<String, SecretValue> = BTreeMap::new();
+    for (d, r) in decls.iter().zip(results) {
+        match r {
+            Ok(Some(v)) => {
+                values.insert(d.name.clone(), v);
+            }
+            Ok(None) => printer.warn(&format!("Skipping `{}`: secret is not initialized", d.name)),
+            Err(e) => printer.warn(&format!("Skipping `{}`: {e}", d.name)),
+        }
+    }
+    let body = match format.as_str() {
+        "json" => {
+            let map: serde_json::Map<String, serde_json::Value> = values
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::Value::String(v.to_text().expose().to_owned()),
+                    )
+                })
+                .collect();
+            let mut s = Zeroizing::new(
+                serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap_or_default(),
+            );
+            s.push('\n');
+            s
+        }
+        _ => {
+            let texts: Vec<(String, crate::secret::SecretString)> = values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_text()))
+                .collect();
+            crate::dotenv::render(texts.iter().map(|(k, v)| (k.as_str(), v.expose())))
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            crate::fsx::write_atomic(path, body.as_bytes(), 0o600)
+                .and_then(|()| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                })
+                .map_err(|e| Error::new(format!("failed to write \"{}\": {e}", path.display())))?;
+            printer.success(&format!(
+                "Wrote {} secret(s) to {}",
+                values.len(),
+                path.display()
+            ));
+        }
+        None => {
+            for v in values.values() {
+                printer.masker.register(v.to_text().expose());
+            }
+            printer.stdout(&body);
+        }
+    }
+    Ok(0)
+}
+
+/// `secret push [--input FILE] [--format env|json]`.
+pub(crate) fn push(ctx: &Ctx, args: PushArgs, printer: &mut Printer) -> Result<u8> {
+    let format = args.format.to_lowercase();
+    let pairs = read_pairs(&args.input, &format)?;
+    let session = ctx.session()?;
+    if let Some(k) = pairs
+        .keys()
+        .find(|k| !session.decls.iter().any(|d| &d.name == *k))
+    {
+        return Err(Error::new(format!(
+            "validation failed: key \"{k}\" is not declared as a secret"
+        ))
+        .with_hint("declare it under the component's `secrets.vars`, or use `atmos secret import` to skip undeclared keys"));
+    }
+    for (k, v) in &pairs {
+        printer.masker.register(v);
+        let decl = session.find(k)?.clone();
+        session.write(&decl, &SecretValue::text(v.as_str()))?;
+    }
+    printer.success(&format!(
+        "Pushed {} secret(s) {}",
+        pairs.len(),
+        session.where_()
+    ));
+    Ok(0)
+}
+
+/// `secret import FILE|NAME [--from-*]`.
+pub(crate) fn import(ctx: &Ctx, args: ImportArgs, printer: &mut Printer) -> Result<u8> {
+    let store_mode = args.from_store.is_some()
+        || args.from_stack.is_some()
+        || args.from_component.is_some()
+        || args.from_key.is_some();
+    if store_mode {
+        return import_from_store(ctx, &args, printer);
+    }
+    let format = format_for(args.format.as_deref(), &args.source);
+    let pairs = read_pairs(&args.source, &format)?;
+    let session = ctx.session()?;
+    let mut imported = 0usize;
+    let mut skipped = 0usize;
+    for (k, v) in &pairs {
+        let Some(decl) = session.decls.iter().find(|d| &d.name == k) else {
+            printer.warn(&format!("Skipping undeclared key `{k}`"));
+            skipped += 1;
+            continue;
+        };
+        printer.masker.register(v);
+        if args.dry_run {
+            printer.info(&format!("Would import `{k}`"));
+        } else {
+            session.write(decl, &SecretValue::text(v.as_str()))?;
+        }
+        imported += 1;
+    }
+    if args.dry_run {
+        printer.info(&format!(
+            "Dry run: {imported} would be imported, {skipped} skipped (undeclared)"
+        ));
+    } else {
+        printer.success(&format!(
+            "Imported {imported} secret(s), skipped {skipped} undeclared"
+        ));
+    }
+    Ok(0)
+}
+
+fn import_from_store(ctx: &Ctx, args: &ImportArgs, printer: &mut Printer) -> Result<u8> {
+    if args.format.is_some() {
+        return Err(Error::usage(
+            "mutually exclusive flags provided: --format applies to file imports, not --from-*",
+        ));
+    }
+    let session = ctx.session()?;
+    let decl = session.find(&args.source)?.clone();
+    let source_name = match (&args.from_store, &decl.backend) {
+        (Some(s), _) => s.clone(),
+        (None, Backend::Store(s)) => s.clone(),
+        (None, _) => {
+            return Err(Error::usage(format!(
+                "import source store is required: secret `{}` is not store-backed; pass --from-store",
+                decl.name
+            )));
+        }
+    };
+    let source = session.registry.store(&source_name)?;
+    let from_stack = args.from_stack.clone().unwrap_or_default();
+    let from_component = args.from_component.clone().unwrap_or_default();
+    let key = args.from_key.clone().unwrap_or_else(|| decl.name.clone());
+    let coord = Coordinate {
+        scope: match (from_stack.is_empty(), from_component.is_empty()) {
+            (_, false) => Scope::Instance,
+            (false, true) => Scope::Stack,
+            (true, true) => Scope::Global,
+        },
+        stack: from_stack.clone(),
+        component: from_component.clone(),
+        key: key.clone(),
+    };
+    let read = block_on(crate::store::get_one(source.as_ref(), &coord))?;
+    let value = match read {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return Err(Error::new(format!(
+                "failed to read import source value: store \"{source_name}\" (stack=\"{from_stack}\" component=\"{from_component}\" key=\"{key}\"): not found"
+            )));
+        }
+        Err(e) => {
+            return Err(Error::from(e).context(format!(
+                "failed to read import source value: store \"{source_name}\" (stack=\"{from_stack}\" component=\"{from_component}\" key=\"{key}\")"
+            )));
+        }
+    };
+    printer.masker.register_json(value.expose());
+    if args.dry_run {
+        printer.info(&format!(
+            "Would import `{}` from the source coordinate (source verified readable)",
+            decl.name
+        ));
+        return Ok(0);
+    }
+    session.write(&decl, &value)?;
+    printer.success(&format!(
+        "Imported `{}` from its source coordinate (the source value was left in place)",
+        decl.name
+    ));
+    Ok(0)
+}

@@ -1,0 +1,114 @@
+//! `secret exec -- CMD…` and `secret shell`: run a child with the declared secrets in its
+//! environment. A required secret that cannot be read stops the command before the child starts
+//! (atmos only warns); optional ones are skipped with a warning.
+
+use super::{Ctx, Session};
+use crate::cli::{ExecArgs, ShellArgs};
+use crate::error::{Error, Result};
+use crate::printer::Printer;
+use crate::secret::SecretString;
+use crate::secrets::Declaration;
+
+/// Reads every declared secret; returns `(NAME, value)` sorted by name.
+fn secret_env(session: &Session, printer: &Printer) -> Result<Vec<(String, SecretString)>> {
+    let decls: Vec<&Declaration> = session.decls.iter().collect();
+    let results = session.read_many(&decls);
+    let mut env = Vec::new();
+    let mut blocking = Vec::new();
+    for (d, r) in decls.into_iter().zip(results) {
+        match r {
+            Ok(Some(v)) => env.push((d.name.clone(), v.to_text())),
+            Ok(None) if d.required => blocking.push(format!("`{}`: not set", d.name)),
+            Ok(None) => printer.warn(&format!("Skipping `{}`: secret is not initialized", d.name)),
+            Err(e) if d.required => blocking.push(format!("`{}`: {e}", d.name)),
+            Err(e) => printer.warn(&format!("Skipping `{}`: {e}", d.name)),
+        }
+    }
+    if !blocking.is_empty() {
+        let mut err = Error::new(format!(
+            "required secret(s) missing {}; the command was not started",
+            session.where_()
+        ));
+        for b in blocking {
+            err = err.with_cause(b);
+        }
+        return Err(err.with_hint(format!(
+            "set them with `atmos secret set NAME -s {} -c {}`, or check with `atmos secret validate`",
+            session.stack, session.component
+        )));
+    }
+    Ok(env)
+}
+
+fn child_env(
+    session: &Session,
+    printer: &Printer,
+) -> Result<Vec<(std::ffi::OsString, std::ffi::OsString)>> {
+    let secrets = secret_env(session, printer)?;
+    let config_env: Vec<(String, String)> = session
+        .cfg
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(crate::child::layer_env(
+        std::env::vars_os(),
+        &config_env,
+        &secrets,
+    ))
+}
+
+/// `secret exec -- CMD…`.
+pub(crate) fn exec(ctx: &Ctx, args: ExecArgs, printer: &mut Printer) -> Result<u8> {
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::usage("no command specified: invalid subcommand")
+            .with_hint("put the command after `--`: `atmos secret exec -s STACK -c COMPONENT -- terraform plan`"));
+    };
+    let session = ctx.session()?;
+    let env = child_env(&session, printer)?;
+    crate::child::run(program, rest, env)
+}
+
+/// `secret shell [--shell SHELL] [-- ARGS…]`.
+pub(crate) fn shell(ctx: &Ctx, args: ShellArgs, printer: &mut Printer) -> Result<u8> {
+    let session = ctx.session()?;
+    let mut env = child_env(&session, printer)?;
+    let level = crate::env::var(crate::env::ATMOS_SHLVL)
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1;
+    env.retain(|(k, _)| k != crate::env::ATMOS_SHLVL);
+    env.push((crate::env::ATMOS_SHLVL.into(), level.to_string().into()));
+    let shell = args
+        .shell
+        .or_else(|| crate::env::var("SHELL"))
+        .unwrap_or_else(|| {
+            if which("bash") {
+                "bash".to_owned()
+            } else {
+                "sh".to_owned()
+            }
+        });
+    let shell_args = if args.args.is_empty() {
+        vec!["-l".to_owned()]
+    } else {
+        args.args
+    };
+    printer.info(&format!(
+        "Entering shell with {} secret(s) for component \"{}\" in stack \"{}\" (type 'exit' to return).",
+        session.decls.len(),
+        session.component,
+        session.stack
+    ));
+    let code = crate::child::run(&shell, &shell_args, env)?;
+    printer.info(&format!(
+        "Exited shell for component \"{}\" in stack \"{}\".",
+        session.component, session.stack
+    ));
+    Ok(code)
+}
+
+fn which(program: &str) -> bool {
+    crate::env::var("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}

@@ -1,0 +1,279 @@
+//! `secret list [--verbose] [--verify] [--format table|json|yaml|csv|tsv]`.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use super::{Ctx, Session};
+use crate::cli::ListArgs;
+use crate::error::{Error, Result};
+use crate::printer::Printer;
+use crate::secrets::{Declaration, Scope};
+
+/// One output row.
+#[derive(Clone)]
+struct Row {
+    stack: String,
+    component: String,
+    secret: String,
+    scope: Scope,
+    provider: String,
+    status: &'static str,
+    description: String,
+}
+
+const COLUMNS: [&str; 7] = [
+    "Stack",
+    "Component",
+    "Secret",
+    "Scope",
+    "Provider",
+    "Status",
+    "Description",
+];
+
+/// Lists declared secrets with their status.
+pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u8> {
+    let format = args.format.clone().unwrap_or_default().to_lowercase();
+    if !matches!(
+        format.as_str(),
+        "" | "table" | "json" | "yaml" | "csv" | "tsv"
+    ) {
+        return Err(Error::new(format!(
+            "invalid configuration: unsupported format: {format}"
+        ))
+        .with_hint("use one of: table, json, yaml, csv, tsv"));
+    }
+    let cfg = ctx.config()?;
+    let stack = ctx.scope.stack.clone().filter(|s| !s.is_empty());
+    let component = ctx.scope.component.clone().filter(|s| !s.is_empty());
+    let mut rows = Vec::new();
+    if let (Some(s), Some(c)) = (&stack, &component) {
+        let session = Session::load(cfg, s, c, ctx.scope.component_type.as_deref())?;
+        rows = rows_for(&session, args.verify, false);
+        if rows.is_empty() {
+            printer.info(&format!(
+                "No secrets declared for component \"{c}\" in stack \"{s}\"."
+            ));
+            return Ok(0);
+        }
+    } else {
+        let mut instances = crate::stack::load_all(&cfg)?;
+        instances.retain(|i| {
+            stack.as_deref().is_none_or(|s| i.stack == s)
+                && component.as_deref().is_none_or(|c| i.name == c)
+                && ctx
+                    .scope
+                    .component_type
+                    .as_deref()
+                    .is_none_or(|t| i.component_type == t)
+        });
+        instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
+        let mut seen_stack: Vec<(String, String)> = Vec::new();
+        let mut seen_global: Vec<String> = Vec::new();
+        for inst in instances {
+            let stack_name = inst.stack.clone();
+            let session = Session::from_instance(Arc::clone(&cfg), inst, &stack_name)?;
+            if session.decls.is_empty() {
+                continue;
+            }
+            for row in rows_for(&session, args.verify, true) {
+                match row.scope {
+                    Scope::Stack => {
+                        let k = (row.stack.clone(), row.secret.clone());
+                        if seen_stack.contains(&k) {
+                            continue;
+                        }
+                        seen_stack.push(k);
+                    }
+                    Scope::Global => {
+                        if seen_global.contains(&row.secret) {
+                            continue;
+                        }
+                        seen_global.push(row.secret.clone());
+                    }
+                    Scope::Instance => {}
+                }
+                rows.push(row);
+            }
+        }
+        if rows.is_empty() {
+            let msg = match (&stack, &component) {
+                (Some(s), _) => format!("No secrets declared in stack \"{s}\"."),
+                (None, Some(c)) => {
+                    format!("No secrets declared for component \"{c}\" in any stack.")
+                }
+                (None, None) => "No secrets declared in any stack.".to_owned(),
+            };
+            printer.info(&msg);
+            return Ok(0);
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.stack, &a.secret, &a.component).cmp(&(&b.stack, &b.secret, &b.component))
+    });
+    printer.stdout(&render(&rows, &format, args.verbose));
+    Ok(0)
+}
+
+fn rows_for(session: &Session, verify: bool, enumerated: bool) -> Vec<Row> {
+    let decls: Vec<&Declaration> = session.decls.iter().collect();
+    // Local backends are always checked; remote ones only with --verify.
+    let mut check: Vec<&Declaration> = Vec::new();
+    let mut status: Vec<Option<&'static str>> = vec![None; decls.len()];
+    for (i, d) in decls.iter().enumerate() {
+        match session.store_for(d) {
+            Ok(store) if verify || store.capabilities().local_status => check.push(d),
+            Ok(_) => status[i] = Some("unknown"),
+            Err(_) => status[i] = Some("error"),
+        }
+    }
+    let results = session.exists_many(&check);
+    let mut results = check.iter().map(|d| d.name.clone()).zip(results);
+    for (i, d) in decls.iter().enumerate() {
+        if status[i].is_none()
+            && let Some((_, r)) = results.find(|(n, _)| *n == d.name)
+        {
+            status[i] = Some(match r {
+                Ok(true) => "initialized",
+                Ok(false) => "missing",
+                Err(_) => "error",
+            });
+        }
+    }
+    decls
+        .iter()
+        .zip(status)
+        .map(|(d, st)| {
+            let (stack, component) = match (enumerated, d.scope) {
+                (true, Scope::Global) => ("*".to_owned(), "*".to_owned()),
+                (true, Scope::Stack) => (session.stack.clone(), "*".to_owned()),
+                _ => (session.stack.clone(), session.component.clone()),
+            };
+            Row {
+                stack,
+                component,
+                secret: d.name.clone(),
+                scope: d.scope,
+                provider: d.backend.label(),
+                status: st.unwrap_or("unknown"),
+                description: d.description.clone(),
+            }
+        })
+        .collect()
+}
+
+fn cells(r: &Row, verbose: bool) -> Vec<String> {
+    let mut v = vec![
+        r.stack.clone(),
+        r.component.clone(),
+        r.secret.clone(),
+        r.scope.to_string(),
+        r.provider.clone(),
+        r.status.to_owned(),
+    ];
+    if verbose {
+        v.push(r.description.clone());
+    }
+    v
+}
+
+fn render(rows: &[Row], format: &str, verbose: bool) -> String {
+    let ncol = if verbose { 7 } else { 6 };
+    let header: Vec<&str> = COLUMNS[..ncol].to_vec();
+    match format {
+        "json" => {
+            let arr: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut m = serde_json::Map::new();
+                    for (h, c) in header.iter().zip(cells(r, verbose)) {
+                        m.insert((*h).to_owned(), serde_json::Value::String(c));
+                    }
+                    serde_json::Value::Object(m)
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&arr).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        "yaml" => {
+            let mut s = String::new();
+            for r in rows {
+                for (i, (h, c)) in header.iter().zip(cells(r, verbose)).enumerate() {
+                    let lead = if i == 0 { "- " } else { "  " };
+                    let q = serde_json::to_string(&c).unwrap_or_default();
+                    s.push_str(&format!("{lead}{h}: {q}\n"));
+                }
+            }
+            s
+        }
+        "csv" => {
+            let mut s = header.join(",") + "\n";
+            for r in rows {
+                let line: Vec<String> = cells(r, verbose).iter().map(|c| csv_field(c)).collect();
+                s.push_str(&line.join(","));
+                s.push('\n');
+            }
+            s
+        }
+        "tsv" => {
+            let mut s = header.join("\t") + "\n";
+            s.push_str(&tsv_rows(rows, verbose));
+            s
+        }
+        _ => {
+            if std::io::stdout().is_terminal() {
+                table(&header, rows, verbose)
+            } else {
+                tsv_rows(rows, verbose)
+            }
+        }
+    }
+}
+
+fn tsv_rows(rows: &[Row], verbose: bool) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let line: Vec<String> = cells(r, verbose)
+            .iter()
+            .map(|c| c.replace(['\t', '\n'], " "))
+            .collect();
+        s.push_str(&line.join("\t"));
+        s.push('\n');
+    }
+    s
+}
+
+fn csv_field(c: &str) -> String {
+    if c.contains([',', '"', '\n']) {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_owned()
+    }
+}
+
+fn table(header: &[&str], rows: &[Row], verbose: bool) -> String {
+    let all: Vec<Vec<String>> = rows.iter().map(|r| cells(r, verbose)).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            all.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cols: Vec<String>| -> String {
+        let padded: Vec<String> = cols
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned() + "\n"
+    };
+    let mut s = line(header.iter().map(|h| h.to_uppercase()).collect());
+    for r in all {
+        s.push_str(&line(r));
+    }
+    s
+}

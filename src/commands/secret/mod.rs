@@ -1,0 +1,416 @@
+//! `atmos secret …`: the declared-secrets command family (spec §4).
+//!
+//! [`Session`] is the shared part of every scoped command: resolve `--stack`/`--component` (or
+//! prompt), load the configuration and the component instance, extract declarations and
+//! stack-declared providers, and map each declaration to its store through the registry. The
+//! verbs live in one module each and only orchestrate.
+
+mod dotfiles;
+mod exec;
+mod get;
+mod init;
+mod keygen;
+mod list;
+mod modify;
+mod validate;
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::cli::{GlobalArgs, ScopeArgs, SecretCommand, SecretSubcommand};
+use crate::config::{CliConfig, ProviderConfig};
+use crate::error::{Error, Result};
+use crate::printer::Printer;
+use crate::secret::SecretValue;
+use crate::secrets::{Declaration, Scope};
+use crate::stack::ComponentInstance;
+use crate::store::plan::{self, Mode, Outcome, Request};
+use crate::store::registry::Registry;
+use crate::store::{Store, StoreError};
+
+/// Runs `atmos secret <verb>`.
+pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
+    let ctx = Ctx {
+        global: global.clone(),
+        scope: cmd.scope,
+        interactive: crate::prompt::interactive(global.interactive),
+    };
+    experimental_notice(&ctx, printer)?;
+    match cmd.command {
+        SecretSubcommand::Set(a) => modify::set(&ctx, a, printer),
+        SecretSubcommand::Get(a) => get::get(&ctx, a, printer),
+        SecretSubcommand::Delete(a) => modify::delete(&ctx, a, printer),
+        SecretSubcommand::List(a) => list::list(&ctx, a, printer),
+        SecretSubcommand::Validate => validate::validate(&ctx, printer),
+        SecretSubcommand::Import(a) => dotfiles::import(&ctx, a, printer),
+        SecretSubcommand::Exec(a) => exec::exec(&ctx, a, printer),
+        SecretSubcommand::Shell(a) => exec::shell(&ctx, a, printer),
+        SecretSubcommand::Keygen(a) => keygen::keygen(&ctx, a, printer),
+        SecretSubcommand::Init(a) => init::init(&ctx, a, printer),
+        SecretSubcommand::Pull(a) => dotfiles::pull(&ctx, a, printer),
+        SecretSubcommand::Push(a) => dotfiles::push(&ctx, a, printer),
+    }
+}
+
+/// `settings.experimental` / `ATMOS_EXPERIMENTAL`: `warn` (default), `silence`, `disable`, `error`.
+fn experimental_notice(_ctx: &Ctx, printer: &Printer) -> Result<()> {
+    let mode = crate::env::var(crate::env::ATMOS_EXPERIMENTAL).unwrap_or_else(|| "warn".into());
+    let notice = "`atmos secret` is experimental";
+    match mode.as_str() {
+        "warn" => {
+            printer.info(notice);
+            Ok(())
+        }
+        "disable" => Err(
+            Error::new("experimental command is disabled: `atmos secret`")
+                .with_hint("set `ATMOS_EXPERIMENTAL=warn` or `silence` to allow it"),
+        ),
+        "error" => {
+            printer.info(notice);
+            Err(Error::new("experimental command refused: `atmos secret`")
+                .with_hint("set `ATMOS_EXPERIMENTAL=warn` or `silence` to allow it"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parsed flags shared by the verbs.
+pub(crate) struct Ctx {
+    pub(crate) global: GlobalArgs,
+    pub(crate) scope: ScopeArgs,
+    pub(crate) interactive: bool,
+}
+
+impl Ctx {
+    /// Loads `atmos.yaml`.
+    pub(crate) fn config(&self) -> Result<Arc<CliConfig>> {
+        let cfg = crate::config::load(&self.global)?;
+        Ok(Arc::new(cfg))
+    }
+
+    /// The `--stack` value, prompting when allowed.
+    pub(crate) fn stack(&self, cfg: &CliConfig) -> Result<String> {
+        if let Some(s) = self.scope.stack.as_deref().filter(|s| !s.is_empty()) {
+            return Ok(s.to_owned());
+        }
+        if self.interactive {
+            let instances = crate::stack::load_all(cfg)?;
+            let mut stacks: Vec<String> = Vec::new();
+            for i in &instances {
+                if has_declarations(i) && !stacks.contains(&i.stack) {
+                    stacks.push(i.stack.clone());
+                }
+            }
+            stacks.sort();
+            if !stacks.is_empty() {
+                return crate::prompt::select("Choose a stack", &stacks)
+                    .map_err(|e| Error::new(format!("stack prompt failed: {e}")));
+            }
+        }
+        Err(
+            Error::new("required flag not provided: --stack is required for secret operations")
+                .with_hint("Specify a stack with --stack or -s"),
+        )
+    }
+
+    /// The `--component` value, prompting when allowed.
+    pub(crate) fn component(&self, cfg: &CliConfig, stack: &str) -> Result<String> {
+        if let Some(c) = self.scope.component.as_deref().filter(|s| !s.is_empty()) {
+            return Ok(c.to_owned());
+        }
+        if self.interactive {
+            let instances = crate::stack::load_all(cfg)?;
+            let mut names: Vec<String> = instances
+                .iter()
+                .filter(|i| i.stack == stack && has_declarations(i))
+                .map(|i| i.name.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            if !names.is_empty() {
+                return crate::prompt::select("Choose a component", &names)
+                    .map_err(|e| Error::new(format!("component prompt failed: {e}")));
+            }
+        }
+        Err(
+            Error::new("required flag not provided: --component is required for secret operations")
+                .with_hint("Specify a component with --component or -c"),
+        )
+    }
+
+    /// Resolves stack and component and loads the instance.
+    pub(crate) fn session(&self) -> Result<Session> {
+        let cfg = self.config()?;
+        let stack = self.stack(&cfg)?;
+        let component = self.component(&cfg, &stack)?;
+        Session::load(
+            cfg,
+            &stack,
+            &component,
+            self.scope.component_type.as_deref(),
+        )
+    }
+}
+
+fn has_declarations(i: &ComponentInstance) -> bool {
+    crate::secrets::declare::declarations(&i.section).is_ok_and(|d| !d.is_empty())
+}
+
+/// One loaded component instance with its declarations and stores.
+pub(crate) struct Session {
+    pub(crate) cfg: Arc<CliConfig>,
+    pub(crate) registry: Registry,
+    pub(crate) stack: String,
+    pub(crate) component: String,
+    pub(crate) instance: ComponentInstance,
+    pub(crate) decls: Vec<Declaration>,
+    pub(crate) providers: IndexMap<String, ProviderConfig>,
+}
+
+impl Session {
+    /// Loads one instance; `stack` is used as given for coordinates.
+    pub(crate) fn load(
+        cfg: Arc<CliConfig>,
+        stack: &str,
+        component: &str,
+        component_type: Option<&str>,
+    ) -> Result<Self> {
+        let instance = crate::stack::load_component(&cfg, stack, component, component_type)
+            .map_err(|e| Error::from(e).context("failed to load component config"))?;
+        Self::from_instance(cfg, instance, stack)
+    }
+
+    /// Builds a session over an already loaded instance.
+    pub(crate) fn from_instance(
+        cfg: Arc<CliConfig>,
+        instance: ComponentInstance,
+        stack: &str,
+    ) -> Result<Self> {
+        let decls = crate::secrets::declare::declarations(&instance.section)?;
+        let providers = crate::secrets::declare::providers(&instance.section)?;
+        Ok(Self {
+            registry: Registry::new(cfg.clone()),
+            cfg,
+            stack: stack.to_owned(),
+            component: instance.name.clone(),
+            instance,
+            decls,
+            providers,
+        })
+    }
+
+    /// The declaration named `name`.
+    pub(crate) fn find(&self, name: &str) -> Result<&Declaration> {
+        self.decls.iter().find(|d| d.name == name).ok_or_else(|| {
+            let mut err = Error::new(format!("secret is not declared: \"{name}\""))
+                .with_hint("declare it under the component's `secrets.vars`");
+            if let Some(close) = closest(name, self.decls.iter().map(|d| d.name.as_str())) {
+                err = err.with_hint(format!("did you mean `{close}`?"));
+            }
+            err
+        })
+    }
+
+    /// The store of a declaration, with the scope checked.
+    pub(crate) fn store_for(&self, decl: &Declaration) -> Result<Arc<dyn Store>> {
+        let store = self.registry.for_declaration(decl, &self.providers)?;
+        let coord = self.coordinate(decl);
+        crate::store::check_scope(store.as_ref(), &coord)?;
+        Ok(store)
+    }
+
+    /// The coordinate of a declaration in this instance.
+    pub(crate) fn coordinate(&self, decl: &Declaration) -> crate::secrets::Coordinate {
+        decl.coordinate(&self.stack, &self.component)
+    }
+
+    /// Reads the values of `decls` with batched, concurrent backend calls.
+    pub(crate) fn read_many(
+        &self,
+        decls: &[&Declaration],
+    ) -> Vec<std::result::Result<Option<SecretValue>, Error>> {
+        self.batched(decls, Mode::Values)
+            .into_iter()
+            .map(|r| {
+                r.and_then(|o| match o {
+                    Outcome::Value(v) => v.map_err(Error::from),
+                    Outcome::Exists(_) => Ok(None),
+                })
+            })
+            .collect()
+    }
+
+    /// Checks existence of `decls` without decrypting where the backend allows it.
+    pub(crate) fn exists_many(
+        &self,
+        decls: &[&Declaration],
+    ) -> Vec<std::result::Result<bool, Error>> {
+        self.batched(decls, Mode::Exists)
+            .into_iter()
+            .map(|r| {
+                r.and_then(|o| match o {
+                    Outcome::Exists(v) => v.map_err(Error::from),
+                    Outcome::Value(v) => v.map(|v| v.is_some()).map_err(Error::from),
+                })
+            })
+            .collect()
+    }
+
+    fn batched(
+        &self,
+        decls: &[&Declaration],
+        mode: Mode,
+    ) -> Vec<std::result::Result<Outcome, Error>> {
+        let mut out: Vec<Option<std::result::Result<Outcome, Error>>> =
+            decls.iter().map(|_| None).collect();
+        let mut requests = Vec::new();
+        let mut index = Vec::new();
+        for (i, d) in decls.iter().enumerate() {
+            match self.store_for(d) {
+                Ok(store) => {
+                    requests.push(Request {
+                        store,
+                        key: self.coordinate(d),
+                    });
+                    index.push(i);
+                }
+                Err(e) => out[i] = Some(Err(e)),
+            }
+        }
+        if !requests.is_empty() {
+            match block_on(plan::run(requests, mode)) {
+                Ok(results) => {
+                    for (i, r) in index.into_iter().zip(results) {
+                        out[i] = Some(Ok(r));
+                    }
+                }
+                Err(e) => {
+                    for i in index {
+                        out[i] = Some(Err(Error::new(e.message().to_owned())));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Error::new("internal error: missing read result"))))
+            .collect()
+    }
+
+    /// Writes one value.
+    pub(crate) fn write(&self, decl: &Declaration, value: &SecretValue) -> Result<()> {
+        let store = self.store_for(decl)?;
+        let coord = self.coordinate(decl);
+        block_on(store.set(&coord, value))?
+            .map_err(|e| Error::from(e).context(format!("failed to set secret `{}`", decl.name)))
+    }
+
+    /// Deletes one value.
+    pub(crate) fn remove(&self, decl: &Declaration) -> Result<()> {
+        let store = self.store_for(decl)?;
+        if !store.capabilities().delete {
+            return Err(StoreError::DeleteUnsupported {
+                store: store.name().to_owned(),
+                kind: store.kind().to_owned(),
+            }
+            .into());
+        }
+        let coord = self.coordinate(decl);
+        block_on(store.delete(&coord))?
+            .map_err(|e| Error::from(e).context(format!("failed to delete secret `{}`", decl.name)))
+    }
+
+    /// "for component `C` in stack `S`".
+    pub(crate) fn where_(&self) -> String {
+        format!(
+            "for component `{}` in stack `{}`",
+            self.component, self.stack
+        )
+    }
+}
+
+/// Runs a future on a fresh multi-threaded runtime (backends do blocking file work too).
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?;
+    Ok(rt.block_on(f))
+}
+
+/// The success line of `set` for a scope.
+pub(crate) fn set_message(decl: &Declaration, stack: &str, component: &str) -> String {
+    let n = &decl.name;
+    match decl.scope {
+        Scope::Global => format!(
+            "Set global secret `{n}` (one value shared by every stack and component using its store)"
+        ),
+        Scope::Stack => format!(
+            "Set stack-scoped secret `{n}` for stack `{stack}` (shared by every component in the stack)"
+        ),
+        Scope::Instance => {
+            format!("Set secret `{n}` for component `{component}` in stack `{stack}`")
+        }
+    }
+}
+
+/// The closest name by edit distance, if any is close enough to be a likely typo.
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(&name.to_lowercase(), &c.to_lowercase());
+        if d <= 2.max(name.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Reads all of stdin.
+pub(crate) fn read_stdin() -> Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    let mut buf = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| Error::new(format!("failed to read stdin: {e}")))?;
+    Ok(buf)
+}
+
+/// Reads one declared value; a missing or failing read is *secret is not initialized*.
+pub(crate) fn get_value(session: &Session, decl: &Declaration) -> Result<SecretValue> {
+    let mut results = session.read_many(&[decl]);
+    match results.pop() {
+        Some(Ok(Some(v))) => Ok(v),
+        Some(Ok(None)) => Err(Error::new(format!(
+            "secret is not initialized in its backend: \"{}\"",
+            decl.name
+        ))
+        .with_hint(format!(
+            "set it with `atmos secret set {} -s {} -c {}`",
+            decl.name, session.stack, session.component
+        ))),
+        Some(Err(e)) => Err(e.context(format!(
+            "secret is not initialized in its backend: \"{}\"",
+            decl.name
+        ))),
+        None => Err(Error::new("internal error: no read result")),
+    }
+}
