@@ -43,7 +43,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let mut printer = printer::Printer::from_env(&cli.global);
-    match commands::dispatch(cli, &mut printer) {
+    let result = commands::dispatch(cli, &mut printer);
+    printer.flush_warnings();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             printer.error(&err);

@@ -13,6 +13,19 @@ use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::secret::SecretString;
 
+/// Warnings raised where no printer is at hand (store construction, config loading); the
+/// printer shows them on stderr, masked, at the next flush.
+static QUEUED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Queues a warning for the printer.
+pub fn queue_warning(message: String) {
+    if let Ok(mut q) = QUEUED.lock()
+        && !q.contains(&message)
+    {
+        q.push(message);
+    }
+}
+
 /// The default replacement text.
 pub const MASK: &str = "<MASKED>";
 
@@ -196,6 +209,17 @@ impl Printer {
     /// `ℹ line` on stderr.
     pub fn info(&self, line: &str) {
         self.status(&format!("ℹ {line}"));
+    }
+
+    /// Prints queued warnings.
+    pub fn flush_warnings(&self) {
+        let queued = QUEUED
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default();
+        for w in queued {
+            self.warn(&w);
+        }
     }
 
     /// Renders an error on stderr.

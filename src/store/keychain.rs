@@ -52,7 +52,24 @@ impl KeychainStore {
         let kv: Arc<dyn Kv> = match backend {
             "memory" => Arc::new(MemoryKv::default()),
             "file" => Arc::new(FileKv::from_config(cfg, &service)?),
-            "system" => Arc::new(system::SystemKv::new(&cfg.name, &service)?),
+            "system" => match system::SystemKv::connect(&service) {
+                Ok(kv) => Arc::new(kv),
+                Err(why) => {
+                    let file = FileKv::from_config(cfg, &service).map_err(|e| {
+                        StoreError::Config {
+                            store: cfg.name.clone(),
+                            message: format!("no system keychain answered ({why}) and the file fallback is not usable"),
+                            hint: e.hint_text().or_else(|| Some("set `options.backend: file` and `ATMOS_KEYRING_PASSWORD`".into())),
+                        }
+                    })?;
+                    crate::printer::queue_warning(format!(
+                        "store `{}`: no system keychain answered ({why}); using the encrypted file `{}` instead",
+                        cfg.name,
+                        file.location()
+                    ));
+                    Arc::new(file)
+                }
+            },
             other => {
                 return Err(StoreError::Config {
                     store: cfg.name.clone(),
@@ -314,41 +331,96 @@ impl Kv for FileKv {
 }
 
 mod system {
-    //! The OS keychain through keyring-core.
-    use super::{Kv, StoreError};
+    //! The OS keychain through keyring-core: Secret Service on Linux, Keychain on macOS,
+    //! Credential Manager on Windows.
+    use std::sync::Arc;
+
+    use keyring_core::{CredentialStore, Error as KeyringError};
     use zeroize::Zeroizing;
+
+    use super::Kv;
 
     pub(super) struct SystemKv {
         service: String,
+        store: Arc<CredentialStore>,
     }
 
     impl SystemKv {
-        pub(super) fn new(store: &str, service: &str) -> Result<Self, StoreError> {
-            let _ = store;
-            Ok(Self {
+        /// Connects to the platform store and probes it with a read of a name that does not
+        /// exist; `Err` carries why the keychain is not usable here.
+        pub(super) fn connect(service: &str) -> Result<Self, String> {
+            let store = platform_store()?;
+            let kv = Self {
                 service: service.to_owned(),
-            })
+                store,
+            };
+            match kv
+                .entry("atmos-probe")
+                .and_then(|e| e.get_password().map_err(|e| e.to_string()))
+            {
+                Ok(_) => Ok(kv),
+                Err(e) if e == KeyringError::NoEntry.to_string() => Ok(kv),
+                Err(e) => Err(e),
+            }
         }
+
+        fn entry(&self, account: &str) -> Result<keyring_core::Entry, String> {
+            self.store
+                .build(&self.service, account, None)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn platform_store() -> Result<Arc<CredentialStore>, String> {
+        zbus_secret_service_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| format!("Secret Service is not available: {e}"))
+    }
+
+    #[cfg(target_os = "macos")]
+    fn platform_store() -> Result<Arc<CredentialStore>, String> {
+        apple_native_keyring_store::keychain::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| format!("the macOS keychain is not available: {e}"))
+    }
+
+    #[cfg(target_os = "windows")]
+    fn platform_store() -> Result<Arc<CredentialStore>, String> {
+        windows_native_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| format!("the Windows credential manager is not available: {e}"))
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+    fn platform_store() -> Result<Arc<CredentialStore>, String> {
+        Err("no system keychain on this platform".to_owned())
     }
 
     impl Kv for SystemKv {
-        fn get(&self, _account: &str) -> Result<Option<Zeroizing<String>>, String> {
-            Err(self.unavailable())
+        fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String> {
+            match self.entry(account)?.get_password() {
+                Ok(p) => Ok(Some(Zeroizing::new(p))),
+                Err(KeyringError::NoEntry) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
         }
-        fn set(&self, _account: &str, _value: &str) -> Result<(), String> {
-            Err(self.unavailable())
-        }
-        fn delete(&self, _account: &str) -> Result<(), String> {
-            Err(self.unavailable())
-        }
-        fn location(&self) -> String {
-            format!("system keychain, service {}", self.service)
-        }
-    }
 
-    impl SystemKv {
-        fn unavailable(&self) -> String {
-            "the system keychain backend is not built in yet; use `backend: file`".to_owned()
+        fn set(&self, account: &str, value: &str) -> Result<(), String> {
+            self.entry(account)?
+                .set_password(value)
+                .map_err(|e| e.to_string())
+        }
+
+        fn delete(&self, account: &str) -> Result<(), String> {
+            match self.entry(account)?.delete_credential() {
+                Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+
+        fn location(&self) -> String {
+            format!("system keychain, service `{}`", self.service)
         }
     }
 }

@@ -230,6 +230,13 @@ impl Diagnose for StoreError {
     }
 }
 
+impl StoreError {
+    /// The hint, if any (for wrapping into another error).
+    pub fn hint_text(&self) -> Option<String> {
+        Diagnose::hint(self)
+    }
+}
+
 /// Checks that `store` can hold `key`'s scope.
 pub fn check_scope(store: &dyn Store, key: &Coordinate) -> Result<(), StoreError> {
     if store.capabilities().scopes.contains(&key.scope) {
