@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod fsx;
 pub mod printer;
 pub mod secret;
 pub mod secrets;
