@@ -118,7 +118,7 @@ pub fn encrypt(key: &DataKey, plain: &[u8], aad: &[u8], ty: &str, iv: &[u8]) -> 
     out
 }
 
-fn seal<N: ArrayLength<u8>>(key: &DataKey, iv: &[u8], aad: &[u8], buf: &mut Vec<u8>) -> Vec<u8> {
+fn seal<N: ArrayLength<u8>>(key: &DataKey, iv: &[u8], aad: &[u8], buf: &mut [u8]) -> Vec<u8> {
     let cipher = AesGcm::<Aes256, N>::new(GenericArray::from_slice(key.expose()));
     // A 32-byte IV always has the right length here; a failure would only mean a >64 GiB value.
     match cipher.encrypt_in_place_detached(GenericArray::from_slice(iv), aad, buf) {

@@ -110,10 +110,10 @@ impl SopsError {
             | MacMismatch { file }
             | NoKey { file, .. }
             | UnsupportedMasterKey { file, .. }
-            | NoRecipients { file } => {
-                if file.0.is_none() {
-                    file.0 = Some(path.to_path_buf());
-                }
+            | NoRecipients { file }
+                if file.0.is_none() =>
+            {
+                file.0 = Some(path.to_path_buf());
             }
             _ => {}
         }

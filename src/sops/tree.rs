@@ -224,7 +224,7 @@ pub fn format_float_g(f: f64) -> String {
     let e = format!("{f:e}");
     let (mant, ex) = e.split_once('e').unwrap_or((&e, "0"));
     let ex: i32 = ex.parse().unwrap_or(exp);
-    if ex < -4 || ex >= 6 {
+    if !(-4..6).contains(&ex) {
         let sign = if ex < 0 { '-' } else { '+' };
         format!("{mant}e{sign}{:02}", ex.abs())
     } else {

@@ -557,6 +557,20 @@ pub fn emit(docs: &[Map], indent: usize) -> String {
     e.out
 }
 
+/// Writes a top-level sequence (used for `--extract` of a list).
+pub fn emit_seq(items: &[Value], indent: usize) -> String {
+    let mut e = Emitter {
+        out: String::new(),
+        bi: indent.clamp(2, 9),
+    };
+    if items.is_empty() {
+        e.out.push_str("[]\n");
+    } else {
+        e.seq(items, 0);
+    }
+    e.out
+}
+
 struct Emitter {
     out: String,
     bi: usize,
@@ -853,8 +867,7 @@ fn analyze(s: &str) -> Analysis {
     let n = chars.len();
     let blankz = |i: usize| i >= n || matches!(chars[i], ' ' | '\t' | '\n' | '\r');
     let mut preceded_by_ws = true;
-    for i in 0..n {
-        let c = chars[i];
+    for (i, &c) in chars.iter().enumerate() {
         let followed_by_ws = blankz(i + 1);
         if i == 0 {
             match c {
