@@ -421,6 +421,9 @@ pub struct SopsSetArgs {
     /// Do nothing when the value is already equal
     #[arg(long)]
     pub idempotent: bool,
+    /// Edit even when the MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
     #[command(flatten)]
     pub format: SopsFormatArgs,
 }
@@ -434,6 +437,9 @@ pub struct SopsUnsetArgs {
     /// A missing path is not an error
     #[arg(long)]
     pub idempotent: bool,
+    /// Edit even when the MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
     #[command(flatten)]
     pub format: SopsFormatArgs,
 }

@@ -1,55 +1,188 @@
-//! Crash-safe file writes (temporary placeholder; replaced by the SOPS work's version on merge).
+//! Owns crash-safe file writes: [`write_atomic`] (temp file in the same directory, fsync, rename,
+//! fsync the directory; the temp file is removed on every error path so no secret bytes are left
+//! behind) and [`with_locked`] (an advisory lock on a `<file>.lock` sidecar around a
+//! read-modify-write).
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o777)
-        .unwrap_or(mode);
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+/// Mode for new secret files.
+pub const SECRET_MODE: u32 = 0o600;
+
+/// Writes `bytes` to `path` atomically. Keeps the mode of an existing file, else uses `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_with(path, bytes, mode, |_| Ok(()))
+}
+
+/// [`write_atomic`] with a hook that runs after the temp file is written and synced, before the
+/// rename (tests use it to inject a failure).
+pub fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    before_rename: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
+    let mode = existing_mode(path).unwrap_or(mode);
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(permissions(mode));
+    let mut tmp = builder.tempfile_in(&dir)?;
+    // From here on, dropping `tmp` (on any error) deletes the temp file.
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    set_mode(tmp.as_file(), mode)?;
+    before_rename(tmp.path())?;
     tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&dir);
     Ok(())
 }
 
-/// Runs a read-modify-write of `path` under an exclusive advisory lock on `<path>.lock`.
-pub fn with_locked<T>(
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+#[cfg(unix)]
+fn permissions(mode: u32) -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(mode)
+}
+
+#[cfg(unix)]
+fn set_mode(f: &File, mode: u32) -> io::Result<()> {
+    f.set_permissions(permissions(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_f: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    // Best effort: some filesystems refuse to fsync a directory.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// The sidecar lock file of `path`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// Runs a read-modify-write under an exclusive advisory lock on `<path>.lock`: `f` receives the
+/// current content (`None` if the file does not exist) and returns the new content (`None` =
+/// leave the file alone). The new content is written with [`write_atomic`].
+pub fn with_locked<T, E>(
     path: &Path,
-    f: impl FnOnce(Option<Vec<u8>>) -> std::io::Result<(Option<Vec<u8>>, T)>,
     mode: u32,
-) -> std::io::Result<T> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut lock_name = path.as_os_str().to_owned();
-    lock_name.push(".lock");
-    let lock = std::fs::OpenOptions::new()
+    f: impl FnOnce(Option<Vec<u8>>) -> Result<(Option<Vec<u8>>, T), E>,
+) -> Result<T, E>
+where
+    E: From<io::Error>,
+{
+    let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&lock_name)?;
+        .open(lock_path(path))?;
     lock.lock()?;
-    let current = match std::fs::read(path) {
+    let current = match fs::read(path) {
         Ok(b) => Some(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
     };
     let (new, out) = f(current)?;
     if let Some(bytes) = new {
         write_atomic(path, &bytes, mode)?;
     }
+    // The lock is released when `lock` is dropped.
+    drop(lock);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn failure_before_rename_keeps_the_original_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.yaml");
+        fs::write(&p, b"original").unwrap();
+        let mut seen_tmp = None;
+        let err = write_atomic_with(&p, b"secret new content", 0o600, |tmp| {
+            assert_eq!(fs::read(tmp).unwrap(), b"secret new content");
+            seen_tmp = Some(tmp.to_path_buf());
+            Err(io::Error::other("injected crash"))
+        });
+        assert!(err.is_err());
+        assert_eq!(fs::read(&p).unwrap(), b"original");
+        assert!(!seen_tmp.unwrap().exists());
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keeps_existing_mode_and_uses_given_mode_for_new_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new.yaml");
+        write_atomic(&p, b"x", 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"y", 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert_eq!(fs::read(&p).unwrap(), b"y");
+    }
+
+    #[test]
+    fn with_locked_failing_closure_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        fs::write(&p, b"keep").unwrap();
+        let r: Result<(), io::Error> = with_locked(&p, 0o600, |cur| {
+            assert_eq!(cur.as_deref(), Some(&b"keep"[..]));
+            Err(io::Error::other("boom"))
+        });
+        assert!(r.is_err());
+        assert_eq!(fs::read(&p).unwrap(), b"keep");
+        with_locked::<_, io::Error>(&p, 0o600, |_| Ok((Some(b"new".to_vec()), ()))).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert!(leftovers(dir.path()).is_empty());
+    }
 }

@@ -269,19 +269,15 @@ impl FileKv {
     }
 
     fn update(&self, f: impl FnOnce(&mut Entries)) -> Result<(), String> {
-        crate::fsx::with_locked(
-            &self.path,
-            |current| {
-                let mut entries = match current {
-                    Some(bytes) => self.decrypt(&bytes).map_err(std::io::Error::other)?,
-                    None => Entries::default(),
-                };
-                f(&mut entries);
-                let bytes = self.encrypt(&entries).map_err(std::io::Error::other)?;
-                Ok((Some(bytes), ()))
-            },
-            0o600,
-        )
+        crate::fsx::with_locked(&self.path, 0o600, |current: Option<Vec<u8>>| {
+            let mut entries = match current {
+                Some(bytes) => self.decrypt(&bytes).map_err(std::io::Error::other)?,
+                None => Entries::default(),
+            };
+            f(&mut entries);
+            let bytes = self.encrypt(&entries).map_err(std::io::Error::other)?;
+            Ok::<_, std::io::Error>((Some(bytes), ()))
+        })
         .map_err(|e| format!("cannot write keyring file `{}`: {e}", self.path.display()))
     }
 }
