@@ -50,3 +50,16 @@ pub fn load_component(
         "component `{component}` not found in stack `{stack}`"
     )))
 }
+
+/// Templates (placeholder).
+pub mod template {
+    /// Renders `{{ .atmos_stack }}`-style templates.
+    pub fn render(t: &str, ctx: &serde_json::Value, _origin: &str) -> Result<String, String> {
+        let mut s = t.to_owned();
+        for k in ["atmos_stack", "atmos_component"] {
+            let v = ctx.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            s = s.replace(&format!("{{{{ .{k} }}}}"), v);
+        }
+        Ok(s)
+    }
+}

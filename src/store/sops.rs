@@ -1,86 +1,990 @@
-//! SOPS secret provider (track 2): one encrypted YAML file per stack or component instance.
+//! Owns the SOPS secret provider (track 2, spec §1.2, §3.5, §7): a `secrets.providers` entry
+//! seen as a [`Store`]. Each stack (stack scope) or component instance (instance scope) has one
+//! encrypted YAML file; each secret is a top-level key in it.
+//!
+//! - Paths: `spec.file` (a template over `atmos_stack`/`atmos_component`) or
+//!   `<spec.path|secrets>/<stack>.enc.yaml` / `<…>/<stack>.<component>.enc.yaml`, relative to the
+//!   project base path. Global scope is not supported (one file per stack at most).
+//! - Reads decrypt each file once per command (cached), whatever the number of secrets.
+//! - Status ([`Store::exists_many`]) reads cleartext key names only: no key needed.
+//! - Writes are read-modify-write under an advisory lock, written atomically (0600), reusing the
+//!   data key and the IVs of unchanged values.
+//! - Keys: inline `age_key` → `age_key.store` → key file → sops defaults
+//!   (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, `~/.config/sops/age/keys.txt`).
+//! - [`keygen`] creates an age identity and publishes its recipient in `.sops.yaml`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use super::StoreError;
+use zeroize::Zeroizing;
+
 use super::registry::Registry;
-use crate::config::{CliConfig, ProviderConfig};
+use super::{BoxFuture, Capabilities, Store, StoreError};
+use crate::config::{AgeKeySpec, CliConfig, ProviderConfig};
+use crate::error::{Diagnose, Error, code};
+use crate::secret::{SecretString, SecretValue};
+use crate::secrets::{Coordinate, Scope};
+use crate::sops::{self, AgeIdentities, Document, EmitOptions, Format, KeySource};
 
 /// A `secrets.providers` entry as a store.
-pub struct SopsStore;
+pub struct SopsStore {
+    cfg: ProviderConfig,
+    base: PathBuf,
+    key_store: Option<Arc<dyn Store>>,
+    identities: OnceLock<Result<AgeIdentities, KeyLoadError>>,
+    docs: Mutex<HashMap<PathBuf, Arc<Loaded>>>,
+}
+
+/// A decrypted file, or why it could not be read.
+enum Loaded {
+    Missing,
+    Doc(Box<Document>),
+}
+
+#[derive(Clone)]
+struct KeyLoadError {
+    message: String,
+    hint: String,
+}
 
 impl SopsStore {
-    /// Builds the provider.
+    /// Builds the provider. `age_key.store` is resolved through `registry`.
     pub fn new(
         cfg: ProviderConfig,
-        _cli: Arc<CliConfig>,
-        _registry: &Registry,
+        cli: Arc<CliConfig>,
+        registry: &Registry,
     ) -> Result<Self, StoreError> {
-        Err(StoreError::Config {
-            store: cfg.name,
-            message: "SOPS providers are not available in this build yet".into(),
+        let key_store = match &cfg.spec.age_key {
+            Some(AgeKeySpec::Store { store, .. }) => {
+                Some(registry.store(store).map_err(|e| StoreError::Config {
+                    store: cfg.name.clone(),
+                    message: format!("age key store `{store}` is not usable: {e}"),
+                    hint: Some(format!("configure `stores.{store}` in atmos.yaml")),
+                })?)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            base: cli.base_path.clone(),
+            cfg,
+            key_store,
+            identities: OnceLock::new(),
+            docs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The file holding `key`.
+    pub fn file_for(&self, key: &Coordinate) -> Result<PathBuf, StoreError> {
+        if key.scope == Scope::Global || key.stack.is_empty() {
+            return Err(StoreError::ScopeUnsupported {
+                store: self.cfg.name.clone(),
+                kind: self.kind_str().to_owned(),
+                key: key.key.clone(),
+                scope: Scope::Global,
+            });
+        }
+        let rel = match &self.cfg.spec.file {
+            Some(template) => {
+                let ctx = serde_json::json!({
+                    "atmos_stack": key.stack,
+                    "atmos_component": key.component,
+                    "stack": key.stack,
+                    "component": key.component,
+                });
+                crate::stack::template::render(
+                    template,
+                    &ctx,
+                    &format!("secrets.providers.{}.spec.file", self.cfg.name),
+                )
+                .map_err(|e| StoreError::Config {
+                    store: self.cfg.name.clone(),
+                    message: format!("failed to render SOPS file path template: {e}"),
+                    hint: Some(
+                        "use `{{ .atmos_stack }}` and `{{ .atmos_component }}` in `spec.file`"
+                            .into(),
+                    ),
+                })?
+            }
+            None => {
+                let base = self.cfg.spec.path.as_deref().unwrap_or("secrets");
+                if key.component.is_empty() {
+                    format!("{base}/{}.enc.yaml", key.stack)
+                } else {
+                    format!("{base}/{}.{}.enc.yaml", key.stack, key.component)
+                }
+            }
+        };
+        let p = crate::env::expand_path(&rel);
+        Ok(if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        })
+    }
+
+    fn kind_str(&self) -> &str {
+        if self.cfg.kind.is_empty() {
+            "sops/age"
+        } else {
+            &self.cfg.kind
+        }
+    }
+
+    fn backend_err(&self, file: &Path, err: &dyn Diagnose) -> StoreError {
+        StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: file.display().to_string(),
+            message: err.to_string(),
+            hint: err.hint().or_else(|| Some(self.key_hint())),
+            exit_code: err.exit_code(),
+        }
+    }
+
+    fn key_hint(&self) -> String {
+        match &self.cfg.spec.age_key {
+            Some(AgeKeySpec::File(f)) => format!(
+                "make sure `{f}` holds an age identity that is a recipient of the file (`atmos secret keygen {}`)",
+                self.cfg.name
+            ),
+            Some(AgeKeySpec::Store { store, .. }) => format!(
+                "make sure store `{store}` holds the vault's age identity (`atmos secret keygen {}`)",
+                self.cfg.name
+            ),
+            _ => format!(
+                "set `SOPS_AGE_KEY_FILE`, add `spec.age_key_file`, or run `atmos secret keygen {}`",
+                self.cfg.name
+            ),
+        }
+    }
+
+    /// Identities for decryption, loaded once.
+    fn identities(&self) -> Result<&AgeIdentities, KeyLoadError> {
+        self.identities
+            .get_or_init(|| self.load_identities())
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn load_identities(&self) -> Result<AgeIdentities, KeyLoadError> {
+        let mut ids = AgeIdentities::new();
+        match &self.cfg.spec.age_key {
+            Some(AgeKeySpec::Inline(text)) => {
+                ids.add_text(text.expose(), "spec.age_key")
+                    .map_err(|e| KeyLoadError {
+                        message: format!("failed to parse SOPS age key (`spec.age_key`): {e}"),
+                        hint: "`spec.age_key` must be an `AGE-SECRET-KEY-1…` identity".into(),
+                    })?;
+            }
+            Some(AgeKeySpec::Store { store, .. }) => {
+                let text = self.read_key_from_store()?.ok_or_else(|| KeyLoadError {
+                    message: format!(
+                        "failed to load SOPS age key from store `{store}`: no key is stored"
+                    ),
+                    hint: format!("run `atmos secret keygen {}`", self.cfg.name),
+                })?;
+                ids.add_text(text.expose(), store)
+                    .map_err(|e| KeyLoadError {
+                        message: format!("failed to parse SOPS age key from store `{store}`: {e}"),
+                        hint: format!("run `atmos secret keygen {} --force`", self.cfg.name),
+                    })?;
+            }
+            Some(AgeKeySpec::File(f)) => {
+                let path = self.key_file_path(f);
+                if path.exists() {
+                    ids.add_file(&path).map_err(|e| KeyLoadError {
+                        message: format!(
+                            "failed to load SOPS age key file (`spec.age_key_file`) `{}`: {e}",
+                            path.display()
+                        ),
+                        hint: "the file must contain `AGE-SECRET-KEY-1…` lines".into(),
+                    })?;
+                }
+            }
+            None => {}
+        }
+        // The sops defaults always join in, as with sops itself.
+        let env_ids = sops::load_identities_from_env().map_err(|e| KeyLoadError {
+            message: format!("failed to load SOPS age keys from the environment: {e}"),
+            hint: "check `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY_CMD`".into(),
+        })?;
+        ids.extend(env_ids);
+        Ok(ids)
+    }
+
+    fn key_file_path(&self, raw: &str) -> PathBuf {
+        crate::env::expand_path(raw)
+    }
+
+    fn key_store_coordinate(&self) -> Coordinate {
+        let path = match &self.cfg.spec.age_key {
+            Some(AgeKeySpec::Store { path: Some(p), .. }) if !p.is_empty() => p.clone(),
+            _ => self.cfg.name.clone(),
+        };
+        Coordinate {
+            stack: self.cfg.name.clone(),
+            component: "age-key".into(),
+            key: path,
+            scope: Scope::Instance,
+        }
+    }
+
+    fn read_key_from_store(&self) -> Result<Option<SecretString>, KeyLoadError> {
+        let Some(store) = &self.key_store else {
+            return Ok(None);
+        };
+        let coord = self.key_store_coordinate();
+        let fut = super::get_one(store.as_ref(), &coord);
+        let value = block_in_place(fut)
+            .map_err(|e| KeyLoadError {
+                message: e.to_string(),
+                hint: String::new(),
+            })?
+            .map_err(|e| KeyLoadError {
+                message: format!(
+                    "failed to load SOPS age key from store `{}`: {e}",
+                    store.name()
+                ),
+                hint: format!("run `atmos secret keygen {}`", self.cfg.name),
+            })?;
+        Ok(value.map(|v| v.to_text()))
+    }
+
+    /// Decrypts `file` once per command.
+    fn load(&self, file: &Path) -> Result<Arc<Loaded>, StoreError> {
+        if let Some(hit) = self.docs.lock().ok().and_then(|m| m.get(file).cloned()) {
+            return Ok(hit);
+        }
+        let loaded = match std::fs::read(file) {
+            Ok(bytes) => Arc::new(Loaded::Doc(Box::new(self.decrypt(file, &bytes)?))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Arc::new(Loaded::Missing),
+            Err(e) => {
+                return Err(StoreError::Backend {
+                    store: self.cfg.name.clone(),
+                    key: file.display().to_string(),
+                    message: format!("cannot read SOPS file: {e}"),
+                    hint: None,
+                    exit_code: code::FAILURE,
+                });
+            }
+        };
+        if let Ok(mut m) = self.docs.lock() {
+            m.insert(file.to_path_buf(), loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    fn decrypt(&self, file: &Path, bytes: &[u8]) -> Result<Document, StoreError> {
+        let ids = self.identities().map_err(|e| StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: file.display().to_string(),
+            message: e.message.clone(),
+            hint: Some(e.hint.clone()),
+            exit_code: code::FAILURE,
+        })?;
+        let keys = KeySource {
+            age: ids,
+            provider: None,
+        };
+        Document::decrypt(bytes, Format::Yaml, &keys, &sops::DecryptOptions::default())
+            .map_err(|e| self.backend_err(file, &e.in_file(file)))
+    }
+
+    /// Recipients and options for a brand-new file.
+    fn new_file_options(&self, file: &Path) -> Result<sops::EncryptOptions, StoreError> {
+        if !self.cfg.spec.age_recipients.is_empty() {
+            return Ok(sops::EncryptOptions::age(&self.cfg.spec.age_recipients));
+        }
+        let start = file.parent().unwrap_or(Path::new("."));
+        if let Some(cfg_path) = sops::find_config(start) {
+            let config = sops::Config::load(&cfg_path).map_err(|e| self.backend_err(file, &e))?;
+            if let Some(rule) = config.rule_for(file) {
+                return sops::EncryptOptions::from_rule(rule)
+                    .map_err(|e| self.backend_err(file, &e));
+            }
+        }
+        Err(StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: file.display().to_string(),
+            message: "failed to resolve SOPS recipients (set `spec.age_recipients` or add a matching .sops.yaml creation rule)".into(),
+            hint: Some(format!("run `atmos secret keygen {}` to create a key and a `.sops.yaml` rule", self.cfg.name)),
+            exit_code: code::FAILURE,
+        })
+    }
+
+    /// Read-modify-write of one file under its lock.
+    fn modify(
+        &self,
+        key: &Coordinate,
+        edit: impl FnOnce(&mut Document) -> bool,
+        create: Option<&SecretString>,
+    ) -> Result<(), StoreError> {
+        let file = self.file_for(key)?;
+        let io_err = |e: std::io::Error| StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: file.display().to_string(),
+            message: format!("cannot write SOPS file: {e}"),
             hint: None,
+            exit_code: code::FAILURE,
+        };
+        if let Some(dir) = file.parent()
+            && !dir.exists()
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .map_err(io_err)?;
+        }
+        let result = crate::fsx::with_locked(&file, 0o600, |current: Option<Vec<u8>>| {
+            let Some(bytes) = current else {
+                let Some(value) = create else {
+                    return Ok((None, ()));
+                };
+                let opts = self.new_file_options(&file)?;
+                let pairs = [(key.key.clone(), value.clone())];
+                let out = sops::new_yaml_document_with(&pairs, &opts)
+                    .map_err(|e| self.backend_err(&file, &e.in_file(&file)))?;
+                return Ok((Some(out), ()));
+            };
+            let mut doc = self.decrypt(&file, &bytes)?;
+            if !edit(&mut doc) {
+                return Ok((None, ()));
+            }
+            let out = doc
+                .encrypt(&EmitOptions::default())
+                .map_err(|e| self.backend_err(&file, &e.in_file(&file)))?;
+            Ok::<_, LockedError>((Some(out), ()))
+        });
+        // The cached copy is stale now.
+        if let Ok(mut m) = self.docs.lock() {
+            m.remove(&file);
+        }
+        result.map_err(|e| match e {
+            LockedError::Io(e) => io_err(e),
+            LockedError::Store(e) => e,
         })
     }
 }
 
-impl super::Store for SopsStore {
-    fn name(&self) -> &str {
-        ""
-    }
-    fn kind(&self) -> &str {
-        "sops/age"
-    }
-    fn capabilities(&self) -> super::Capabilities {
-        super::Capabilities::default()
-    }
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [crate::secrets::Coordinate],
-    ) -> super::BoxFuture<'a, Vec<Result<Option<crate::secret::SecretValue>, StoreError>>> {
-        Box::pin(async move { keys.iter().map(|_| Ok(None)).collect() })
-    }
-    fn set<'a>(
-        &'a self,
-        _key: &'a crate::secrets::Coordinate,
-        _value: &'a crate::secret::SecretValue,
-    ) -> super::BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move { Ok(()) })
-    }
-    fn delete<'a>(
-        &'a self,
-        _key: &'a crate::secrets::Coordinate,
-    ) -> super::BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move { Ok(()) })
-    }
-    fn describe_key(&self, key: &crate::secrets::Coordinate) -> String {
-        key.key.clone()
+/// Errors inside the locked read-modify-write: I/O (named by the caller) or the store's own.
+enum LockedError {
+    Io(std::io::Error),
+    Store(StoreError),
+}
+
+impl From<std::io::Error> for LockedError {
+    fn from(e: std::io::Error) -> Self {
+        LockedError::Io(e)
     }
 }
 
-/// Outcome of keygen.
+impl From<StoreError> for LockedError {
+    fn from(e: StoreError) -> Self {
+        LockedError::Store(e)
+    }
+}
+
+impl Store for SopsStore {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn kind(&self) -> &str {
+        self.kind_str()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            scopes: &[Scope::Instance, Scope::Stack],
+            delete: true,
+            // One call carries every key: the store groups them by file itself.
+            batch_size: usize::MAX,
+            concurrency: 1,
+            local_status: true,
+        }
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        Box::pin(async move {
+            keys.iter()
+                .map(|k| {
+                    let file = self.file_for(k)?;
+                    match self.load(&file)?.as_ref() {
+                        Loaded::Missing => Ok(None),
+                        Loaded::Doc(doc) => {
+                            Ok(doc.get(&k.key).map(|v| SecretValue::text(v.expose())))
+                        }
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let text = value.to_text();
+            let k = key.key.clone();
+            self.modify(
+                key,
+                |doc| {
+                    doc.set_string(&k, &text);
+                    true
+                },
+                Some(&text),
+            )
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let k = key.key.clone();
+            self.modify(key, |doc| doc.unset(&k), None)
+        })
+    }
+
+    fn exists_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
+        Box::pin(async move {
+            let mut files: HashMap<PathBuf, Vec<String>> = HashMap::new();
+            keys.iter()
+                .map(|k| {
+                    let file = self.file_for(k)?;
+                    let names = files.entry(file.clone()).or_insert_with(|| {
+                        // Missing or corrupt files mean "not set", never an error (spec §7.2).
+                        std::fs::read(&file)
+                            .ok()
+                            .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
+                            .unwrap_or_default()
+                    });
+                    Ok(names.contains(&k.key))
+                })
+                .collect()
+        })
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        match self.file_for(key) {
+            Ok(f) => format!("{} (key `{}`)", f.display(), key.key),
+            Err(_) => key.key.clone(),
+        }
+    }
+
+    fn file_of(&self, key: &Coordinate) -> Result<Option<PathBuf>, StoreError> {
+        self.file_for(key).map(Some)
+    }
+
+    fn has_key_material(&self) -> Option<bool> {
+        if !is_age_kind(self.kind_str()) {
+            return None;
+        }
+        Some(has_key(&self.cfg, self))
+    }
+}
+
+/// Runs a store future from sync code, which may itself run on a runtime worker.
+fn block_in_place<T: Send>(f: impl std::future::Future<Output = T> + Send) -> Result<T, Error> {
+    let on_fresh_runtime = |f| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(|| handle.block_on(f)))
+        }
+        // Inside a single-threaded runtime (or none): run on a helper thread of our own.
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(|| on_fresh_runtime(f))
+                .join()
+                .unwrap_or_else(|_| Err(Error::new("the key store read failed")))
+        }),
+        Err(_) => on_fresh_runtime(f),
+    }
+}
+
+/// Whether a provider kind is age-based (`""`, `sops`, `sops/age`, `*/age`).
+pub fn is_age_kind(kind: &str) -> bool {
+    kind.is_empty() || kind == "sops" || kind == "sops/age" || kind.ends_with("/age")
+}
+
+/// Spec §7.5 "has key": inline value, the store holds it, the key file exists, or the default
+/// sops keys file exists.
+fn has_key(cfg: &ProviderConfig, store: &SopsStore) -> bool {
+    match &cfg.spec.age_key {
+        Some(AgeKeySpec::Inline(_)) => true,
+        Some(AgeKeySpec::Store { .. }) => store.read_key_from_store().ok().flatten().is_some(),
+        Some(AgeKeySpec::File(f)) => store.key_file_path(f).exists(),
+        None => {
+            crate::env::var(crate::env::SOPS_AGE_KEY_FILE).is_some_and(|f| Path::new(&f).exists())
+                || sops::keys::default_keys_file().is_some_and(|f| f.exists())
+        }
+    }
+}
+
+/// Outcome of [`keygen`].
 pub enum Keygen {
-    /// Not an age vault.
+    /// Not an age vault: nothing done.
     Unsupported,
     /// Key material exists and `--force` was not given.
     AlreadyHasKey,
-    /// New key pair.
+    /// A new key pair.
     Generated {
         /// Where the private identity went.
         identity_location: String,
-        /// The recipients file.
-        recipients_file: std::path::PathBuf,
+        /// The recipients file (`.sops.yaml`).
+        recipients_file: PathBuf,
         /// The public recipient.
         recipient: String,
     },
 }
 
-/// Generates key material (placeholder).
+/// Generates an age identity for `provider` (spec §7.5): the private identity goes to the
+/// configured store or key file (0600, appended, idempotent), the public recipient into
+/// `.sops.yaml` (comments and other rules kept).
 pub fn keygen(
-    _p: &ProviderConfig,
-    _c: &CliConfig,
-    _r: &Registry,
-    _force: bool,
-) -> Result<Keygen, crate::error::Error> {
-    Ok(Keygen::Unsupported)
+    provider: &ProviderConfig,
+    cli: &Arc<CliConfig>,
+    registry: &Registry,
+    force: bool,
+) -> Result<Keygen, Error> {
+    if !is_age_kind(&provider.kind) {
+        return Ok(Keygen::Unsupported);
+    }
+    let store = SopsStore::new(provider.clone(), cli.clone(), registry)?;
+    if !force && has_key(provider, &store) {
+        return Ok(Keygen::AlreadyHasKey);
+    }
+    if let Some(AgeKeySpec::Inline(_)) = provider.spec.age_key {
+        return Err(Error::new(
+            "failed to parse SOPS age key (`spec.age_key`): an inline key is configured; keygen cannot replace it",
+        )
+        .with_hint("remove `spec.age_key` to let keygen manage the key, or rotate the inline value yourself"));
+    }
+    if !provider.spec.age_recipients.is_empty() {
+        return Err(Error::new(
+            "failed to resolve SOPS recipients: `spec.age_recipients` pins the recipients of this vault",
+        )
+        .with_hint("add the new recipient to `spec.age_recipients` yourself, or remove it to let keygen manage `.sops.yaml`"));
+    }
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let secret_line = {
+        use age::secrecy::ExposeSecret;
+        Zeroizing::new(identity.to_string().expose_secret().to_owned())
+    };
+    let identity_location = match &provider.spec.age_key {
+        Some(AgeKeySpec::Store { .. }) => {
+            let key_store = store
+                .key_store
+                .clone()
+                .ok_or_else(|| Error::new("internal error: age key store missing"))?;
+            let coord = store.key_store_coordinate();
+            let value = SecretValue::text(secret_line.as_str());
+            block_in_place(key_store.set(&coord, &value))??;
+            format!(
+                "store `{}` ({})",
+                key_store.name(),
+                key_store.describe_key(&coord)
+            )
+        }
+        Some(AgeKeySpec::File(f)) => {
+            let path = store.key_file_path(f);
+            append_identity(&path, &secret_line, &recipient)?;
+            path.display().to_string()
+        }
+        _ => {
+            let path = crate::env::var(crate::env::SOPS_AGE_KEY_FILE)
+                .map(PathBuf::from)
+                .or_else(sops::keys::default_keys_file)
+                .ok_or_else(|| {
+                    Error::new("cannot find a place for the age key file")
+                        .with_hint("set `spec.age_key_file` or `SOPS_AGE_KEY_FILE`")
+                })?;
+            append_identity(&path, &secret_line, &recipient)?;
+            path.display().to_string()
+        }
+    };
+    let recipients_file = match &provider.spec.recipients_file {
+        Some(f) => {
+            let p = crate::env::expand_path(f);
+            if p.is_absolute() {
+                p
+            } else {
+                cli.base_path.join(p)
+            }
+        }
+        None => cli.base_path.join(".sops.yaml"),
+    };
+    let regex = path_regex_for(provider);
+    upsert_recipient(&recipients_file, &regex, &recipient)?;
+    Ok(Keygen::Generated {
+        identity_location,
+        recipients_file,
+        recipient,
+    })
+}
+
+/// Appends an identity line (with a comment naming its recipient) to a keys file; dir 0700,
+/// file 0600; no-op when the line is already there.
+fn append_identity(path: &Path, secret_line: &str, recipient: &str) -> Result<(), Error> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let fail = |e: std::io::Error| {
+        Error::new(format!(
+            "failed to write age key file `{}`: {e}",
+            path.display()
+        ))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(fail)?;
+    }
+    crate::fsx::with_locked(path, 0o600, |current: Option<Vec<u8>>| {
+        let mut text =
+            Zeroizing::new(String::from_utf8_lossy(&current.unwrap_or_default()).into_owned());
+        if text.lines().any(|l| l.trim() == secret_line) {
+            return Ok::<_, std::io::Error>((None, ()));
+        }
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let created = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+        text.push_str(&format!(
+            "# created: {created}\n# public key: {recipient}\n{secret_line}\n"
+        ));
+        Ok((Some(text.as_bytes().to_vec()), ()))
+    })
+    .map_err(fail)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)
+}
+
+/// The `.sops.yaml` `path_regex` for a provider: derived from `spec.file` (literals quoted, each
+/// `{{…}}` → `.*`, `$` appended) or from the derived layout `<path>/….enc.yaml`.
+pub fn path_regex_for(provider: &ProviderConfig) -> String {
+    let template = match &provider.spec.file {
+        Some(f) => f.clone(),
+        None => format!(
+            "{}/{{{{ .atmos_stack }}}}.enc.yaml",
+            provider.spec.path.as_deref().unwrap_or("secrets")
+        ),
+    };
+    let mut out = String::new();
+    let mut rest = template.as_str();
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&regex::escape(&rest[..start]));
+        match rest[start..].find("}}") {
+            Some(end) => {
+                out.push_str(".*");
+                rest = &rest[start + end + 2..];
+            }
+            None => {
+                out.push_str(&regex::escape(&rest[start..]));
+                rest = "";
+            }
+        }
+    }
+    out.push_str(&regex::escape(rest));
+    // Adjacent wildcards collapse.
+    while out.contains(".*.*") {
+        out = out.replace(".*.*", ".*");
+    }
+    out.push('$');
+    out
+}
+
+/// Adds `recipient` to the creation rule whose `path_regex` equals `regex` (comma-separated
+/// `age`), or appends a new rule; keeps order, comments and other keys (line-based edit).
+fn upsert_recipient(file: &Path, regex: &str, recipient: &str) -> Result<(), Error> {
+    let fail = |e: String| {
+        Error::new(format!("failed to update `{}`: {e}", file.display()))
+            .with_hint("fix the YAML or add the recipient to `creation_rules` by hand")
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let updated = sops_yaml::upsert_age_recipient(&text, regex, recipient).map_err(fail)?;
+    if updated != text {
+        crate::fsx::write_atomic(file, updated.as_bytes(), 0o644)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ProviderSpec;
+
+    fn provider(file: Option<&str>, path: Option<&str>) -> ProviderConfig {
+        ProviderConfig {
+            name: "dev-sops".into(),
+            kind: "sops/age".into(),
+            identity: None,
+            spec: ProviderSpec {
+                file: file.map(Into::into),
+                path: path.map(Into::into),
+                ..ProviderSpec::default()
+            },
+        }
+    }
+
+    #[test]
+    fn path_regex_from_templates() {
+        assert_eq!(
+            path_regex_for(&provider(Some("secrets/{{ .atmos_stack }}.enc.yaml"), None)),
+            r"secrets/.*\.enc\.yaml$"
+        );
+        assert_eq!(
+            path_regex_for(&provider(
+                Some("s/{{ .atmos_stack }}.{{ .atmos_component }}.enc.yaml"),
+                None
+            )),
+            r"s/.*\..*\.enc\.yaml$"
+        );
+        assert_eq!(
+            path_regex_for(&provider(None, None)),
+            r"secrets/.*\.enc\.yaml$"
+        );
+        assert_eq!(
+            path_regex_for(&provider(None, Some("vault"))),
+            r"vault/.*\.enc\.yaml$"
+        );
+    }
+
+    #[test]
+    fn age_kinds() {
+        for k in ["", "sops", "sops/age", "x/age"] {
+            assert!(is_age_kind(k), "{k}");
+        }
+        for k in ["sops/aws-kms", "sops/pgp"] {
+            assert!(!is_age_kind(k), "{k}");
+        }
+    }
+}
+
+mod sops_yaml {
+    //! Line-based editing of `.sops.yaml` that keeps order, comments and unrelated keys.
+
+    /// Adds `recipient` to the `age` list of the creation rule whose `path_regex` is `regex`,
+    /// or appends a new `{path_regex, age}` rule. Returns the new text.
+    pub(super) fn upsert_age_recipient(
+        text: &str,
+        regex: &str,
+        recipient: &str,
+    ) -> Result<String, String> {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let Some(start) = lines
+            .iter()
+            .position(|l| l.starts_with("creation_rules:") && l[15..].trim().is_empty())
+        else {
+            if lines.iter().any(|l| l.starts_with("creation_rules:")) {
+                return Err("`creation_rules` must be a block list".into());
+            }
+            let mut out = text.to_owned();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!(
+                "creation_rules:\n  - path_regex: {}\n    age: {recipient}\n",
+                quote(regex)
+            ));
+            return Ok(out);
+        };
+        // The list runs until the next line at column 0 that is not a comment or blank.
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| {
+                !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('-')
+            })
+            .map_or(lines.len(), |p| start + 1 + p);
+        // Item starts: lines whose first non-space character is `-` at the list's indent.
+        let items: Vec<usize> = (start + 1..end)
+            .filter(|&i| lines[i].trim_start().starts_with("- ") || lines[i].trim() == "-")
+            .collect();
+        let item_indent = items
+            .first()
+            .map_or(2, |&i| lines[i].len() - lines[i].trim_start().len());
+        let items: Vec<usize> = items
+            .into_iter()
+            .filter(|&i| lines[i].len() - lines[i].trim_start().len() == item_indent)
+            .collect();
+        for (n, &item) in items.iter().enumerate() {
+            let item_end = items.get(n + 1).copied().unwrap_or(end);
+            let field = |name: &str| -> Option<(usize, String)> {
+                (item..item_end).find_map(|i| {
+                    let body = lines[i].trim_start().trim_start_matches("- ").trim_start();
+                    body.strip_prefix(name)
+                        .and_then(|r| r.strip_prefix(':'))
+                        .map(|v| (i, v.trim().to_owned()))
+                })
+            };
+            let Some((re_line, raw)) = field("path_regex") else {
+                continue;
+            };
+            if unquote(strip_comment(&raw)) != regex {
+                continue;
+            }
+            let key_indent = {
+                let l = &lines[re_line];
+                let lead = l.len() - l.trim_start().len();
+                if l.trim_start().starts_with("- ") {
+                    lead + 2
+                } else {
+                    lead
+                }
+            };
+            return match field("age") {
+                Some((age_line, raw_age)) => {
+                    let value = strip_comment(&raw_age);
+                    if value.is_empty() || value.starts_with(['|', '>', '[']) {
+                        return Err(
+                            "the matching rule's `age` must be a plain comma-separated string"
+                                .into(),
+                        );
+                    }
+                    let current = unquote(value);
+                    let mut keys: Vec<String> = current
+                        .split(',')
+                        .map(|k| k.trim().to_owned())
+                        .filter(|k| !k.is_empty())
+                        .collect();
+                    if keys.iter().any(|k| k == recipient) {
+                        return Ok(text.to_owned());
+                    }
+                    keys.push(recipient.to_owned());
+                    let l = &lines[age_line];
+                    let prefix = &l[..l.find("age:").unwrap_or(0)];
+                    lines[age_line] = format!("{prefix}age: {}", keys.join(","));
+                    Ok(join(&lines, text))
+                }
+                None => {
+                    lines.insert(
+                        re_line + 1,
+                        format!("{}age: {recipient}", " ".repeat(key_indent)),
+                    );
+                    Ok(join(&lines, text))
+                }
+            };
+        }
+        // No rule for this path: append one at the end of the list.
+        let pad = " ".repeat(item_indent);
+        let mut insert_at = end;
+        while insert_at > start + 1 && lines[insert_at - 1].trim().is_empty() {
+            insert_at -= 1;
+        }
+        lines.insert(insert_at, format!("{pad}- path_regex: {}", quote(regex)));
+        lines.insert(insert_at + 1, format!("{pad}  age: {recipient}"));
+        Ok(join(&lines, text))
+    }
+
+    fn join(lines: &[String], original: &str) -> String {
+        let mut s = lines.join("\n");
+        if original.ends_with('\n') || original.is_empty() || !s.is_empty() {
+            s.push('\n');
+        }
+        s
+    }
+
+    fn strip_comment(v: &str) -> &str {
+        if v.starts_with(['\'', '"']) {
+            return v;
+        }
+        match v.find(" #") {
+            Some(i) => v[..i].trim_end(),
+            None => v,
+        }
+    }
+
+    fn quote(regex: &str) -> String {
+        format!("'{}'", regex.replace('\'', "''"))
+    }
+
+    fn unquote(v: &str) -> String {
+        let v = v.trim();
+        if let Some(inner) = v
+            .strip_prefix('\'')
+            .and_then(|s| s.rfind('\'').map(|e| &s[..e]))
+        {
+            return inner.replace("''", "'");
+        }
+        if let Some(inner) = v
+            .strip_prefix('"')
+            .and_then(|s| s.rfind('"').map(|e| &s[..e]))
+        {
+            return inner
+                .replace("\\\\", "\u{0}")
+                .replace("\\\"", "\"")
+                .replace('\u{0}', "\\");
+        }
+        v.to_owned()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::upsert_age_recipient as up;
+
+        const RE: &str = r"secrets/.*\.enc\.yaml$";
+
+        #[test]
+        fn creates_a_file() {
+            assert_eq!(
+                up("", RE, "age1a").unwrap(),
+                "creation_rules:\n  - path_regex: 'secrets/.*\\.enc\\.yaml$'\n    age: age1a\n"
+            );
+        }
+
+        #[test]
+        fn adds_to_matching_rule_keeping_comments() {
+            let text = "# top\ncreation_rules:\n  # first\n  - path_regex: 'secrets/.*\\.enc\\.yaml$'\n    age: age1a  # team\n  - path_regex: other$\n    age: age1z\nstores: x\n";
+            let out = up(text, RE, "age1b").unwrap();
+            assert_eq!(
+                out,
+                "# top\ncreation_rules:\n  # first\n  - path_regex: 'secrets/.*\\.enc\\.yaml$'\n    age: age1a,age1b\n  - path_regex: other$\n    age: age1z\nstores: x\n"
+            );
+            // Idempotent.
+            assert_eq!(up(&out, RE, "age1b").unwrap(), out);
+        }
+
+        #[test]
+        fn appends_a_rule_when_none_matches() {
+            let text = "creation_rules:\n- path_regex: other$\n  age: age1z\n";
+            assert_eq!(
+                up(text, RE, "age1b").unwrap(),
+                "creation_rules:\n- path_regex: other$\n  age: age1z\n- path_regex: 'secrets/.*\\.enc\\.yaml$'\n  age: age1b\n"
+            );
+        }
+
+        #[test]
+        fn inserts_age_into_rule_without_one() {
+            let text = "creation_rules:\n  - path_regex: \"secrets/.*\\\\.enc\\\\.yaml$\"\n    encrypted_regex: x\n";
+            assert_eq!(
+                up(text, RE, "age1b").unwrap(),
+                "creation_rules:\n  - path_regex: \"secrets/.*\\\\.enc\\\\.yaml$\"\n    age: age1b\n    encrypted_regex: x\n"
+            );
+        }
+
+        #[test]
+        fn rejects_flow_lists() {
+            assert!(up("creation_rules: []\n", RE, "age1b").is_err());
+        }
+    }
 }

@@ -41,3 +41,56 @@ fn keychain_file_backend() {
     let err = suite::block(atmos_secrets::store::get_one(&wrong, &key)).unwrap_err();
     assert!(err.to_string().contains("wrong password"), "{err}");
 }
+
+#[test]
+fn sops_provider() {
+    use atmos_secrets::config::{AgeKeySpec, CliConfig, ProviderConfig, ProviderSpec};
+    use atmos_secrets::secrets::Scope;
+    use atmos_secrets::store::registry::Registry;
+    use atmos_secrets::store::sops::SopsStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let secret = {
+        use age::secrecy::ExposeSecret;
+        identity.to_string().expose_secret().to_owned()
+    };
+    let cli = Arc::new(CliConfig {
+        base_path: dir.path().to_path_buf(),
+        ..CliConfig::default()
+    });
+    let provider = ProviderConfig {
+        name: "dev-sops".into(),
+        kind: "sops/age".into(),
+        identity: None,
+        spec: ProviderSpec {
+            age_key: Some(AgeKeySpec::Inline(SecretString::from(secret.as_str()))),
+            age_recipients: vec![identity.to_public().to_string()],
+            ..ProviderSpec::default()
+        },
+    };
+    let registry = Registry::new(cli.clone());
+    let store = SopsStore::new(provider, cli, &registry).unwrap();
+    suite::run(
+        &store,
+        &suite::Expect {
+            scopes: vec![Scope::Instance, Scope::Stack],
+            // SOPS files hold strings (atmos writes what the CLI gives it).
+            structured: false,
+            delete_missing_ok: true,
+        },
+    );
+    // Files are where spec §3.5 says, private, and hold no plaintext.
+    let inst = dir.path().join("secrets/plat-ue2-dev.vpc/primary.enc.yaml");
+    let stack = dir.path().join("secrets/plat-ue2-dev.enc.yaml");
+    for f in [&inst, &stack] {
+        let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(text.contains("ENC[AES256_GCM"), "{}", f.display());
+        assert!(!text.contains(suite::SENTINEL));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
