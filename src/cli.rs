@@ -29,7 +29,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "ATMOS_BASE_PATH", value_name = "PATH")]
     pub base_path: Option<PathBuf>,
     /// Path to `atmos.yaml` (file or directory)
-    #[arg(long = "config", global = true, env = "ATMOS_CLI_CONFIG_PATH", value_name = "PATH")]
+    #[arg(
+        long = "config",
+        global = true,
+        env = "ATMOS_CLI_CONFIG_PATH",
+        value_name = "PATH"
+    )]
     pub config_path: Option<PathBuf>,
 }
 

@@ -80,7 +80,8 @@ impl Masker {
             }
         }
         // Longest first so that a value containing another is replaced whole.
-        self.literals.sort_by_key(|l| std::cmp::Reverse(l.expose().len()));
+        self.literals
+            .sort_by_key(|l| std::cmp::Reverse(l.expose().len()));
     }
 
     /// Registers every leaf of a JSON value.
@@ -113,7 +114,9 @@ fn query_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

@@ -16,8 +16,8 @@ pub fn dispatch(cli: Cli, printer: &mut Printer) -> Result<u8> {
             Ok(0)
         }
         Command::Sops(cmd) => sops::run(cmd, printer),
-        Command::Secret(_) | Command::Describe(_) => {
-            Err(Error::new("this command is not available in this build yet"))
-        }
+        Command::Secret(_) | Command::Describe(_) => Err(Error::new(
+            "this command is not available in this build yet",
+        )),
     }
 }

@@ -8,5 +8,7 @@ use crate::printer::Printer;
 /// Runs one `atmos sops` subcommand.
 pub fn run(cmd: SopsCommand, _printer: &mut Printer) -> Result<u8> {
     let _ = cmd;
-    Err(Error::new("`atmos sops` is not available in this build yet"))
+    Err(Error::new(
+        "`atmos sops` is not available in this build yet",
+    ))
 }

@@ -165,5 +165,8 @@ pub struct AuthConfig {
 
 /// Convenience for reading a string option.
 pub fn option_str<'a>(options: &'a Map, key: &str) -> Option<&'a str> {
-    options.get(key).and_then(Node::as_str).filter(|s| !s.is_empty())
+    options
+        .get(key)
+        .and_then(Node::as_str)
+        .filter(|s| !s.is_empty())
 }

@@ -142,10 +142,16 @@ mod tests {
     #[test]
     fn coordinates_follow_scope() {
         let c = decl(Scope::Instance, "").coordinate("dev", "api");
-        assert_eq!((c.stack.as_str(), c.component.as_str(), c.key.as_str()), ("dev", "api", "DB_PASSWORD"));
+        assert_eq!(
+            (c.stack.as_str(), c.component.as_str(), c.key.as_str()),
+            ("dev", "api", "DB_PASSWORD")
+        );
         let c = decl(Scope::Stack, "").coordinate("dev", "api");
         assert_eq!((c.stack.as_str(), c.component.as_str()), ("dev", ""));
         let c = decl(Scope::Global, "ref/x").coordinate("dev", "api");
-        assert_eq!((c.stack.as_str(), c.component.as_str(), c.key.as_str()), ("", "", "ref/x"));
+        assert_eq!(
+            (c.stack.as_str(), c.component.as_str(), c.key.as_str()),
+            ("", "", "ref/x")
+        );
     }
 }
