@@ -714,6 +714,70 @@ pub fn sorted(node: &Node) -> Node {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// yq-style paths
+// ---------------------------------------------------------------------------------------------
+
+/// Evaluates a small yq path such as `.a.b[0]`, `.["key.with.dots"]` or `.` against `node`.
+/// Shared by `!include path query`, `!secret NAME | path …` and `secret get --path`.
+/// A missing key or index yields `Ok(Node::Null)`, as yq prints `null`.
+pub fn query(node: &Node, path: &str) -> Result<Node, String> {
+    let path = path.trim();
+    let Some(mut rest) = path.strip_prefix('.') else {
+        return Err(format!("invalid path `{path}`: it must start with `.`"));
+    };
+    let mut cur = node.clone();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r
+                .find(']')
+                .ok_or_else(|| format!("invalid path `{path}`: missing `]`"))?;
+            let inner = r[..end].trim();
+            rest = &r[end + 1..];
+            if let Some(q) = inner.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                cur = cur.get(q).cloned().unwrap_or_default();
+            } else {
+                let i: i64 = inner
+                    .parse()
+                    .map_err(|_| format!("invalid path `{path}`: bad index `{inner}`"))?;
+                cur = match cur.as_seq() {
+                    Some(seq) => {
+                        let idx = if i < 0 { seq.len() as i64 + i } else { i };
+                        usize::try_from(idx)
+                            .ok()
+                            .and_then(|i| seq.get(i))
+                            .cloned()
+                            .unwrap_or_default()
+                    }
+                    None => Node::Null,
+                };
+            }
+        } else {
+            if let Some(r) = rest.strip_prefix('.') {
+                rest = r;
+            }
+            let (key, r) = if let Some(q) = rest.strip_prefix('"') {
+                let end = q
+                    .find('"')
+                    .ok_or_else(|| format!("invalid path `{path}`: unterminated quote"))?;
+                (&q[..end], &q[end + 1..])
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                (&rest[..end], &rest[end..])
+            };
+            if key.is_empty() {
+                return Err(format!("invalid path `{path}`: empty key"));
+            }
+            rest = r;
+            cur = match &cur {
+                Node::Tagged(t) => t.value.get(key).cloned().unwrap_or_default(),
+                other => other.get(key).cloned().unwrap_or_default(),
+            };
+        }
+    }
+    Ok(cur)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,6 +860,19 @@ mod tests {
         let n = p(text);
         let out = to_yaml(&n);
         assert_eq!(p(&out), n, "{out}");
+    }
+
+    #[test]
+    fn yq_paths() {
+        let n = p("a: {b: [10, {c: x}]}\n\"k.d\": 1\n");
+        assert_eq!(query(&n, ".a.b[0]"), Ok(Node::Int(10)));
+        assert_eq!(query(&n, ".a.b[1].c"), Ok(Node::Str("x".into())));
+        assert_eq!(query(&n, ".a.b[-1].c"), Ok(Node::Str("x".into())));
+        assert_eq!(query(&n, ".[\"k.d\"]"), Ok(Node::Int(1)));
+        assert_eq!(query(&n, ".missing.x"), Ok(Node::Null));
+        assert_eq!(query(&n, "."), Ok(n.clone()));
+        assert!(query(&n, "a.b").is_err());
+        assert!(query(&n, ".a[x]").is_err());
     }
 
     #[test]
