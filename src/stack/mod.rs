@@ -4,6 +4,8 @@
 //! The contract other modules read is [`ComponentInstance`]; loading entry points are added by the
 //! stack-loader work.
 
+pub mod template;
+
 use std::path::PathBuf;
 
 use crate::yaml::Map;
