@@ -2,6 +2,7 @@
 //! config/stack/store/sops layers and renders through the [`Printer`]. Nothing here defines
 //! backend or format logic.
 
+pub mod describe;
 pub mod sops;
 
 use crate::cli::{Cli, Command};
@@ -10,13 +11,15 @@ use crate::printer::Printer;
 
 /// Runs the parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli, printer: &mut Printer) -> Result<u8> {
+    let global = cli.global;
     match cli.command {
         Command::Version => {
             printer.stdout(&format!("atmos {}\n", env!("CARGO_PKG_VERSION")));
             Ok(0)
         }
         Command::Sops(cmd) => sops::run(cmd, printer),
-        Command::Secret(_) | Command::Describe(_) => Err(Error::new(
+        Command::Describe(cmd) => describe::run(cmd, &global, printer),
+        Command::Secret(_) => Err(Error::new(
             "this command is not available in this build yet",
         )),
     }
