@@ -335,11 +335,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Node, YamlError> {
         })?;
         let line = span.start.line();
         match event {
-            Event::DocumentEnd => {
-                if b.root.is_some() {
-                    break;
-                }
-            }
+            Event::DocumentEnd if b.root.is_some() => break,
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.as_deref();
                 let is_merge_key = matches!(style, ScalarStyle::Plain)

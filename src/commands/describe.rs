@@ -100,7 +100,7 @@ fn stacks(
     for name in names {
         let mut types = Map::new();
         for inst in stacks.instances(cfg, &name)? {
-            if !args.components.is_empty() && !args.components.iter().any(|c| *c == inst.name) {
+            if !args.components.is_empty() && !args.components.contains(&inst.name) {
                 continue;
             }
             let section = resolved(&inst, resolver)?;

@@ -38,6 +38,8 @@ pub struct Loader<'a> {
     lists: ListStrategy,
     parsed: HashMap<PathBuf, Rc<Parsed>>,
     resolved: HashMap<PathBuf, Rc<Map>>,
+    /// Glob imports already expanded (compiling a glob is the costly part).
+    globs: HashMap<String, Rc<Vec<PathBuf>>>,
     chain: Vec<PathBuf>,
 }
 
@@ -126,6 +128,7 @@ impl<'a> Loader<'a> {
             lists,
             parsed: HashMap::new(),
             resolved: HashMap::new(),
+            globs: HashMap::new(),
             chain: Vec::new(),
         }
     }
@@ -147,6 +150,11 @@ impl<'a> Loader<'a> {
                 message: format!("expected a non-empty string, found a {}", other.type_name()),
             }),
         }
+    }
+
+    /// Drops the cached merge result of `file` (its parse stays cached).
+    pub fn forget(&mut self, file: &Path) {
+        self.resolved.remove(&normalize(file));
     }
 
     /// The file merged over its imports (recursively), without `import`.
@@ -175,10 +183,9 @@ impl<'a> Loader<'a> {
         let mut out = Map::new();
         for import in &parsed.imports {
             for target in self.expand(file, import)? {
-                let mut imported = (*self.resolve(&target)?).clone();
+                let imported = self.resolve(&target)?;
                 // A manifest's `name:` names that manifest's stack only.
-                imported.shift_remove("name");
-                merge::merge_into(&mut out, &imported, self.lists);
+                merge::merge_into_except(&mut out, &imported, "name", self.lists);
             }
         }
         merge::merge_into(&mut out, &parsed.body, self.lists);
@@ -186,7 +193,7 @@ impl<'a> Loader<'a> {
     }
 
     /// The files an import entry names.
-    fn expand(&self, file: &Path, import: &Import) -> Result<Vec<PathBuf>, StackError> {
+    fn expand(&mut self, file: &Path, import: &Import) -> Result<Vec<PathBuf>, StackError> {
         let fail = |message: String| StackError::Import {
             file: file.to_path_buf(),
             import: import.path.clone(),
@@ -208,6 +215,9 @@ impl<'a> Loader<'a> {
                 pattern.push_str("/*.{yaml,yml}");
             } else if !(pattern.ends_with(".yaml") || pattern.ends_with(".yml")) {
                 pattern.push_str(".{yaml,yml}");
+            }
+            if let Some(hit) = self.globs.get(&pattern) {
+                return Ok(hit.to_vec());
             }
             let glob = GlobBuilder::new(&pattern)
                 .literal_separator(true)
@@ -234,6 +244,7 @@ impl<'a> Loader<'a> {
             if matched.is_empty() && !import.skip_if_missing {
                 return Err(fail(format!("no manifests match `{pattern}`")));
             }
+            self.globs.insert(pattern, Rc::new(matched.clone()));
             return Ok(matched);
         }
         let candidates = if is_yaml(&joined) || joined.extension().is_some_and(|e| e == "json") {

@@ -41,6 +41,21 @@ pub fn merge_into(base: &mut Map, overlay: &Map, lists: ListStrategy) {
     }
 }
 
+/// [`merge_into`] skipping the top-level key `skip`.
+pub fn merge_into_except(base: &mut Map, overlay: &Map, skip: &str, lists: ListStrategy) {
+    for (k, v) in overlay {
+        if k == skip {
+            continue;
+        }
+        match base.get_mut(k) {
+            Some(existing) => merge_node(existing, v, lists),
+            None => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 fn merge_node(base: &mut Node, overlay: &Node, lists: ListStrategy) {
     match (base, overlay) {
         (Node::Map(b), Node::Map(o)) => merge_into(b, o, lists),

@@ -284,6 +284,8 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut stacks: IndexMap<String, Stack> = IndexMap::new();
     for file in manifest::top_level_files(&cfg.stacks)? {
         let config = loader.resolve(&file)?;
+        // Top-level files are rarely imported; dropping the cache entry lets us take the map.
+        loader.forget(&file);
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
         let name = naming::logical_name(cfg, own_name.as_deref(), &config, &stack_file, &file)?;
@@ -300,7 +302,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
                 name,
                 manifest: file,
                 stack_file,
-                config: (*config).clone(),
+                config: std::rc::Rc::try_unwrap(config).unwrap_or_else(|shared| (*shared).clone()),
             },
         );
     }

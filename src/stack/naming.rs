@@ -44,10 +44,10 @@ pub fn logical_name(
         }
         return Ok(name.to_owned());
     }
-    if let Some(p) = &cfg.stacks.name_pattern {
-        if let Some(name) = from_pattern(p, merged.get("vars")) {
-            return Ok(name);
-        }
+    if let Some(p) = &cfg.stacks.name_pattern
+        && let Some(name) = from_pattern(p, merged.get("vars"))
+    {
+        return Ok(name);
     }
     Ok(stack_file.to_owned())
 }
