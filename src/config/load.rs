@@ -1,8 +1,11 @@
 //! Finds `atmos.yaml`, evaluates its load-time YAML functions and validates it into [`CliConfig`].
 //!
-//! Discovery (first hit wins): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or directory), then
-//! `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`, then `./atmos.yaml`, then
-//! `<user-config-dir>/atmos/atmos.yaml`.
+//! Discovery (first hit wins, no merging): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or
+//! directory), then `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`, then `./atmos.yaml` and the
+//! parent directories, then `~/.atmos/atmos.yaml`, then `<user-config-dir>/atmos/atmos.yaml`.
+//!
+//! Relative paths inside `atmos.yaml` resolve against the file's directory; `--base-path` and
+//! `ATMOS_BASE_PATH` resolve against the current directory and win over `base_path`.
 
 use std::path::{Path, PathBuf};
 
@@ -243,12 +246,19 @@ fn discover(config_path: Option<&Path>, base: Option<&Path>) -> Result<PathBuf, 
         searched.push(format!("`{}`", b.display()));
     }
     if let Ok(cwd) = std::env::current_dir() {
-        if let Some(f) = in_dir(&cwd) {
-            return Ok(f);
+        // The current directory, then its parents (a command run from a subdirectory).
+        for dir in cwd.ancestors() {
+            if let Some(f) = in_dir(dir) {
+                return Ok(f);
+            }
         }
-        searched.push(format!("`{}`", cwd.display()));
+        searched.push(format!("`{}` and its parents", cwd.display()));
     }
-    if let Some(dir) = env::user_config_dir().map(|d| d.join("atmos")) {
+    let home_dirs = [
+        env::var(env::HOME).map(|h| PathBuf::from(h).join(".atmos")),
+        env::user_config_dir().map(|d| d.join("atmos")),
+    ];
+    for dir in home_dirs.into_iter().flatten() {
         if let Some(f) = in_dir(&dir) {
             return Ok(f);
         }
