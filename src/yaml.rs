@@ -625,10 +625,14 @@ fn format_float(f: f64) -> String {
         ".nan".to_owned()
     } else if f.is_infinite() {
         if f > 0.0 { ".inf" } else { "-.inf" }.to_owned()
-    } else if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.1}")
     } else {
-        f.to_string()
+        // Shortest round-trip text, with `.0` added so it reads back as a float.
+        let s = f.to_string();
+        if s.contains(['.', 'e', 'E']) {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }
 
@@ -643,13 +647,34 @@ pub fn quote_if_needed(s: &str) -> String {
         || s.ends_with([' ', ':'])
         || s.contains(": ")
         || s.contains(" #")
-        || s.chars().any(|c| c.is_control())
+        || s.chars().any(needs_escape)
         || s == "<<";
-    if needs {
-        serde_json::Value::String(s.to_owned()).to_string()
-    } else {
-        s.to_owned()
+    if needs { double_quote(s) } else { s.to_owned() }
+}
+
+/// Characters YAML does not allow raw in a scalar (C0/C1 controls, DEL, line/paragraph
+/// separators, BOM).
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// A YAML double-quoted scalar.
+fn double_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
     }
+    out.push('"');
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
