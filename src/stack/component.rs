@@ -32,12 +32,12 @@ pub const TYPE_ORDER: &[&str] = &[
 ];
 
 fn components_of<'a>(stack: &'a Stack, ctype: &str) -> Option<&'a Map> {
-    stack.config.get("components")?.get(ctype)?.as_map()
+    stack.config().get("components")?.get(ctype)?.as_map()
 }
 
 /// The component types of a stack in search order.
 pub fn types(stack: &Stack) -> Vec<String> {
-    let Some(Node::Map(all)) = stack.config.get("components") else {
+    let Some(Node::Map(all)) = stack.config().get("components") else {
         return Vec::new();
     };
     let mut out: Vec<String> = TYPE_ORDER
@@ -217,13 +217,13 @@ pub fn build(
     // 1. stack layer
     let mut global = Map::new();
     for key in ["vars", "env", "settings", "auth", "secrets"] {
-        if let Some(v) = stack.config.get(key) {
+        if let Some(v) = stack.config().get(key) {
             global.insert(key.to_owned(), v.clone());
         }
     }
     let global = stamp_layer(global, Scope::Stack, stack)?;
     // 2. type layer
-    let type_section = map_of(stack.config.get(ctype));
+    let type_section = map_of(stack.config().get(ctype));
     let mut type_layer = type_section.clone();
     type_layer.shift_remove("overrides");
     type_layer.shift_remove("secrets");
@@ -239,7 +239,7 @@ pub fn build(
     // 4. overrides
     let overrides = merge::merge_all(
         [
-            &map_of(stack.config.get("overrides")),
+            &map_of(stack.config().get("overrides")),
             &map_of(type_section.get("overrides")),
             &map_of(raw.get("overrides")),
         ],

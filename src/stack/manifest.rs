@@ -1,8 +1,9 @@
 //! Owns manifest files: choosing top-level stack files, reading each file once (with `!include`
 //! evaluated and its shape checked), and resolving `import:` recursively with cycle detection.
 //!
-//! The result of a file with all its imports merged does not depend on who imports it, so it is
-//! cached per file: a catalog imported by hundreds of stacks is read and merged once.
+//! A file with its imports is a list of *layers* (each file's body, imports first), cached per
+//! file as shared pointers: a catalog imported by hundreds of stacks is read once, and nothing is
+//! merged until a stack's configuration is asked for ([`merge_layers`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use crate::yaml::{self, Map, Node};
 #[derive(Debug)]
 struct Parsed {
     imports: Vec<Import>,
-    body: Map,
+    body: Rc<Map>,
 }
 
 #[derive(Debug)]
@@ -32,12 +33,39 @@ struct Import {
     skip_if_missing: bool,
 }
 
+/// The bodies of a file and everything it imports, in merge order (lowest first).
+pub type Layers = Rc<Vec<Rc<Map>>>;
+
+/// Merges layers lowest → highest. `name` is taken from the last layer only (a manifest's `name:`
+/// names that manifest's stack, not the stacks importing it). `only` restricts the merge to those
+/// top-level keys.
+pub fn merge_layers(layers: &[Rc<Map>], only: Option<&[&str]>, lists: ListStrategy) -> Map {
+    let mut out = Map::new();
+    let last = layers.len().saturating_sub(1);
+    for (i, layer) in layers.iter().enumerate() {
+        match only {
+            Some(keys) => {
+                for key in keys {
+                    if let Some(v) = layer.get(*key) {
+                        let mut one = Map::new();
+                        one.insert((*key).to_owned(), v.clone());
+                        merge::merge_into(&mut out, &one, lists);
+                    }
+                }
+            }
+            None if i == last => merge::merge_into(&mut out, layer, lists),
+            None => merge::merge_into_except(&mut out, layer, "name", lists),
+        }
+    }
+    out
+}
+
 /// Reads and merges manifests with imports; caches parsed and resolved files.
 pub struct Loader<'a> {
     cfg: &'a CliConfig,
     lists: ListStrategy,
     parsed: HashMap<PathBuf, Rc<Parsed>>,
-    resolved: HashMap<PathBuf, Rc<Map>>,
+    layers: HashMap<PathBuf, Layers>,
     /// Glob imports already expanded (compiling a glob is the costly part).
     globs: HashMap<String, Rc<Vec<PathBuf>>>,
     chain: Vec<PathBuf>,
@@ -127,7 +155,7 @@ impl<'a> Loader<'a> {
             cfg,
             lists,
             parsed: HashMap::new(),
-            resolved: HashMap::new(),
+            layers: HashMap::new(),
             globs: HashMap::new(),
             chain: Vec::new(),
         }
@@ -152,13 +180,14 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Drops the cached merge result of `file` (its parse stays cached).
-    pub fn forget(&mut self, file: &Path) {
-        self.resolved.remove(&normalize(file));
+    /// The file merged over its imports (recursively), without `import`.
+    pub fn resolve(&mut self, file: &Path) -> Result<Map, StackError> {
+        let layers = self.layers(file)?;
+        Ok(merge_layers(&layers, None, self.lists))
     }
 
-    /// The file merged over its imports (recursively), without `import`.
-    pub fn resolve(&mut self, file: &Path) -> Result<Rc<Map>, StackError> {
+    /// The layers of `file`: each imported file's layers in import order, then its own body.
+    pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
         let file = normalize(file);
         if let Some(pos) = self.chain.iter().position(|f| *f == file) {
             let base = &self.cfg.stacks.base_path;
@@ -167,28 +196,26 @@ impl<'a> Loader<'a> {
             chain.push(display(base, &file));
             return Err(StackError::ImportCycle { chain });
         }
-        if let Some(done) = self.resolved.get(&file) {
+        if let Some(done) = self.layers.get(&file) {
             return Ok(Rc::clone(done));
         }
         let parsed = self.parse(&file)?;
         self.chain.push(file.clone());
-        let result = self.merge_imports(&file, &parsed);
+        let result = self.collect_layers(&file, &parsed);
         self.chain.pop();
-        let merged = Rc::new(result?);
-        self.resolved.insert(file, Rc::clone(&merged));
-        Ok(merged)
+        let layers: Layers = Rc::new(result?);
+        self.layers.insert(file, Rc::clone(&layers));
+        Ok(layers)
     }
 
-    fn merge_imports(&mut self, file: &Path, parsed: &Parsed) -> Result<Map, StackError> {
-        let mut out = Map::new();
+    fn collect_layers(&mut self, file: &Path, parsed: &Parsed) -> Result<Vec<Rc<Map>>, StackError> {
+        let mut out = Vec::new();
         for import in &parsed.imports {
             for target in self.expand(file, import)? {
-                let imported = self.resolve(&target)?;
-                // A manifest's `name:` names that manifest's stack only.
-                merge::merge_into_except(&mut out, &imported, "name", self.lists);
+                out.extend(self.layers(&target)?.iter().cloned());
             }
         }
-        merge::merge_into(&mut out, &parsed.body, self.lists);
+        out.push(Rc::clone(&parsed.body));
         Ok(out)
     }
 
@@ -319,7 +346,10 @@ impl<'a> Loader<'a> {
             }
         };
         check_shape(&body, file)?;
-        let parsed = Rc::new(Parsed { imports, body });
+        let parsed = Rc::new(Parsed {
+            imports,
+            body: Rc::new(body),
+        });
         self.parsed.insert(file.to_path_buf(), Rc::clone(&parsed));
         Ok(parsed)
     }

@@ -46,7 +46,7 @@ pub struct ComponentInstance {
     pub section: Map,
 }
 
-/// One logical stack: a top-level manifest with its imports merged.
+/// One logical stack: a top-level manifest with its imports.
 #[derive(Debug, Clone)]
 pub struct Stack {
     /// Logical name.
@@ -55,8 +55,17 @@ pub struct Stack {
     pub manifest: PathBuf,
     /// The manifest path relative to the stacks base path, without extension.
     pub stack_file: String,
-    /// The merged manifest (imports first, the file on top), without `import`.
-    pub config: Map,
+    layers: manifest::Layers,
+    lists: merge::ListStrategy,
+    config: std::cell::OnceCell<Map>,
+}
+
+impl Stack {
+    /// The merged manifest (imports first, the file on top), without `import`. Merged on first use.
+    pub fn config(&self) -> &Map {
+        self.config
+            .get_or_init(|| manifest::merge_layers(&self.layers, None, self.lists))
+    }
 }
 
 /// Every stack of the project, keyed by logical name (sorted).
@@ -283,12 +292,14 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut loader = manifest::Loader::new(cfg);
     let mut stacks: IndexMap<String, Stack> = IndexMap::new();
     for file in manifest::top_level_files(&cfg.stacks)? {
-        let config = loader.resolve(&file)?;
-        // Top-level files are rarely imported; dropping the cache entry lets us take the map.
-        loader.forget(&file);
+        let layers = loader.layers(&file)?;
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
-        let name = naming::logical_name(cfg, own_name.as_deref(), &config, &stack_file, &file)?;
+        // Naming needs only these sections; components are merged when a stack is used.
+        let naming_view =
+            manifest::merge_layers(&layers, Some(&["vars", "settings", "env"]), loader.lists());
+        let name =
+            naming::logical_name(cfg, own_name.as_deref(), &naming_view, &stack_file, &file)?;
         if let Some(existing) = stacks.get(&name) {
             return Err(StackError::DuplicateStack {
                 name,
@@ -302,7 +313,9 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
                 name,
                 manifest: file,
                 stack_file,
-                config: std::rc::Rc::try_unwrap(config).unwrap_or_else(|shared| (*shared).clone()),
+                layers,
+                lists: loader.lists(),
+                config: std::cell::OnceCell::new(),
             },
         );
     }
