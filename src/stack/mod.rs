@@ -28,7 +28,7 @@ use crate::error::Diagnose;
 use crate::secrets::declare::DeclareError;
 use crate::yaml::{Map, YamlError};
 
-pub use template::{TemplateError, render};
+pub use template::{TemplateError, render, render_with};
 
 /// One component instance in one stack, fully merged.
 #[derive(Debug, Clone)]

@@ -73,6 +73,19 @@ pub fn render(
         .map_err(|e| fail(render_message(&e)))
 }
 
+/// [`render`] with a YAML map as the context (e.g. a component section).
+pub fn render_with(
+    template: &str,
+    context: &crate::yaml::Map,
+    origin: &str,
+) -> Result<String, TemplateError> {
+    if !has_template(template) {
+        return Ok(template.to_owned());
+    }
+    let ctx = crate::yaml::to_json(&crate::yaml::Node::Map(context.clone()));
+    render(template, &ctx, origin)
+}
+
 fn render_message(e: &minijinja::Error) -> String {
     let mut msg = e
         .detail()
@@ -505,6 +518,25 @@ mod tests {
         assert_eq!(r("{{ .settings.a-b.c }}").as_deref(), Ok("1"));
         assert_eq!(r("no template").as_deref(), Ok("no template"));
         assert_eq!(r("a {# b").as_deref(), Ok("a {# b"));
+    }
+
+    #[test]
+    fn renders_with_a_yaml_context() {
+        let mut m = crate::yaml::Map::new();
+        m.insert("atmos_stack".into(), crate::yaml::Node::Str("dev".into()));
+        m.insert(
+            "atmos_component".into(),
+            crate::yaml::Node::Str(String::new()),
+        );
+        assert_eq!(
+            render_with(
+                "secrets/{{ .atmos_stack }}{{ .atmos_component }}.enc.yaml",
+                &m,
+                "spec.file"
+            )
+            .as_deref(),
+            Ok("secrets/dev.enc.yaml")
+        );
     }
 
     #[test]
