@@ -412,6 +412,17 @@ const CASES: &[Case] = &[
         &["declares scope \"everywhere\"", "stacks/dev.yaml"],
     ),
     case(
+        "manifest: type-level overrides scope conflict",
+        &[(
+            "stacks/dev.yaml",
+            "terraform:\n  overrides:\n    secrets:\n      vars:\n        K: {scope: stack}\ncomponents:\n  terraform:\n    app: {}\n",
+        )],
+        &[
+            "secret \"K\" declares scope \"stack\" but its position implies \"instance\"",
+            "stacks/dev.yaml",
+        ],
+    ),
+    case(
         "manifest: secrets not a map",
         &[("stacks/dev.yaml", "secrets: [a]\n")],
         &["invalid component secrets section", "stacks/dev.yaml"],

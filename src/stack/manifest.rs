@@ -469,6 +469,11 @@ fn check_shape(body: &Map, file: &Path) -> Result<(), StackError> {
                 file,
                 &format!("{ctype}.overrides"),
             )?;
+            if let Some(Node::Map(o)) = type_section.get("overrides")
+                && let Some(s) = o.get("secrets")
+            {
+                declare::stamp(s, Scope::Instance, file)?;
+            }
         }
         let comps = match comps {
             Node::Null => continue,
