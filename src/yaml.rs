@@ -465,11 +465,24 @@ pub fn resolve_plain(value: &str) -> Node {
         "false" | "False" | "FALSE" => return Node::Bool(false),
         _ => {}
     }
-    if let Some(i) = parse_int(value) {
-        return Node::Int(i);
-    }
-    if let Some(f) = parse_float(value) {
-        return Node::Float(f);
+    // Like yaml.v3: values starting with a digit or sign drop `_` first, try an integer (Go base
+    // prefixes, including the YAML 1.1 octal `0777`), then a float; `.5` style goes to float.
+    match value.as_bytes().first() {
+        Some(b'0'..=b'9' | b'-' | b'+') => {
+            let plain = value.replace('_', "");
+            if let Some(i) = parse_int(&plain) {
+                return Node::Int(i);
+            }
+            if let Some(f) = parse_float(&plain) {
+                return Node::Float(f);
+            }
+        }
+        Some(b'.') => {
+            if let Some(f) = parse_float(value) {
+                return Node::Float(f);
+            }
+        }
+        _ => {}
     }
     Node::Str(value.to_owned())
 }
@@ -486,6 +499,9 @@ fn parse_int(value: &str) -> Option<i64> {
         (8, o)
     } else if let Some(b) = body.strip_prefix("0b") {
         (2, b)
+    } else if body.len() > 1 && body.starts_with('0') {
+        // YAML 1.1 octal, still decoded by yaml.v3.
+        (8, &body[1..])
     } else {
         (10, body)
     };
@@ -521,7 +537,7 @@ fn parse_float(value: &str) -> Option<f64> {
         let e = e.strip_prefix(['-', '+']).unwrap_or(e);
         !e.is_empty() && digits(e)
     });
-    if ok_mantissa && ok_exp && (frac.is_some() || exponent.is_some()) {
+    if ok_mantissa && ok_exp {
         value.parse().ok()
     } else {
         None
@@ -824,6 +840,20 @@ mod tests {
         assert_eq!(m["i"], Node::Float(f64::INFINITY));
         assert_eq!(m["j"], Node::Str("1.2.3".into()));
         assert_eq!(m["k"], Node::Null);
+        let n = p(
+            "a: 0777\nb: 08\nc: 0o17\nd: 1_0.5\ne: 99999999999999999999\nf: 1_000\ng: .5\nh: 2001-12-14\ni: 0\nj: -0x1F\n",
+        );
+        let m = n.as_map().expect("map");
+        assert_eq!(m["a"], Node::Int(511));
+        assert_eq!(m["b"], Node::Float(8.0));
+        assert_eq!(m["c"], Node::Int(15));
+        assert_eq!(m["d"], Node::Float(10.5));
+        assert_eq!(m["e"], Node::Float(1e20));
+        assert_eq!(m["f"], Node::Int(1000));
+        assert_eq!(m["g"], Node::Float(0.5));
+        assert_eq!(m["h"], Node::Str("2001-12-14".into()));
+        assert_eq!(m["i"], Node::Int(0));
+        assert_eq!(m["j"], Node::Int(-31));
     }
 
     #[test]
