@@ -33,6 +33,14 @@ pub const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
 pub const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
 /// SOPS: a command that prints age identities.
 pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// Vault server address (default for `hashicorp/vault` stores).
+pub const VAULT_ADDR: &str = "VAULT_ADDR";
+/// Redis URL (default for `redis` stores).
+pub const ATMOS_REDIS_URL: &str = "ATMOS_REDIS_URL";
+/// Artifactory token (default for `artifactory` stores).
+pub const ARTIFACTORY_ACCESS_TOKEN: &str = "ARTIFACTORY_ACCESS_TOKEN";
+/// JFrog token (fallback for `artifactory` stores).
+pub const JFROG_ACCESS_TOKEN: &str = "JFROG_ACCESS_TOKEN";
 /// XDG config home.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// The user's home directory.

@@ -2,8 +2,11 @@
 //! validation rules of spec §1 and §8 (store kinds and aliases, required options, secret-by-default
 //! kinds, realms).
 //!
-//! The types below are the contract other modules read. Loading lives in `load.rs`; nothing here
+//! The types below are the contract other modules read. Loading lives in [`load`]; nothing here
 //! contacts a backend.
+
+pub mod functions;
+pub mod load;
 
 use std::path::PathBuf;
 
@@ -33,6 +36,8 @@ pub struct CliConfig {
     pub settings: Map,
     /// Warnings collected while loading (e.g. ignored store identities), printed on stderr.
     pub warnings: Vec<String>,
+    /// `templates.settings.enabled: false` turns off Go-template rendering in stack manifests.
+    pub templates_disabled: bool,
 }
 
 /// `stacks:` section.
@@ -169,11 +174,4 @@ pub fn option_str<'a>(options: &'a Map, key: &str) -> Option<&'a str> {
         .get(key)
         .and_then(Node::as_str)
         .filter(|s| !s.is_empty())
-}
-
-/// Loads atmos.yaml (placeholder until the loader lands).
-pub fn load(_global: &crate::cli::GlobalArgs) -> Result<CliConfig, crate::error::Error> {
-    Err(crate::error::Error::new(
-        "configuration loading is not available yet",
-    ))
 }

@@ -1,12 +1,34 @@
 //! Owns stack manifests: finding top-level stack files, `import:` (with cycle detection), deep
 //! merge, component inheritance and overrides, logical stack names, templates and YAML functions.
 //!
-//! The contract other modules read is [`ComponentInstance`]; loading entry points are added by the
-//! stack-loader work.
+//! Reading order for a newcomer:
+//! 1. [`manifest`]: top-level files from `stacks.included_paths`, each file parsed once, `!include`
+//!    evaluated, `import:` resolved recursively and deep-merged (cached per file).
+//! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`].
+//! 3. [`component`]: one [`ComponentInstance`] = stack layers + `metadata.inherits` bases + the
+//!    component + overrides, with `secrets` scope-stamped per layer (`secrets::declare`), then
+//!    templates ([`template`]) and load-time YAML functions ([`functions`]).
+//! 4. [`functions::resolve_tags`]: commands swap `!secret`/`!store` tags for values.
+//!
+//! [`merge`] is pure; everything that touches the file system lives in [`manifest`].
+
+pub mod component;
+pub mod functions;
+pub mod manifest;
+pub mod merge;
+pub mod naming;
+pub mod template;
 
 use std::path::PathBuf;
 
-use crate::yaml::Map;
+use indexmap::IndexMap;
+
+use crate::config::CliConfig;
+use crate::error::Diagnose;
+use crate::secrets::declare::DeclareError;
+use crate::yaml::{Map, YamlError};
+
+pub use template::{TemplateError, render, render_with};
 
 /// One component instance in one stack, fully merged.
 #[derive(Debug, Clone)]
@@ -24,42 +46,349 @@ pub struct ComponentInstance {
     pub section: Map,
 }
 
-/// yq-style paths (placeholder).
-pub mod path {
-    /// Selects `.a.b[0]` from a JSON value.
-    pub fn select_json(v: &serde_json::Value, _p: &str) -> Result<serde_json::Value, String> {
-        Ok(v.clone())
+/// One logical stack: a top-level manifest with its imports.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// Logical name.
+    pub name: String,
+    /// The top-level manifest (absolute).
+    pub manifest: PathBuf,
+    /// The manifest path relative to the stacks base path, without extension.
+    pub stack_file: String,
+    layers: manifest::Layers,
+    lists: merge::ListStrategy,
+    config: std::cell::OnceCell<Map>,
+}
+
+impl Stack {
+    /// The merged manifest (imports first, the file on top), without `import`. Merged on first use.
+    pub fn config(&self) -> &Map {
+        self.config
+            .get_or_init(|| manifest::merge_layers(&self.layers, None, self.lists))
     }
 }
 
-/// Loads every component instance (placeholder).
-pub fn load_all(
-    _cfg: &crate::config::CliConfig,
-) -> Result<Vec<ComponentInstance>, crate::error::Error> {
-    Ok(Vec::new())
+/// Every stack of the project, keyed by logical name (sorted).
+#[derive(Debug, Clone, Default)]
+pub struct Stacks {
+    /// Stacks by logical name.
+    pub stacks: IndexMap<String, Stack>,
 }
 
-/// Loads one component instance (placeholder).
+/// What can go wrong while loading stacks and building components.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// A file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest is not valid YAML.
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    /// A field has the wrong shape.
+    #[error("invalid `{field}` in `{}`: {message}", file.display())]
+    Invalid {
+        /// The manifest.
+        file: PathBuf,
+        /// Dotted field path.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An `import:` entry cannot be resolved.
+    #[error("invalid import `{import}` in `{}`: {message}", file.display())]
+    Import {
+        /// The importing manifest.
+        file: PathBuf,
+        /// The entry as written.
+        import: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Imports form a cycle.
+    #[error("import cycle: {}", chain.join(" → "))]
+    ImportCycle {
+        /// The files, first = last.
+        chain: Vec<String>,
+    },
+    /// Two manifests produce the same logical stack name.
+    #[error("stack `{name}` is defined by two manifests: `{}` and `{}`", first.display(), second.display())]
+    DuplicateStack {
+        /// The logical name.
+        name: String,
+        /// The first manifest.
+        first: PathBuf,
+        /// The second manifest.
+        second: PathBuf,
+    },
+    /// No stack has that name.
+    #[error("stack `{stack}` not found")]
+    StackNotFound {
+        /// The name asked for.
+        stack: String,
+        /// Close names.
+        suggestions: Vec<String>,
+    },
+    /// The stack has no such component.
+    #[error("component `{component}` not found in stack `{stack}`")]
+    ComponentNotFound {
+        /// The component asked for.
+        component: String,
+        /// The stack.
+        stack: String,
+        /// Close names.
+        suggestions: Vec<String>,
+    },
+    /// The component is abstract.
+    #[error(
+        "component `{component}` in stack `{stack}` is abstract (`metadata.type: abstract`) and is not a deployable instance"
+    )]
+    Abstract {
+        /// The component.
+        component: String,
+        /// The stack.
+        stack: String,
+    },
+    /// `metadata.inherits` names a missing component.
+    #[error("component `{component}` in stack `{stack}` inherits from `{base}`, which is not defined in the stack (manifest `{}`)", file.display())]
+    BaseNotFound {
+        /// The component.
+        component: String,
+        /// The missing base.
+        base: String,
+        /// The stack.
+        stack: String,
+        /// The top-level manifest.
+        file: PathBuf,
+    },
+    /// `metadata.inherits` forms a cycle.
+    #[error("component inheritance cycle in stack `{stack}`: {}", chain.join(" → "))]
+    InheritanceCycle {
+        /// The stack.
+        stack: String,
+        /// The components, first = last.
+        chain: Vec<String>,
+    },
+    /// A template failed.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A YAML function failed.
+    #[error("YAML function failed in component `{component}` of stack `{stack}` (manifest `{}`): {message}", file.display())]
+    Function {
+        /// The component.
+        component: String,
+        /// The stack.
+        stack: String,
+        /// The top-level manifest.
+        file: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// A `secrets` section is malformed.
+    #[error(transparent)]
+    Secrets(#[from] DeclareError),
+    /// A stack name could not be computed.
+    #[error("cannot name the stack in `{}`: {message}", file.display())]
+    Name {
+        /// The manifest.
+        file: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+impl Diagnose for StackError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            StackError::Yaml(e) => e.hint(),
+            StackError::Template(e) => e.hint(),
+            StackError::Secrets(e) => e.hint(),
+            StackError::Import { .. } => Some(
+                "import paths are relative to `stacks.base_path` (or to the manifest with `./`/`../`); `.yaml` may be omitted"
+                    .to_owned(),
+            ),
+            StackError::ImportCycle { .. } => Some("remove one of the imports in the cycle".to_owned()),
+            StackError::DuplicateStack { .. } => Some(
+                "give each manifest a distinct `name:` or distinct vars for `stacks.name_pattern`, or exclude one via `stacks.excluded_paths`"
+                    .to_owned(),
+            ),
+            StackError::StackNotFound { suggestions, .. } => Some(suggest("stack", suggestions)),
+            StackError::ComponentNotFound { suggestions, .. } => Some(suggest("component", suggestions)),
+            StackError::Abstract { .. } => {
+                Some("describe a component that inherits from it (`metadata.inherits`)".to_owned())
+            }
+            StackError::BaseNotFound { base, .. } => {
+                Some(format!("define `{base}` in the stack (or an import) or fix `metadata.inherits`"))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn suggest(what: &str, names: &[String]) -> String {
+    match names {
+        [] => format!("no {what}s are defined"),
+        [one] => format!("did you mean `{one}`?"),
+        many if many.len() <= 3 => format!(
+            "did you mean one of: {}?",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        many => format!(
+            "available {what}s: {}",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Close matches for "did you mean" hints: up to three names within a small edit distance (or
+/// containing the input); when none are close, every candidate (at most 20).
+pub fn close_names<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let all: Vec<&str> = candidates.into_iter().collect();
+    let limit = (target.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = all
+        .iter()
+        .map(|c| (edit_distance(target, c), *c))
+        .filter(|(d, c)| *d <= limit || c.contains(target) || target.contains(*c))
+        .collect();
+    scored.sort();
+    if scored.is_empty() {
+        all.iter().take(20).map(|s| (*s).to_owned()).collect()
+    } else {
+        scored
+            .into_iter()
+            .take(3)
+            .map(|(_, c)| c.to_owned())
+            .collect()
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Loads every top-level stack manifest of the project and names the stacks.
+pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
+    let mut loader = manifest::Loader::new(cfg);
+    let mut stacks: IndexMap<String, Stack> = IndexMap::new();
+    for file in manifest::top_level_files(&cfg.stacks)? {
+        let layers = loader.layers(&file)?;
+        let own_name = loader.own_name(&file)?;
+        let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
+        // Naming needs only these sections; components are merged when a stack is used.
+        let naming_view =
+            manifest::merge_layers(&layers, Some(&["vars", "settings", "env"]), loader.lists());
+        let name =
+            naming::logical_name(cfg, own_name.as_deref(), &naming_view, &stack_file, &file)?;
+        if let Some(existing) = stacks.get(&name) {
+            return Err(StackError::DuplicateStack {
+                name,
+                first: existing.manifest.clone(),
+                second: file,
+            });
+        }
+        stacks.insert(
+            name.clone(),
+            Stack {
+                name,
+                manifest: file,
+                stack_file,
+                layers,
+                lists: loader.lists(),
+                config: std::cell::OnceCell::new(),
+            },
+        );
+    }
+    stacks.sort_keys();
+    Ok(Stacks { stacks })
+}
+
+impl Stacks {
+    /// The logical stack names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.stacks.keys().map(String::as_str)
+    }
+
+    /// A stack by logical name, or by its manifest path relative to the stacks base path.
+    pub fn stack(&self, name: &str) -> Result<&Stack, StackError> {
+        self.stacks
+            .get(name)
+            .or_else(|| {
+                let trimmed = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+                self.stacks.values().find(|s| s.stack_file == trimmed)
+            })
+            .ok_or_else(|| StackError::StackNotFound {
+                stack: name.to_owned(),
+                suggestions: close_names(name, self.names()),
+            })
+    }
+
+    /// One component instance. `component_type` restricts the search; otherwise the first type
+    /// defining the component wins (terraform, helmfile, packer, … then alphabetical).
+    pub fn component(
+        &self,
+        cfg: &CliConfig,
+        stack: &str,
+        name: &str,
+        component_type: Option<&str>,
+    ) -> Result<ComponentInstance, StackError> {
+        let stack = self.stack(stack)?;
+        component::find(cfg, stack, name, component_type)
+    }
+
+    /// Every non-abstract component instance of a stack, by type order then name.
+    pub fn instances(
+        &self,
+        cfg: &CliConfig,
+        stack: &str,
+    ) -> Result<Vec<ComponentInstance>, StackError> {
+        let stack = self.stack(stack)?;
+        component::all(cfg, stack)
+    }
+}
+
+/// Convenience: loads the stacks and builds one component instance.
 pub fn load_component(
-    _cfg: &crate::config::CliConfig,
+    cfg: &CliConfig,
     stack: &str,
     component: &str,
-    _t: Option<&str>,
-) -> Result<ComponentInstance, crate::error::Error> {
-    Err(crate::error::Error::new(format!(
-        "component `{component}` not found in stack `{stack}`"
-    )))
+    component_type: Option<&str>,
+) -> Result<ComponentInstance, StackError> {
+    load(cfg)?.component(cfg, stack, component, component_type)
 }
 
-/// Templates (placeholder).
-pub mod template {
-    /// Renders `{{ .atmos_stack }}`-style templates.
-    pub fn render(t: &str, ctx: &serde_json::Value, _origin: &str) -> Result<String, String> {
-        let mut s = t.to_owned();
-        for k in ["atmos_stack", "atmos_component"] {
-            let v = ctx.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-            s = s.replace(&format!("{{{{ .{k} }}}}"), v);
-        }
-        Ok(s)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(close_names("vcp", ["vpc", "eks", "api"]), vec!["vpc"]);
+        assert_eq!(close_names("zzzzzz", ["vpc", "eks"]), vec!["vpc", "eks"]);
+        assert_eq!(
+            close_names("plat-ue2", ["plat-ue2-dev", "x"]),
+            vec!["plat-ue2-dev"]
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

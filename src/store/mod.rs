@@ -9,6 +9,7 @@
 //! backends simply return ready futures.
 
 pub mod keychain;
+pub mod keys;
 pub mod memory;
 pub mod plan;
 pub mod registry;

@@ -16,7 +16,7 @@ pub(crate) fn get(ctx: &Ctx, args: GetArgs, printer: &mut Printer) -> Result<u8>
     let decl = session.find(&args.name)?.clone();
     let value = get_value(&session, &decl)?;
     let value = match args.path.as_deref() {
-        Some(p) => crate::stack::path::select_json(value.expose(), p)
+        Some(p) => select_json(value.expose(), p)
             .map(crate::secret::SecretValue::json)
             .map_err(|e| {
                 Error::new(format!(
@@ -39,4 +39,74 @@ pub(crate) fn get(ctx: &Ctx, args: GetArgs, printer: &mut Printer) -> Result<u8>
     };
     printer.stdout(&out);
     Ok(0)
+}
+
+/// Selects a yq-style path (`.a.b[0]`, `.["key with space"]`) from a JSON value.
+fn select_json(
+    v: &serde_json::Value,
+    path: &str,
+) -> std::result::Result<serde_json::Value, String> {
+    let mut cur = v;
+    let mut rest = path.trim();
+    if rest == "." || rest.is_empty() {
+        return Ok(v.clone());
+    }
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').ok_or("unclosed `[`")?;
+            let inner = r[..end].trim();
+            rest = &r[end + 1..];
+            if let Ok(i) = inner.parse::<usize>() {
+                cur = cur
+                    .get(i)
+                    .ok_or_else(|| format!("index {i} is out of range"))?;
+            } else {
+                let key = inner.trim_matches(|c| c == '"' || c == '\'');
+                cur = cur
+                    .get(key)
+                    .ok_or_else(|| format!("key `{key}` not found"))?;
+            }
+        } else if let Some(r) = rest.strip_prefix('.') {
+            if r.starts_with('[') {
+                rest = r;
+                continue;
+            }
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let key = &r[..end];
+            if key.is_empty() {
+                return Err("empty path segment".into());
+            }
+            cur = match cur {
+                serde_json::Value::Object(m) => {
+                    m.get(key).ok_or_else(|| format!("key `{key}` not found"))?
+                }
+                serde_json::Value::String(_) => {
+                    return Err(format!("the value is a string; there is no key `{key}`"));
+                }
+                _ => return Err(format!("key `{key}` not found")),
+            };
+            rest = &r[end..];
+        } else {
+            return Err(format!("unexpected `{rest}` (paths look like `.a.b[0]`)"));
+        }
+    }
+    Ok(cur.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_json;
+
+    #[test]
+    fn paths() {
+        let v = serde_json::json!({"a": {"b": [1, {"c": "x"}]}, "k k": 2});
+        assert_eq!(
+            select_json(&v, ".a.b[1].c").unwrap(),
+            serde_json::json!("x")
+        );
+        assert_eq!(select_json(&v, ".[\"k k\"]").unwrap(), serde_json::json!(2));
+        assert_eq!(select_json(&v, ".").unwrap(), v);
+        assert!(select_json(&v, ".missing").is_err());
+        assert!(select_json(&v, ".a.b[9]").is_err());
+    }
 }

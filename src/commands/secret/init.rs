@@ -61,7 +61,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
         } else {
             Some(ctx.stack(&cfg)?)
         };
-        let mut instances = crate::stack::load_all(&cfg)?;
+        let mut instances = super::all_instances(&cfg)?;
         instances.retain(|i| stack.as_deref().is_none_or(|s| i.stack == s));
         instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
         for inst in instances {

@@ -57,7 +57,7 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
             return Ok(0);
         }
     } else {
-        let mut instances = crate::stack::load_all(&cfg)?;
+        let mut instances = super::all_instances(&cfg)?;
         instances.retain(|i| {
             stack.as_deref().is_none_or(|s| i.stack == s)
                 && component.as_deref().is_none_or(|c| i.name == c)

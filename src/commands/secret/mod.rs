@@ -85,7 +85,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Loads `atmos.yaml`.
     pub(crate) fn config(&self) -> Result<Arc<CliConfig>> {
-        let cfg = crate::config::load(&self.global)?;
+        let cfg = crate::config::load::load(&self.global)?;
         Ok(Arc::new(cfg))
     }
 
@@ -95,7 +95,7 @@ impl Ctx {
             return Ok(s.to_owned());
         }
         if self.interactive {
-            let instances = crate::stack::load_all(cfg)?;
+            let instances = all_instances(cfg)?;
             let mut stacks: Vec<String> = Vec::new();
             for i in &instances {
                 if has_declarations(i) && !stacks.contains(&i.stack) {
@@ -120,7 +120,7 @@ impl Ctx {
             return Ok(c.to_owned());
         }
         if self.interactive {
-            let instances = crate::stack::load_all(cfg)?;
+            let instances = all_instances(cfg)?;
             let mut names: Vec<String> = instances
                 .iter()
                 .filter(|i| i.stack == stack && has_declarations(i))
@@ -151,6 +151,16 @@ impl Ctx {
             self.scope.component_type.as_deref(),
         )
     }
+}
+
+/// Every non-abstract component instance of every stack, by stack then type order.
+pub(crate) fn all_instances(cfg: &CliConfig) -> Result<Vec<ComponentInstance>> {
+    let stacks = crate::stack::load(cfg)?;
+    let mut out = Vec::new();
+    for name in stacks.names() {
+        out.extend(stacks.instances(cfg, name)?);
+    }
+    Ok(out)
 }
 
 fn has_declarations(i: &ComponentInstance) -> bool {

@@ -61,7 +61,7 @@ pub(crate) fn validate(ctx: &Ctx, printer: &mut Printer) -> Result<u8> {
 /// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
 fn collision_guard(session: &Session) -> Result<()> {
-    let instances = crate::stack::load_all(&session.cfg)?;
+    let instances = super::all_instances(&session.cfg)?;
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();

@@ -1,0 +1,123 @@
+//! `atmos describe component|stacks`: prints merged component sections as YAML or JSON.
+//!
+//! `!secret`, `!store` and `!store.get` are shown as `<MASKED>` without contacting any backend
+//! unless masking is off (`--mask=false`, `ATMOS_MASK=false`, `settings.terminal.mask.enabled:
+//! false`); then they go through [`resolver_for`], the seam where backends plug in.
+
+use crate::cli::{
+    DescribeCommand, DescribeComponentArgs, DescribeFormat, DescribeStacksArgs, GlobalArgs,
+};
+use crate::config::{self, CliConfig};
+use crate::error::Result;
+use crate::printer::Printer;
+use crate::stack::functions::{self, FunctionResolver, MaskingResolver, UnavailableResolver};
+use crate::stack::{self, ComponentInstance};
+use crate::yaml::{self, Map, Node};
+
+/// Runs `atmos describe …`.
+pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
+    let cfg = config::load::load(global)?;
+    for w in &cfg.warnings {
+        printer.warn(w);
+    }
+    let mask = masking(global, &cfg);
+    let mut resolver = resolver_for(mask);
+    match cmd {
+        DescribeCommand::Component(args) => component(&cfg, &args, resolver.as_mut(), printer),
+        DescribeCommand::Stacks(args) => stacks(&cfg, &args, resolver.as_mut(), printer),
+    }
+}
+
+/// Whether values from backends are masked: the flag/env wins, then
+/// `settings.terminal.mask.enabled`, then on.
+pub fn masking(global: &GlobalArgs, cfg: &CliConfig) -> bool {
+    global.mask.unwrap_or_else(|| {
+        cfg.settings
+            .get("terminal")
+            .and_then(|t| t.get("mask"))
+            .and_then(|m| m.get("enabled"))
+            .and_then(Node::as_bool)
+            .unwrap_or(true)
+    })
+}
+
+/// The resolver for `describe`: masking, or (unmasked) the backend resolver. The secret commands
+/// replace [`UnavailableResolver`] here with the store/SOPS-backed one.
+pub fn resolver_for(mask: bool) -> Box<dyn FunctionResolver> {
+    if mask {
+        Box::new(MaskingResolver)
+    } else {
+        Box::new(UnavailableResolver)
+    }
+}
+
+fn render(node: &Node, format: DescribeFormat) -> String {
+    let node = yaml::sorted(node);
+    match format {
+        DescribeFormat::Yaml => yaml::to_yaml(&node),
+        DescribeFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&yaml::to_json(&node)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    }
+}
+
+fn resolved(inst: &ComponentInstance, resolver: &mut dyn FunctionResolver) -> Result<Map> {
+    functions::resolve_tags(inst, resolver)
+}
+
+fn component(
+    cfg: &CliConfig,
+    args: &DescribeComponentArgs,
+    resolver: &mut dyn FunctionResolver,
+    printer: &mut Printer,
+) -> Result<u8> {
+    let stacks = stack::load(cfg)?;
+    let inst = stacks.component(
+        cfg,
+        &args.stack,
+        &args.component,
+        args.component_type.as_deref(),
+    )?;
+    let section = resolved(&inst, resolver)?;
+    printer.stdout(&render(&Node::Map(section), args.format));
+    Ok(0)
+}
+
+fn stacks(
+    cfg: &CliConfig,
+    args: &DescribeStacksArgs,
+    resolver: &mut dyn FunctionResolver,
+    printer: &mut Printer,
+) -> Result<u8> {
+    let stacks = stack::load(cfg)?;
+    let names: Vec<String> = match &args.stack {
+        Some(s) => vec![stacks.stack(s)?.name.clone()],
+        None => stacks.names().map(str::to_owned).collect(),
+    };
+    let mut out = Map::new();
+    for name in names {
+        let mut types = Map::new();
+        for inst in stacks.instances(cfg, &name)? {
+            if !args.components.is_empty() && !args.components.contains(&inst.name) {
+                continue;
+            }
+            let section = resolved(&inst, resolver)?;
+            let entry = types
+                .entry(inst.component_type.clone())
+                .or_insert_with(|| Node::Map(Map::new()));
+            if let Node::Map(m) = entry {
+                m.insert(inst.name.clone(), Node::Map(section));
+            }
+        }
+        if types.is_empty() && !args.components.is_empty() {
+            continue;
+        }
+        let mut stack_map = Map::new();
+        stack_map.insert("components".to_owned(), Node::Map(types));
+        out.insert(name, Node::Map(stack_map));
+    }
+    printer.stdout(&render(&Node::Map(out), args.format));
+    Ok(0)
+}

@@ -1,0 +1,991 @@
+//! Finds `atmos.yaml`, evaluates its load-time YAML functions and validates it into [`CliConfig`].
+//!
+//! Discovery (first hit wins, no merging): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or
+//! directory), then `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`, then `./atmos.yaml` and the
+//! parent directories, then `~/.atmos/atmos.yaml`, then `<user-config-dir>/atmos/atmos.yaml`.
+//!
+//! Relative paths inside `atmos.yaml` resolve against the file's directory; `--base-path` and
+//! `ATMOS_BASE_PATH` resolve against the current directory and win over `base_path`.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::functions;
+use super::{
+    AgeKeySpec, AuthConfig, CliConfig, ProviderConfig, ProviderSpec, StacksConfig, StoreConfig,
+    StoreKind,
+};
+use crate::cli::GlobalArgs;
+use crate::env;
+use crate::error::Diagnose;
+use crate::yaml::{self, Map, Node, YamlError};
+
+/// What can go wrong while loading `atmos.yaml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No config file was found.
+    #[error("atmos.yaml CLI config file was not found (searched: {})", searched.join(", "))]
+    NotFound {
+        /// The places looked at.
+        searched: Vec<String>,
+    },
+    /// The file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML does not parse.
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    /// A field has the wrong type or value.
+    #[error("invalid `{field}` in `{}`: {message}", file.display())]
+    Invalid {
+        /// The config file.
+        file: PathBuf,
+        /// Dotted field path.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A store names an unknown kind.
+    #[error("store type not found: {kind} (store `{store}` in `{}`)", file.display())]
+    StoreTypeNotFound {
+        /// The config file.
+        file: PathBuf,
+        /// Store name.
+        store: String,
+        /// The kind as written.
+        kind: String,
+    },
+    /// A store lacks a required option.
+    #[error("{message} (store `{store}` in `{}`)", file.display())]
+    MissingOption {
+        /// The config file.
+        file: PathBuf,
+        /// Store name.
+        store: String,
+        /// The option.
+        option: String,
+        /// The atmos error text, e.g. `region is required in ssm store configuration`.
+        message: String,
+    },
+    /// `secret: true` on a backend that does not encrypt at rest.
+    #[error("store cannot be marked secret: backend does not encrypt values at rest: store \"{store}\" uses backend \"{kind}\" (in `{}`)", file.display())]
+    NotEncrypting {
+        /// The config file.
+        file: PathBuf,
+        /// Store name.
+        store: String,
+        /// Kind.
+        kind: String,
+    },
+    /// The auth realm breaks a rule.
+    #[error("invalid realm `{realm}` (from {origin}): {rule}")]
+    InvalidRealm {
+        /// `auth.realm in <file>` or `ATMOS_AUTH_REALM`.
+        origin: String,
+        /// The realm.
+        realm: String,
+        /// The rule broken.
+        rule: String,
+    },
+    /// A YAML function failed.
+    #[error("YAML function failed in `{}`: {message}", file.display())]
+    Function {
+        /// The config file.
+        file: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+impl Diagnose for ConfigError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::NotFound { .. } => Some(
+                "create `atmos.yaml` in the project root or point `ATMOS_CLI_CONFIG_PATH` at it"
+                    .to_owned(),
+            ),
+            ConfigError::Yaml(e) => e.hint(),
+            ConfigError::StoreTypeNotFound { .. } => Some(format!(
+                "use one of: {}",
+                KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            )),
+            ConfigError::MissingOption { store, option, .. } => {
+                Some(format!("set `stores.{store}.options.{option}`"))
+            }
+            ConfigError::NotEncrypting { store, .. } => Some(format!(
+                "remove `secret: true` from store `{store}` or use an encrypting backend (aws/ssm, aws/asm, hashicorp/vault, …)"
+            )),
+            ConfigError::InvalidRealm { .. } => Some(
+                "a realm uses lowercase letters, digits, `-` and `_` only, at most 64 characters"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Canonical kind names and their legacy aliases (spec §1.1).
+const KINDS: &[(&str, StoreKind)] = &[
+    ("aws/ssm", StoreKind::AwsSsm),
+    ("aws/asm", StoreKind::AwsAsm),
+    ("azure/keyvault", StoreKind::AzureKeyVault),
+    ("gcp/secretmanager", StoreKind::GcpSecretManager),
+    ("hashicorp/vault", StoreKind::HashicorpVault),
+    ("onepassword", StoreKind::OnePassword),
+    ("keychain", StoreKind::Keychain),
+    ("github/actions", StoreKind::GithubActions),
+    ("redis", StoreKind::Redis),
+    ("artifactory", StoreKind::Artifactory),
+];
+
+const ALIASES: &[(&str, StoreKind)] = &[
+    ("aws-ssm-parameter-store", StoreKind::AwsSsm),
+    ("aws-secrets-manager", StoreKind::AwsAsm),
+    ("azure-key-vault", StoreKind::AzureKeyVault),
+    ("google-secret-manager", StoreKind::GcpSecretManager),
+    ("google/secretmanager", StoreKind::GcpSecretManager),
+    ("gsm", StoreKind::GcpSecretManager),
+    ("hashicorp-vault", StoreKind::HashicorpVault),
+    ("1password", StoreKind::OnePassword),
+    ("keyring", StoreKind::Keychain),
+    ("github-actions", StoreKind::GithubActions),
+];
+
+impl StoreKind {
+    /// Parses a canonical kind or a legacy alias.
+    pub fn parse(kind: &str) -> Option<StoreKind> {
+        KINDS
+            .iter()
+            .chain(ALIASES)
+            .find(|(name, _)| *name == kind)
+            .map(|(_, k)| *k)
+    }
+
+    /// Kinds that always hold secrets (forced `secret: true`).
+    pub fn secret_by_default(self) -> bool {
+        matches!(
+            self,
+            StoreKind::OnePassword | StoreKind::Keychain | StoreKind::GithubActions
+        )
+    }
+
+    /// Kinds that may not be marked secret (no encryption at rest).
+    pub fn may_be_secret(self) -> bool {
+        !matches!(self, StoreKind::Redis | StoreKind::Artifactory)
+    }
+
+    /// Kinds that use a store `identity`.
+    pub fn uses_identity(self) -> bool {
+        matches!(
+            self,
+            StoreKind::AwsSsm
+                | StoreKind::AwsAsm
+                | StoreKind::AzureKeyVault
+                | StoreKind::GcpSecretManager
+                | StoreKind::HashicorpVault
+        )
+    }
+}
+
+/// Finds and loads `atmos.yaml` following the discovery order in the module docs.
+pub fn load(global: &GlobalArgs) -> Result<CliConfig, ConfigError> {
+    let config_path = global
+        .config_path
+        .clone()
+        .or_else(|| env::var(env::ATMOS_CLI_CONFIG_PATH).map(PathBuf::from));
+    let base_override = global
+        .base_path
+        .clone()
+        .or_else(|| env::var(env::ATMOS_BASE_PATH).map(PathBuf::from));
+    let file = discover(config_path.as_deref(), base_override.as_deref())?;
+    let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let base_override = base_override.map(|b| absolutize(&cwd, &b));
+    from_str(&text, &file, base_override.as_deref())
+}
+
+fn discover(config_path: Option<&Path>, base: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    let mut searched = Vec::new();
+    let in_dir = |dir: &Path| {
+        ["atmos.yaml", "atmos.yml", ".atmos.yaml", ".atmos.yml"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+    };
+    if let Some(p) = config_path {
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        if p.is_dir()
+            && let Some(f) = in_dir(p)
+        {
+            return Ok(f);
+        }
+        // An explicit path that does not lead to a config is an error, not a fallback.
+        return Err(ConfigError::NotFound {
+            searched: vec![format!(
+                "`{}` (ATMOS_CLI_CONFIG_PATH/--config)",
+                p.display()
+            )],
+        });
+    }
+    if let Some(b) = base {
+        if let Some(f) = in_dir(b) {
+            return Ok(f);
+        }
+        searched.push(format!("`{}`", b.display()));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        // The current directory, then its parents (a command run from a subdirectory).
+        for dir in cwd.ancestors() {
+            if let Some(f) = in_dir(dir) {
+                return Ok(f);
+            }
+        }
+        searched.push(format!("`{}` and its parents", cwd.display()));
+    }
+    let home_dirs = [
+        env::var(env::HOME).map(|h| PathBuf::from(h).join(".atmos")),
+        env::user_config_dir().map(|d| d.join("atmos")),
+    ];
+    for dir in home_dirs.into_iter().flatten() {
+        if let Some(f) = in_dir(&dir) {
+            return Ok(f);
+        }
+        searched.push(format!("`{}`", dir.display()));
+    }
+    Err(ConfigError::NotFound { searched })
+}
+
+fn absolutize(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        normalize(&base.join(p))
+    }
+}
+
+/// Removes `.` and `a/..` components without touching the file system.
+pub fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Validates the text of an `atmos.yaml` at `file`. `base_override` (absolute) wins over
+/// `base_path` in the file.
+pub fn from_str(
+    text: &str,
+    file: &Path,
+    base_override: Option<&Path>,
+) -> Result<CliConfig, ConfigError> {
+    let file = absolutize(&std::env::current_dir().unwrap_or_default(), file);
+    let origin = file.display().to_string();
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let raw = yaml::parse(text, &origin)?;
+    let raw = match raw {
+        Node::Null => Map::new(),
+        Node::Map(m) => m,
+        other => {
+            return Err(invalid(
+                &file,
+                "(document)",
+                format!("expected a map, found a {}", other.type_name()),
+            ));
+        }
+    };
+    let mut ctx = Ctx {
+        file: &file,
+        dir: &dir,
+    };
+    let root = ctx.functions(Node::Map(lowercase_keys(raw, false)), 0)?;
+    let root = root.as_map().cloned().unwrap_or_default();
+
+    let base_path = match base_override {
+        Some(b) => b.to_path_buf(),
+        None => match opt_string(&root, "base_path", &file)? {
+            Some(b) if !b.is_empty() => absolutize(&dir, Path::new(&b)),
+            _ => dir.clone(),
+        },
+    };
+    let mut cfg = CliConfig {
+        config_file: Some(file.clone()),
+        base_path: base_path.clone(),
+        ..CliConfig::default()
+    };
+    cfg.stacks = stacks_config(&root, &base_path, &file)?;
+    cfg.templates_disabled = root
+        .get("templates")
+        .and_then(|t| t.get("settings"))
+        .and_then(|s| s.get("enabled"))
+        .and_then(Node::as_bool)
+        == Some(false);
+    if let Some(stores) = section(&root, "stores", &file)? {
+        for (name, entry) in stores {
+            let store = parse_store(name, entry, &file, &mut cfg.warnings)?;
+            cfg.stores.insert(store.name.clone(), store);
+        }
+    }
+    if let Some(secrets) = section(&root, "secrets", &file)?
+        && let Some(providers) = section(secrets, "providers", &file)?
+    {
+        for (name, entry) in providers {
+            let p = parse_provider(name, entry)
+                .map_err(|m| invalid(&file, &format!("secrets.providers.{name}"), m))?;
+            cfg.providers.insert(p.name.clone(), p);
+        }
+    }
+    cfg.auth = auth_config(&root, &file)?;
+    if let Some(env_map) = section(&root, "env", &file)? {
+        for (k, v) in env_map {
+            let text = v.scalar_text().ok_or_else(|| {
+                invalid(
+                    &file,
+                    &format!("env.{k}"),
+                    format!("expected a string, found a {}", v.type_name()),
+                )
+            })?;
+            cfg.env.insert(k.clone(), text);
+        }
+    }
+    if let Some(settings) = section(&root, "settings", &file)? {
+        cfg.settings = settings.clone();
+    }
+    Ok(cfg)
+}
+
+fn invalid(file: &Path, field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        file: file.to_path_buf(),
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Lowercases map keys (as Viper does for `atmos.yaml`), except below `env:` whose names are
+/// case-sensitive environment variables.
+fn lowercase_keys(map: Map, keep: bool) -> Map {
+    map.into_iter()
+        .map(|(k, v)| {
+            let child_keep = keep || k.eq_ignore_ascii_case("env");
+            let key = if keep { k } else { k.to_lowercase() };
+            (key, lowercase_node(v, child_keep))
+        })
+        .collect()
+}
+
+fn lowercase_node(node: Node, keep: bool) -> Node {
+    match node {
+        Node::Map(m) => Node::Map(lowercase_keys(m, keep)),
+        Node::Seq(s) => Node::Seq(s.into_iter().map(|n| lowercase_node(n, keep)).collect()),
+        Node::Tagged(t) => Node::tagged(t.tag, lowercase_node(t.value, keep)),
+        other => other,
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    /// Evaluates `!env`, `!exec`, `!include` and `!include.raw`; other tags are left alone
+    /// (they are rejected where they are read).
+    fn functions(&mut self, node: Node, depth: usize) -> Result<Node, ConfigError> {
+        if depth > 64 {
+            return Err(ConfigError::Function {
+                file: self.file.to_path_buf(),
+                message: "`!include` nesting is deeper than 64 levels".to_owned(),
+            });
+        }
+        let fail = |message: String| ConfigError::Function {
+            file: self.file.to_path_buf(),
+            message,
+        };
+        Ok(match node {
+            Node::Map(m) => {
+                let mut out = Map::with_capacity(m.len());
+                for (k, v) in m {
+                    out.insert(k, self.functions(v, depth)?);
+                }
+                Node::Map(out)
+            }
+            Node::Seq(s) => Node::Seq(
+                s.into_iter()
+                    .map(|n| self.functions(n, depth))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Node::Tagged(t) => {
+                let arg = || functions::tag_text(&t.tag, &t.value).map_err(fail);
+                match t.tag.as_str() {
+                    "!env" => functions::eval_env(&arg()?, env::var).map_err(fail)?,
+                    "!exec" => functions::eval_exec(&arg()?).map_err(fail)?,
+                    "!include" | "!include.raw" => {
+                        let n = functions::eval_include(
+                            &arg()?,
+                            t.tag == "!include.raw",
+                            self.file,
+                            self.dir,
+                        )
+                        .map_err(fail)?;
+                        self.functions(n, depth + 1)?
+                    }
+                    _ => Node::Tagged(t),
+                }
+            }
+            other => other,
+        })
+    }
+}
+
+fn section<'a>(map: &'a Map, key: &str, file: &Path) -> Result<Option<&'a Map>, ConfigError> {
+    match map.get(key) {
+        None | Some(Node::Null) => Ok(None),
+        Some(Node::Map(m)) => Ok(Some(m)),
+        Some(Node::Tagged(t)) => Err(invalid(
+            file,
+            key,
+            format!("YAML function `{}` is not allowed in atmos.yaml", t.tag),
+        )),
+        Some(other) => Err(invalid(
+            file,
+            key,
+            format!("expected a map, found a {}", other.type_name()),
+        )),
+    }
+}
+
+fn opt_string(map: &Map, key: &str, file: &Path) -> Result<Option<String>, ConfigError> {
+    match map.get(key) {
+        None | Some(Node::Null) => Ok(None),
+        Some(Node::Tagged(t)) => Err(invalid(
+            file,
+            key,
+            format!("YAML function `{}` is not allowed in atmos.yaml", t.tag),
+        )),
+        Some(n) => match n.scalar_text() {
+            Some(s) => Ok(Some(s)),
+            None => Err(invalid(
+                file,
+                key,
+                format!("expected a string, found a {}", n.type_name()),
+            )),
+        },
+    }
+}
+
+fn string_list(map: &Map, key: &str, file: &Path, field: &str) -> Result<Vec<String>, ConfigError> {
+    match map.get(key) {
+        None | Some(Node::Null) => Ok(Vec::new()),
+        Some(Node::Seq(items)) => items
+            .iter()
+            .map(|i| {
+                i.scalar_text().ok_or_else(|| {
+                    invalid(
+                        file,
+                        field,
+                        format!("list entries must be strings, found a {}", i.type_name()),
+                    )
+                })
+            })
+            .collect(),
+        Some(Node::Str(s)) => Ok(vec![s.clone()]),
+        Some(other) => Err(invalid(
+            file,
+            field,
+            format!("expected a list of strings, found a {}", other.type_name()),
+        )),
+    }
+}
+
+fn stacks_config(root: &Map, base: &Path, file: &Path) -> Result<StacksConfig, ConfigError> {
+    let empty = Map::new();
+    let stacks = section(root, "stacks", file)?.unwrap_or(&empty);
+    let field = |k: &str| format!("stacks.{k}");
+    let sub = opt_string(stacks, "base_path", file)?.unwrap_or_else(|| "stacks".to_owned());
+    let included = string_list(stacks, "included_paths", file, &field("included_paths"))?;
+    let excluded = string_list(stacks, "excluded_paths", file, &field("excluded_paths"))?;
+    for g in included.iter().chain(&excluded) {
+        globset::Glob::new(g).map_err(|e| {
+            invalid(
+                file,
+                &field("included_paths"),
+                format!("bad glob `{g}`: {e}"),
+            )
+        })?;
+    }
+    Ok(StacksConfig {
+        base_path: absolutize(base, Path::new(&sub)),
+        included_paths: if included.is_empty() {
+            vec!["**/*".to_owned()]
+        } else {
+            included
+        },
+        excluded_paths: excluded,
+        name_pattern: opt_string(stacks, "name_pattern", file)?.filter(|s| !s.is_empty()),
+        name_template: opt_string(stacks, "name_template", file)?.filter(|s| !s.is_empty()),
+    })
+}
+
+fn parse_store(
+    name: &str,
+    entry: &Node,
+    file: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<StoreConfig, ConfigError> {
+    let field = format!("stores.{name}");
+    let map = entry.as_map().ok_or_else(|| {
+        invalid(
+            file,
+            &field,
+            format!("expected a map, found a {}", entry.type_name()),
+        )
+    })?;
+    let kind_text = match opt_string(map, "kind", file)?.filter(|s| !s.is_empty()) {
+        Some(k) => k,
+        None => opt_string(map, "type", file)?.unwrap_or_default(),
+    };
+    if kind_text.is_empty() {
+        return Err(invalid(file, &field, "missing `kind` (or legacy `type`)"));
+    }
+    let kind = StoreKind::parse(&kind_text).ok_or_else(|| ConfigError::StoreTypeNotFound {
+        file: file.to_path_buf(),
+        store: name.to_owned(),
+        kind: kind_text.clone(),
+    })?;
+    let secret_flag = match map.get("secret") {
+        None | Some(Node::Null) => false,
+        Some(Node::Bool(b)) => *b,
+        Some(other) => {
+            return Err(invalid(
+                file,
+                &format!("{field}.secret"),
+                format!("expected true or false, found a {}", other.type_name()),
+            ));
+        }
+    };
+    if secret_flag && !kind.may_be_secret() {
+        return Err(ConfigError::NotEncrypting {
+            file: file.to_path_buf(),
+            store: name.to_owned(),
+            kind: kind.as_str().to_owned(),
+        });
+    }
+    let identity = opt_string(map, "identity", file)?.filter(|s| !s.is_empty());
+    if identity.is_some() && !kind.uses_identity() {
+        warnings.push(format!(
+            "Identity-based authentication is not supported for this store type, identity will be ignored (store `{name}`, kind `{}`)",
+            kind.as_str()
+        ));
+    }
+    let options = match map.get("options") {
+        None | Some(Node::Null) => Map::new(),
+        Some(Node::Map(m)) => m.clone(),
+        Some(other) => {
+            return Err(invalid(
+                file,
+                &format!("{field}.options"),
+                format!("expected a map, found a {}", other.type_name()),
+            ));
+        }
+    };
+    check_options(name, kind, &options, file)?;
+    Ok(StoreConfig {
+        name: name.to_lowercase(),
+        kind,
+        secret: secret_flag || kind.secret_by_default(),
+        identity: if kind.uses_identity() { identity } else { None },
+        options,
+    })
+}
+
+fn check_options(name: &str, kind: StoreKind, o: &Map, file: &Path) -> Result<(), ConfigError> {
+    let has = |k: &str| super::option_str(o, k).is_some();
+    let has_env = |k: &str| env::var(k).is_some();
+    let missing = |option: &str, message: &str| ConfigError::MissingOption {
+        file: file.to_path_buf(),
+        store: name.to_owned(),
+        option: option.to_owned(),
+        message: message.to_owned(),
+    };
+    match kind {
+        StoreKind::AwsSsm if !has("region") => Err(missing(
+            "region",
+            "region is required in ssm store configuration",
+        )),
+        StoreKind::AwsAsm if !has("region") => Err(missing(
+            "region",
+            "region is required in asm store configuration",
+        )),
+        StoreKind::AzureKeyVault if !has("vault_url") && !has("endpoint") => Err(missing(
+            "vault_url",
+            "vault_url is required in key vault store configuration",
+        )),
+        StoreKind::GcpSecretManager if !has("project_id") => Err(missing(
+            "project_id",
+            "project_id is required in google secret manager store configuration",
+        )),
+        StoreKind::HashicorpVault if !has("mount") && !has("path") => Err(missing(
+            "mount",
+            "mount is required in vault store configuration",
+        )),
+        StoreKind::HashicorpVault
+            if !has("address") && !has("url") && !has_env(env::VAULT_ADDR) =>
+        {
+            Err(missing(
+                "address",
+                "address is required in vault store configuration (or set VAULT_ADDR)",
+            ))
+        }
+        StoreKind::GithubActions if !has("owner") || !has("repo") => Err(missing(
+            if has("owner") { "repo" } else { "owner" },
+            "owner and repo are required in github actions store configuration",
+        )),
+        StoreKind::Redis if !has("url") && !has_env(env::ATMOS_REDIS_URL) => Err(missing(
+            "url",
+            "url is required in redis store configuration (or set ATMOS_REDIS_URL)",
+        )),
+        StoreKind::Artifactory
+            if !has("access_token")
+                && !has_env(env::ARTIFACTORY_ACCESS_TOKEN)
+                && !has_env(env::JFROG_ACCESS_TOKEN) =>
+        {
+            Err(missing(
+                "access_token",
+                "access_token is required in artifactory store configuration (or set ARTIFACTORY_ACCESS_TOKEN)",
+            ))
+        }
+        StoreKind::Artifactory if !has("repo_name") => Err(missing(
+            "repo_name",
+            "repo_name is required in artifactory store configuration",
+        )),
+        StoreKind::OnePassword => match super::option_str(o, "mode") {
+            None | Some("auto" | "connect" | "service-account") => Ok(()),
+            Some(m) => Err(invalid(
+                file,
+                &format!("stores.{name}.options.mode"),
+                format!(
+                    "unknown 1Password mode `{m}` (expected auto, connect, or service-account)"
+                ),
+            )),
+        },
+        StoreKind::Keychain => match super::option_str(o, "backend") {
+            None | Some("system" | "file" | "memory") => Ok(()),
+            Some(b) => Err(invalid(
+                file,
+                &format!("stores.{name}.options.backend"),
+                format!("unknown keychain backend `{b}` (expected system, file, or memory)"),
+            )),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Parses one `secrets.providers.<name>` entry (shared by `atmos.yaml` and stack manifests).
+/// Returns a message naming the wrong field; the caller adds the file.
+pub fn parse_provider(name: &str, entry: &Node) -> Result<ProviderConfig, String> {
+    let map = entry
+        .as_map()
+        .ok_or_else(|| format!("expected a map, found a {}", entry.type_name()))?;
+    let text = |m: &Map, k: &str| -> Result<Option<String>, String> {
+        match m.get(k) {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Tagged(t)) => Err(format!(
+                "`{k}`: YAML function `{}` cannot be used here",
+                t.tag
+            )),
+            Some(n) => n
+                .scalar_text()
+                .map(Some)
+                .ok_or_else(|| format!("`{k}` must be a string, found a {}", n.type_name())),
+        }
+    };
+    let kind = text(map, "kind")?.unwrap_or_default();
+    let identity = text(map, "identity")?.filter(|s| !s.is_empty());
+    let empty = Map::new();
+    let spec_map = match map.get("spec") {
+        None | Some(Node::Null) => &empty,
+        Some(Node::Map(m)) => m,
+        Some(other) => {
+            return Err(format!(
+                "`spec` must be a map, found a {}",
+                other.type_name()
+            ));
+        }
+    };
+    let age_key_file = text(spec_map, "age_key_file")?.filter(|s| !s.is_empty());
+    let age_key = match spec_map.get("age_key") {
+        None | Some(Node::Null) => age_key_file.clone().map(AgeKeySpec::File),
+        Some(Node::Str(s)) if s.is_empty() => age_key_file.clone().map(AgeKeySpec::File),
+        Some(Node::Str(s)) => Some(AgeKeySpec::Inline(s.clone().into())),
+        Some(Node::Map(m)) => {
+            let value = text(m, "value")?.filter(|s| !s.is_empty());
+            let store = text(m, "store")?.unwrap_or_default();
+            let path = text(m, "path")?.filter(|s| !s.is_empty());
+            if let Some(v) = value {
+                Some(AgeKeySpec::Inline(v.into()))
+            } else if store.is_empty() || store == "file" {
+                path.or(age_key_file.clone()).map(AgeKeySpec::File)
+            } else {
+                Some(AgeKeySpec::Store { store, path })
+            }
+        }
+        Some(Node::Tagged(t)) => {
+            return Err(format!(
+                "`spec.age_key`: YAML function `{}` cannot be used here",
+                t.tag
+            ));
+        }
+        Some(other) => {
+            return Err(format!(
+                "`spec.age_key` must be a string or a map, found a {}",
+                other.type_name()
+            ));
+        }
+    };
+    let age_recipients = match spec_map.get("age_recipients") {
+        None | Some(Node::Null) => Vec::new(),
+        Some(Node::Str(s)) => split_commas(s),
+        Some(Node::Seq(items)) => items
+            .iter()
+            .filter_map(Node::scalar_text)
+            .flat_map(|s| split_commas(&s))
+            .collect(),
+        Some(other) => {
+            return Err(format!(
+                "`spec.age_recipients` must be a string or a list, found a {}",
+                other.type_name()
+            ));
+        }
+    };
+    Ok(ProviderConfig {
+        name: name.to_lowercase(),
+        kind,
+        identity,
+        spec: ProviderSpec {
+            file: text(spec_map, "file")?.filter(|s| !s.is_empty()),
+            path: text(spec_map, "path")?.filter(|s| !s.is_empty()),
+            age_key,
+            age_recipients,
+            recipients_file: text(spec_map, "recipients_file")?.filter(|s| !s.is_empty()),
+        },
+    })
+}
+
+fn split_commas(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn auth_config(root: &Map, file: &Path) -> Result<AuthConfig, ConfigError> {
+    let mut auth = AuthConfig::default();
+    let section_map = section(root, "auth", file)?;
+    let (realm, origin) = match env::var(env::ATMOS_AUTH_REALM) {
+        Some(r) => (r, env::ATMOS_AUTH_REALM.to_owned()),
+        None => (
+            section_map
+                .map(|a| opt_string(a, "realm", file))
+                .transpose()?
+                .flatten()
+                .unwrap_or_default(),
+            format!("`auth.realm` in `{}`", file.display()),
+        ),
+    };
+    if !realm.is_empty() {
+        validate_realm(&realm).map_err(|rule| ConfigError::InvalidRealm {
+            origin,
+            realm: realm.clone(),
+            rule,
+        })?;
+    }
+    auth.realm = realm;
+    if let Some(a) = section_map {
+        for (key, target) in [
+            ("providers", &mut auth.providers),
+            ("identities", &mut auth.identities),
+        ] {
+            if let Some(m) = section(a, key, file)? {
+                for (n, v) in m {
+                    let entry = v.as_map().ok_or_else(|| {
+                        invalid(
+                            file,
+                            &format!("auth.{key}.{n}"),
+                            format!("expected a map, found a {}", v.type_name()),
+                        )
+                    })?;
+                    target.insert(n.clone(), entry.clone());
+                }
+            }
+        }
+    }
+    Ok(auth)
+}
+
+/// Checks the realm rules of spec §1.3; returns the rule broken.
+pub fn validate_realm(realm: &str) -> Result<(), String> {
+    if realm.len() > 64 {
+        return Err(format!(
+            "it is {} characters long; the limit is 64",
+            realm.len()
+        ));
+    }
+    if realm.contains('/') || realm.contains('\\') || realm.contains("..") {
+        return Err("it must not contain `/`, `\\` or `..`".to_owned());
+    }
+    if let Some(c) = realm
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "character `{c}` is not allowed (use a-z, 0-9, `-`, `_`)"
+        ));
+    }
+    if realm.starts_with(['-', '_']) || realm.ends_with(['-', '_']) {
+        return Err("it must not start or end with `-` or `_`".to_owned());
+    }
+    for pair in ["--", "__", "-_", "_-"] {
+        if realm.contains(pair) {
+            return Err(format!("it must not contain `{pair}`"));
+        }
+    }
+    Ok(())
+}
+
+/// Names of the stores, for "did you mean" hints.
+pub fn store_names(cfg: &CliConfig) -> Vec<&str> {
+    cfg.stores.keys().map(String::as_str).collect()
+}
+
+/// Lookup helper used by the providers map: by lowercased name.
+pub fn provider<'a>(
+    providers: &'a IndexMap<String, ProviderConfig>,
+    name: &str,
+) -> Option<&'a ProviderConfig> {
+    providers.get(&name.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<CliConfig, ConfigError> {
+        from_str(text, Path::new("/p/atmos.yaml"), None)
+    }
+
+    #[test]
+    fn kinds_aliases_and_secret_defaults() {
+        let cfg = load_text(
+            "stores:\n  MyStore:\n    type: aws-ssm-parameter-store\n    options: {region: us-east-1}\n  kc:\n    kind: keyring\n    identity: x\n  r:\n    kind: redis\n    options: {url: 'redis://x'}\n",
+        )
+        .expect("valid");
+        let s = &cfg.stores["mystore"];
+        assert_eq!((s.kind, s.secret), (StoreKind::AwsSsm, false));
+        let k = &cfg.stores["kc"];
+        assert_eq!(
+            (k.kind, k.secret, k.identity.clone()),
+            (StoreKind::Keychain, true, None)
+        );
+        assert_eq!(cfg.warnings.len(), 1);
+        assert_eq!(cfg.stores["r"].kind, StoreKind::Redis);
+        assert_eq!(cfg.stacks.base_path, PathBuf::from("/p/stacks"));
+    }
+
+    #[test]
+    fn store_errors() {
+        let e = load_text("stores:\n  x:\n    kind: nope\n").expect_err("unknown");
+        assert!(e.to_string().contains("store type not found: nope"), "{e}");
+        let e = load_text("stores:\n  x:\n    kind: aws/ssm\n").expect_err("region");
+        assert!(
+            e.to_string()
+                .contains("region is required in ssm store configuration"),
+            "{e}"
+        );
+        let e =
+            load_text("stores:\n  x:\n    kind: redis\n    secret: true\n    options: {url: u}\n")
+                .expect_err("secret");
+        assert!(
+            e.to_string().contains("does not encrypt values at rest"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn providers_age_key_forms() {
+        let cfg = load_text(
+            "secrets:\n  providers:\n    A:\n      kind: sops/age\n      spec: {age_key: AGE-SECRET-KEY-1X, age_recipients: 'age1a, age1b'}\n    b:\n      spec: {age_key_file: ~/k.txt}\n    c:\n      spec: {age_key: {store: kc, path: p}}\n    d:\n      spec: {age_key: {store: file, path: /k}, age_key_file: /other}\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            cfg.providers["a"].spec.age_key,
+            Some(AgeKeySpec::Inline("AGE-SECRET-KEY-1X".into()))
+        );
+        assert_eq!(
+            cfg.providers["a"].spec.age_recipients,
+            vec!["age1a", "age1b"]
+        );
+        assert_eq!(
+            cfg.providers["b"].spec.age_key,
+            Some(AgeKeySpec::File("~/k.txt".into()))
+        );
+        assert_eq!(
+            cfg.providers["c"].spec.age_key,
+            Some(AgeKeySpec::Store {
+                store: "kc".into(),
+                path: Some("p".into())
+            })
+        );
+        assert_eq!(
+            cfg.providers["d"].spec.age_key,
+            Some(AgeKeySpec::File("/k".into()))
+        );
+    }
+
+    #[test]
+    fn realm_rules() {
+        assert!(validate_realm("prod-eu_1").is_ok());
+        for bad in [
+            "Prod",
+            "a--b",
+            "a__b",
+            "a-_b",
+            "-a",
+            "a_",
+            "a/b",
+            "a..b",
+            &"x".repeat(65),
+        ] {
+            assert!(validate_realm(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_keys_keep_case_and_functions_run() {
+        let cfg = load_text("env:\n  My_Var: !exec echo hi\nBase_Path: /x\n").expect("valid");
+        assert_eq!(cfg.env["My_Var"], "hi");
+        assert_eq!(cfg.base_path, PathBuf::from("/x"));
+    }
+}

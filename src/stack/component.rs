@@ -1,0 +1,371 @@
+//! Owns building one [`ComponentInstance`] from a merged stack (spec §2.3):
+//!
+//! 1. stack layer: top-level `vars`/`env`/`settings`/`auth`, and `secrets` stamped `stack`;
+//! 2. type layer: `terraform:` (etc.) section of the stack, without `overrides` (no secrets layer);
+//! 3. the component's own config over its `metadata.inherits` bases (each resolved the same way,
+//!    later bases win), `secrets` stamped `instance`;
+//! 4. overrides: top-level, type-level and component `overrides`, `secrets` stamped `instance`.
+//!
+//! Then the section gets `metadata`, `component`, `atmos_*` fields, templates rendered and
+//! load-time YAML functions evaluated. `!secret`/`!store`/`!store.get` stay tagged.
+
+use super::functions::{self, YamlFunction};
+use super::merge::{self, ListStrategy};
+use super::template;
+use super::{ComponentInstance, Stack, StackError, close_names};
+use crate::config::CliConfig;
+use crate::secrets::Scope;
+use crate::secrets::declare;
+use crate::yaml::{self, Map, Node};
+
+/// Component types in the order atmos searches them; others follow alphabetically.
+pub const TYPE_ORDER: &[&str] = &[
+    "terraform",
+    "helmfile",
+    "packer",
+    "ansible",
+    "container",
+    "emulator",
+    "kubernetes",
+    "helm",
+    "custom",
+];
+
+fn components_of<'a>(stack: &'a Stack, ctype: &str) -> Option<&'a Map> {
+    stack.config().get("components")?.get(ctype)?.as_map()
+}
+
+/// The component types of a stack in search order.
+pub fn types(stack: &Stack) -> Vec<String> {
+    let Some(Node::Map(all)) = stack.config().get("components") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = TYPE_ORDER
+        .iter()
+        .filter(|t| all.contains_key(**t))
+        .map(|t| (*t).to_owned())
+        .collect();
+    let mut rest: Vec<String> = all
+        .keys()
+        .filter(|k| !TYPE_ORDER.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    rest.sort();
+    out.extend(rest);
+    out
+}
+
+fn is_abstract(raw: &Node) -> bool {
+    raw.get("metadata")
+        .and_then(|m| m.get("type"))
+        .and_then(Node::as_str)
+        == Some("abstract")
+}
+
+/// Finds and builds one instance.
+pub fn find(
+    cfg: &CliConfig,
+    stack: &Stack,
+    name: &str,
+    ctype: Option<&str>,
+) -> Result<ComponentInstance, StackError> {
+    let types: Vec<String> = match ctype {
+        Some(t) => vec![t.to_owned()],
+        None => types(stack),
+    };
+    for t in &types {
+        if let Some(raw) = components_of(stack, t).and_then(|c| c.get(name)) {
+            if is_abstract(raw) {
+                return Err(StackError::Abstract {
+                    component: name.to_owned(),
+                    stack: stack.name.clone(),
+                });
+            }
+            return build(cfg, stack, t, name);
+        }
+    }
+    let mut known: Vec<String> = Vec::new();
+    for t in &types {
+        if let Some(c) = components_of(stack, t) {
+            known.extend(
+                c.iter()
+                    .filter(|(_, v)| !is_abstract(v))
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+    }
+    Err(StackError::ComponentNotFound {
+        component: name.to_owned(),
+        stack: stack.name.clone(),
+        suggestions: close_names(name, known.iter().map(String::as_str)),
+    })
+}
+
+/// Every non-abstract instance of a stack, by type order then name.
+pub fn all(cfg: &CliConfig, stack: &Stack) -> Result<Vec<ComponentInstance>, StackError> {
+    let mut out = Vec::new();
+    for t in types(stack) {
+        let Some(comps) = components_of(stack, &t) else {
+            continue;
+        };
+        let mut names: Vec<&String> = comps
+            .iter()
+            .filter(|(_, v)| !is_abstract(v))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        for n in names {
+            out.push(build(cfg, stack, &t, n)?);
+        }
+    }
+    Ok(out)
+}
+
+fn map_of(node: Option<&Node>) -> Map {
+    node.and_then(Node::as_map).cloned().unwrap_or_default()
+}
+
+fn list_strategy(cfg: &CliConfig) -> ListStrategy {
+    cfg.settings
+        .get("list_merge_strategy")
+        .and_then(Node::as_str)
+        .and_then(ListStrategy::parse)
+        .unwrap_or_default()
+}
+
+/// Stamps `layer.secrets` (if any) for `position`.
+fn stamp_layer(mut layer: Map, position: Scope, stack: &Stack) -> Result<Map, StackError> {
+    if let Some(s) = layer.get("secrets") {
+        let stamped = declare::stamp(s, position, &stack.manifest)?;
+        layer.insert("secrets".to_owned(), stamped);
+    }
+    Ok(layer)
+}
+
+struct Resolver<'a> {
+    stack: &'a Stack,
+    comps: &'a Map,
+    lists: ListStrategy,
+    chain: Vec<String>,
+    /// Bases in merge order, for the `inheritance` field.
+    inheritance: Vec<String>,
+}
+
+impl Resolver<'_> {
+    /// The component's config over its bases, without `metadata`/`overrides`.
+    fn own(&mut self, name: &str) -> Result<Map, StackError> {
+        if let Some(pos) = self.chain.iter().position(|c| c == name) {
+            let mut chain = self.chain[pos..].to_vec();
+            chain.push(name.to_owned());
+            return Err(StackError::InheritanceCycle {
+                stack: self.stack.name.clone(),
+                chain,
+            });
+        }
+        let raw = map_of(self.comps.get(name));
+        let meta = map_of(raw.get("metadata"));
+        let mut bases: Vec<String> = Vec::new();
+        // Legacy `component: <other>` inheritance, when it names another component of the stack.
+        if let Some(c) = raw.get("component").and_then(Node::as_str)
+            && c != name
+            && self.comps.contains_key(c)
+        {
+            bases.push(c.to_owned());
+        }
+        if let Some(Node::Seq(items)) = meta.get("inherits") {
+            bases.extend(items.iter().filter_map(Node::as_str).map(str::to_owned));
+        }
+        self.chain.push(name.to_owned());
+        let mut out = Map::new();
+        for base in &bases {
+            if !self.comps.contains_key(base) {
+                return Err(StackError::BaseNotFound {
+                    component: self.chain.first().cloned().unwrap_or_default(),
+                    base: base.clone(),
+                    stack: self.stack.name.clone(),
+                    file: self.stack.manifest.clone(),
+                });
+            }
+            let resolved = self.own(base)?;
+            merge::merge_into(&mut out, &resolved, self.lists);
+            if !self.inheritance.contains(base) {
+                self.inheritance.push(base.clone());
+            }
+        }
+        self.chain.pop();
+        let mut layer = raw;
+        layer.shift_remove("metadata");
+        layer.shift_remove("overrides");
+        let layer = stamp_layer(layer, Scope::Instance, self.stack)?;
+        merge::merge_into(&mut out, &layer, self.lists);
+        Ok(out)
+    }
+}
+
+/// Builds the instance `name` of type `ctype` (which must exist).
+pub fn build(
+    cfg: &CliConfig,
+    stack: &Stack,
+    ctype: &str,
+    name: &str,
+) -> Result<ComponentInstance, StackError> {
+    let lists = list_strategy(cfg);
+    let empty = Map::new();
+    let comps = components_of(stack, ctype).unwrap_or(&empty);
+    let raw = map_of(comps.get(name));
+
+    // 1. stack layer
+    let mut global = Map::new();
+    for key in ["vars", "env", "settings", "auth", "secrets"] {
+        if let Some(v) = stack.config().get(key) {
+            global.insert(key.to_owned(), v.clone());
+        }
+    }
+    let global = stamp_layer(global, Scope::Stack, stack)?;
+    // 2. type layer
+    let type_section = map_of(stack.config().get(ctype));
+    let mut type_layer = type_section.clone();
+    type_layer.shift_remove("overrides");
+    type_layer.shift_remove("secrets");
+    // 3. bases + component
+    let mut resolver = Resolver {
+        stack,
+        comps,
+        lists,
+        chain: Vec::new(),
+        inheritance: Vec::new(),
+    };
+    let own = resolver.own(name)?;
+    // 4. overrides
+    let overrides = merge::merge_all(
+        [
+            &map_of(stack.config().get("overrides")),
+            &map_of(type_section.get("overrides")),
+            &map_of(raw.get("overrides")),
+        ],
+        lists,
+    );
+    let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
+
+    let mut section = merge::merge_all([&global, &type_layer, &own, &overrides], lists);
+    let metadata = map_of(raw.get("metadata"));
+    let component = metadata
+        .get("component")
+        .and_then(Node::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            section
+                .get("component")
+                .and_then(Node::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| name.to_owned());
+    section.insert("metadata".to_owned(), Node::Map(metadata));
+    section.insert("component".to_owned(), Node::Str(component));
+    section.insert("atmos_component".to_owned(), Node::Str(name.to_owned()));
+    section.insert("atmos_stack".to_owned(), Node::Str(stack.name.clone()));
+    section.insert(
+        "atmos_stack_file".to_owned(),
+        Node::Str(stack.stack_file.clone()),
+    );
+    if !resolver.inheritance.is_empty() {
+        section.insert(
+            "inheritance".to_owned(),
+            Node::Seq(resolver.inheritance.into_iter().map(Node::Str).collect()),
+        );
+    }
+
+    if !cfg.templates_disabled {
+        render_templates(&mut section, stack, name)?;
+    }
+    let env = map_of(section.get("env"));
+    let check_store = |f: &YamlFunction| match f {
+        YamlFunction::Store(s) if cfg.stores.get(&s.store).is_some_and(|st| st.secret) => {
+            Err(format!(
+                "store is a secret store; use !secret instead of !store: store \"{}\" (in !store {})",
+                s.store, s.expr
+            ))
+        }
+        _ => Ok(()),
+    };
+    for v in section.values_mut() {
+        functions::evaluate_load_time(v, &env, &check_store).map_err(|message| {
+            StackError::Function {
+                component: name.to_owned(),
+                stack: stack.name.clone(),
+                file: stack.manifest.clone(),
+                message,
+            }
+        })?;
+    }
+    Ok(ComponentInstance {
+        stack: stack.name.clone(),
+        manifest: stack.manifest.clone(),
+        component_type: ctype.to_owned(),
+        name: name.to_owned(),
+        section,
+    })
+}
+
+/// Renders Go templates in string values. `secrets.providers` and `secrets.vars.*.reference` are
+/// skipped: they are templates over the secret's *coordinate*, rendered at use.
+fn render_templates(section: &mut Map, stack: &Stack, name: &str) -> Result<(), StackError> {
+    if !any_template(&Node::Map(section.clone())) {
+        return Ok(());
+    }
+    let ctx = yaml::to_json(&Node::Map(section.clone()));
+    let origin = |path: &str| {
+        format!(
+            "{} (component `{name}`, `{path}`)",
+            stack.manifest.display()
+        )
+    };
+    for (k, v) in section.iter_mut() {
+        render_node(v, k, &ctx, &origin)?;
+    }
+    Ok(())
+}
+
+fn any_template(n: &Node) -> bool {
+    match n {
+        Node::Str(s) => template::has_template(s),
+        Node::Map(m) => m.values().any(any_template),
+        Node::Seq(s) => s.iter().any(any_template),
+        Node::Tagged(t) => any_template(&t.value),
+        _ => false,
+    }
+}
+
+fn skip_path(path: &str) -> bool {
+    path.starts_with("secrets.providers")
+        || (path.starts_with("secrets.vars.") && path.ends_with(".reference"))
+}
+
+fn render_node(
+    node: &mut Node,
+    path: &str,
+    ctx: &serde_json::Value,
+    origin: &dyn Fn(&str) -> String,
+) -> Result<(), StackError> {
+    if skip_path(path) {
+        return Ok(());
+    }
+    match node {
+        Node::Str(s) if template::has_template(s) => {
+            *s = template::render(s, ctx, &origin(path))?;
+        }
+        Node::Map(m) => {
+            for (k, v) in m.iter_mut() {
+                render_node(v, &format!("{path}.{k}"), ctx, origin)?;
+            }
+        }
+        Node::Seq(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                render_node(v, &format!("{path}[{i}]"), ctx, origin)?;
+            }
+        }
+        Node::Tagged(t) => render_node(&mut t.value, path, ctx, origin)?,
+        _ => {}
+    }
+    Ok(())
+}

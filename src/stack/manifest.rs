@@ -1,0 +1,557 @@
+//! Owns manifest files: choosing top-level stack files, reading each file once (with `!include`
+//! evaluated and its shape checked), and resolving `import:` recursively with cycle detection.
+//!
+//! A file with its imports is a list of *layers* (each file's body, imports first), cached per
+//! file as shared pointers: a catalog imported by hundreds of stacks is read once, and nothing is
+//! merged until a stack's configuration is asked for ([`merge_layers`]).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use globset::{GlobBuilder, GlobSetBuilder};
+
+use super::StackError;
+use super::merge::{self, ListStrategy};
+use crate::config::functions as primitives;
+use crate::config::load::normalize;
+use crate::config::{CliConfig, StacksConfig};
+use crate::secrets::Scope;
+use crate::secrets::declare;
+use crate::yaml::{self, Map, Node};
+
+/// A parsed manifest: its imports and the rest of its body.
+#[derive(Debug)]
+struct Parsed {
+    imports: Vec<Import>,
+    body: Rc<Map>,
+}
+
+#[derive(Debug)]
+struct Import {
+    path: String,
+    skip_if_missing: bool,
+}
+
+/// The bodies of a file and everything it imports, in merge order (lowest first).
+pub type Layers = Rc<Vec<Rc<Map>>>;
+
+/// Merges layers lowest → highest. `name` is taken from the last layer only (a manifest's `name:`
+/// names that manifest's stack, not the stacks importing it). `only` restricts the merge to those
+/// top-level keys.
+pub fn merge_layers(layers: &[Rc<Map>], only: Option<&[&str]>, lists: ListStrategy) -> Map {
+    let mut out = Map::new();
+    let last = layers.len().saturating_sub(1);
+    for (i, layer) in layers.iter().enumerate() {
+        match only {
+            Some(keys) => {
+                for key in keys {
+                    if let Some(v) = layer.get(*key) {
+                        let mut one = Map::new();
+                        one.insert((*key).to_owned(), v.clone());
+                        merge::merge_into(&mut out, &one, lists);
+                    }
+                }
+            }
+            None if i == last => merge::merge_into(&mut out, layer, lists),
+            None => merge::merge_into_except(&mut out, layer, "name", lists),
+        }
+    }
+    out
+}
+
+/// Reads and merges manifests with imports; caches parsed and resolved files.
+pub struct Loader<'a> {
+    cfg: &'a CliConfig,
+    lists: ListStrategy,
+    parsed: HashMap<PathBuf, Rc<Parsed>>,
+    layers: HashMap<PathBuf, Layers>,
+    /// Glob imports already expanded (compiling a glob is the costly part).
+    globs: HashMap<String, Rc<Vec<PathBuf>>>,
+    chain: Vec<PathBuf>,
+}
+
+/// The top-level stack files: `.yaml`/`.yml` files under `stacks.base_path` matching an included
+/// glob and no excluded glob (globs relative to the base path), sorted.
+pub fn top_level_files(stacks: &StacksConfig) -> Result<Vec<PathBuf>, StackError> {
+    let build = |globs: &[String]| {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            let glob = GlobBuilder::new(g.trim_start_matches("./"))
+                .literal_separator(true)
+                .build()
+                .map_err(|e| StackError::Invalid {
+                    file: PathBuf::from("atmos.yaml"),
+                    field: "stacks.included_paths".to_owned(),
+                    message: format!("bad glob `{g}`: {e}"),
+                })?;
+            b.add(glob);
+        }
+        b.build().map_err(|e| StackError::Invalid {
+            file: PathBuf::from("atmos.yaml"),
+            field: "stacks.included_paths".to_owned(),
+            message: e.to_string(),
+        })
+    };
+    let included = build(&stacks.included_paths)?;
+    let excluded = build(&stacks.excluded_paths)?;
+    let mut files = Vec::new();
+    walk_yaml(&stacks.base_path, &mut files).map_err(|source| StackError::Read {
+        path: stacks.base_path.clone(),
+        source,
+    })?;
+    let mut out: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| {
+            let rel = f.strip_prefix(&stacks.base_path).unwrap_or(f);
+            included.is_match(rel) && !excluded.is_match(rel)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn is_yaml(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+fn walk_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let ft = entry.file_type()?;
+        if ft.is_dir() || (ft.is_symlink() && path.is_dir()) {
+            walk_yaml(&path, out)?;
+        } else if is_yaml(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The manifest path relative to the stacks base path, without extension, `/`-separated.
+pub fn stack_file(base: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(base).unwrap_or(file);
+    let s = rel.with_extension("").to_string_lossy().replace('\\', "/");
+    s.trim_start_matches('/').to_owned()
+}
+
+fn display(base: &Path, file: &Path) -> String {
+    file.strip_prefix(base)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| file.display().to_string())
+}
+
+impl<'a> Loader<'a> {
+    /// A loader for the project of `cfg`.
+    pub fn new(cfg: &'a CliConfig) -> Self {
+        let lists = cfg
+            .settings
+            .get("list_merge_strategy")
+            .and_then(Node::as_str)
+            .and_then(ListStrategy::parse)
+            .unwrap_or_default();
+        Self {
+            cfg,
+            lists,
+            parsed: HashMap::new(),
+            layers: HashMap::new(),
+            globs: HashMap::new(),
+            chain: Vec::new(),
+        }
+    }
+
+    /// The list merge strategy from `settings.list_merge_strategy`.
+    pub fn lists(&self) -> ListStrategy {
+        self.lists
+    }
+
+    /// The file's own `name:` (not inherited from imports).
+    pub fn own_name(&mut self, file: &Path) -> Result<Option<String>, StackError> {
+        let parsed = self.parse(file)?;
+        match parsed.body.get("name") {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+            Some(other) => Err(StackError::Invalid {
+                file: file.to_path_buf(),
+                field: "name".to_owned(),
+                message: format!("expected a non-empty string, found a {}", other.type_name()),
+            }),
+        }
+    }
+
+    /// The file merged over its imports (recursively), without `import`.
+    pub fn resolve(&mut self, file: &Path) -> Result<Map, StackError> {
+        let layers = self.layers(file)?;
+        Ok(merge_layers(&layers, None, self.lists))
+    }
+
+    /// The layers of `file`: each imported file's layers in import order, then its own body.
+    pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
+        let file = normalize(file);
+        if let Some(pos) = self.chain.iter().position(|f| *f == file) {
+            let base = &self.cfg.stacks.base_path;
+            let mut chain: Vec<String> =
+                self.chain[pos..].iter().map(|f| display(base, f)).collect();
+            chain.push(display(base, &file));
+            return Err(StackError::ImportCycle { chain });
+        }
+        if let Some(done) = self.layers.get(&file) {
+            return Ok(Rc::clone(done));
+        }
+        let parsed = self.parse(&file)?;
+        self.chain.push(file.clone());
+        let result = self.collect_layers(&file, &parsed);
+        self.chain.pop();
+        let layers: Layers = Rc::new(result?);
+        self.layers.insert(file, Rc::clone(&layers));
+        Ok(layers)
+    }
+
+    fn collect_layers(&mut self, file: &Path, parsed: &Parsed) -> Result<Vec<Rc<Map>>, StackError> {
+        let mut out = Vec::new();
+        for import in &parsed.imports {
+            for target in self.expand(file, import)? {
+                out.extend(self.layers(&target)?.iter().cloned());
+            }
+        }
+        out.push(Rc::clone(&parsed.body));
+        Ok(out)
+    }
+
+    /// The files an import entry names.
+    fn expand(&mut self, file: &Path, import: &Import) -> Result<Vec<PathBuf>, StackError> {
+        let fail = |message: String| StackError::Import {
+            file: file.to_path_buf(),
+            import: import.path.clone(),
+            message,
+        };
+        let spec = import.path.trim();
+        if spec.is_empty() {
+            return Err(fail("the path is empty".to_owned()));
+        }
+        let root = if spec.starts_with("./") || spec.starts_with("../") {
+            file.parent().unwrap_or(Path::new("/")).to_path_buf()
+        } else {
+            self.cfg.stacks.base_path.clone()
+        };
+        let joined = normalize(&root.join(spec));
+        if spec.contains(['*', '?', '[', '{']) {
+            let mut pattern = joined.to_string_lossy().replace('\\', "/");
+            if pattern.ends_with("**") {
+                pattern.push_str("/*.{yaml,yml}");
+            } else if !(pattern.ends_with(".yaml") || pattern.ends_with(".yml")) {
+                pattern.push_str(".{yaml,yml}");
+            }
+            if let Some(hit) = self.globs.get(&pattern) {
+                return Ok(hit.to_vec());
+            }
+            let glob = GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| fail(format!("bad glob: {e}")))?
+                .compile_matcher();
+            // Walk from the longest directory prefix without glob characters.
+            let literal: PathBuf = joined
+                .components()
+                .take_while(|c| {
+                    !c.as_os_str()
+                        .to_string_lossy()
+                        .contains(['*', '?', '[', '{'])
+                })
+                .collect();
+            let mut files = Vec::new();
+            if literal.is_dir() {
+                walk_yaml(&literal, &mut files)
+                    .map_err(|e| fail(format!("cannot list `{}`: {e}", literal.display())))?;
+            }
+            let mut matched: Vec<PathBuf> =
+                files.into_iter().filter(|f| glob.is_match(f)).collect();
+            matched.sort();
+            if matched.is_empty() && !import.skip_if_missing {
+                return Err(fail(format!("no manifests match `{pattern}`")));
+            }
+            self.globs.insert(pattern, Rc::new(matched.clone()));
+            return Ok(matched);
+        }
+        let candidates = if is_yaml(&joined) || joined.extension().is_some_and(|e| e == "json") {
+            vec![joined.clone()]
+        } else {
+            vec![
+                joined.with_file_name(format!(
+                    "{}.yaml",
+                    joined.file_name().unwrap_or_default().to_string_lossy()
+                )),
+                joined.with_file_name(format!(
+                    "{}.yml",
+                    joined.file_name().unwrap_or_default().to_string_lossy()
+                )),
+            ]
+        };
+        match candidates.iter().find(|c| c.is_file()) {
+            Some(c) => Ok(vec![c.clone()]),
+            None if import.skip_if_missing => Ok(Vec::new()),
+            None => Err(fail(format!(
+                "the file `{}` does not exist",
+                candidates[0].display()
+            ))),
+        }
+    }
+
+    /// Reads a manifest once: YAML, `!include`, shape checks, `import:` split off.
+    fn parse(&mut self, file: &Path) -> Result<Rc<Parsed>, StackError> {
+        if let Some(p) = self.parsed.get(file) {
+            return Ok(Rc::clone(p));
+        }
+        let text = std::fs::read_to_string(file).map_err(|source| StackError::Read {
+            path: file.to_path_buf(),
+            source,
+        })?;
+        let origin = file.display().to_string();
+        let node = if file.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map(|v| yaml::from_json(&v))
+                .map_err(|e| invalid(file, "(document)", format!("invalid JSON: {e}")))?
+        } else {
+            yaml::parse(&text, &origin)?
+        };
+        let node = includes(node, file, &self.cfg.base_path, 0)?;
+        let mut body = match node {
+            Node::Null => Map::new(),
+            Node::Map(m) => m,
+            other => {
+                return Err(invalid(
+                    file,
+                    "(document)",
+                    format!(
+                        "a stack manifest must be a map, found a {}",
+                        other.type_name()
+                    ),
+                ));
+            }
+        };
+        let imports = match body.shift_remove("import") {
+            None | Some(Node::Null) => Vec::new(),
+            Some(Node::Seq(items)) => items
+                .iter()
+                .map(|i| import_entry(i, file))
+                .collect::<Result<_, _>>()?,
+            Some(single @ Node::Str(_)) => vec![import_entry(&single, file)?],
+            Some(other) => {
+                return Err(invalid(
+                    file,
+                    "import",
+                    format!("expected a list, found a {}", other.type_name()),
+                ));
+            }
+        };
+        check_shape(&body, file)?;
+        let parsed = Rc::new(Parsed {
+            imports,
+            body: Rc::new(body),
+        });
+        self.parsed.insert(file.to_path_buf(), Rc::clone(&parsed));
+        Ok(parsed)
+    }
+}
+
+fn invalid(file: &Path, field: &str, message: impl Into<String>) -> StackError {
+    StackError::Invalid {
+        file: file.to_path_buf(),
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn import_entry(node: &Node, file: &Path) -> Result<Import, StackError> {
+    match node {
+        Node::Str(s) => Ok(Import {
+            path: s.clone(),
+            skip_if_missing: false,
+        }),
+        Node::Map(m) => {
+            let path = m
+                .get("path")
+                .and_then(Node::as_str)
+                .ok_or_else(|| invalid(file, "import", "an import object needs a string `path`"))?;
+            Ok(Import {
+                path: path.to_owned(),
+                skip_if_missing: m
+                    .get("skip_if_missing")
+                    .and_then(Node::as_bool)
+                    .unwrap_or(false),
+            })
+        }
+        other => Err(invalid(
+            file,
+            "import",
+            format!(
+                "entries must be strings or `{{path: …}}` maps, found a {}",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
+/// Evaluates `!include`/`!include.raw` (paths relative to the manifest or the project base path).
+fn includes(node: Node, file: &Path, base: &Path, depth: usize) -> Result<Node, StackError> {
+    if depth > 32 {
+        return Err(invalid(
+            file,
+            "!include",
+            "`!include` nesting is deeper than 32 levels",
+        ));
+    }
+    Ok(match node {
+        Node::Map(m) => Node::Map(
+            m.into_iter()
+                .map(|(k, v)| Ok((k, includes(v, file, base, depth)?)))
+                .collect::<Result<_, StackError>>()?,
+        ),
+        Node::Seq(s) => Node::Seq(
+            s.into_iter()
+                .map(|v| includes(v, file, base, depth))
+                .collect::<Result<_, _>>()?,
+        ),
+        Node::Tagged(t) if t.tag == "!include" || t.tag == "!include.raw" => {
+            let args =
+                primitives::tag_text(&t.tag, &t.value).map_err(|m| invalid(file, &t.tag, m))?;
+            let included = primitives::eval_include(&args, t.tag == "!include.raw", file, base)
+                .map_err(|m| invalid(file, &t.tag, m))?;
+            includes(included, file, base, depth + 1)?
+        }
+        other => other,
+    })
+}
+
+const MAP_SECTIONS: &[&str] = &[
+    "vars",
+    "env",
+    "settings",
+    "auth",
+    "overrides",
+    "components",
+    "metadata",
+];
+
+fn check_map(map: &Map, key: &str, file: &Path, field: &str) -> Result<(), StackError> {
+    match map.get(key) {
+        None | Some(Node::Null | Node::Map(_)) => Ok(()),
+        Some(other) => Err(invalid(
+            file,
+            field,
+            format!("expected a map, found a {}", other.type_name()),
+        )),
+    }
+}
+
+/// Per-file shape checks, so errors name the file that is wrong (merging loses that).
+fn check_shape(body: &Map, file: &Path) -> Result<(), StackError> {
+    for key in MAP_SECTIONS {
+        check_map(body, key, file, key)?;
+    }
+    if let Some(s) = body.get("secrets") {
+        declare::stamp(s, Scope::Stack, file)?;
+    }
+    if let Some(Node::Map(o)) = body.get("overrides")
+        && let Some(s) = o.get("secrets")
+    {
+        declare::stamp(s, Scope::Instance, file)?;
+    }
+    let Some(Node::Map(types)) = body.get("components") else {
+        return Ok(());
+    };
+    for (ctype, comps) in types {
+        if let Some(Node::Map(type_section)) = body.get(ctype.as_str()) {
+            check_map(
+                type_section,
+                "overrides",
+                file,
+                &format!("{ctype}.overrides"),
+            )?;
+            if let Some(Node::Map(o)) = type_section.get("overrides")
+                && let Some(s) = o.get("secrets")
+            {
+                declare::stamp(s, Scope::Instance, file)?;
+            }
+        }
+        let comps = match comps {
+            Node::Null => continue,
+            Node::Map(c) => c,
+            other => {
+                return Err(invalid(
+                    file,
+                    &format!("components.{ctype}"),
+                    format!("expected a map, found a {}", other.type_name()),
+                ));
+            }
+        };
+        for (name, comp) in comps {
+            let field = format!("components.{ctype}.{name}");
+            let comp = match comp {
+                Node::Null => continue,
+                Node::Map(c) => c,
+                other => {
+                    return Err(invalid(
+                        file,
+                        &field,
+                        format!("expected a map, found a {}", other.type_name()),
+                    ));
+                }
+            };
+            for key in MAP_SECTIONS {
+                check_map(comp, key, file, &format!("{field}.{key}"))?;
+            }
+            if let Some(s) = comp.get("secrets") {
+                declare::stamp(s, Scope::Instance, file)?;
+            }
+            if let Some(Node::Map(o)) = comp.get("overrides")
+                && let Some(s) = o.get("secrets")
+            {
+                declare::stamp(s, Scope::Instance, file)?;
+            }
+            if let Some(Node::Map(meta)) = comp.get("metadata") {
+                match meta.get("inherits") {
+                    None | Some(Node::Null) => {}
+                    Some(Node::Seq(items)) if items.iter().all(|i| i.as_str().is_some()) => {}
+                    Some(other) => {
+                        return Err(invalid(
+                            file,
+                            &format!("{field}.metadata.inherits"),
+                            format!(
+                                "expected a list of component names, found {}",
+                                describe_node(other)
+                            ),
+                        ));
+                    }
+                }
+                if let Some(t) = meta.get("type")
+                    && !matches!(t.as_str(), Some("abstract" | "real"))
+                {
+                    return Err(invalid(
+                        file,
+                        &format!("{field}.metadata.type"),
+                        format!("expected `abstract` or `real`, found {}", describe_node(t)),
+                    ));
+                }
+                if let Some(c) = meta.get("component")
+                    && c.as_str().is_none()
+                {
+                    return Err(invalid(
+                        file,
+                        &format!("{field}.metadata.component"),
+                        "expected a string",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe_node(n: &Node) -> String {
+    match n.scalar_text() {
+        Some(s) => format!("`{s}`"),
+        None => format!("a {}", n.type_name()),
+    }
+}

@@ -1,0 +1,131 @@
+//! Owns the deep merge used for imports, inheritance and overrides. Pure: no I/O, no errors.
+//!
+//! Maps merge key by key (the overlay's keys win, new keys are appended in order); scalars and
+//! tagged values are replaced; lists follow [`ListStrategy`] (`replace` by default, as atmos).
+
+use crate::yaml::{Map, Node};
+
+/// `settings.list_merge_strategy` in `atmos.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListStrategy {
+    /// The overlay list replaces the base list.
+    #[default]
+    Replace,
+    /// The overlay list is appended to the base list.
+    Append,
+    /// Items at the same index are deep-merged; extra items are kept.
+    Merge,
+}
+
+impl ListStrategy {
+    /// Parses `replace`, `append` or `merge`.
+    pub fn parse(s: &str) -> Option<ListStrategy> {
+        match s {
+            "replace" => Some(ListStrategy::Replace),
+            "append" => Some(ListStrategy::Append),
+            "merge" => Some(ListStrategy::Merge),
+            _ => None,
+        }
+    }
+}
+
+/// Merges `overlay` into `base`.
+pub fn merge_into(base: &mut Map, overlay: &Map, lists: ListStrategy) {
+    for (k, v) in overlay {
+        match base.get_mut(k) {
+            Some(existing) => merge_node(existing, v, lists),
+            None => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// [`merge_into`] skipping the top-level key `skip`.
+pub fn merge_into_except(base: &mut Map, overlay: &Map, skip: &str, lists: ListStrategy) {
+    for (k, v) in overlay {
+        if k == skip {
+            continue;
+        }
+        match base.get_mut(k) {
+            Some(existing) => merge_node(existing, v, lists),
+            None => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn merge_node(base: &mut Node, overlay: &Node, lists: ListStrategy) {
+    match (base, overlay) {
+        (Node::Map(b), Node::Map(o)) => merge_into(b, o, lists),
+        (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Append => {
+            b.extend(o.iter().cloned())
+        }
+        (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Merge => {
+            for (i, item) in o.iter().enumerate() {
+                match b.get_mut(i) {
+                    Some(existing) => merge_node(existing, item, lists),
+                    None => b.push(item.clone()),
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// Merges `layers` lowest → highest into a new map.
+pub fn merge_all<'a>(layers: impl IntoIterator<Item = &'a Map>, lists: ListStrategy) -> Map {
+    let mut out = Map::new();
+    for layer in layers {
+        merge_into(&mut out, layer, lists);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse;
+
+    fn m(text: &str) -> Map {
+        parse(text, "t")
+            .ok()
+            .and_then(|n| n.as_map().cloned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn maps_merge_scalars_override_lists_replace() {
+        let out = merge_all(
+            [
+                &m("a: {x: 1, y: 2}\nl: [1, 2]\ns: a"),
+                &m("a: {y: 3, z: 4}\nl: [9]\ns: b"),
+            ],
+            ListStrategy::Replace,
+        );
+        assert_eq!(out, m("a: {x: 1, y: 3, z: 4}\nl: [9]\ns: b"));
+    }
+
+    #[test]
+    fn list_strategies() {
+        let base = m("l: [{a: 1}, 2]");
+        let over = m("l: [{b: 1}]");
+        assert_eq!(
+            merge_all([&base, &over], ListStrategy::Append),
+            m("l: [{a: 1}, 2, {b: 1}]")
+        );
+        assert_eq!(
+            merge_all([&base, &over], ListStrategy::Merge),
+            m("l: [{a: 1, b: 1}, 2]")
+        );
+    }
+
+    #[test]
+    fn type_changes_replace() {
+        let out = merge_all([&m("a: {x: 1}"), &m("a: str")], ListStrategy::Replace);
+        assert_eq!(out, m("a: str"));
+        let out = merge_all([&m("a: str"), &m("a: {x: 1}")], ListStrategy::Replace);
+        assert_eq!(out, m("a: {x: 1}"));
+    }
+}

@@ -1,0 +1,275 @@
+//! `describe component|stacks` against the committed fixture projects: snapshot of the merged
+//! section, logical stack names under every naming mode, and masking without any backend.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Runs the binary on a fixture with an isolated environment.
+fn atmos(project: &Path, args: &[&str]) -> std::process::Output {
+    let home = tempfile::tempdir().expect("temp home");
+    Command::new(env!("CARGO_BIN_EXE_atmos"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("xdg"))
+        .env("ATMOS_CLI_CONFIG_PATH", project)
+        .env("ATMOS_BASE_PATH", project)
+        .current_dir(home.path())
+        .output()
+        .expect("run atmos")
+}
+
+fn stdout_ok(project: &Path, args: &[&str]) -> String {
+    let out = atmos(project, args);
+    assert!(
+        out.status.success(),
+        "atmos {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+fn stack_names(project: &Path) -> Vec<String> {
+    let v = json(&stdout_ok(
+        project,
+        &["describe", "stacks", "--format", "json"],
+    ));
+    v.as_object().expect("object").keys().cloned().collect()
+}
+
+#[test]
+fn describe_component_matches_snapshot() {
+    let project = fixture("stacks-basic");
+    for (component, file) in [
+        ("api", "api-plat-ue2-dev.json"),
+        ("vpc", "vpc-plat-ue2-dev.json"),
+    ] {
+        let got = json(&stdout_ok(
+            &project,
+            &[
+                "describe",
+                "component",
+                component,
+                "-s",
+                "plat-ue2-dev",
+                "--format",
+                "json",
+            ],
+        ));
+        let want_text =
+            std::fs::read_to_string(project.join("expected").join(file)).expect("expected file");
+        assert_eq!(
+            got,
+            json(&want_text),
+            "describe component {component} differs from expected/{file}"
+        );
+    }
+}
+
+#[test]
+fn snapshot_shows_merge_and_scope_rules() {
+    // Independent of the snapshot file: the facts the snapshot is supposed to show.
+    let v = json(&stdout_ok(
+        &fixture("stacks-basic"),
+        &[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "plat-ue2-dev",
+            "-f",
+            "json",
+        ],
+    ));
+    let secrets = &v["secrets"]["vars"];
+    assert_eq!(
+        secrets["LICENSE_KEY"]["scope"], "global",
+        "global survives from a 3rd-level import"
+    );
+    assert_eq!(
+        secrets["SHARED_TOKEN"]["scope"], "instance",
+        "component re-declaration pulls a stack secret down"
+    );
+    assert_eq!(
+        secrets["SHARED_TOKEN"]["required"], true,
+        "fields of the stack declaration survive the merge"
+    );
+    assert_eq!(
+        secrets["VPC_FLOW_KEY"]["scope"], "instance",
+        "inherited base secrets are instance-scoped"
+    );
+    assert_eq!(secrets["OVERRIDE_ONLY"]["scope"], "instance");
+    assert_eq!(
+        secrets["DB_CONFIG"]["reference"], "db/{{ .atmos_stack }}/config",
+        "references render at use"
+    );
+    let vars = &v["vars"];
+    assert_eq!(
+        vars["tags"],
+        serde_json::json!(["tagged"]),
+        "later base wins, lists replace"
+    );
+    assert_eq!(vars["nat_gateway"], false);
+    assert_eq!(vars["name"], "api-DEV");
+    assert_eq!(vars["stack_label"], "plat_ue2_dev");
+    assert_eq!(vars["owner"], "platform");
+    assert_eq!(vars["db_password"], "<MASKED>");
+    assert_eq!(vars["vpc_id"], "<MASKED>");
+    assert_eq!(vars["service"]["port"], 8080);
+    assert_eq!(vars["build"]["sha"], "abc123");
+    assert_eq!(vars["env_marker"], "dev", "stack-level overrides apply");
+    assert_eq!(v["env"]["LOG_LEVEL"], "info");
+    assert_eq!(v["component"], "app/api");
+    assert_eq!(
+        v["inheritance"],
+        serde_json::json!(["vpc/defaults", "tagging"])
+    );
+    let prod = json(&stdout_ok(
+        &fixture("stacks-basic"),
+        &[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "plat-ue2-prod",
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(prod["vars"]["replicas"], 5);
+    assert!(
+        prod["vars"].get("env_marker").is_none(),
+        "dev's overrides do not leak into prod"
+    );
+    assert_eq!(prod["secrets"]["vars"].get("OVERRIDE_ONLY"), None);
+}
+
+#[test]
+fn yaml_output_is_the_same_data() {
+    let project = fixture("stacks-basic");
+    let yaml_text = stdout_ok(
+        &project,
+        &["describe", "component", "api", "-s", "plat-ue2-dev"],
+    );
+    let parsed =
+        atmos_secrets::yaml::parse(&yaml_text, "stdout").expect("describe prints valid YAML");
+    let from_yaml = atmos_secrets::yaml::to_json(&parsed);
+    let from_json = json(&stdout_ok(
+        &project,
+        &[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "plat-ue2-dev",
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(from_yaml, from_json);
+}
+
+#[test]
+fn stack_names_per_naming_mode() {
+    assert_eq!(
+        stack_names(&fixture("stacks-basic")),
+        ["plat-ue2-dev", "plat-ue2-prod"],
+        "name_pattern"
+    );
+    assert_eq!(
+        stack_names(&fixture("naming-path")),
+        ["custom-prod", "deploy/dev"],
+        "manifest name: and file path"
+    );
+    assert_eq!(
+        stack_names(&fixture("naming-template")),
+        ["core-DEV", "core-STAGING"],
+        "name_template beats name_pattern"
+    );
+}
+
+#[test]
+fn describe_stacks_filters() {
+    let project = fixture("stacks-basic");
+    let v = json(&stdout_ok(
+        &project,
+        &[
+            "describe",
+            "stacks",
+            "-s",
+            "plat-ue2-prod",
+            "--components",
+            "api",
+            "-f",
+            "json",
+        ],
+    ));
+    let stacks: Vec<&String> = v.as_object().expect("object").keys().collect();
+    assert_eq!(stacks, ["plat-ue2-prod"]);
+    let comps: Vec<&String> = v["plat-ue2-prod"]["components"]["terraform"]
+        .as_object()
+        .expect("map")
+        .keys()
+        .collect();
+    assert_eq!(comps, ["api"]);
+    let all = json(&stdout_ok(&project, &["describe", "stacks", "-f", "json"]));
+    let dev: Vec<&String> = all["plat-ue2-dev"]["components"]["terraform"]
+        .as_object()
+        .expect("map")
+        .keys()
+        .collect();
+    assert_eq!(dev, ["api", "vpc"], "abstract components are not instances");
+}
+
+#[test]
+fn describe_masks_secret_without_any_backend() {
+    let out = stdout_ok(
+        &fixture("no-backend"),
+        &["describe", "component", "app", "-s", "dev", "-f", "json"],
+    );
+    let v = json(&out);
+    assert_eq!(v["vars"]["password"], "<MASKED>");
+    assert_eq!(v["vars"]["nested"][0]["token"], "<MASKED>");
+}
+
+#[test]
+fn unmasked_describe_goes_through_the_resolver() {
+    let out = atmos(
+        &fixture("no-backend"),
+        &["describe", "component", "app", "-s", "dev", "--mask=false"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot resolve `!secret APP_PASSWORD`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stack_can_be_named_by_its_manifest_path() {
+    let v = json(&stdout_ok(
+        &fixture("stacks-basic"),
+        &[
+            "describe",
+            "component",
+            "vpc",
+            "-s",
+            "orgs/acme/plat/ue2/dev",
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(v["atmos_stack"], "plat-ue2-dev");
+}

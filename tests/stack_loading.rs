@@ -1,0 +1,233 @@
+//! Stack loader through the library API: import forms, merge settings, templates switch, and
+//! load time on a project with hundreds of manifests.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use atmos_secrets::config::CliConfig;
+use atmos_secrets::config::load::from_str;
+use atmos_secrets::stack;
+use atmos_secrets::yaml::Node;
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+    }
+    dir
+}
+
+fn config(root: &Path, text: &str) -> CliConfig {
+    from_str(text, &root.join("atmos.yaml"), None).expect("valid atmos.yaml")
+}
+
+const CONFIG: &str = "stacks:\n  base_path: stacks\n  included_paths: ['deploy/**/*']\n";
+
+fn var(cfg: &CliConfig, stack: &str, component: &str, key: &str) -> Option<Node> {
+    let inst = stack::load_component(cfg, stack, component, None).expect("component");
+    inst.section.get("vars").and_then(|v| v.get(key)).cloned()
+}
+
+#[test]
+fn import_forms() {
+    let dir = project(&[
+        (
+            "stacks/deploy/dev.yaml",
+            "import:\n  - path: catalog/obj\n  - catalog/yml\n  - 'catalog/glob/*'\n  - {path: catalog/absent, skip_if_missing: true}\n  - ../catalog/rel\n  - catalog/diamond-a\n  - catalog/diamond-b\ncomponents:\n  terraform:\n    app: {}\n",
+        ),
+        ("stacks/catalog/obj.yaml", "vars: {obj: 1}\n"),
+        ("stacks/catalog/yml.yml", "vars: {yml: 1}\n"),
+        ("stacks/catalog/glob/a.yaml", "vars: {glob: a, ga: 1}\n"),
+        ("stacks/catalog/glob/b.yaml", "vars: {glob: b, gb: 1}\n"),
+        ("stacks/catalog/rel.yaml", "vars: {rel: 1}\n"),
+        (
+            "stacks/catalog/diamond-a.yaml",
+            "import: [catalog/shared]\n",
+        ),
+        (
+            "stacks/catalog/diamond-b.yaml",
+            "import: [catalog/shared]\n",
+        ),
+        ("stacks/catalog/shared.yaml", "vars: {shared: 1}\n"),
+    ]);
+    let cfg = config(dir.path(), CONFIG);
+    for key in ["obj", "yml", "ga", "gb", "rel", "shared"] {
+        assert_eq!(
+            var(&cfg, "deploy/dev", "app", key),
+            Some(Node::Int(1)),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "glob"),
+        Some(Node::Str("b".into())),
+        "glob matches merge in sorted order"
+    );
+}
+
+#[test]
+fn later_imports_and_the_file_itself_win() {
+    let dir = project(&[
+        (
+            "stacks/deploy/dev.yaml",
+            "import: [catalog/a, catalog/b]\nvars: {own: file}\ncomponents:\n  terraform:\n    app:\n      vars: {list: [3]}\n",
+        ),
+        (
+            "stacks/catalog/a.yaml",
+            "vars: {x: a, own: a, map: {k1: a}}\ncomponents:\n  terraform:\n    app:\n      vars: {list: [1, 2]}\n",
+        ),
+        ("stacks/catalog/b.yaml", "vars: {x: b, map: {k2: b}}\n"),
+    ]);
+    let cfg = config(dir.path(), CONFIG);
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "x"),
+        Some(Node::Str("b".into()))
+    );
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "own"),
+        Some(Node::Str("file".into()))
+    );
+    let map = var(&cfg, "deploy/dev", "app", "map").expect("map");
+    assert_eq!(
+        (map.get("k1").is_some(), map.get("k2").is_some()),
+        (true, true)
+    );
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "list"),
+        Some(Node::Seq(vec![Node::Int(3)])),
+        "lists replace"
+    );
+    let append = config(
+        dir.path(),
+        &format!("{CONFIG}settings:\n  list_merge_strategy: append\n"),
+    );
+    assert_eq!(
+        var(&append, "deploy/dev", "app", "list"),
+        Some(Node::Seq(vec![Node::Int(1), Node::Int(2), Node::Int(3)]))
+    );
+}
+
+#[test]
+fn type_level_sections_and_legacy_component_inheritance() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "vars: {level: stack}\nterraform:\n  vars: {level: type, tf: 1}\n  overrides:\n    vars: {forced: yes-type}\ncomponents:\n  terraform:\n    base:\n      vars: {from_base: 1, level: base}\n    app:\n      component: base\n      vars: {own: 1}\n  helmfile:\n    chart:\n      vars: {}\n",
+    )]);
+    let cfg = config(dir.path(), CONFIG);
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "level"),
+        Some(Node::Str("base".into()))
+    );
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "from_base"),
+        Some(Node::Int(1))
+    );
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "forced"),
+        Some(Node::Str("yes-type".into()))
+    );
+    // The terraform layer does not reach helmfile components.
+    assert_eq!(var(&cfg, "deploy/dev", "chart", "tf"), None);
+    assert_eq!(
+        var(&cfg, "deploy/dev", "chart", "level"),
+        Some(Node::Str("stack".into()))
+    );
+}
+
+#[test]
+fn templates_can_be_disabled() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "components:\n  terraform:\n    app:\n      vars: {t: '{{ .nope }}'}\n",
+    )]);
+    let cfg = config(
+        dir.path(),
+        &format!("{CONFIG}templates:\n  settings:\n    enabled: false\n"),
+    );
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "t"),
+        Some(Node::Str("{{ .nope }}".into()))
+    );
+}
+
+#[test]
+fn declarations_and_providers_from_a_component() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "secrets:\n  providers:\n    local:\n      kind: sops/age\n      spec: {age_key_file: ~/k.txt}\n  vars:\n    S: {store: st}\ncomponents:\n  terraform:\n    app:\n      secrets:\n        vars:\n          B: {sops: local, store: st}\n          A: {store: st, scope: global}\n",
+    )]);
+    let cfg = config(dir.path(), CONFIG);
+    let inst = stack::load_component(&cfg, "deploy/dev", "app", None).expect("component");
+    let decls = atmos_secrets::secrets::declare::declarations(&inst.section).expect("declarations");
+    let summary: Vec<(String, String, String)> = decls
+        .iter()
+        .map(|d| (d.name.clone(), d.backend.label(), d.scope.to_string()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("A".to_owned(), "store:st".to_owned(), "global".to_owned()),
+            (
+                "B".to_owned(),
+                "sops:local".to_owned(),
+                "instance".to_owned()
+            ),
+            ("S".to_owned(), "store:st".to_owned(), "stack".to_owned()),
+        ]
+    );
+    let providers = atmos_secrets::secrets::declare::providers(&inst.section).expect("providers");
+    assert_eq!(providers["local"].kind, "sops/age");
+}
+
+#[test]
+fn hundreds_of_manifests_load_fast() {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for c in 0..5 {
+        let mut text = String::from("components:\n  terraform:\n");
+        for i in 0..20 {
+            text.push_str(&format!(
+                "    comp-{c}-{i}:\n      metadata: {{inherits: [base]}}\n      vars: {{index: {i}, name: '{{{{ .atmos_component }}}}'}}\n"
+            ));
+        }
+        text.push_str("    base:\n      metadata: {type: abstract}\n      vars: {tier: base}\n      secrets:\n        vars:\n          TOKEN: {store: s}\n");
+        files.push((format!("stacks/catalog/set-{c}.yaml"), text));
+    }
+    files.push((
+        "stacks/catalog/globals.yaml".into(),
+        "vars: {namespace: acme}\nsettings: {a: 1}\n".into(),
+    ));
+    for s in 0..300 {
+        files.push((
+            format!("stacks/deploy/t{}/stack-{s}.yaml", s % 10),
+            format!("import: [catalog/globals, 'catalog/set-*']\nvars: {{stage: s{s}}}\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = project(&refs);
+    let cfg = config(dir.path(), CONFIG);
+    let start = Instant::now();
+    let stacks = stack::load(&cfg).expect("load");
+    let load_time = start.elapsed();
+    assert_eq!(stacks.stacks.len(), 300);
+    let start = Instant::now();
+    let instances = stacks
+        .instances(&cfg, "deploy/t3/stack-13")
+        .expect("instances");
+    let build_time = start.elapsed();
+    assert_eq!(instances.len(), 100);
+    // Generous bounds for a debug build on a shared 2-core machine; typical is a few ms.
+    assert!(
+        load_time < Duration::from_secs(2),
+        "loading 306 manifests took {load_time:?}"
+    );
+    assert!(
+        build_time < Duration::from_secs(2),
+        "building 100 instances took {build_time:?}"
+    );
+    eprintln!("loaded 306 manifests in {load_time:?}; built 100 instances in {build_time:?}");
+}
