@@ -108,19 +108,52 @@ impl Masker {
         }
     }
 
-    /// Applies masking to `text`.
+    /// Applies masking to `text`. Values of [`SHORT`] characters or fewer are replaced only where
+    /// they stand as a whole token (not inside a longer word), so that a secret such as `a` or
+    /// `imp` does not garble every message; longer values are replaced wherever they appear.
     pub fn mask(&self, text: &str) -> String {
         if !self.enabled || self.literals.is_empty() {
             return text.to_owned();
         }
         let mut out = text.to_owned();
         for lit in &self.literals {
-            if out.contains(lit.expose()) {
-                out = out.replace(lit.expose(), &self.replacement);
+            let lit = lit.expose();
+            if !out.contains(lit) {
+                continue;
             }
+            out = if lit.chars().count() > SHORT {
+                out.replace(lit, &self.replacement)
+            } else {
+                replace_tokens(&out, lit, &self.replacement)
+            };
         }
         out
     }
+}
+
+/// Values up to this many characters are masked only as whole tokens.
+const SHORT: usize = 7;
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn replace_tokens(text: &str, lit: &str, replacement: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(lit) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + lit.len()..].chars().next();
+        let first = lit.chars().next().is_some_and(is_word);
+        let last = lit.chars().next_back().is_some_and(is_word);
+        let whole =
+            !(first && before.is_some_and(is_word)) && !(last && after.is_some_and(is_word));
+        out.push_str(&rest[..i]);
+        out.push_str(if whole { replacement } else { lit });
+        rest = &rest[i + lit.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn query_escape(value: &str) -> String {
@@ -244,6 +277,15 @@ mod tests {
         assert_eq!(m.mask("x p@ss word y"), "x <MASKED> y");
         assert_eq!(m.mask("cEBzcyB3b3Jk"), "<MASKED>");
         assert_eq!(m.mask("a=p%40ss+word"), "a=<MASKED>");
+    }
+
+    #[test]
+    fn short_values_mask_only_whole_tokens() {
+        let mut m = Masker::new(true);
+        m.register("imp");
+        assert_eq!(m.mask("Would import `X`"), "Would import `X`");
+        assert_eq!(m.mask("X=imp\n"), "X=<MASKED>\n");
+        assert_eq!(m.mask("\"imp\""), "\"<MASKED>\"");
     }
 
     #[test]

@@ -137,7 +137,9 @@ impl SopsStore {
             key: file.display().to_string(),
             message: err.to_string(),
             hint: err.hint().or_else(|| Some(self.key_hint())),
-            exit_code: err.exit_code(),
+            // `atmos secret` reports backend failures as 1, like atmos; the sops-specific codes
+            // (25, 51, 128, …) belong to `atmos sops`.
+            exit_code: code::FAILURE,
         }
     }
 

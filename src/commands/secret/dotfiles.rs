@@ -88,6 +88,16 @@ pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u
             Err(e) => printer.warn(&format!("Skipping `{}`: {e}", d.name)),
         }
     }
+    // On a masked stdout, print the mask itself rather than a masked rendering (which would
+    // still show quoting and length hints).
+    let masked = args.output.is_none() && printer.masker.enabled();
+    let shown = |v: &SecretValue| -> crate::secret::SecretString {
+        if masked {
+            crate::secret::SecretString::from(crate::printer::MASK)
+        } else {
+            v.to_text()
+        }
+    };
     let body = match format.as_str() {
         "json" => {
             let map: serde_json::Map<String, serde_json::Value> = values
@@ -95,7 +105,7 @@ pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u
                 .map(|(k, v)| {
                     (
                         k.clone(),
-                        serde_json::Value::String(v.to_text().expose().to_owned()),
+                        serde_json::Value::String(shown(v).expose().to_owned()),
                     )
                 })
                 .collect();
@@ -105,6 +115,12 @@ pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u
             s.push('\n');
             s
         }
+        _ if masked => Zeroizing::new(
+            values
+                .keys()
+                .map(|k| format!("{k}={}\n", crate::printer::MASK))
+                .collect(),
+        ),
         _ => {
             let texts: Vec<(String, crate::secret::SecretString)> = values
                 .iter()

@@ -16,7 +16,7 @@ pub(crate) fn get(ctx: &Ctx, args: GetArgs, printer: &mut Printer) -> Result<u8>
     let decl = session.find(&args.name)?.clone();
     let value = get_value(&session, &decl)?;
     let value = match args.path.as_deref() {
-        Some(p) => select_json(value.expose(), p)
+        Some(p) => select_json(&structured(&value), p)
             .map(crate::secret::SecretValue::json)
             .map_err(|e| {
                 Error::new(format!(
@@ -39,6 +39,17 @@ pub(crate) fn get(ctx: &Ctx, args: GetArgs, printer: &mut Printer) -> Result<u8>
     };
     printer.stdout(&out);
     Ok(0)
+}
+
+/// The value to apply `--path` to: a JSON object or array stored as text is parsed first (SOPS
+/// and most stores hold strings).
+fn structured(value: &crate::secret::SecretValue) -> serde_json::Value {
+    match value.as_str() {
+        Some(s) if s.trim_start().starts_with(['{', '[']) => {
+            serde_json::from_str(s).unwrap_or_else(|_| value.expose().clone())
+        }
+        _ => value.expose().clone(),
+    }
 }
 
 /// Selects a yq-style path (`.a.b[0]`, `.["key with space"]`) from a JSON value.

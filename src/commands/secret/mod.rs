@@ -109,7 +109,7 @@ impl Ctx {
             }
         }
         Err(
-            Error::new("required flag not provided: --stack is required for secret operations")
+            Error::usage("required flag not provided: --stack is required for secret operations")
                 .with_hint("Specify a stack with --stack or -s"),
         )
     }
@@ -133,10 +133,10 @@ impl Ctx {
                     .map_err(|e| Error::new(format!("component prompt failed: {e}")));
             }
         }
-        Err(
-            Error::new("required flag not provided: --component is required for secret operations")
-                .with_hint("Specify a component with --component or -c"),
+        Err(Error::usage(
+            "required flag not provided: --component is required for secret operations",
         )
+        .with_hint("Specify a component with --component or -c"))
     }
 
     /// Resolves stack and component and loads the instance.
