@@ -6,7 +6,7 @@
 //!    later bases win), `secrets` stamped `instance`;
 //! 4. overrides: top-level, type-level and component `overrides`, `secrets` stamped `instance`.
 //!
-//! Then the section gets `metadata`, `component`, `atmos_*` fields, templates rendered and
+//! Then the section gets `metadata`, `component`, `component_type`, `stack`, `atmos_*` fields, templates rendered and
 //! load-time YAML functions evaluated. `!secret`/`!store`/`!store.get` stay tagged.
 
 use super::functions::{self, YamlFunction};
@@ -268,6 +268,12 @@ pub fn build(
         "atmos_stack_file".to_owned(),
         Node::Str(stack.stack_file.clone()),
     );
+    section.insert(
+        "atmos_manifest".to_owned(),
+        Node::Str(stack.stack_file.clone()),
+    );
+    section.insert("stack".to_owned(), Node::Str(stack.name.clone()));
+    section.insert("component_type".to_owned(), Node::Str(ctype.to_owned()));
     if !resolver.inheritance.is_empty() {
         section.insert(
             "inheritance".to_owned(),
