@@ -551,6 +551,17 @@ fn stacks_config(root: &Map, base: &Path, file: &Path) -> Result<StacksConfig, C
         excluded_paths: excluded,
         name_pattern: opt_string(stacks, "name_pattern", file)?.filter(|s| !s.is_empty()),
         name_template: opt_string(stacks, "name_template", file)?.filter(|s| !s.is_empty()),
+        inherit_metadata: match stacks.get("inherit").and_then(|i| i.get("metadata")) {
+            None | Some(Node::Null) => None,
+            Some(Node::Bool(b)) => Some(*b),
+            Some(other) => {
+                return Err(invalid(
+                    file,
+                    "stacks.inherit.metadata",
+                    format!("expected true or false, found a {}", other.type_name()),
+                ));
+            }
+        },
     })
 }
 
