@@ -234,6 +234,17 @@ const CASES: &[Case] = &[
         &["YAML function failed", "failed with"],
     ),
     case(
+        "config: !secret in atmos.yaml",
+        &[(
+            "atmos.yaml",
+            "stores:\n  s:\n    kind: aws/ssm\n    options:\n      region: !secret REGION\n",
+        )],
+        &[
+            "YAML function `!secret` is not supported in atmos.yaml",
+            "atmos.yaml",
+        ],
+    ),
+    case(
         "config: bad included glob",
         &[("atmos.yaml", "stacks:\n  included_paths: ['a/[b']\n")],
         &["bad glob"],

@@ -231,3 +231,26 @@ fn hundreds_of_manifests_load_fast() {
     );
     eprintln!("loaded 306 manifests in {load_time:?}; built 100 instances in {build_time:?}");
 }
+
+#[test]
+fn metadata_is_inherited_except_inherits_and_abstract() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "components:\n  terraform:\n    base:\n      metadata: {type: abstract, component: vpc/v2, locked: true, inherits: []}\n    mid:\n      metadata: {inherits: [base], custom: {a: 1}}\n    app:\n      metadata: {inherits: [mid], custom: {b: 2}}\n",
+    )]);
+    let cfg = config(dir.path(), CONFIG);
+    let inst = stack::load_component(&cfg, "deploy/dev", "app", None).expect("component");
+    let meta = inst.section.get("metadata").expect("metadata");
+    assert_eq!(meta.get("component"), Some(&Node::Str("vpc/v2".into())));
+    assert_eq!(meta.get("locked"), Some(&Node::Bool(true)));
+    assert_eq!(meta.get("type"), None, "abstract is not inherited");
+    assert_eq!(meta.get("inherits"), Some(&Node::Seq(vec![Node::Str("mid".into())])), "own inherits only");
+    assert_eq!(meta.get("custom").and_then(|c| c.get("a")), Some(&Node::Int(1)));
+    assert_eq!(meta.get("custom").and_then(|c| c.get("b")), Some(&Node::Int(2)));
+    assert_eq!(inst.section.get("component"), Some(&Node::Str("vpc/v2".into())));
+    let off = config(dir.path(), &format!("{CONFIG}  inherit:\n    metadata: false\n"));
+    let inst = stack::load_component(&off, "deploy/dev", "app", None).expect("component");
+    let meta = inst.section.get("metadata").expect("metadata");
+    assert_eq!(meta.get("component"), None);
+    assert_eq!(inst.section.get("component"), Some(&Node::Str("app".into())));
+}

@@ -1,5 +1,5 @@
 //! Owns the load-time YAML functions shared by `atmos.yaml` and stack manifests: `!env`, `!exec`,
-//! `!include` (and `!include.raw`), plus the argument splitter they use.
+//! `!include` (and `!include.raw`), `!cwd`, `!repo-root`, plus the argument splitter they use.
 //!
 //! Each evaluator returns a plain message on failure; the caller wraps it with the file it was
 //! reading. Functions that need a component (`!secret`, `!store`, …) live in `stack::functions`.
@@ -89,6 +89,29 @@ pub fn eval_exec(cmd: &str) -> Result<Node, String> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(json_or_string(text.trim_end_matches(['\n', '\r'])))
+}
+
+/// `!cwd [path]`: the current directory, joined with `path` when given.
+pub fn eval_cwd(args: &str) -> Result<Node, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("`!cwd`: {e}"))?;
+    let arg = args.trim();
+    let p = if arg.is_empty() { cwd } else { cwd.join(arg) };
+    Ok(Node::Str(p.display().to_string()))
+}
+
+/// `!repo-root [default]`: the nearest ancestor of the current directory holding `.git`, else the
+/// default, else an error.
+pub fn eval_repo_root(args: &str) -> Result<Node, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("`!repo-root`: {e}"))?;
+    if let Some(root) = cwd.ancestors().find(|d| d.join(".git").exists()) {
+        return Ok(Node::Str(root.display().to_string()));
+    }
+    let default = args.trim();
+    if default.is_empty() {
+        Err("`!repo-root`: not inside a git repository and no default given".to_owned())
+    } else {
+        Ok(Node::Str(default.to_owned()))
+    }
 }
 
 /// JSON-decodes `text` when it is valid JSON, else returns it as a string.
@@ -196,6 +219,18 @@ mod tests {
         );
         assert_eq!(eval_exec("printf 'x\\n\\n'"), Ok(Node::Str("x".into())));
         assert!(eval_exec("exit 3").is_err());
+    }
+
+    #[test]
+    fn cwd_and_repo_root() {
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(eval_cwd(""), Ok(Node::Str(cwd.display().to_string())));
+        assert_eq!(
+            eval_cwd("x"),
+            Ok(Node::Str(cwd.join("x").display().to_string()))
+        );
+        // The crate is built from a git checkout (worktree), so a root is found.
+        assert!(eval_repo_root("").is_ok());
     }
 
     #[test]

@@ -410,8 +410,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Evaluates `!env`, `!exec`, `!include` and `!include.raw`; other tags are left alone
-    /// (they are rejected where they are read).
+    /// Evaluates `!env`, `!exec`, `!include`, `!include.raw`, `!cwd` and `!repo-root`; any other
+    /// tag (`!secret`, `!store`, …) is an error in `atmos.yaml`.
     fn functions(&mut self, node: Node, depth: usize) -> Result<Node, ConfigError> {
         if depth > 64 {
             return Err(ConfigError::Function {
@@ -451,7 +451,13 @@ impl Ctx<'_> {
                         .map_err(fail)?;
                         self.functions(n, depth + 1)?
                     }
-                    _ => Node::Tagged(t),
+                    "!cwd" => functions::eval_cwd(&arg()?).map_err(fail)?,
+                    "!repo-root" => functions::eval_repo_root(&arg()?).map_err(fail)?,
+                    other => {
+                        return Err(fail(format!(
+                            "YAML function `{other}` is not supported in atmos.yaml (use `!env`, `!exec`, `!include`, `!include.raw`, `!cwd` or `!repo-root`)"
+                        )));
+                    }
                 }
             }
             other => other,
@@ -545,6 +551,17 @@ fn stacks_config(root: &Map, base: &Path, file: &Path) -> Result<StacksConfig, C
         excluded_paths: excluded,
         name_pattern: opt_string(stacks, "name_pattern", file)?.filter(|s| !s.is_empty()),
         name_template: opt_string(stacks, "name_template", file)?.filter(|s| !s.is_empty()),
+        inherit_metadata: match stacks.get("inherit").and_then(|i| i.get("metadata")) {
+            None | Some(Node::Null) => None,
+            Some(Node::Bool(b)) => Some(*b),
+            Some(other) => {
+                return Err(invalid(
+                    file,
+                    "stacks.inherit.metadata",
+                    format!("expected true or false, found a {}", other.type_name()),
+                ));
+            }
+        },
     })
 }
 

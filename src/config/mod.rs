@@ -53,6 +53,8 @@ pub struct StacksConfig {
     pub name_pattern: Option<String>,
     /// `name_template`, e.g. `{{ .vars.stage }}`.
     pub name_template: Option<String>,
+    /// `inherit.metadata`: whether `metadata` is inherited from base components (`None` = on).
+    pub inherit_metadata: Option<bool>,
 }
 
 /// A backend kind after the legacy alias table (spec §1.1).

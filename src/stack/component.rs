@@ -3,10 +3,11 @@
 //! 1. stack layer: top-level `vars`/`env`/`settings`/`auth`, and `secrets` stamped `stack`;
 //! 2. type layer: `terraform:` (etc.) section of the stack, without `overrides` (no secrets layer);
 //! 3. the component's own config over its `metadata.inherits` bases (each resolved the same way,
-//!    later bases win), `secrets` stamped `instance`;
+//!    later bases win), `secrets` stamped `instance`; `metadata` is inherited too (except
+//!    `inherits` and `type: abstract`) unless `stacks.inherit.metadata: false`;
 //! 4. overrides: top-level, type-level and component `overrides`, `secrets` stamped `instance`.
 //!
-//! Then the section gets `metadata`, `component`, `atmos_*` fields, templates rendered and
+//! Then the section gets `metadata`, `component`, `component_type`, `stack`, `atmos_*` fields, templates rendered and
 //! load-time YAML functions evaluated. `!secret`/`!store`/`!store.get` stay tagged.
 
 use super::functions::{self, YamlFunction};
@@ -149,11 +150,15 @@ struct Resolver<'a> {
     chain: Vec<String>,
     /// Bases in merge order, for the `inheritance` field.
     inheritance: Vec<String>,
+    /// `stacks.inherit.metadata` (default on).
+    inherit_metadata: bool,
 }
 
 impl Resolver<'_> {
     /// The component's config over its bases, without `metadata`/`overrides`.
-    fn own(&mut self, name: &str) -> Result<Map, StackError> {
+    /// Also returns the effective `metadata`: the bases' metadata (without `inherits` and without
+    /// `type: abstract`) under the component's own, when `stacks.inherit.metadata` is on.
+    fn own(&mut self, name: &str) -> Result<(Map, Map), StackError> {
         if let Some(pos) = self.chain.iter().position(|c| c == name) {
             let mut chain = self.chain[pos..].to_vec();
             chain.push(name.to_owned());
@@ -177,6 +182,7 @@ impl Resolver<'_> {
         }
         self.chain.push(name.to_owned());
         let mut out = Map::new();
+        let mut metadata = Map::new();
         for base in &bases {
             if !self.comps.contains_key(base) {
                 return Err(StackError::BaseNotFound {
@@ -186,8 +192,15 @@ impl Resolver<'_> {
                     file: self.stack.manifest.clone(),
                 });
             }
-            let resolved = self.own(base)?;
+            let (resolved, mut base_meta) = self.own(base)?;
             merge::merge_into(&mut out, &resolved, self.lists);
+            if self.inherit_metadata {
+                base_meta.shift_remove("inherits");
+                if base_meta.get("type").and_then(Node::as_str) == Some("abstract") {
+                    base_meta.shift_remove("type");
+                }
+                merge::merge_into(&mut metadata, &base_meta, self.lists);
+            }
             if !self.inheritance.contains(base) {
                 self.inheritance.push(base.clone());
             }
@@ -198,7 +211,8 @@ impl Resolver<'_> {
         layer.shift_remove("overrides");
         let layer = stamp_layer(layer, Scope::Instance, self.stack)?;
         merge::merge_into(&mut out, &layer, self.lists);
-        Ok(out)
+        merge::merge_into(&mut metadata, &meta, self.lists);
+        Ok((out, metadata))
     }
 }
 
@@ -234,8 +248,9 @@ pub fn build(
         lists,
         chain: Vec::new(),
         inheritance: Vec::new(),
+        inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
     };
-    let own = resolver.own(name)?;
+    let (own, metadata) = resolver.own(name)?;
     // 4. overrides
     let overrides = merge::merge_all(
         [
@@ -248,7 +263,6 @@ pub fn build(
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
 
     let mut section = merge::merge_all([&global, &type_layer, &own, &overrides], lists);
-    let metadata = map_of(raw.get("metadata"));
     let component = metadata
         .get("component")
         .and_then(Node::as_str)
@@ -268,6 +282,12 @@ pub fn build(
         "atmos_stack_file".to_owned(),
         Node::Str(stack.stack_file.clone()),
     );
+    section.insert(
+        "atmos_manifest".to_owned(),
+        Node::Str(stack.stack_file.clone()),
+    );
+    section.insert("stack".to_owned(), Node::Str(stack.name.clone()));
+    section.insert("component_type".to_owned(), Node::Str(ctype.to_owned()));
     if !resolver.inheritance.is_empty() {
         section.insert(
             "inheritance".to_owned(),

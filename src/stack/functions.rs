@@ -75,6 +75,10 @@ pub enum YamlFunction {
     Exec(String),
     /// `!template text`
     Template(String),
+    /// `!cwd [path]`
+    Cwd(String),
+    /// `!repo-root [default]`
+    RepoRoot(String),
 }
 
 impl YamlFunction {
@@ -88,6 +92,8 @@ impl YamlFunction {
             "!env" => YamlFunction::Env(arg()?),
             "!exec" => YamlFunction::Exec(arg()?),
             "!template" => YamlFunction::Template(arg()?),
+            "!cwd" => YamlFunction::Cwd(arg()?),
+            "!repo-root" => YamlFunction::RepoRoot(arg()?),
             _ => return Ok(None),
         }))
     }
@@ -233,6 +239,8 @@ pub fn evaluate_load_time(
                 })?,
                 YamlFunction::Exec(cmd) => primitives::eval_exec(cmd)?,
                 YamlFunction::Template(text) => primitives::json_or_string(text),
+                YamlFunction::Cwd(path) => primitives::eval_cwd(path)?,
+                YamlFunction::RepoRoot(default) => primitives::eval_repo_root(default)?,
                 YamlFunction::Store(_) | YamlFunction::StoreGet(_) => {
                     check_store(&f)?;
                     return Ok(());

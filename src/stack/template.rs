@@ -174,9 +174,7 @@ pub fn translate(template: &str) -> Result<String, String> {
     while let Some(start) = rest.find("{{") {
         push_literal(&mut out, &rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "unclosed action: missing `}}`".to_owned())?;
+        let end = action_end(after).ok_or_else(|| "unclosed action: missing `}}`".to_owned())?;
         let mut action = &after[..end];
         rest = &after[end + 2..];
         let trim_left = action.starts_with('-') && action[1..].starts_with(char::is_whitespace);
@@ -201,6 +199,27 @@ pub fn translate(template: &str) -> Result<String, String> {
     }
     push_literal(&mut out, rest);
     Ok(out)
+}
+
+/// The byte index of the `}}` closing an action, skipping `}}` inside `"…"` and `` `…` `` strings
+/// (atmos users escape Helm templates as ``{{`{{ .Values.x }}`}}``).
+fn action_end(after: &str) -> Option<usize> {
+    let bytes = after.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(b'"') if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'`' => quote = Some(b),
+            None if b == b'}' && bytes.get(i + 1) == Some(&b'}') => return Some(i),
+            None => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn push_literal(out: &mut String, lit: &str) {
@@ -518,6 +537,9 @@ mod tests {
         assert_eq!(r("{{ .settings.a-b.c }}").as_deref(), Ok("1"));
         assert_eq!(r("no template").as_deref(), Ok("no template"));
         assert_eq!(r("a {# b").as_deref(), Ok("a {# b"));
+        assert_eq!(r("{{`{{ .Values.x }}`}}").as_deref(), Ok("{{ .Values.x }}"));
+        assert_eq!(r("{{ \"}}\" }}").as_deref(), Ok("}}"));
+        assert_eq!(r("{{\"{{\"}} x").as_deref(), Ok("{{ x"));
     }
 
     #[test]
