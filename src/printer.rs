@@ -146,8 +146,7 @@ fn replace_tokens(text: &str, lit: &str, replacement: &str) -> String {
         let after = rest[i + lit.len()..].chars().next();
         let first = lit.chars().next().is_some_and(is_word);
         let last = lit.chars().next_back().is_some_and(is_word);
-        let whole =
-            !(first && before.is_some_and(is_word)) && !(last && after.is_some_and(is_word));
+        let whole = !(first && before.is_some_and(is_word) || last && after.is_some_and(is_word));
         out.push_str(&rest[..i]);
         out.push_str(if whole { replacement } else { lit });
         rest = &rest[i + lit.len()..];

@@ -640,7 +640,7 @@ const CASES: &[Case] = &[
         fragments: &["component `vpc` not found in stack `dev`"],
     },
     Case {
-        name: "resolver: unmasked secret",
+        name: "resolver: unmasked undeclared secret",
         files: &[(
             "stacks/dev.yaml",
             "components:\n  terraform:\n    api:\n      vars:\n        x: !secret K\n",
@@ -648,7 +648,10 @@ const CASES: &[Case] = &[
         args: &["describe", "component", "api", "-s", "dev", "--mask=false"],
         env: &[],
         code: 1,
-        fragments: &["cannot resolve `!secret K`", "hint:"],
+        fragments: &[
+            "secret is not declared: \"K\" (declare it under the component's secrets.vars)",
+            "hint: add `K` under `components.<type>.api.secrets.vars`",
+        ],
     },
     Case {
         name: "usage: missing stack flag",

@@ -252,7 +252,8 @@ fn unmasked_describe_goes_through_the_resolver() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot resolve `!secret APP_PASSWORD`"),
+        stderr.contains("secret is not initialized in its backend: \"APP_PASSWORD\"")
+            && stderr.contains("secret declaration has no backend"),
         "{stderr}"
     );
 }

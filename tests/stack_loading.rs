@@ -244,13 +244,32 @@ fn metadata_is_inherited_except_inherits_and_abstract() {
     assert_eq!(meta.get("component"), Some(&Node::Str("vpc/v2".into())));
     assert_eq!(meta.get("locked"), Some(&Node::Bool(true)));
     assert_eq!(meta.get("type"), None, "abstract is not inherited");
-    assert_eq!(meta.get("inherits"), Some(&Node::Seq(vec![Node::Str("mid".into())])), "own inherits only");
-    assert_eq!(meta.get("custom").and_then(|c| c.get("a")), Some(&Node::Int(1)));
-    assert_eq!(meta.get("custom").and_then(|c| c.get("b")), Some(&Node::Int(2)));
-    assert_eq!(inst.section.get("component"), Some(&Node::Str("vpc/v2".into())));
-    let off = config(dir.path(), &format!("{CONFIG}  inherit:\n    metadata: false\n"));
+    assert_eq!(
+        meta.get("inherits"),
+        Some(&Node::Seq(vec![Node::Str("mid".into())])),
+        "own inherits only"
+    );
+    assert_eq!(
+        meta.get("custom").and_then(|c| c.get("a")),
+        Some(&Node::Int(1))
+    );
+    assert_eq!(
+        meta.get("custom").and_then(|c| c.get("b")),
+        Some(&Node::Int(2))
+    );
+    assert_eq!(
+        inst.section.get("component"),
+        Some(&Node::Str("vpc/v2".into()))
+    );
+    let off = config(
+        dir.path(),
+        &format!("{CONFIG}  inherit:\n    metadata: false\n"),
+    );
     let inst = stack::load_component(&off, "deploy/dev", "app", None).expect("component");
     let meta = inst.section.get("metadata").expect("metadata");
     assert_eq!(meta.get("component"), None);
-    assert_eq!(inst.section.get("component"), Some(&Node::Str("app".into())));
+    assert_eq!(
+        inst.section.get("component"),
+        Some(&Node::Str("app".into()))
+    );
 }

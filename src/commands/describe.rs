@@ -10,7 +10,7 @@ use crate::cli::{
 use crate::config::{self, CliConfig};
 use crate::error::Result;
 use crate::printer::Printer;
-use crate::stack::functions::{self, FunctionResolver, MaskingResolver, UnavailableResolver};
+use crate::stack::functions::{self, FunctionResolver, MaskingResolver};
 use crate::stack::{self, ComponentInstance};
 use crate::yaml::{self, Map, Node};
 
@@ -21,7 +21,8 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
         printer.warn(w);
     }
     let mask = masking(global, &cfg);
-    let mut resolver = resolver_for(mask);
+    configure_masking(printer, global, &cfg);
+    let mut resolver = resolver_for(mask, std::sync::Arc::new(cfg.clone()));
     match cmd {
         DescribeCommand::Component(args) => component(&cfg, &args, resolver.as_mut(), printer),
         DescribeCommand::Stacks(args) => stacks(&cfg, &args, resolver.as_mut(), printer),
@@ -41,13 +42,28 @@ pub fn masking(global: &GlobalArgs, cfg: &CliConfig) -> bool {
     })
 }
 
+/// Applies `--mask`/`ATMOS_MASK`/`settings.terminal.mask.{enabled,replacement}` to the printer.
+pub fn configure_masking(printer: &mut Printer, global: &GlobalArgs, cfg: &CliConfig) {
+    printer.masker.set_enabled(masking(global, cfg));
+    if let Some(r) = cfg
+        .settings
+        .get("terminal")
+        .and_then(|t| t.get("mask"))
+        .and_then(|m| m.get("replacement"))
+        .and_then(Node::as_str)
+        .filter(|r| !r.is_empty())
+    {
+        printer.masker.set_replacement(r);
+    }
+}
+
 /// The resolver for `describe`: masking, or (unmasked) the backend resolver. The secret commands
-/// replace [`UnavailableResolver`] here with the store/SOPS-backed one.
-pub fn resolver_for(mask: bool) -> Box<dyn FunctionResolver> {
+/// get the store/SOPS-backed [`super::resolve::BackendResolver`].
+pub fn resolver_for(mask: bool, cfg: std::sync::Arc<CliConfig>) -> Box<dyn FunctionResolver> {
     if mask {
         Box::new(MaskingResolver)
     } else {
-        Box::new(UnavailableResolver)
+        Box::new(super::resolve::BackendResolver::new(cfg))
     }
 }
 

@@ -3,6 +3,7 @@
 //! backend or format logic.
 
 pub mod describe;
+pub mod resolve;
 pub mod secret;
 pub mod sops;
 

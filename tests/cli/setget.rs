@@ -329,3 +329,50 @@ fn secrets_files_are_private_and_sops_compatible() {
     assert_eq!(p.get("API_SIGNING_KEY", "dev", "api"), "from-sops");
     assert_eq!(p.get("DB_PASSWORD", "dev", "api"), SENTINEL);
 }
+
+#[test]
+fn describe_masks_or_resolves_secret_functions() {
+    let p = Project::quickstart();
+    p.set(
+        "DB_PASSWORD",
+        r#"{"user":"u","pw":"p-describe"}"#,
+        "dev",
+        "api",
+    );
+    let masked = p
+        .run(&[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "dev",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&masked.stdout).unwrap();
+    assert_eq!(v["vars"]["database_password"], "<MASKED>");
+    assert!(!masked.stdout.contains("p-describe"));
+    let shown = p
+        .run(&[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "dev",
+            "--format",
+            "json",
+            "--mask=false",
+        ])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(v["vars"]["database_password"]["pw"], "p-describe");
+    // Not set, with a default.
+    assert_eq!(v["vars"]["signing_key"], "unset");
+    // Without the key, unmasked resolution fails clearly; masked describe still works.
+    std::fs::remove_file(p.join(".atmos/age/keys.txt")).unwrap();
+    p.run(&["describe", "component", "api", "-s", "dev", "--mask=false"])
+        .code(1)
+        .stderr_has("secret is not initialized in its backend: \"DB_PASSWORD\"");
+    p.run(&["describe", "component", "api", "-s", "dev"]).ok();
+}

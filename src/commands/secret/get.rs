@@ -52,56 +52,16 @@ fn structured(value: &crate::secret::SecretValue) -> serde_json::Value {
     }
 }
 
-/// Selects a yq-style path (`.a.b[0]`, `.["key with space"]`) from a JSON value.
+/// Applies a yq-style path (`.a.b[0]`); a path that selects nothing is an error here.
 fn select_json(
     v: &serde_json::Value,
     path: &str,
 ) -> std::result::Result<serde_json::Value, String> {
-    let mut cur = v;
-    let mut rest = path.trim();
-    if rest == "." || rest.is_empty() {
-        return Ok(v.clone());
+    let node = crate::yaml::query(&crate::yaml::from_json(v), path)?;
+    if node.is_null() {
+        return Err("the path selects nothing".into());
     }
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']').ok_or("unclosed `[`")?;
-            let inner = r[..end].trim();
-            rest = &r[end + 1..];
-            if let Ok(i) = inner.parse::<usize>() {
-                cur = cur
-                    .get(i)
-                    .ok_or_else(|| format!("index {i} is out of range"))?;
-            } else {
-                let key = inner.trim_matches(|c| c == '"' || c == '\'');
-                cur = cur
-                    .get(key)
-                    .ok_or_else(|| format!("key `{key}` not found"))?;
-            }
-        } else if let Some(r) = rest.strip_prefix('.') {
-            if r.starts_with('[') {
-                rest = r;
-                continue;
-            }
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let key = &r[..end];
-            if key.is_empty() {
-                return Err("empty path segment".into());
-            }
-            cur = match cur {
-                serde_json::Value::Object(m) => {
-                    m.get(key).ok_or_else(|| format!("key `{key}` not found"))?
-                }
-                serde_json::Value::String(_) => {
-                    return Err(format!("the value is a string; there is no key `{key}`"));
-                }
-                _ => return Err(format!("key `{key}` not found")),
-            };
-            rest = &r[end..];
-        } else {
-            return Err(format!("unexpected `{rest}` (paths look like `.a.b[0]`)"));
-        }
-    }
-    Ok(cur.clone())
+    Ok(crate::yaml::to_json(&node))
 }
 
 #[cfg(test)]

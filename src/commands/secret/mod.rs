@@ -35,7 +35,12 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         global: global.clone(),
         scope: cmd.scope,
         interactive: crate::prompt::interactive(global.interactive),
+        cfg: std::sync::OnceLock::new(),
     };
+    // Masking settings live in atmos.yaml; a config that does not load is reported by the verb.
+    if let Ok(cfg) = ctx.config() {
+        crate::commands::describe::configure_masking(printer, global, &cfg);
+    }
     experimental_notice(&ctx, printer)?;
     match cmd.command {
         SecretSubcommand::Set(a) => modify::set(&ctx, a, printer),
@@ -80,13 +85,20 @@ pub(crate) struct Ctx {
     pub(crate) global: GlobalArgs,
     pub(crate) scope: ScopeArgs,
     pub(crate) interactive: bool,
+    cfg: std::sync::OnceLock<Arc<CliConfig>>,
 }
 
 impl Ctx {
     /// Loads `atmos.yaml`.
     pub(crate) fn config(&self) -> Result<Arc<CliConfig>> {
-        let cfg = crate::config::load::load(&self.global)?;
-        Ok(Arc::new(cfg))
+        if let Some(cfg) = self.cfg.get() {
+            return Ok(cfg.clone());
+        }
+        let cfg = Arc::new(crate::config::load::load(&self.global)?);
+        for w in &cfg.warnings {
+            crate::printer::queue_warning(w.clone());
+        }
+        Ok(self.cfg.get_or_init(|| cfg).clone())
     }
 
     /// The `--stack` value, prompting when allowed.
@@ -168,14 +180,14 @@ fn has_declarations(i: &ComponentInstance) -> bool {
 }
 
 /// One loaded component instance with its declarations and stores.
-pub(crate) struct Session {
-    pub(crate) cfg: Arc<CliConfig>,
-    pub(crate) registry: Registry,
-    pub(crate) stack: String,
-    pub(crate) component: String,
-    pub(crate) instance: ComponentInstance,
-    pub(crate) decls: Vec<Declaration>,
-    pub(crate) providers: IndexMap<String, ProviderConfig>,
+pub struct Session {
+    pub cfg: Arc<CliConfig>,
+    pub registry: Registry,
+    pub stack: String,
+    pub component: String,
+    pub instance: ComponentInstance,
+    pub decls: Vec<Declaration>,
+    pub providers: IndexMap<String, ProviderConfig>,
 }
 
 impl Session {
@@ -192,7 +204,7 @@ impl Session {
     }
 
     /// Builds a session over an already loaded instance.
-    pub(crate) fn from_instance(
+    pub fn from_instance(
         cfg: Arc<CliConfig>,
         instance: ComponentInstance,
         stack: &str,
@@ -211,7 +223,7 @@ impl Session {
     }
 
     /// The declaration named `name`.
-    pub(crate) fn find(&self, name: &str) -> Result<&Declaration> {
+    pub fn find(&self, name: &str) -> Result<&Declaration> {
         self.decls.iter().find(|d| d.name == name).ok_or_else(|| {
             let mut err = Error::new(format!("secret is not declared: \"{name}\""))
                 .with_hint("declare it under the component's `secrets.vars`");
@@ -340,7 +352,7 @@ impl Session {
 }
 
 /// Runs a future on a fresh multi-threaded runtime (backends do blocking file work too).
-pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -405,7 +417,7 @@ pub(crate) fn read_stdin() -> Result<zeroize::Zeroizing<String>> {
 }
 
 /// Reads one declared value; a missing or failing read is *secret is not initialized*.
-pub(crate) fn get_value(session: &Session, decl: &Declaration) -> Result<SecretValue> {
+pub fn get_value(session: &Session, decl: &Declaration) -> Result<SecretValue> {
     let mut results = session.read_many(&[decl]);
     match results.pop() {
         Some(Ok(Some(v))) => Ok(v),
