@@ -237,14 +237,37 @@ impl Session {
     /// The store of a declaration, with the scope checked.
     pub(crate) fn store_for(&self, decl: &Declaration) -> Result<Arc<dyn Store>> {
         let store = self.registry.for_declaration(decl, &self.providers)?;
-        let coord = self.coordinate(decl);
+        let coord = self.try_coordinate(decl)?;
         crate::store::check_scope(store.as_ref(), &coord)?;
         Ok(store)
     }
 
-    /// The coordinate of a declaration in this instance.
+    /// The coordinate of a declaration in this instance. A templated `reference` that does not
+    /// render stays as written here; [`Session::store_for`] reports the error first.
     pub(crate) fn coordinate(&self, decl: &Declaration) -> crate::secrets::Coordinate {
-        decl.coordinate(&self.stack, &self.component)
+        self.try_coordinate(decl)
+            .unwrap_or_else(|_| decl.coordinate(&self.stack, &self.component))
+    }
+
+    /// The coordinate, rendering a templated `reference` with `atmos_stack`/`atmos_component`
+    /// of the coordinate (empty component for stack scope, both empty for global).
+    fn try_coordinate(&self, decl: &Declaration) -> Result<crate::secrets::Coordinate> {
+        let mut c = decl.coordinate(&self.stack, &self.component);
+        if !decl.reference.is_empty() && crate::stack::template::has_template(&decl.reference) {
+            let ctx = serde_json::json!({
+                "atmos_stack": c.stack,
+                "atmos_component": c.component,
+            });
+            c.key = crate::stack::template::render(
+                &decl.reference,
+                &ctx,
+                &format!("secrets.vars.{}.reference", decl.name),
+            )
+            .map_err(|e| Error::new(format!("invalid `reference` of secret `{}`: {e}", decl.name)))?
+            .trim()
+            .to_owned();
+        }
+        Ok(c)
     }
 
     /// Reads the values of `decls` with batched, concurrent backend calls.
