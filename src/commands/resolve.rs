@@ -15,7 +15,7 @@ use crate::yaml::{self, Node};
 
 /// Resolves YAML function tags by reading backends.
 pub struct BackendResolver {
-    cfg: Arc<CliConfig>,
+    registry: Arc<crate::store::registry::Registry>,
     sessions: HashMap<(String, String), Session>,
 }
 
@@ -23,7 +23,7 @@ impl BackendResolver {
     /// A resolver over the loaded configuration.
     pub fn new(cfg: Arc<CliConfig>) -> Self {
         Self {
-            cfg,
+            registry: Arc::new(crate::store::registry::Registry::new(cfg)),
             sessions: HashMap::new(),
         }
     }
@@ -31,7 +31,7 @@ impl BackendResolver {
     fn session(&mut self, inst: &ComponentInstance) -> Result<&Session, Error> {
         let key = (inst.stack.clone(), inst.name.clone());
         if !self.sessions.contains_key(&key) {
-            let s = Session::from_instance(self.cfg.clone(), inst.clone(), &inst.stack)?;
+            let s = Session::from_instance(self.registry.clone(), inst.clone(), &inst.stack)?;
             self.sessions.insert(key.clone(), s);
         }
         self.sessions

@@ -83,6 +83,11 @@ impl Registry {
         &self.cfg
     }
 
+    /// The shared configuration handle.
+    pub fn config_arc(&self) -> Arc<CliConfig> {
+        self.cfg.clone()
+    }
+
     /// A `stores:` entry by name, built on first use.
     pub fn store(&self, name: &str) -> Result<Arc<dyn Store>, RegistryError> {
         let name = name.to_lowercase();

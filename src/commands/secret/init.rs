@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
@@ -66,7 +65,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
         instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
         for inst in instances {
             let s = inst.stack.clone();
-            let session = Session::from_instance(Arc::clone(&cfg), inst, &s)?;
+            let session = Session::from_instance(ctx.registry()?, inst, &s)?;
             if !session.decls.is_empty() {
                 sessions.push(session);
             }
@@ -75,7 +74,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
         let stack = ctx.stack(&cfg)?;
         let component = ctx.component(&cfg, &stack)?;
         sessions.push(Session::load(
-            Arc::clone(&cfg),
+            ctx.registry()?,
             &stack,
             &component,
             ctx.scope.component_type.as_deref(),

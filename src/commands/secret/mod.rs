@@ -36,6 +36,7 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         scope: cmd.scope,
         interactive: crate::prompt::interactive(global.interactive),
         cfg: std::sync::OnceLock::new(),
+        registry: std::sync::OnceLock::new(),
     };
     // Masking settings live in atmos.yaml; a config that does not load is reported by the verb.
     if let Ok(cfg) = ctx.config() {
@@ -86,6 +87,7 @@ pub(crate) struct Ctx {
     pub(crate) scope: ScopeArgs,
     pub(crate) interactive: bool,
     cfg: std::sync::OnceLock<Arc<CliConfig>>,
+    registry: std::sync::OnceLock<Arc<Registry>>,
 }
 
 impl Ctx {
@@ -99,6 +101,16 @@ impl Ctx {
             crate::printer::queue_warning(w.clone());
         }
         Ok(self.cfg.get_or_init(|| cfg).clone())
+    }
+
+    /// The registry shared by every session of this command, so each store (and each decrypted
+    /// SOPS file) is built once per command even across many component instances.
+    pub(crate) fn registry(&self) -> Result<Arc<Registry>> {
+        let cfg = self.config()?;
+        Ok(self
+            .registry
+            .get_or_init(|| Arc::new(Registry::new(cfg)))
+            .clone())
     }
 
     /// The `--stack` value, prompting when allowed.
@@ -157,7 +169,7 @@ impl Ctx {
         let stack = self.stack(&cfg)?;
         let component = self.component(&cfg, &stack)?;
         Session::load(
-            cfg,
+            self.registry()?,
             &stack,
             &component,
             self.scope.component_type.as_deref(),
@@ -182,7 +194,7 @@ fn has_declarations(i: &ComponentInstance) -> bool {
 /// One loaded component instance with its declarations and stores.
 pub struct Session {
     pub cfg: Arc<CliConfig>,
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     pub stack: String,
     pub component: String,
     pub instance: ComponentInstance,
@@ -193,26 +205,28 @@ pub struct Session {
 impl Session {
     /// Loads one instance; `stack` is used as given for coordinates.
     pub(crate) fn load(
-        cfg: Arc<CliConfig>,
+        registry: Arc<Registry>,
         stack: &str,
         component: &str,
         component_type: Option<&str>,
     ) -> Result<Self> {
+        let cfg = registry.config_arc();
         let instance = crate::stack::load_component(&cfg, stack, component, component_type)
             .map_err(|e| Error::from(e).context("failed to load component config"))?;
-        Self::from_instance(cfg, instance, stack)
+        Self::from_instance(registry, instance, stack)
     }
 
     /// Builds a session over an already loaded instance.
     pub fn from_instance(
-        cfg: Arc<CliConfig>,
+        registry: Arc<Registry>,
         instance: ComponentInstance,
         stack: &str,
     ) -> Result<Self> {
+        let cfg = registry.config_arc();
         let decls = crate::secrets::declare::declarations(&instance.section)?;
         let providers = crate::secrets::declare::providers(&instance.section)?;
         Ok(Self {
-            registry: Registry::new(cfg.clone()),
+            registry,
             cfg,
             stack: stack.to_owned(),
             component: instance.name.clone(),
@@ -263,7 +277,12 @@ impl Session {
                 &ctx,
                 &format!("secrets.vars.{}.reference", decl.name),
             )
-            .map_err(|e| Error::new(format!("invalid `reference` of secret `{}`: {e}", decl.name)))?
+            .map_err(|e| {
+                Error::new(format!(
+                    "invalid `reference` of secret `{}`: {e}",
+                    decl.name
+                ))
+            })?
             .trim()
             .to_owned();
         }

@@ -97,7 +97,12 @@ pub(crate) fn delete(ctx: &Ctx, args: DeleteArgs, printer: &mut Printer) -> Resu
             return Ok(0);
         }
     }
-    let session = Session::load(cfg, &stack, &component, ctx.scope.component_type.as_deref())?;
+    let session = Session::load(
+        ctx.registry()?,
+        &stack,
+        &component,
+        ctx.scope.component_type.as_deref(),
+    )?;
     if args.all {
         let decls = session.decls.clone();
         for d in &decls {

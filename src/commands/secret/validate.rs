@@ -70,7 +70,8 @@ fn collision_guard(session: &Session) -> Result<()> {
         .filter(|i| i.stack == session.instance.stack)
     {
         let name = inst.name.clone();
-        let Ok(s) = Session::from_instance(Arc::clone(&session.cfg), inst, &session.stack) else {
+        let Ok(s) = Session::from_instance(Arc::clone(&session.registry), inst, &session.stack)
+        else {
             continue;
         };
         for d in &s.decls {
