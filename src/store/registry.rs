@@ -63,18 +63,61 @@ impl Diagnose for RegistryError {
     }
 }
 
+/// What a backend constructor gets besides its own `stores:` entry.
+#[derive(Clone)]
+pub struct BuildEnv {
+    /// The whole configuration (auth section, base path, …).
+    pub cli: Arc<CliConfig>,
+    /// The identity this store authenticates as: the store's own `identity`, else the command's
+    /// default (`--identity`, else the component's default identity); `None` = the SDK's
+    /// default credential chain. Always `None` for kinds that ignore identities.
+    pub identity: Option<String>,
+}
+
+/// Which identity stores without their own `identity` inherit (spec §6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum DefaultIdentity {
+    /// No identity: SDK default chains.
+    #[default]
+    None,
+    /// This identity.
+    Named(String),
+    /// `--identity=false`: no auth at all, even for stores that name an identity.
+    Disabled,
+}
+
 /// Builds and caches stores for one command.
 pub struct Registry {
     cfg: Arc<CliConfig>,
     built: Mutex<HashMap<String, Arc<dyn Store>>>,
+    default_identity: DefaultIdentity,
 }
 
 impl Registry {
     /// A registry over the loaded configuration.
     pub fn new(cfg: Arc<CliConfig>) -> Self {
+        Self::with_identity(cfg, DefaultIdentity::None)
+    }
+
+    /// A registry whose identity-aware stores inherit `default_identity`.
+    pub fn with_identity(cfg: Arc<CliConfig>, default_identity: DefaultIdentity) -> Self {
         Self {
             cfg,
             built: Mutex::new(HashMap::new()),
+            default_identity,
+        }
+    }
+
+    /// The effective identity of a store (spec §6): its own `identity`, else the default.
+    pub fn identity_for(&self, store: &StoreConfig) -> Option<String> {
+        if !store.kind.uses_identity() {
+            return None;
+        }
+        match (&self.default_identity, &store.identity) {
+            (DefaultIdentity::Disabled, _) => None,
+            (_, Some(own)) => Some(own.clone()),
+            (DefaultIdentity::Named(n), None) => Some(n.clone()),
+            (DefaultIdentity::None, None) => None,
         }
     }
 
@@ -96,7 +139,11 @@ impl Registry {
             .stores
             .get(&name)
             .ok_or_else(|| RegistryError::StoreMissing(name.clone()))?;
-        self.cached(&format!("store:{name}"), || build_store(cfg))
+        let env = BuildEnv {
+            cli: self.cfg.clone(),
+            identity: self.identity_for(cfg),
+        };
+        self.cached(&format!("store:{name}"), || build_store(cfg, &env))
     }
 
     /// A secret store by name: like [`Registry::store`] but rejects non-secret stores.
@@ -163,8 +210,10 @@ impl Registry {
     }
 }
 
-/// kind → constructor.
-fn build_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+/// kind → constructor. Constructors must not do network I/O: clients are created lazily on
+/// first use, so a misconfigured store only fails the commands that touch it.
+fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, StoreError> {
+    let _ = env;
     match cfg.kind {
         StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
         other => Err(StoreError::Config {

@@ -34,7 +34,10 @@ pub fn strict() -> bool {
 
 /// Fails under CI, else prints a skip line; returns `None` so the test can return early.
 pub fn unavailable<T>(what: &str, why: &str) -> Option<T> {
-    assert!(!strict(), "{what} is required under CI=true but is not available: {why}");
+    assert!(
+        !strict(),
+        "{what} is required under CI=true but is not available: {why}"
+    );
     eprintln!("skipping: {what} is not available ({why}); run `bash .ci/test` to install it");
     None
 }

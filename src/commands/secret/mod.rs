@@ -26,7 +26,7 @@ use crate::secret::SecretValue;
 use crate::secrets::{Declaration, Scope};
 use crate::stack::ComponentInstance;
 use crate::store::plan::{self, Mode, Outcome, Request};
-use crate::store::registry::Registry;
+use crate::store::registry::{DefaultIdentity, Registry};
 use crate::store::{Store, StoreError};
 
 /// Runs `atmos secret <verb>`.
@@ -107,9 +107,14 @@ impl Ctx {
     /// SOPS file) is built once per command even across many component instances.
     pub(crate) fn registry(&self) -> Result<Arc<Registry>> {
         let cfg = self.config()?;
+        let identity = match self.scope.identity.as_deref() {
+            Some("false") => DefaultIdentity::Disabled,
+            Some(i) if !i.is_empty() => DefaultIdentity::Named(i.to_owned()),
+            _ => DefaultIdentity::None,
+        };
         Ok(self
             .registry
-            .get_or_init(|| Arc::new(Registry::new(cfg)))
+            .get_or_init(|| Arc::new(Registry::with_identity(cfg, identity)))
             .clone())
     }
 
