@@ -695,7 +695,10 @@ impl Emitter {
         };
         let a = analyze(s);
         if s.contains('\n') {
-            if !is_key && a.block_allowed {
+            // A literal whose first line starts with a space or break needs an indentation
+            // indicator; double quotes say the same thing without indentation arithmetic.
+            let needs_indicator = s.starts_with([' ', '\n']);
+            if !is_key && a.block_allowed && !needs_indicator {
                 self.literal(s, block_indent);
             } else {
                 self.double_quoted(s);
@@ -719,10 +722,6 @@ impl Emitter {
 
     fn literal(&mut self, s: &str, indent: usize) {
         self.out.push('|');
-        let first = s.chars().next();
-        if matches!(first, Some(' ' | '\n')) {
-            self.out.push_str(&self.bi.to_string());
-        }
         let body = if !s.ends_with('\n') {
             self.out.push('-');
             s
