@@ -248,12 +248,13 @@ pub fn unflatten(pairs: &[(String, String)]) -> Map {
         let mut parts = flat.split("__");
         let Some(top) = parts.next() else { continue };
         let rest: Vec<&str> = parts.collect();
-        insert_path(&mut root, top, &rest, value);
+        insert_path(&mut root, top, &rest, value, pairs.len());
     }
     root
 }
 
-fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str) {
+/// `max` bounds list indices: a real list never has more items than there are flat pairs.
+fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str, max: usize) {
     let pos = m.iter().position(|e| e.key() == Some(key));
     let slot = match pos {
         Some(i) => i,
@@ -268,11 +269,11 @@ fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str) {
         }
     };
     if let Entry::Pair(_, v) = &mut m[slot] {
-        insert_value(v, rest, value);
+        insert_value(v, rest, value, max);
     }
 }
 
-fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
+fn insert_value(v: &mut Value, rest: &[&str], value: &str, max: usize) {
     let Some((first, tail)) = rest.split_first() else {
         *v = Value::str(value);
         return;
@@ -285,8 +286,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
             *v = Value::Seq(Vec::new());
         }
         if let Value::Seq(s) = v {
-            // Bounded: indices come from the file; refuse absurd ones instead of allocating.
-            if idx > 10_000 {
+            if idx >= max {
                 return;
             }
             while s.len() <= idx {
@@ -302,7 +302,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
                         Value::Map(Map::new())
                     };
                 }
-                insert_value(&mut s[idx], tail, value);
+                insert_value(&mut s[idx], tail, value, max);
             }
         }
     } else if let Some(k) = first.strip_prefix("map_") {
@@ -310,7 +310,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
             *v = Value::Map(Map::new());
         }
         if let Value::Map(m) = v {
-            insert_path(m, k, tail, value);
+            insert_path(m, k, tail, value, max);
         }
     }
 }

@@ -578,6 +578,13 @@ pub fn new_yaml_document(
     )
 }
 
+/// Parses an encrypted file into its documents (values still encrypted) and metadata, without
+/// any key. This is the entry point of the fuzz target.
+pub fn parse_encrypted(src: &[u8], format: Format) -> Result<(Vec<Map>, Metadata)> {
+    let (docs, meta) = stores::load_encrypted(format, src)?;
+    Ok((docs, Metadata::from_map(&meta)?))
+}
+
 /// The top-level keys of a (plain or encrypted) file, without any key material. Never panics;
 /// a corrupt file gives an error value.
 pub fn top_level_keys(src: &[u8], format: Format) -> Result<Vec<String>> {

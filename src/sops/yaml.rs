@@ -262,6 +262,7 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut root: Option<Value> = None;
+    let mut alias_budget: usize = MAX_ALIAS_NODES;
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| e.to_string())?;
         let line = span.start.line();
@@ -368,10 +369,14 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
             }
             Event::Alias(id) => {
                 let is_key = begin_item(&mut stack, &mut pending, line, col, true)?;
-                let value = anchors
+                let target = anchors
                     .get(&id)
-                    .cloned()
                     .ok_or_else(|| "unknown anchor".to_string())?;
+                // Aliases are expanded; bound the total so an alias bomb cannot exhaust memory.
+                alias_budget = alias_budget
+                    .checked_sub(node_count(target))
+                    .ok_or("aliases expand to too many nodes")?;
+                let value = target.clone();
                 if is_key {
                     let Value::Str(t) = value else {
                         return Err(format!("line {line}: a mapping key is not a string"));
@@ -395,6 +400,24 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
         return Err("unexpected end of input".into());
     }
     Ok(docs)
+}
+
+/// Maximum number of nodes all aliases of a stream may expand to.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+fn node_count(v: &Value) -> usize {
+    match v {
+        Value::Map(m) => {
+            1 + m
+                .iter()
+                .map(|e| match e {
+                    Entry::Pair(_, v) | Entry::Comment(v) => node_count(v),
+                })
+                .sum::<usize>()
+        }
+        Value::Seq(s) => 1 + s.iter().map(node_count).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 /// Called before a node event. Returns whether the node is a mapping key. Flushes pending
@@ -1026,5 +1049,11 @@ mod tests {
         for bad in ["- a", "a: [", "1: x", "a: 1\na: 2", "a: *x", "? [a]\n: b"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        assert!(parse(&bomb).unwrap_err().contains("too many nodes"));
     }
 }
