@@ -399,3 +399,97 @@ fn atmos_reads_what_sops_writes_and_edits() {
         std::fs::read(vectors_dir().join("app.dec.env")).unwrap()
     );
 }
+
+#[test]
+fn crypt_rule_flags_and_creation_rules_match_sops() {
+    let Some(sops) = require_sops("crypt_rule_flags_and_creation_rules_match_sops") else {
+        return;
+    };
+    let env = Env::new(sops);
+    let v = vectors_dir();
+    let keys = v.join("keys.txt");
+    let both = v.join("keys-both.txt");
+    let r = "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7";
+    // The commands that made the vectors, with atmos instead of sops; sops must print the same
+    // cleartext it printed for its own files.
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "suffix.yaml",
+            "suffix.dec.yaml",
+            &["--unencrypted-suffix", "_public"],
+        ),
+        (
+            "encsuffix.yaml",
+            "encsuffix.dec.yaml",
+            &["--encrypted-suffix", "_secret"],
+        ),
+        (
+            "regex.yaml",
+            "regex.dec.yaml",
+            &["--encrypted-regex", "^(data|stringData)$"],
+        ),
+        (
+            "unregex.json",
+            "unregex.dec.json",
+            &["--unencrypted-regex", "^(description|public_.*)$"],
+        ),
+        (
+            "maconly.yaml",
+            "maconly.dec.yaml",
+            &["--mac-only-encrypted"],
+        ),
+        (
+            "comments.yaml",
+            "comments.dec.yaml",
+            &["--encrypted-comment-regex", "sops:enc"],
+        ),
+        (
+            "comments.yaml",
+            "comments.dec.yaml",
+            &["--unencrypted-comment-regex", "sops:enc"],
+        ),
+        ("multidoc.yaml", "multidoc.dec.yaml", &[]),
+        ("blob.bin", "blob.dec.bin", &[]),
+    ];
+    for (plain, dec, flags) in cases {
+        env.write(plain, &std::fs::read(v.join(plain)).unwrap());
+        let mut args = vec!["encrypt", "--age", r];
+        args.extend_from_slice(flags);
+        args.push(plain);
+        let enc = ok(&env.atmos(None, &args), "atmos encrypt");
+        let name = format!("enc-{plain}");
+        env.write(&name, &enc);
+        let got = ok(&env.sops(Some(&keys), &["-d", &name]), "sops -d");
+        assert_eq!(
+            got,
+            std::fs::read(v.join(dec)).unwrap(),
+            "{plain} {flags:?}"
+        );
+    }
+    // rules/.sops.yaml, run from the rules directory like the vectors were.
+    for (file, dec, ids) in [
+        ("k8s/secret.yaml", "rules/k8s/secret.dec.yaml", &keys),
+        ("shamir/db.yaml", "rules/shamir/db.dec.yaml", &both),
+        ("settings.json", "rules/settings.dec.json", &keys),
+        ("misc.yaml", "rules/misc.dec.yaml", &keys),
+    ] {
+        let target = format!("rules/{file}");
+        env.write(&target, &std::fs::read(v.join("rules").join(file)).unwrap());
+        env.write(
+            "rules/.sops.yaml",
+            &std::fs::read(v.join("rules/.sops.yaml")).unwrap(),
+        );
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_atmos"));
+        let out = env
+            .base(&bin, None)
+            .current_dir(env.dir.path().join("rules"))
+            .args(["sops", "encrypt", file])
+            .output()
+            .unwrap();
+        let enc = ok(&out, "atmos encrypt with rules");
+        let name = format!("enc-{}", file.replace('/', "-"));
+        env.write(&name, &enc);
+        let got = ok(&env.sops(Some(ids), &["-d", &name]), "sops -d rules");
+        assert_eq!(got, std::fs::read(v.join(dec)).unwrap(), "{file}");
+    }
+}

@@ -43,11 +43,13 @@ fn string_field(m: &Map, key: &str) -> Option<String> {
     map_get(m, key).and_then(scalar_string)
 }
 
-fn list<'a>(m: &'a Map, key: &str) -> &'a [Value] {
-    match map_get(m, key) {
+/// The items of a list field (comment items skipped).
+fn list<'a>(m: &'a Map, key: &str) -> impl Iterator<Item = &'a Value> {
+    let items: &[Value] = match map_get(m, key) {
         Some(Value::Seq(s)) => s,
         _ => &[],
-    }
+    };
+    items.iter().filter(|v| !matches!(v, Value::Comment(_)))
 }
 
 fn parse_group(m: &Map) -> Result<KeyGroup> {
