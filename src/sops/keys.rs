@@ -145,6 +145,16 @@ impl AgeIdentities {
         self.add_text(text, &path.display().to_string())
     }
 
+    /// Adds every identity of `other` (duplicates are skipped).
+    pub fn extend(&mut self, other: AgeIdentities) {
+        for id in other.ids {
+            let public = id.to_public().to_string();
+            if !self.ids.iter().any(|i| i.to_public().to_string() == public) {
+                self.ids.push(id);
+            }
+        }
+    }
+
     /// The public recipients of the identities (for messages and tests).
     pub fn recipients(&self) -> Vec<String> {
         self.ids.iter().map(|i| i.to_public().to_string()).collect()
