@@ -137,6 +137,18 @@ impl Value {
         Some(Zeroizing::new(s.into_bytes()))
     }
 
+    /// Feeds the canonical bytes of a scalar to `f` without copying string values.
+    pub fn hash_into(&self, f: &mut impl FnMut(&[u8])) {
+        match self {
+            Value::Str(t) | Value::Bytes(t) | Value::Comment(t) => f(t.as_bytes()),
+            other => {
+                if let Some(c) = other.canonical() {
+                    f(&c);
+                }
+            }
+        }
+    }
+
     /// Parses a decrypted plaintext of type `ty` back into a value.
     pub fn from_plaintext(ty: &str, plain: Vec<u8>) -> Result<Value, String> {
         let plain = Text::new(plain);
