@@ -63,7 +63,7 @@ echo "sops: $("$sops" --version 2>/dev/null | head -1)"
 for f in big small; do
   file="$work/$f.enc.yaml"
   if command -v hyperfine > /dev/null; then
-    hyperfine --warmup 3 --runs "$runs" --export-json "$work/$f.json" \
+    hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/$f.json" \
       "$atmos sops decrypt $file" "$sops -d $file" > /dev/null
     a=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(f\"{r[0]['median']*1000:.2f} {r[1]['median']*1000:.2f}\")" "$work/$f.json")
     atmos_ms=${a% *}; sops_ms=${a#* }

@@ -571,10 +571,9 @@ pub fn emit(docs: &[Map], indent: usize) -> String {
         if i > 0 {
             e.out.push_str("---\n");
         }
-        if doc.is_empty() {
+        e.map(doc, 0, false);
+        if !has_pairs(doc) {
             e.out.push_str("{}\n");
-        } else {
-            e.map(doc, 0, false);
         }
     }
     e.out
@@ -631,12 +630,12 @@ impl Emitter {
                     self.string(k.as_bytes(), true, indent);
                     self.out.push(':');
                     match v {
-                        Value::Map(m) if !m.is_empty() => {
+                        Value::Map(m) if has_pairs(m) => {
                             self.out.push('\n');
                             let d = self.deeper(indent);
                             self.map(m, d, false);
                         }
-                        Value::Seq(s) if !s.is_empty() => {
+                        Value::Seq(s) if has_items(s) => {
                             self.out.push('\n');
                             let d = self.deeper(indent);
                             self.seq(s, d);
@@ -657,12 +656,12 @@ impl Emitter {
         for item in s {
             match item {
                 Value::Comment(t) => self.comment(t, indent, &mut false),
-                Value::Map(m) if !m.is_empty() => {
+                Value::Map(m) if has_pairs(m) => {
                     self.pad(indent);
                     self.out.push_str("- ");
                     self.map(m, indent + 2, true);
                 }
-                Value::Seq(inner) if !inner.is_empty() => {
+                Value::Seq(inner) if has_items(inner) => {
                     self.pad(indent);
                     self.out.push_str("- ");
                     self.seq_inline(inner, indent + 2);
@@ -794,6 +793,16 @@ impl Emitter {
         }
         self.out.push('"');
     }
+}
+
+/// A collection holding only comments is written empty (`{}` / `[]`): its comments would
+/// otherwise turn it into a null.
+fn has_pairs(m: &Map) -> bool {
+    m.iter().any(|e| matches!(e, Entry::Pair(..)))
+}
+
+fn has_items(s: &[Value]) -> bool {
+    s.iter().any(|v| !matches!(v, Value::Comment(_)))
 }
 
 /// yaml.v3 `is_printable`.
@@ -1042,6 +1051,22 @@ mod tests {
         let src = "a:\n    - - 1\n      - x\n    - k: v\n      j: |-\n        t\n        u\n";
         let docs = parse(src).unwrap();
         assert_eq!(emit(&docs, 4), src);
+    }
+
+    #[test]
+    fn comment_only_collections_stay_collections() {
+        let m: Map = vec![
+            Entry::Pair("a".into(), Value::Seq(vec![Value::Comment(" c".into())])),
+            Entry::Pair("b".into(), Value::Map(vec![Entry::comment(" d")])),
+        ];
+        let docs = parse(&emit(&[m], 4)).unwrap();
+        assert_eq!(
+            docs[0],
+            vec![
+                Entry::Pair("a".into(), Value::Seq(vec![])),
+                Entry::Pair("b".into(), Value::Map(vec![])),
+            ]
+        );
     }
 
     #[test]
