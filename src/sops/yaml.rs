@@ -627,7 +627,7 @@ impl Emitter {
                     if !std::mem::take(&mut inline) {
                         self.pad(indent);
                     }
-                    self.string(k.as_bytes(), true, indent);
+                    self.string(k.as_bytes(), true, indent, false);
                     self.out.push(':');
                     match v {
                         Value::Map(m) if has_pairs(m) => {
@@ -643,7 +643,9 @@ impl Emitter {
                         other => {
                             self.out.push(' ');
                             let d = self.deeper(indent);
-                            self.scalar(other, d);
+                            // yaml.v3's indentation indicator (`|4`) is only right when the
+                            // content sits exactly one indent step deeper than the key.
+                            self.scalar(other, d, d - indent == self.bi);
                             self.out.push('\n');
                         }
                     }
@@ -669,7 +671,7 @@ impl Emitter {
                 other => {
                     self.pad(indent);
                     self.out.push_str("- ");
-                    self.scalar(other, indent + 2);
+                    self.scalar(other, indent + 2, false);
                     self.out.push('\n');
                 }
             }
@@ -685,7 +687,7 @@ impl Emitter {
         self.out.drain(start..start + first_pad);
     }
 
-    fn scalar(&mut self, v: &Value, block_indent: usize) {
+    fn scalar(&mut self, v: &Value, block_indent: usize, indicator_ok: bool) {
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
@@ -701,14 +703,14 @@ impl Emitter {
             }
             Value::Time(t) => self.out.push_str(&format_time(t)),
             Value::Str(t) | Value::Bytes(t) | Value::Comment(t) => {
-                self.string(t.as_bytes(), false, block_indent);
+                self.string(t.as_bytes(), false, block_indent, indicator_ok);
             }
             Value::Map(_) => self.out.push_str("{}"),
             Value::Seq(_) => self.out.push_str("[]"),
         }
     }
 
-    fn string(&mut self, bytes: &[u8], is_key: bool, block_indent: usize) {
+    fn string(&mut self, bytes: &[u8], is_key: bool, block_indent: usize, indicator_ok: bool) {
         let Ok(s) = std::str::from_utf8(bytes) else {
             self.out.push_str("!!binary ");
             self.out
@@ -718,13 +720,19 @@ impl Emitter {
         let a = analyze(s);
         if s.contains('\n') {
             // A literal whose first line starts with a space or break needs an indentation
-            // indicator; double quotes say the same thing without indentation arithmetic.
-            let needs_indicator = s.starts_with([' ', '\n']);
-            if !is_key && a.block_allowed && !needs_indicator {
-                self.literal(s, block_indent);
+            // indicator; where yaml.v3's indicator would be wrong (inside sequences), double
+            // quotes say the same thing.
+            let indicator = s.starts_with([' ', '\n']);
+            if !is_key && a.block_allowed && (!indicator || indicator_ok) {
+                self.literal(s, block_indent, indicator);
             } else {
                 self.double_quoted(s);
             }
+            return;
+        }
+        if s == "<<" && !is_key {
+            // yaml.v3 tags the merge-key lookalike so it reads back as a string.
+            self.out.push_str("!!merge <<");
             return;
         }
         let can_plain =
@@ -742,8 +750,11 @@ impl Emitter {
         }
     }
 
-    fn literal(&mut self, s: &str, indent: usize) {
+    fn literal(&mut self, s: &str, indent: usize, indicator: bool) {
         self.out.push('|');
+        if indicator {
+            self.out.push_str(&self.bi.to_string());
+        }
         let body = if !s.ends_with('\n') {
             self.out.push('-');
             s
