@@ -243,6 +243,8 @@ pub fn flatten(m: &Map) -> Vec<(String, String)> {
     out
 }
 
+const MAX_FLAT_DEPTH: usize = 32;
+
 /// Rebuilds a metadata mapping from flattened pairs (values are strings).
 pub fn unflatten(pairs: &[(String, String)]) -> Map {
     let mut root = Map::new();
@@ -250,6 +252,10 @@ pub fn unflatten(pairs: &[(String, String)]) -> Map {
         let mut parts = flat.split("__");
         let Some(top) = parts.next() else { continue };
         let rest: Vec<&str> = parts.collect();
+        // Real metadata nests a few levels; refuse absurd depths instead of recursing on them.
+        if rest.len() > MAX_FLAT_DEPTH {
+            continue;
+        }
         insert_path(&mut root, top, &rest, value, pairs.len());
     }
     root
@@ -337,5 +343,7 @@ mod tests {
         assert_eq!(flat[0].0, "age__list_0__map_recipient");
         assert_eq!(flat[2].0, "lastmodified");
         assert_eq!(unflatten(&flat), m);
+        let deep = format!("a{}", "__map_x".repeat(100_000));
+        assert!(unflatten(&[(deep, "v".into())]).is_empty());
     }
 }

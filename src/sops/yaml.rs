@@ -1091,5 +1091,7 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
         }
         assert!(parse(&bomb).unwrap_err().contains("too many nodes"));
+        let deep = format!("a: {}", "[".repeat(100_000));
+        assert!(parse(&deep).is_err());
     }
 }
