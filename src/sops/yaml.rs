@@ -52,9 +52,11 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
         match parse_int_base0(&plain) {
             IntParse::I64(i) => return Ok(Value::Int(i)),
             IntParse::U64 => {
-                return Err(format!(
-                    "the integer `{s}` does not fit a signed 64-bit integer"
-                ));
+                // The value itself is not repeated: it may be a secret.
+                return Err(
+                    "an integer does not fit a signed 64-bit integer (sops cannot encrypt it)"
+                        .into(),
+                );
             }
             IntParse::No => {}
         }
@@ -361,7 +363,8 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
                     }
                     continue;
                 }
-                let value = scalar_value(text, style, tag.as_deref())?;
+                let value = scalar_value(text, style, tag.as_deref())
+                    .map_err(|e| format!("line {line}: {e}"))?;
                 if anchor != 0 {
                     anchors.insert(anchor, value.clone());
                 }
