@@ -31,6 +31,8 @@ pub const CI: &str = "CI";
 pub const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
 /// SOPS: age identities inline.
 pub const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
+/// SOPS: default age recipients for `sops encrypt` (comma-separated), like `--age`.
+pub const SOPS_AGE_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
 /// SOPS: a command that prints age identities.
 pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
 /// Vault server address (default for `hashicorp/vault` stores).

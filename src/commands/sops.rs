@@ -201,8 +201,22 @@ fn flag_rule(a: &SopsEncryptArgs) -> Result<Option<CryptRule>> {
 /// Encryption options: `--age` replaces the rule's keys; crypt flags merge with the rule.
 fn encrypt_options(a: &SopsEncryptArgs, cfg: Option<&Config>) -> Result<EncryptOptions> {
     let rule = cfg.and_then(|c| c.rule_for(&a.file));
-    let mut opts = if !a.age.is_empty() {
-        let mut o = EncryptOptions::age(&a.age);
+    // `SOPS_AGE_RECIPIENTS` is the default of `--age`, as in sops.
+    let age: Vec<String> = if a.age.is_empty() {
+        crate::env::var(crate::env::SOPS_AGE_RECIPIENTS)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        a.age.clone()
+    };
+    let mut opts = if !age.is_empty() {
+        let mut o = EncryptOptions::age(&age);
         if let Some(r) = rule {
             o.rule = r.crypt_rule.clone();
             o.mac_only_encrypted = r.mac_only_encrypted;

@@ -122,7 +122,7 @@ fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> RuleGroup {
     };
     for (field, kind) in fields {
         let present = match map_get(m, field) {
-            Some(Value::Seq(s)) => !s.is_empty(),
+            Some(Value::Seq(s)) => s.iter().any(|v| !matches!(v, Value::Comment(_))),
             Some(Value::Null) | None => false,
             Some(v) => text(v).is_some_and(|s| !s.trim().is_empty()) || matches!(v, Value::Map(_)),
         };
@@ -131,7 +131,7 @@ fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> RuleGroup {
         }
     }
     if let Some(Value::Seq(merged)) = map_get(m, "merge") {
-        for sub in merged {
+        for sub in merged.iter().filter(|s| !matches!(s, Value::Comment(_))) {
             if let Value::Map(sm) = sub {
                 let s = group_from(sm, fields);
                 for r in s.age {
@@ -170,7 +170,8 @@ impl Config {
         let mut creation_rules = Vec::new();
         match map_get(root, "creation_rules") {
             Some(Value::Seq(rules)) => {
-                for (i, r) in rules.iter().enumerate() {
+                let rules = rules.iter().filter(|r| !matches!(r, Value::Comment(_)));
+                for (i, r) in rules.enumerate() {
                     let Value::Map(r) = r else {
                         return Err(cerr(path, format!("creation rule {i} is not a mapping")));
                     };
@@ -229,8 +230,9 @@ fn parse_rule(r: &Map) -> std::result::Result<CreationRule, String> {
         _ => None,
     };
     let groups = match map_get(r, "key_groups") {
-        Some(Value::Seq(gs)) if !gs.is_empty() => gs
+        Some(Value::Seq(gs)) if gs.iter().any(|g| !matches!(g, Value::Comment(_))) => gs
             .iter()
+            .filter(|g| !matches!(g, Value::Comment(_)))
             .map(|g| match g {
                 Value::Map(m) => Ok(group_from(m, &OTHER_GROUP)),
                 _ => Err("a key group is not a mapping".to_string()),
@@ -269,7 +271,7 @@ mod tests {
     #[test]
     fn first_matching_rule_wins_relative_to_the_config_dir() {
         let cfg = Config::parse(
-            b"creation_rules:\n  - path_regex: ^k8s/.*\\.yaml$\n    encrypted_regex: ^data$\n    age: a1,a2\n  - path_regex: \\.json$\n    age: [b1, 'b2,b3']\n  - key_groups:\n      - age: [c1]\n      - age: [c2]\n        kms: [{arn: x}]\n    shamir_threshold: 2\n",
+            b"creation_rules:\n  # comment items are skipped\n  - path_regex: ^k8s/.*\\.yaml$\n    encrypted_regex: ^data$\n    age: a1,a2\n  - path_regex: \\.json$\n    age: [b1, 'b2,b3']\n  - key_groups:\n      - age: [c1]\n      - age: [c2]\n        kms: [{arn: x}]\n    shamir_threshold: 2\n",
             Path::new("/repo/.sops.yaml"),
         )
         .unwrap();

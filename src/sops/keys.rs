@@ -522,7 +522,7 @@ pub fn shamir_split(secret: &[u8], n: usize, k: usize) -> Vec<Zeroizing<Vec<u8>>
             v
         })
         .collect();
-    let mut coeffs = Zeroizing::new(vec![0u8; k]);
+    let mut coeffs = Zeroizing::new(vec![0u8; k.max(1)]);
     for (j, &s) in secret.iter().enumerate() {
         coeffs[0] = s;
         rand::rngs::OsRng.fill_bytes(&mut coeffs[1..]);

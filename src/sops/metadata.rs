@@ -43,11 +43,13 @@ fn string_field(m: &Map, key: &str) -> Option<String> {
     map_get(m, key).and_then(scalar_string)
 }
 
-fn list<'a>(m: &'a Map, key: &str) -> &'a [Value] {
-    match map_get(m, key) {
+/// The items of a list field (comment items skipped).
+fn list<'a>(m: &'a Map, key: &str) -> impl Iterator<Item = &'a Value> {
+    let items: &[Value] = match map_get(m, key) {
         Some(Value::Seq(s)) => s,
         _ => &[],
-    }
+    };
+    items.iter().filter(|v| !matches!(v, Value::Comment(_)))
 }
 
 fn parse_group(m: &Map) -> Result<KeyGroup> {
@@ -241,6 +243,8 @@ pub fn flatten(m: &Map) -> Vec<(String, String)> {
     out
 }
 
+const MAX_FLAT_DEPTH: usize = 32;
+
 /// Rebuilds a metadata mapping from flattened pairs (values are strings).
 pub fn unflatten(pairs: &[(String, String)]) -> Map {
     let mut root = Map::new();
@@ -248,12 +252,17 @@ pub fn unflatten(pairs: &[(String, String)]) -> Map {
         let mut parts = flat.split("__");
         let Some(top) = parts.next() else { continue };
         let rest: Vec<&str> = parts.collect();
-        insert_path(&mut root, top, &rest, value);
+        // Real metadata nests a few levels; refuse absurd depths instead of recursing on them.
+        if rest.len() > MAX_FLAT_DEPTH {
+            continue;
+        }
+        insert_path(&mut root, top, &rest, value, pairs.len());
     }
     root
 }
 
-fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str) {
+/// `max` bounds list indices: a real list never has more items than there are flat pairs.
+fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str, max: usize) {
     let pos = m.iter().position(|e| e.key() == Some(key));
     let slot = match pos {
         Some(i) => i,
@@ -268,11 +277,11 @@ fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str) {
         }
     };
     if let Entry::Pair(_, v) = &mut m[slot] {
-        insert_value(v, rest, value);
+        insert_value(v, rest, value, max);
     }
 }
 
-fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
+fn insert_value(v: &mut Value, rest: &[&str], value: &str, max: usize) {
     let Some((first, tail)) = rest.split_first() else {
         *v = Value::str(value);
         return;
@@ -285,8 +294,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
             *v = Value::Seq(Vec::new());
         }
         if let Value::Seq(s) = v {
-            // Bounded: indices come from the file; refuse absurd ones instead of allocating.
-            if idx > 10_000 {
+            if idx >= max {
                 return;
             }
             while s.len() <= idx {
@@ -302,7 +310,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
                         Value::Map(Map::new())
                     };
                 }
-                insert_value(&mut s[idx], tail, value);
+                insert_value(&mut s[idx], tail, value, max);
             }
         }
     } else if let Some(k) = first.strip_prefix("map_") {
@@ -310,7 +318,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str) {
             *v = Value::Map(Map::new());
         }
         if let Value::Map(m) = v {
-            insert_path(m, k, tail, value);
+            insert_path(m, k, tail, value, max);
         }
     }
 }
@@ -335,5 +343,7 @@ mod tests {
         assert_eq!(flat[0].0, "age__list_0__map_recipient");
         assert_eq!(flat[2].0, "lastmodified");
         assert_eq!(unflatten(&flat), m);
+        let deep = format!("a{}", "__map_x".repeat(100_000));
+        assert!(unflatten(&[(deep, "v".into())]).is_empty());
     }
 }

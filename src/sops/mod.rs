@@ -13,7 +13,7 @@
 //! | set / replace a top-level key (first same-named, else append) | [`Document::set_string`] |
 //! | remove a top-level key | [`Document::unset`] |
 //! | re-encrypt with the same data key (new `lastmodified` + MAC, unchanged values keep their ciphertext) | [`Document::encrypt`] |
-//! | brand-new encrypted YAML from key/value pairs | [`new_yaml_document`] |
+//! | brand-new encrypted YAML from key/value pairs | [`new_yaml_document`] (age recipients) / [`new_yaml_document_with`] (a creation rule's options) |
 //! | encrypt a whole plaintext file | [`encrypt`] with [`EncryptOptions`] |
 //! | `.sops.yaml` for a path | [`find_config`], [`Config::load`], [`Config::rule_for`], [`EncryptOptions::from_rule`] |
 //!
@@ -207,8 +207,8 @@ fn decrypt_tree(
             return Ok(());
         }
         if !encrypted {
-            if !only_enc && let Some(c) = v.canonical() {
-                mac.update(&c);
+            if !only_enc {
+                v.hash_into(&mut |b| mac.update(b));
             }
             return Ok(());
         }
@@ -231,10 +231,8 @@ fn decrypt_tree(
         let plain = cipher::decrypt(key, &parts, leaf.aad.as_bytes()).map_err(|e| err(&e))?;
         remember(&mut ivs, &parts, leaf.aad, &plain);
         let value = Value::from_plaintext(parts.ty, plain).map_err(|e| err(&e))?;
-        if !matches!(value, Value::Comment(_))
-            && let Some(c) = value.canonical()
-        {
-            mac.update(&c);
+        if !matches!(value, Value::Comment(_)) {
+            value.hash_into(&mut |b| mac.update(b));
         }
         *v = value;
         Ok(())
@@ -560,6 +558,19 @@ fn encrypt_docs(
     Ok(stores::emit_encrypted(out_format, &docs, &metadata, emit))
 }
 
+/// A brand-new encrypted YAML document from top-level string pairs, with full options (key
+/// groups, Shamir threshold, crypt rule) — e.g. from a `.sops.yaml` creation rule.
+pub fn new_yaml_document_with(
+    pairs: &[(String, SecretString)],
+    opts: &EncryptOptions,
+) -> Result<Vec<u8>> {
+    let doc: Map = pairs
+        .iter()
+        .map(|(k, v)| Entry::Pair(k.clone(), Value::Str(Text::from(v.expose()))))
+        .collect();
+    encrypt_docs(vec![doc], Format::Yaml, opts, &EmitOptions::default())
+}
+
 /// A brand-new encrypted YAML document holding `pairs` as top-level strings, for the given age
 /// recipients (one key group, `unencrypted_suffix: _unencrypted`).
 /// A brand-new encrypted YAML document from top-level string pairs, with full options (key
@@ -589,6 +600,13 @@ pub fn new_yaml_document(
         &EncryptOptions::age(recipients),
         &EmitOptions::default(),
     )
+}
+
+/// Parses an encrypted file into its documents (values still encrypted) and metadata, without
+/// any key. This is the entry point of the fuzz target.
+pub fn parse_encrypted(src: &[u8], format: Format) -> Result<(Vec<Map>, Metadata)> {
+    let (docs, meta) = stores::load_encrypted(format, src)?;
+    Ok((docs, Metadata::from_map(&meta)?))
 }
 
 /// The top-level keys of a (plain or encrypted) file, without any key material. Never panics;

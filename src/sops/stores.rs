@@ -362,7 +362,7 @@ fn ini_parse(src: &[u8]) -> Result<Map> {
         }
         let pos = line
             .find(['=', ':'])
-            .ok_or_else(|| SopsError::parse("ini", format!("line `{line}` has no `=`")))?;
+            .ok_or_else(|| SopsError::parse("ini", "a line has no `=`"))?;
         let key = line[..pos].trim().to_owned();
         let mut rest = line[pos + 1..].trim().to_owned();
         if rest.starts_with("\"\"\"") && (rest.len() < 6 || !rest.ends_with("\"\"\"")) {

@@ -58,8 +58,8 @@ impl fmt::Debug for Text {
     }
 }
 
-/// One node of the tree.
-#[derive(Clone, Debug, PartialEq)]
+/// One node of the tree. `Debug` shows the structure and keys but never a scalar's value.
+#[derive(Clone, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -73,6 +73,17 @@ pub enum Value {
     Seq(Vec<Value>),
     /// A comment item of a sequence, or the payload of [`Entry::Comment`].
     Comment(Text),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
+            Value::Seq(s) => f.debug_tuple("Seq").field(s).finish(),
+            scalar => write!(f, "{}(****)", scalar.type_name()),
+        }
+    }
 }
 
 /// An ordered mapping: key/value pairs and comment items.
@@ -135,6 +146,18 @@ impl Value {
             Value::Null | Value::Map(_) | Value::Seq(_) => return None,
         };
         Some(Zeroizing::new(s.into_bytes()))
+    }
+
+    /// Feeds the canonical bytes of a scalar to `f` without copying string values.
+    pub fn hash_into(&self, f: &mut impl FnMut(&[u8])) {
+        match self {
+            Value::Str(t) | Value::Bytes(t) | Value::Comment(t) => f(t.as_bytes()),
+            other => {
+                if let Some(c) = other.canonical() {
+                    f(&c);
+                }
+            }
+        }
     }
 
     /// Parses a decrypted plaintext of type `ty` back into a value.
@@ -496,6 +519,19 @@ mod tests {
         assert_eq!(format_time(&t), "2024-01-01T00:00:00.5Z");
         let t = DateTime::parse_from_rfc3339("2020-01-01T00:00:00+02:00").unwrap();
         assert_eq!(format_time(&t), "2020-01-01T00:00:00+02:00");
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let v = Value::Map(vec![
+            Entry::Pair("k".into(), Value::Int(4242)),
+            Entry::Pair("s".into(), Value::str("hunter2")),
+        ]);
+        let d = format!("{v:?}");
+        assert!(
+            d.contains("\"k\"") && !d.contains("4242") && !d.contains("hunter2"),
+            "{d}"
+        );
     }
 
     #[test]

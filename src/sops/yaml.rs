@@ -52,9 +52,11 @@ pub fn resolve_plain(s: &str) -> Result<Value, String> {
         match parse_int_base0(&plain) {
             IntParse::I64(i) => return Ok(Value::Int(i)),
             IntParse::U64 => {
-                return Err(format!(
-                    "the integer `{s}` does not fit a signed 64-bit integer"
-                ));
+                // The value itself is not repeated: it may be a secret.
+                return Err(
+                    "an integer does not fit a signed 64-bit integer (sops cannot encrypt it)"
+                        .into(),
+                );
             }
             IntParse::No => {}
         }
@@ -262,6 +264,7 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut root: Option<Value> = None;
+    let mut alias_budget: usize = MAX_ALIAS_NODES;
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| e.to_string())?;
         let line = span.start.line();
@@ -360,7 +363,8 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
                     }
                     continue;
                 }
-                let value = scalar_value(text, style, tag.as_deref())?;
+                let value = scalar_value(text, style, tag.as_deref())
+                    .map_err(|e| format!("line {line}: {e}"))?;
                 if anchor != 0 {
                     anchors.insert(anchor, value.clone());
                 }
@@ -368,10 +372,14 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
             }
             Event::Alias(id) => {
                 let is_key = begin_item(&mut stack, &mut pending, line, col, true)?;
-                let value = anchors
+                let target = anchors
                     .get(&id)
-                    .cloned()
                     .ok_or_else(|| "unknown anchor".to_string())?;
+                // Aliases are expanded; bound the total so an alias bomb cannot exhaust memory.
+                alias_budget = alias_budget
+                    .checked_sub(node_count(target))
+                    .ok_or("aliases expand to too many nodes")?;
+                let value = target.clone();
                 if is_key {
                     let Value::Str(t) = value else {
                         return Err(format!("line {line}: a mapping key is not a string"));
@@ -395,6 +403,24 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
         return Err("unexpected end of input".into());
     }
     Ok(docs)
+}
+
+/// Maximum number of nodes all aliases of a stream may expand to.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+fn node_count(v: &Value) -> usize {
+    match v {
+        Value::Map(m) => {
+            1 + m
+                .iter()
+                .map(|e| match e {
+                    Entry::Pair(_, v) | Entry::Comment(v) => node_count(v),
+                })
+                .sum::<usize>()
+        }
+        Value::Seq(s) => 1 + s.iter().map(node_count).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 /// Called before a node event. Returns whether the node is a mapping key. Flushes pending
@@ -548,10 +574,9 @@ pub fn emit(docs: &[Map], indent: usize) -> String {
         if i > 0 {
             e.out.push_str("---\n");
         }
-        if doc.is_empty() {
+        e.map(doc, 0, false);
+        if !has_pairs(doc) {
             e.out.push_str("{}\n");
-        } else {
-            e.map(doc, 0, false);
         }
     }
     e.out
@@ -605,15 +630,15 @@ impl Emitter {
                     if !std::mem::take(&mut inline) {
                         self.pad(indent);
                     }
-                    self.string(k.as_bytes(), true, indent);
+                    self.string(k.as_bytes(), true, indent, false);
                     self.out.push(':');
                     match v {
-                        Value::Map(m) if !m.is_empty() => {
+                        Value::Map(m) if has_pairs(m) => {
                             self.out.push('\n');
                             let d = self.deeper(indent);
                             self.map(m, d, false);
                         }
-                        Value::Seq(s) if !s.is_empty() => {
+                        Value::Seq(s) if has_items(s) => {
                             self.out.push('\n');
                             let d = self.deeper(indent);
                             self.seq(s, d);
@@ -621,7 +646,9 @@ impl Emitter {
                         other => {
                             self.out.push(' ');
                             let d = self.deeper(indent);
-                            self.scalar(other, d);
+                            // yaml.v3's indentation indicator (`|4`) is only right when the
+                            // content sits exactly one indent step deeper than the key.
+                            self.scalar(other, d, d - indent == self.bi);
                             self.out.push('\n');
                         }
                     }
@@ -634,12 +661,12 @@ impl Emitter {
         for item in s {
             match item {
                 Value::Comment(t) => self.comment(t, indent, &mut false),
-                Value::Map(m) if !m.is_empty() => {
+                Value::Map(m) if has_pairs(m) => {
                     self.pad(indent);
                     self.out.push_str("- ");
                     self.map(m, indent + 2, true);
                 }
-                Value::Seq(inner) if !inner.is_empty() => {
+                Value::Seq(inner) if has_items(inner) => {
                     self.pad(indent);
                     self.out.push_str("- ");
                     self.seq_inline(inner, indent + 2);
@@ -647,7 +674,7 @@ impl Emitter {
                 other => {
                     self.pad(indent);
                     self.out.push_str("- ");
-                    self.scalar(other, indent + 2);
+                    self.scalar(other, indent + 2, false);
                     self.out.push('\n');
                 }
             }
@@ -663,7 +690,7 @@ impl Emitter {
         self.out.drain(start..start + first_pad);
     }
 
-    fn scalar(&mut self, v: &Value, block_indent: usize) {
+    fn scalar(&mut self, v: &Value, block_indent: usize, indicator_ok: bool) {
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
@@ -679,14 +706,14 @@ impl Emitter {
             }
             Value::Time(t) => self.out.push_str(&format_time(t)),
             Value::Str(t) | Value::Bytes(t) | Value::Comment(t) => {
-                self.string(t.as_bytes(), false, block_indent);
+                self.string(t.as_bytes(), false, block_indent, indicator_ok);
             }
             Value::Map(_) => self.out.push_str("{}"),
             Value::Seq(_) => self.out.push_str("[]"),
         }
     }
 
-    fn string(&mut self, bytes: &[u8], is_key: bool, block_indent: usize) {
+    fn string(&mut self, bytes: &[u8], is_key: bool, block_indent: usize, indicator_ok: bool) {
         let Ok(s) = std::str::from_utf8(bytes) else {
             self.out.push_str("!!binary ");
             self.out
@@ -695,11 +722,20 @@ impl Emitter {
         };
         let a = analyze(s);
         if s.contains('\n') {
-            if !is_key && a.block_allowed {
-                self.literal(s, block_indent);
+            // A literal whose first line starts with a space or break needs an indentation
+            // indicator; where yaml.v3's indicator would be wrong (inside sequences), double
+            // quotes say the same thing.
+            let indicator = s.starts_with([' ', '\n']);
+            if !is_key && a.block_allowed && (!indicator || indicator_ok) {
+                self.literal(s, block_indent, indicator);
             } else {
                 self.double_quoted(s);
             }
+            return;
+        }
+        if s == "<<" && !is_key {
+            // yaml.v3 tags the merge-key lookalike so it reads back as a string.
+            self.out.push_str("!!merge <<");
             return;
         }
         let can_plain =
@@ -717,10 +753,9 @@ impl Emitter {
         }
     }
 
-    fn literal(&mut self, s: &str, indent: usize) {
+    fn literal(&mut self, s: &str, indent: usize, indicator: bool) {
         self.out.push('|');
-        let first = s.chars().next();
-        if matches!(first, Some(' ' | '\n')) {
+        if indicator {
             self.out.push_str(&self.bi.to_string());
         }
         let body = if !s.ends_with('\n') {
@@ -772,6 +807,16 @@ impl Emitter {
         }
         self.out.push('"');
     }
+}
+
+/// A collection holding only comments is written empty (`{}` / `[]`): its comments would
+/// otherwise turn it into a null.
+fn has_pairs(m: &Map) -> bool {
+    m.iter().any(|e| matches!(e, Entry::Pair(..)))
+}
+
+fn has_items(s: &[Value]) -> bool {
+    s.iter().any(|v| !matches!(v, Value::Comment(_)))
 }
 
 /// yaml.v3 `is_printable`.
@@ -1023,9 +1068,33 @@ mod tests {
     }
 
     #[test]
+    fn comment_only_collections_stay_collections() {
+        let m: Map = vec![
+            Entry::Pair("a".into(), Value::Seq(vec![Value::Comment(" c".into())])),
+            Entry::Pair("b".into(), Value::Map(vec![Entry::comment(" d")])),
+        ];
+        let docs = parse(&emit(&[m], 4)).unwrap();
+        assert_eq!(
+            docs[0],
+            vec![
+                Entry::Pair("a".into(), Value::Seq(vec![])),
+                Entry::Pair("b".into(), Value::Map(vec![])),
+            ]
+        );
+    }
+
+    #[test]
     fn rejects_bad_input_without_panicking() {
         for bad in ["- a", "a: [", "1: x", "a: 1\na: 2", "a: *x", "? [a]\n: b"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        assert!(parse(&bomb).unwrap_err().contains("too many nodes"));
+        let deep = format!("a: {}", "[".repeat(100_000));
+        assert!(parse(&deep).is_err());
     }
 }
