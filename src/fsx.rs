@@ -1,9 +1,9 @@
 //! Owns crash-safe file writes: [`write_atomic`] (temp file in the same directory, fsync, rename,
 //! fsync the directory; the temp file is removed on every error path so no secret bytes are left
-//! behind) and [`with_locked`] (an advisory lock on a `<file>.lock` sidecar around a
+//! behind) and [`with_locked`] (an advisory lock on the file's directory around a
 //! read-modify-write).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -83,16 +83,14 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// The sidecar lock file of `path`.
-pub fn lock_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".lock");
-    PathBuf::from(s)
-}
-
-/// Runs a read-modify-write under an exclusive advisory lock on `<path>.lock`: `f` receives the
-/// current content (`None` if the file does not exist) and returns the new content (`None` =
-/// leave the file alone). The new content is written with [`write_atomic`].
+/// Runs a read-modify-write under an exclusive advisory lock: `f` receives the current content
+/// (`None` if the file does not exist) and returns the new content (`None` = leave the file
+/// alone). The new content is written with [`write_atomic`].
+///
+/// The lock is taken on the file's directory (`flock` on a directory descriptor), not on a
+/// sidecar file: the file itself is replaced by rename, so its inode cannot carry the lock, and
+/// a `<file>.lock` next to every secrets file would end up in users' commits. Writers of other
+/// files in the same directory wait for each other, which costs nothing at this scale.
 pub fn with_locked<T, E>(
     path: &Path,
     mode: u32,
@@ -101,11 +99,11 @@ pub fn with_locked<T, E>(
 where
     E: From<io::Error>,
 {
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(path))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let lock = File::open(&dir)?;
     lock.lock()?;
     let current = match fs::read(path) {
         Ok(b) => Some(b),

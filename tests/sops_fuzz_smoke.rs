@@ -1,4 +1,4 @@
-//! CI stand-in for the cargo-fuzz target (`fuzz/fuzz_targets/parse_encrypted.rs`, needs
+//! CI stand-in for the cargo-fuzz target (`tests/fuzz/fuzz_targets/parse_encrypted.rs`, needs
 //! nightly): feeds a few hundred deterministic mutations of the real vectors, plus random
 //! bytes, through the same entry points and checks that nothing panics.
 

@@ -573,19 +573,6 @@ pub fn new_yaml_document_with(
 
 /// A brand-new encrypted YAML document holding `pairs` as top-level strings, for the given age
 /// recipients (one key group, `unencrypted_suffix: _unencrypted`).
-/// A brand-new encrypted YAML document from top-level string pairs, with full options (key
-/// groups, Shamir threshold, crypt rule) — e.g. from a `.sops.yaml` creation rule.
-pub fn new_yaml_document_with(
-    pairs: &[(String, SecretString)],
-    opts: &EncryptOptions,
-) -> Result<Vec<u8>> {
-    let doc: Map = pairs
-        .iter()
-        .map(|(k, v)| Entry::Pair(k.clone(), Value::Str(Text::from(v.expose()))))
-        .collect();
-    encrypt_docs(vec![doc], Format::Yaml, opts, &EmitOptions::default())
-}
-
 pub fn new_yaml_document(
     pairs: &[(String, SecretString)],
     recipients: &[String],

@@ -6,10 +6,10 @@
 # repo (../shared/vectors/sops, for a public test-only age key). Uses hyperfine if installed,
 # else a timing loop with `date +%s%N`.
 #
-#   bench/sops-decrypt.sh            # RUNS=30 by default for the fallback loop
+#   tests/bench/sops-decrypt.sh            # RUNS=30 by default for the fallback loop
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 vectors="$repo/../shared/vectors/sops"
 runs=${RUNS:-30}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
