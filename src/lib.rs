@@ -9,6 +9,7 @@
 //!   the registry and the backends), [`sops`] (the pure SOPS codec).
 //! - Primitives: [`yaml`], [`secret`], [`env`], [`error`], [`printer`].
 
+pub mod auth;
 pub mod child;
 pub mod cli;
 pub mod commands;

@@ -15,7 +15,7 @@ use crate::yaml::{self, Node};
 
 /// Resolves YAML function tags by reading backends.
 pub struct BackendResolver {
-    registry: Arc<crate::store::registry::Registry>,
+    registries: crate::store::registry::Registries,
     sessions: HashMap<(String, String), Session>,
 }
 
@@ -23,7 +23,7 @@ impl BackendResolver {
     /// A resolver over the loaded configuration.
     pub fn new(cfg: Arc<CliConfig>) -> Self {
         Self {
-            registry: Arc::new(crate::store::registry::Registry::new(cfg)),
+            registries: crate::store::registry::Registries::new(cfg, None),
             sessions: HashMap::new(),
         }
     }
@@ -31,7 +31,7 @@ impl BackendResolver {
     fn session(&mut self, inst: &ComponentInstance) -> Result<&Session, Error> {
         let key = (inst.stack.clone(), inst.name.clone());
         if !self.sessions.contains_key(&key) {
-            let s = Session::from_instance(self.registry.clone(), inst.clone(), &inst.stack)?;
+            let s = Session::from_instance(&self.registries, inst.clone(), &inst.stack)?;
             self.sessions.insert(key.clone(), s);
         }
         self.sessions

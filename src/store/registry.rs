@@ -86,6 +86,54 @@ pub enum DefaultIdentity {
     Disabled,
 }
 
+/// One registry per effective default identity, for a command that touches many component
+/// instances: `--identity` when given, else each component's default identity.
+pub struct Registries {
+    cfg: Arc<CliConfig>,
+    flag: Option<DefaultIdentity>,
+    by_identity: Mutex<HashMap<DefaultIdentity, Arc<Registry>>>,
+}
+
+impl Registries {
+    /// `flag` is the parsed `--identity` (`None` when not given).
+    pub fn new(cfg: Arc<CliConfig>, flag: Option<DefaultIdentity>) -> Self {
+        Self {
+            cfg,
+            flag,
+            by_identity: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Parses the `--identity` flag value: `false` disables auth, empty means "not given".
+    pub fn parse_flag(value: Option<&str>) -> Option<DefaultIdentity> {
+        match value {
+            Some("false") => Some(DefaultIdentity::Disabled),
+            Some(i) if !i.is_empty() => Some(DefaultIdentity::Named(i.to_owned())),
+            _ => None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> Arc<CliConfig> {
+        self.cfg.clone()
+    }
+
+    /// The registry for a component instance.
+    pub fn for_instance(&self, instance: &crate::stack::ComponentInstance) -> Arc<Registry> {
+        let identity = self.flag.clone().unwrap_or_else(|| {
+            crate::auth::default_identity(instance.section.get("auth"), &self.cfg.auth)
+                .map_or(DefaultIdentity::None, DefaultIdentity::Named)
+        });
+        let mut map = match self.by_identity.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(identity.clone())
+            .or_insert_with(|| Arc::new(Registry::with_identity(self.cfg.clone(), identity)))
+            .clone()
+    }
+}
+
 /// Builds and caches stores for one command.
 pub struct Registry {
     cfg: Arc<CliConfig>,

@@ -65,7 +65,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
         instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
         for inst in instances {
             let s = inst.stack.clone();
-            let session = Session::from_instance(ctx.registry()?, inst, &s)?;
+            let session = Session::from_instance(ctx.registries()?, inst, &s)?;
             if !session.decls.is_empty() {
                 sessions.push(session);
             }
@@ -74,7 +74,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
         let stack = ctx.stack(&cfg)?;
         let component = ctx.component(&cfg, &stack)?;
         sessions.push(Session::load(
-            ctx.registry()?,
+            ctx.registries()?,
             &stack,
             &component,
             ctx.scope.component_type.as_deref(),

@@ -47,7 +47,7 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
     let component = ctx.scope.component.clone().filter(|s| !s.is_empty());
     let mut rows = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
-        let session = Session::load(ctx.registry()?, s, c, ctx.scope.component_type.as_deref())?;
+        let session = Session::load(ctx.registries()?, s, c, ctx.scope.component_type.as_deref())?;
         rows = rows_for(&session, args.verify, false);
         if rows.is_empty() {
             printer.info(&format!(
@@ -71,7 +71,7 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
         let mut seen_global: Vec<String> = Vec::new();
         for inst in instances {
             let stack_name = inst.stack.clone();
-            let session = Session::from_instance(ctx.registry()?, inst, &stack_name)?;
+            let session = Session::from_instance(ctx.registries()?, inst, &stack_name)?;
             if session.decls.is_empty() {
                 continue;
             }

@@ -26,7 +26,7 @@ use crate::secret::SecretValue;
 use crate::secrets::{Declaration, Scope};
 use crate::stack::ComponentInstance;
 use crate::store::plan::{self, Mode, Outcome, Request};
-use crate::store::registry::{DefaultIdentity, Registry};
+use crate::store::registry::{Registries, Registry};
 use crate::store::{Store, StoreError};
 
 /// Runs `atmos secret <verb>`.
@@ -36,7 +36,7 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         scope: cmd.scope,
         interactive: crate::prompt::interactive(global.interactive),
         cfg: std::sync::OnceLock::new(),
-        registry: std::sync::OnceLock::new(),
+        registries: std::sync::OnceLock::new(),
     };
     // Masking settings live in atmos.yaml; a config that does not load is reported by the verb.
     if let Ok(cfg) = ctx.config() {
@@ -87,7 +87,7 @@ pub(crate) struct Ctx {
     pub(crate) scope: ScopeArgs,
     pub(crate) interactive: bool,
     cfg: std::sync::OnceLock<Arc<CliConfig>>,
-    registry: std::sync::OnceLock<Arc<Registry>>,
+    registries: std::sync::OnceLock<Registries>,
 }
 
 impl Ctx {
@@ -103,19 +103,13 @@ impl Ctx {
         Ok(self.cfg.get_or_init(|| cfg).clone())
     }
 
-    /// The registry shared by every session of this command, so each store (and each decrypted
-    /// SOPS file) is built once per command even across many component instances.
-    pub(crate) fn registry(&self) -> Result<Arc<Registry>> {
+    /// The registries shared by every session of this command, so each store (and each
+    /// decrypted SOPS file) is built once per command even across many component instances.
+    pub(crate) fn registries(&self) -> Result<&Registries> {
         let cfg = self.config()?;
-        let identity = match self.scope.identity.as_deref() {
-            Some("false") => DefaultIdentity::Disabled,
-            Some(i) if !i.is_empty() => DefaultIdentity::Named(i.to_owned()),
-            _ => DefaultIdentity::None,
-        };
-        Ok(self
-            .registry
-            .get_or_init(|| Arc::new(Registry::with_identity(cfg, identity)))
-            .clone())
+        Ok(self.registries.get_or_init(|| {
+            Registries::new(cfg, Registries::parse_flag(self.scope.identity.as_deref()))
+        }))
     }
 
     /// The `--stack` value, prompting when allowed.
@@ -174,7 +168,7 @@ impl Ctx {
         let stack = self.stack(&cfg)?;
         let component = self.component(&cfg, &stack)?;
         Session::load(
-            self.registry()?,
+            self.registries()?,
             &stack,
             &component,
             self.scope.component_type.as_deref(),
@@ -210,23 +204,24 @@ pub struct Session {
 impl Session {
     /// Loads one instance; `stack` is used as given for coordinates.
     pub(crate) fn load(
-        registry: Arc<Registry>,
+        registries: &Registries,
         stack: &str,
         component: &str,
         component_type: Option<&str>,
     ) -> Result<Self> {
-        let cfg = registry.config_arc();
+        let cfg = registries.config();
         let instance = crate::stack::load_component(&cfg, stack, component, component_type)
             .map_err(|e| Error::from(e).context("failed to load component config"))?;
-        Self::from_instance(registry, instance, stack)
+        Self::from_instance(registries, instance, stack)
     }
 
     /// Builds a session over an already loaded instance.
     pub fn from_instance(
-        registry: Arc<Registry>,
+        registries: &Registries,
         instance: ComponentInstance,
         stack: &str,
     ) -> Result<Self> {
+        let registry = registries.for_instance(&instance);
         let cfg = registry.config_arc();
         let decls = crate::secrets::declare::declarations(&instance.section)?;
         let providers = crate::secrets::declare::providers(&instance.section)?;

@@ -98,7 +98,7 @@ pub(crate) fn delete(ctx: &Ctx, args: DeleteArgs, printer: &mut Printer) -> Resu
         }
     }
     let session = Session::load(
-        ctx.registry()?,
+        ctx.registries()?,
         &stack,
         &component,
         ctx.scope.component_type.as_deref(),

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use super::{Ctx, Session};
 use crate::error::{Error, Result};
@@ -12,7 +11,7 @@ use crate::secrets::{Declaration, Scope};
 /// Validates one component instance.
 pub(crate) fn validate(ctx: &Ctx, printer: &mut Printer) -> Result<u8> {
     let session = ctx.session()?;
-    collision_guard(&session)?;
+    collision_guard(ctx, &session)?;
     let decls: Vec<&Declaration> = session.decls.iter().collect();
     let results = session.exists_many(&decls);
     let mut missing = 0usize;
@@ -60,7 +59,7 @@ pub(crate) fn validate(ctx: &Ctx, printer: &mut Printer) -> Result<u8> {
 
 /// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
-fn collision_guard(session: &Session) -> Result<()> {
+fn collision_guard(ctx: &Ctx, session: &Session) -> Result<()> {
     let instances = super::all_instances(&session.cfg)?;
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -70,8 +69,7 @@ fn collision_guard(session: &Session) -> Result<()> {
         .filter(|i| i.stack == session.instance.stack)
     {
         let name = inst.name.clone();
-        let Ok(s) = Session::from_instance(Arc::clone(&session.registry), inst, &session.stack)
-        else {
+        let Ok(s) = Session::from_instance(ctx.registries()?, inst, &session.stack) else {
             continue;
         };
         for d in &s.decls {
