@@ -262,7 +262,7 @@ pub struct ShellArgs {
     #[arg(long, env = "ATMOS_SHELL")]
     pub shell: Option<String>,
     /// Arguments for the shell, after `--`
-    #[arg(last = true, allow_hyphen_values = true)]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }
 

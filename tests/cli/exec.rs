@@ -123,4 +123,7 @@ fn shell_runs_with_shlvl_and_messages() {
     assert_eq!(r.stdout, "1 pw-exec");
     r.stderr_has("Entering shell with 4 secret(s) for component \"api\" in stack \"dev\"")
         .stderr_has("Exited shell for component \"api\" in stack \"dev\".");
+    p.run(&["secret", "shell", "-s", "dev", "-c", "api", "zsh"])
+        .code(2)
+        .stderr_has("use `--shell` to choose a shell binary");
 }

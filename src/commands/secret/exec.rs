@@ -71,6 +71,13 @@ pub(crate) fn exec(ctx: &Ctx, args: ExecArgs, printer: &mut Printer) -> Result<u
 
 /// `secret shell [--shell SHELL] [-- ARGS…]`.
 pub(crate) fn shell(ctx: &Ctx, args: ShellArgs, printer: &mut Printer) -> Result<u8> {
+    // Shell arguments must follow `--`; a stray word before it is almost always a mistyped
+    // `--shell`.
+    if !args.args.is_empty() && !std::env::args().any(|a| a == "--") {
+        return Err(Error::usage(
+            "invalid arguments: use `--shell` to choose a shell binary, and place shell args only after `--`",
+        ));
+    }
     let session = ctx.session()?;
     let mut env = child_env(&session, printer)?;
     let level = crate::env::var(crate::env::ATMOS_SHLVL)
