@@ -83,6 +83,17 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Creates the missing parent directories of `path` with `mode` (existing ones are left alone).
+pub fn ensure_parent_dir(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => {
+            fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs a read-modify-write under an exclusive advisory lock: `f` receives the current content
 /// (`None` if the file does not exist) and returns the new content (`None` = leave the file
 /// alone). The new content is written with [`write_atomic`].

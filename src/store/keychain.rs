@@ -269,16 +269,8 @@ impl FileKv {
     }
 
     fn update(&self, f: impl FnOnce(&mut Entries)) -> Result<(), String> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.exists()
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        }
+        crate::fsx::ensure_parent_dir(&self.path, 0o700)
+            .map_err(|e| format!("cannot create the folder of `{}`: {e}", self.path.display()))?;
         crate::fsx::with_locked(&self.path, 0o600, |current: Option<Vec<u8>>| {
             let mut entries = match current {
                 Some(bytes) => self.decrypt(&bytes).map_err(std::io::Error::other)?,

@@ -329,16 +329,7 @@ impl SopsStore {
             hint: None,
             exit_code: code::FAILURE,
         };
-        if let Some(dir) = file.parent()
-            && !dir.exists()
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)
-                .map_err(io_err)?;
-        }
+        crate::fsx::ensure_parent_dir(&file, 0o755).map_err(io_err)?;
         let result = crate::fsx::with_locked(&file, 0o600, |current: Option<Vec<u8>>| {
             let Some(bytes) = current else {
                 let Some(value) = create else {
@@ -642,22 +633,14 @@ pub fn keygen(
 /// Appends an identity line (with a comment naming its recipient) to a keys file; dir 0700,
 /// file 0600; no-op when the line is already there.
 fn append_identity(path: &Path, secret_line: &str, recipient: &str) -> Result<(), Error> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
     let fail = |e: std::io::Error| {
         Error::new(format!(
             "failed to write age key file `{}`: {e}",
             path.display()
         ))
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.exists()
-    {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(fail)?;
-    }
+    crate::fsx::ensure_parent_dir(path, 0o700).map_err(fail)?;
     crate::fsx::with_locked(path, 0o600, |current: Option<Vec<u8>>| {
         let mut text =
             Zeroizing::new(String::from_utf8_lossy(&current.unwrap_or_default()).into_owned());
