@@ -60,8 +60,18 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
 }
 
 /// `settings.experimental` / `ATMOS_EXPERIMENTAL`: `warn` (default), `silence`, `disable`, `error`.
-fn experimental_notice(_ctx: &Ctx, printer: &Printer) -> Result<()> {
-    let mode = crate::env::var(crate::env::ATMOS_EXPERIMENTAL).unwrap_or_else(|| "warn".into());
+fn experimental_notice(ctx: &Ctx, printer: &Printer) -> Result<()> {
+    let from_settings = || {
+        ctx.cfg.get().and_then(|cfg| {
+            cfg.settings
+                .get("experimental")
+                .and_then(crate::yaml::Node::as_str)
+                .map(str::to_owned)
+        })
+    };
+    let mode = crate::env::var(crate::env::ATMOS_EXPERIMENTAL)
+        .or_else(from_settings)
+        .unwrap_or_else(|| "warn".into());
     let notice = "`atmos secret` is experimental";
     match mode.as_str() {
         "warn" => {
