@@ -404,11 +404,21 @@ impl Session {
 }
 
 /// Runs a future on a fresh multi-threaded runtime (backends do blocking file work too).
+///
+/// One runtime serves the whole command (built on first use), so backend clients, their
+/// connection pools and token caches are reused across every read and write of the command.
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
+    static RUNTIME: std::sync::OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    let rt = RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
         .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?;
     Ok(rt.block_on(f))
 }
