@@ -393,7 +393,7 @@ impl OnePasswordStore {
         match self.backend().await? {
             Backend::Connect { host, token, http } => {
                 let Some(vault) = self.vault_id(host, token, http, &r.vault).await? else {
-                    return Ok(None);
+                    return Err(vault_missing(&r.vault));
                 };
                 connect_item(host, token, http, &vault, &r.item).await
             }

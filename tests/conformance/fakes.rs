@@ -145,6 +145,30 @@ impl Fake {
             })
     }
 
+    /// Delays every later API request by `ms` (0 = none).
+    pub fn set_delay(&self, ms: u64) {
+        let mut b = reqwest::Client::builder().timeout(Duration::from_secs(5));
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).unwrap();
+            b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap());
+        }
+        let client = b.build().unwrap();
+        let url = format!("{}/_fake/delay?ms={ms}", self.url);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                client
+                    .post(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap()
+            });
+    }
+
     /// Runs `tests/fakes/<check>` with the official client's interpreter; panics on failure.
     /// Returns the number of checks the script reports.
     pub fn check_with_official_client(

@@ -1,6 +1,6 @@
 """Shared plumbing of the wire fakes: a threaded loopback HTTP(S) server, JSON helpers, an
-optional per-request delay (to test concurrency), and `GET /_fake/state` so tests can read the
-stored names directly. Standard library only; binds 127.0.0.1 and nothing else."""
+optional per-request delay (to test concurrency; `--delay-ms`, or `POST /_fake/delay?ms=N` at run
+time), and `GET /_fake/state` so tests can read the stored names directly. Standard library only; binds 127.0.0.1 and nothing else."""
 import argparse
 import json
 import ssl
@@ -60,6 +60,9 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/_fake/state":
             with self.lock:
                 return self.reply(200, self.dump_state())
+        if u.path == "/_fake/delay" and self.command == "POST":
+            self.opts.delay_ms = int(query.get("ms", "0"))
+            return self.reply(200, {"delay_ms": self.opts.delay_ms})
         if self.opts.delay_ms:
             time.sleep(self.opts.delay_ms / 1000.0)
         try:
