@@ -316,3 +316,26 @@ fn verify_and_validate_read_backends_concurrently() {
         assert!(all < FAULT_BOUND);
     }
 }
+
+#[test]
+fn onepassword_without_connect_says_what_is_needed() {
+    let Some(mut c) = cloud() else { return };
+    // Service-account mode runs the `op` CLI; here there is none on PATH.
+    let empty = tempfile::tempdir().unwrap();
+    c.p.env("PATH", empty.path().to_str().unwrap());
+    c.p.env("OP_SERVICE_ACCOUNT_TOKEN", "ops_sa-token-Zx9");
+    let r =
+        c.p.run(&["secret", "get", "OP_SA", "-s", "sa", "-c", "api"])
+            .code(1)
+            .stderr_has("`onepw-sa`")
+            .stderr_has("needs the 1Password CLI `op`")
+            .stderr_has("hint: install 1Password CLI");
+    assert!(!r.stderr.contains("ops_sa-token-Zx9"));
+    // Auto mode with no Connect host and no service-account token.
+    c.p.env("OP_SERVICE_ACCOUNT_TOKEN", "");
+    c.p.run(&["secret", "get", "OP_AUTO", "-s", "sa", "-c", "api"])
+        .code(1)
+        .stderr_has("`onepw-auto`")
+        .stderr_has("no 1Password credentials found")
+        .stderr_has("hint:");
+}
