@@ -34,8 +34,8 @@ use azure_core::http::{
 use azure_security_keyvault_secrets::models::SetSecretParameters;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use futures_util::StreamExt;
-use tokio::sync::OnceCell;
 
+use super::per_runtime::PerRuntime;
 use super::{BoxFuture, Capabilities, Store, StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
@@ -61,7 +61,7 @@ pub struct AzureKeyVaultStore {
     verify_challenge_resource: bool,
     stub_auth: bool,
     tenant: Option<String>,
-    client: OnceCell<SecretClient>,
+    client: PerRuntime<SecretClient>,
     /// vault name → the coordinate that claimed it in this command (collision guard).
     claimed: Mutex<HashMap<String, (String, String, String)>>,
 }
@@ -128,7 +128,7 @@ impl AzureKeyVaultStore {
             stub_auth: option_bool(cfg, "without_authentication"),
             tenant,
             cfg: cfg.clone(),
-            client: OnceCell::new(),
+            client: PerRuntime::default(),
             claimed: Mutex::new(HashMap::new()),
         })
     }
@@ -215,7 +215,7 @@ impl AzureKeyVaultStore {
         self.err(key, format!("{op} failed: {what}"), Some(hint))
     }
 
-    async fn client(&self, key: &Coordinate) -> Result<&SecretClient, StoreError> {
+    async fn client(&self, key: &Coordinate) -> Result<Arc<SecretClient>, StoreError> {
         self.client
             .get_or_try_init(|| async {
                 let mut http = reqwest::Client::builder()
@@ -548,5 +548,52 @@ impl TokenCredential for Chain {
             azure_core::error::ErrorKind::Credential,
             format!("no credential source worked ({})", failures.join("; ")),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CliConfig, StoreKind};
+    use crate::store::registry::BuildEnv;
+
+    fn build(options: &str) -> Result<AzureKeyVaultStore, StoreError> {
+        let cfg = StoreConfig {
+            name: "akv".into(),
+            kind: StoreKind::AzureKeyVault,
+            secret: true,
+            identity: None,
+            options: crate::yaml::parse(options, "t")
+                .unwrap()
+                .as_map()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let env = BuildEnv {
+            cli: Arc::new(CliConfig::default()),
+            identity: None,
+        };
+        AzureKeyVaultStore::from_config(&cfg, &env)
+    }
+
+    #[test]
+    fn https_only_and_no_insecure_escapes() {
+        let e = build("prefix: x").err().unwrap().to_string();
+        assert!(e.contains("vault_url is required"), "{e}");
+        let e = build("vault_url: http://v.vault.azure.net")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("https"), "{e}");
+        for opt in ["insecure_allow_credential_with_http", "endpoint_insecure"] {
+            let e = build(&format!("vault_url: https://v\n{opt}: true"))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains(opt), "{e}");
+        }
+        let s = build("endpoint: https://v.vault.azure.net/").unwrap();
+        assert_eq!(s.vault_url, "https://v.vault.azure.net");
+        assert!(s.verify_challenge_resource && !s.stub_auth);
     }
 }

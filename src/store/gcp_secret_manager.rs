@@ -20,9 +20,9 @@ use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model;
-use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
+use super::per_runtime::PerRuntime;
 use super::{BoxFuture, Capabilities, Store, StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
@@ -52,7 +52,7 @@ pub struct GcpSecretManagerStore {
     locations: Vec<String>,
     endpoint: Option<String>,
     credentials: Credentials,
-    client: OnceCell<SecretManagerService>,
+    client: PerRuntime<SecretManagerService>,
 }
 
 impl GcpSecretManagerStore {
@@ -126,7 +126,7 @@ impl GcpSecretManagerStore {
             locations,
             endpoint,
             credentials,
-            client: OnceCell::new(),
+            client: PerRuntime::default(),
         })
     }
 
@@ -207,7 +207,10 @@ impl GcpSecretManagerStore {
             .unwrap_or("https://secretmanager.googleapis.com")
     }
 
-    async fn client(&self, key: &Coordinate) -> Result<&SecretManagerService, StoreError> {
+    async fn client(
+        &self,
+        key: &Coordinate,
+    ) -> Result<std::sync::Arc<SecretManagerService>, StoreError> {
         self.client
             .get_or_try_init(|| async {
                 let creds = self.build_credentials(key)?;
@@ -511,5 +514,72 @@ impl Store for GcpSecretManagerStore {
             Ok(id) => self.secret_path(&id),
             Err(_) => format!("projects/{}/secrets/?{}", self.project, key.key),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{CliConfig, StoreKind};
+    use crate::store::registry::BuildEnv;
+
+    fn build(options: &str) -> Result<GcpSecretManagerStore, StoreError> {
+        let cfg = StoreConfig {
+            name: "gsm".into(),
+            kind: StoreKind::GcpSecretManager,
+            secret: true,
+            identity: None,
+            options: crate::yaml::parse(options, "t")
+                .unwrap()
+                .as_map()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let env = BuildEnv {
+            cli: Arc::new(CliConfig::default()),
+            identity: None,
+        };
+        GcpSecretManagerStore::from_config(&cfg, &env)
+    }
+
+    #[test]
+    fn options() {
+        let e = build("prefix: x").err().unwrap().to_string();
+        assert!(e.contains("project_id is required"), "{e}");
+        assert_eq!(
+            build("project_id: p\nlocations: [a, b]").unwrap().locations,
+            ["a", "b"]
+        );
+        assert_eq!(
+            build("project_id: p\nlocations: 'a, b'").unwrap().locations,
+            ["a", "b"]
+        );
+        assert!(build("project_id: p\nlocations: {a: 1}").is_err());
+        let s = build("project_id: p\nendpoint_url: http://h:1/").unwrap();
+        assert_eq!(s.endpoint.as_deref(), Some("http://h:1"));
+    }
+
+    #[test]
+    fn credential_json_is_checked_without_network() {
+        assert!(
+            from_json("not json")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            from_json("{}")
+                .unwrap_err()
+                .contains("unsupported credential type")
+        );
+        let user =
+            r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}"#;
+        // Built credentials start a token cache task, so they need a runtime (as in `client`).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { assert!(from_json(user).is_ok()) });
     }
 }

@@ -14,6 +14,7 @@ pub mod keychain;
 pub mod keys;
 pub mod memory;
 pub mod onepassword;
+pub mod per_runtime;
 pub mod plan;
 pub mod registry;
 pub mod sops;

@@ -23,9 +23,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
+use super::per_runtime::PerRuntime;
 use super::{BoxFuture, Capabilities, Store, StoreError, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
@@ -100,7 +100,7 @@ pub struct OnePasswordStore {
     cfg: StoreConfig,
     mode: Mode,
     default_vault: Option<String>,
-    backend: OnceCell<Backend>,
+    backend: PerRuntime<Backend>,
     /// Vault name → id (Connect).
     vault_ids: Mutex<HashMap<String, String>>,
 }
@@ -270,7 +270,7 @@ impl OnePasswordStore {
             cfg: cfg.clone(),
             mode,
             default_vault: option_str(&cfg.options, "vault").map(str::to_owned),
-            backend: OnceCell::new(),
+            backend: PerRuntime::default(),
             vault_ids: Mutex::new(HashMap::new()),
         })
     }
@@ -328,7 +328,7 @@ impl OnePasswordStore {
         }
     }
 
-    async fn backend(&self) -> Result<&Backend, Failure> {
+    async fn backend(&self) -> Result<std::sync::Arc<Backend>, Failure> {
         self.backend
             .get_or_try_init(|| async { self.choose() })
             .await
@@ -390,7 +390,8 @@ impl OnePasswordStore {
     }
 
     async fn read_item(&self, r: &Reference) -> Result<Option<Value>, Failure> {
-        match self.backend().await? {
+        let backend = self.backend().await?;
+        match &*backend {
             Backend::Connect { host, token, http } => {
                 let Some(vault) = self.vault_id(host, token, http, &r.vault).await? else {
                     return Err(vault_missing(&r.vault));
@@ -459,7 +460,8 @@ impl OnePasswordStore {
 
     async fn get(&self, key: &Coordinate) -> Result<Option<SecretValue>, StoreError> {
         let r = self.parsed(key)?;
-        if let Backend::Cli { op, token } = self.backend().await.map_err(|f| self.fail(key, f))? {
+        let backend = self.backend().await.map_err(|f| self.fail(key, f))?;
+        if let Backend::Cli { op, token } = &*backend {
             return cli_read(op, token, &self.reference(key)?)
                 .await
                 .map(|v| v.map(|t| SecretValue::from_stored(&t)))
@@ -487,7 +489,8 @@ impl OnePasswordStore {
             )
         })?;
         let fail = |f| self.fail(key, f);
-        match self.backend().await.map_err(fail)? {
+        let backend = self.backend().await.map_err(fail)?;
+        match &*backend {
             Backend::Connect { host, token, http } => {
                 let vault = self
                     .vault_id(host, token, http, &r.vault)
@@ -579,7 +582,8 @@ impl OnePasswordStore {
         }
         let id = item["id"].as_str().unwrap_or_default().to_owned();
         let empty = !has_values(&item);
-        match self.backend().await.map_err(fail)? {
+        let backend = self.backend().await.map_err(fail)?;
+        match &*backend {
             Backend::Connect { host, token, http } => {
                 let vault = item["vault"]["id"].as_str().unwrap_or_default().to_owned();
                 let url = format!("{host}/v1/vaults/{vault}/items/{id}");

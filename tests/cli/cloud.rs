@@ -65,6 +65,18 @@ fn timed(p: &Project, args: &[&str]) -> (Run, Duration) {
     (r, t.elapsed())
 }
 
+/// The faster of two successful runs: less noise from a busy machine.
+fn best_of_two(p: &Project, args: &[&str]) -> Duration {
+    (0..2)
+        .map(|_| {
+            let (r, t) = timed(p, args);
+            r.ok();
+            t
+        })
+        .min()
+        .unwrap()
+}
+
 const API: [&str; 8] = [
     "GSM_A",
     "GSM_B",
@@ -289,9 +301,10 @@ fn verify_and_validate_read_backends_concurrently() {
     delay_all(&c, DELAY_MS);
     let mut alone = Vec::new();
     for component in ["only-gsm", "only-akv", "only-op"] {
-        let (r, t) = timed(p, &["secret", "validate", "-s", "perf", "-c", component]);
-        r.ok();
-        alone.push(t);
+        alone.push(best_of_two(
+            p,
+            &["secret", "validate", "-s", "perf", "-c", component],
+        ));
     }
     let slowest = *alone.iter().max().unwrap();
     let sum: Duration = alone.iter().sum();
@@ -302,8 +315,7 @@ fn verify_and_validate_read_backends_concurrently() {
             "secret", "list", "-s", "perf", "-c", "api", "--verify", "--format", "json",
         ][..],
     ] {
-        let (r, all) = timed(p, args);
-        r.ok();
+        let all = best_of_two(p, args);
         eprintln!("{args:?}: {all:?}; alone {alone:?}");
         assert!(
             all < slowest + margin,

@@ -15,13 +15,17 @@ use super::fakes::{self, Fake};
 use super::suite::{self, block, coord};
 
 fn store(fake: &Fake, extra: &str) -> GcpSecretManagerStore {
+    store_with(fake, &format!("without_authentication: true\n{extra}"))
+}
+
+fn store_with(fake: &Fake, extra: &str) -> GcpSecretManagerStore {
     let cfg = StoreConfig {
         name: "gsm".into(),
         kind: StoreKind::GcpSecretManager,
         secret: true,
         identity: None,
         options: fakes::options(&format!(
-            "project_id: atmos-test\nprefix: atmos\nendpoint: {}\nwithout_authentication: true\n{extra}",
+            "project_id: atmos-test\nprefix: atmos\nendpoint: {}\n{extra}",
             fake.url
         )),
     };
@@ -36,7 +40,14 @@ fn store(fake: &Fake, extra: &str) -> GcpSecretManagerStore {
 fn official_client_agrees_with_the_fake() {
     let Some(fake) = fakes::start(
         "gcp_secret_manager.py",
-        &["--token", "good", "--deny-token", "denied"],
+        &[
+            "--token",
+            "good",
+            "--deny-token",
+            "denied",
+            "--refresh-token",
+            "refresh-me",
+        ],
         false,
     ) else {
         return;
@@ -48,7 +59,7 @@ fn official_client_agrees_with_the_fake() {
     ) else {
         return;
     };
-    assert!(n >= 15, "{n} checks");
+    assert!(n >= 16, "{n} checks");
 }
 
 #[test]
@@ -57,6 +68,37 @@ fn conformance() {
         return;
     };
     suite::run(&store(&fake, ""), &suite::Expect::default());
+}
+
+/// `credentials` holding authorized-user ADC: Google's own credential type gets its token from
+/// the fake's OAuth endpoint (refresh-token grant) before every other call carries it.
+#[test]
+fn conformance_with_authorized_user_credentials() {
+    let Some(fake) = fakes::start(
+        "gcp_secret_manager.py",
+        &["--token", "minted", "--refresh-token", "refresh-me"],
+        false,
+    ) else {
+        return;
+    };
+    let adc = format!(
+        r#"{{"type":"authorized_user","client_id":"cid","client_secret":"cs","refresh_token":"refresh-me","token_uri":"{}/token"}}"#,
+        fake.url
+    );
+    let s = store_with(&fake, &format!("credentials: '{adc}'\n"));
+    suite::run(&s, &suite::Expect::default());
+    // A wrong refresh token is a clear credentials error naming the store.
+    let bad = store_with(
+        &fake,
+        &format!("credentials: '{}'\n", adc.replace("refresh-me", "revoked")),
+    );
+    let e = block(atmos_secrets::store::get_one(
+        &bad,
+        &coord("dev", "api", "X"),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("gsm") && e.contains("credentials"), "{e}");
 }
 
 #[test]

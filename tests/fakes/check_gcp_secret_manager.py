@@ -79,4 +79,12 @@ ok(len(list(c.list_secrets(request={"parent": parent, "page_size": 7}))) == 32, 
 c.delete_secret(request={"name": f"{parent}/secrets/db_pw"})
 raises(gexc.NotFound, lambda: c.get_secret(request={"name": f"{parent}/secrets/db_pw"}), "deleted secret is gone")
 raises(gexc.Forbidden, lambda: client(deny).get_secret(request={"name": f"{parent}/secrets/um"}), "token without permission is 403")
+# authorized_user credentials: the client refreshes at the fake's token endpoint first.
+refreshing = sm.SecretManagerServiceClient(
+    transport="rest",
+    credentials=Credentials(token=None, refresh_token="refresh-me", token_uri=f"{url}/token",
+                            client_id="cid", client_secret="csecret"),
+    client_options=ClientOptions(api_endpoint=url),
+)
+ok(refreshing.get_secret(request={"name": f"{parent}/secrets/um"}).name.endswith("/um"), "refresh-token grant at /token")
 print(f"ok: {checks} checks")

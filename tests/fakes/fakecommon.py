@@ -65,8 +65,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"delay_ms": self.opts.delay_ms})
         if self.opts.delay_ms:
             time.sleep(self.opts.delay_ms / 1000.0)
+        ctype = self.headers.get("Content-Type", "")
         try:
-            body = json.loads(raw) if raw else None
+            if ctype.startswith("application/x-www-form-urlencoded"):
+                body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            else:
+                body = json.loads(raw) if raw else None
         except ValueError:
             return self.bad_json()
         with self.lock:

@@ -5,9 +5,10 @@ Covers: secrets create/get/list/delete, :addVersion (checks payload.dataCrc32c l
 mismatch -> 400 INVALID_ARGUMENT), versions get/list/:access (latest = newest created; a disabled
 latest -> 400 FAILED_PRECONDITION), :disable/:enable/:destroy. Errors use Google's JSON error shape
 and gRPC status names. Auth: with --token only that bearer is accepted (401 UNAUTHENTICATED), and
---deny-token answers 403 PERMISSION_DENIED.
+--deny-token answers 403 PERMISSION_DENIED. `POST /token` is Google's OAuth 2.0 token endpoint for the
+refresh-token grant (authorized_user credentials): --refresh-token R is exchanged for --token.
 
-usage: gcp_secret_manager.py --port N [--token T] [--deny-token D] [--delay-ms MS]
+usage: gcp_secret_manager.py --port N [--token T] [--deny-token D] [--refresh-token R] [--delay-ms MS]
 """
 import base64
 import re
@@ -75,6 +76,17 @@ class Gsm(fakecommon.Handler):
             "clientSpecifiedPayloadChecksum": v["crcGiven"],
         }
 
+    def oauth_token(self, body):
+        # Google's OAuth 2.0 token endpoint, refresh-token grant only (authorized_user ADC).
+        if body.get("grant_type") != "refresh_token":
+            return 400, {"error": "unsupported_grant_type"}, {}
+        if not self.opts.refresh_token or body.get("refresh_token") != self.opts.refresh_token:
+            return 400, {"error": "invalid_grant", "error_description": "Bad Request"}, {}
+        if not body.get("client_id") or not body.get("client_secret"):
+            return 401, {"error": "invalid_client"}, {}
+        return 200, {"access_token": self.opts.token or "anything", "expires_in": 3599, "token_type": "Bearer",
+                     "scope": "https://www.googleapis.com/auth/cloud-platform"}, {}
+
     def pick_version(self, s, which):
         if which == "latest":
             return s["versions"][-1] if s["versions"] else None
@@ -84,6 +96,8 @@ class Gsm(fakecommon.Handler):
         return None
 
     def route(self, m, path, query, body):
+        if path == "/token" and m == "POST":
+            return self.oauth_token(body or {})
         token = self.bearer()
         if self.opts.deny_token and token == self.opts.deny_token:
             return err(403, "PERMISSION_DENIED", "Permission 'secretmanager.secrets.access' denied.")
@@ -182,4 +196,6 @@ class Gsm(fakecommon.Handler):
 
 
 if __name__ == "__main__":
-    fakecommon.serve(Gsm, fakecommon.arg_parser(__doc__).parse_args())
+    p = fakecommon.arg_parser(__doc__)
+    p.add_argument("--refresh-token", help="POST /token exchanges this refresh token for --token")
+    fakecommon.serve(Gsm, p.parse_args())
