@@ -85,8 +85,11 @@ fn conformance() {
             delete_missing_ok: true,
         },
     );
+    let state = fake.state();
     // Deletes purge: nothing is left soft-deleted.
-    assert_eq!(fake.state()["deleted"], serde_json::json!([]));
+    assert_eq!(state["deleted"], serde_json::json!([]));
+    // Challenge auth happened: the client's first request went out without a token.
+    assert!(state["challenges"].as_u64().unwrap() >= 1, "{state}");
 }
 
 #[test]

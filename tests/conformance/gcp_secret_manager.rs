@@ -167,3 +167,18 @@ fn names_replication_and_encoding_in_the_fake() {
         "projects/atmos-test/secrets/atmos_dev_api_K"
     );
 }
+
+#[test]
+fn a_payload_failing_its_crc32c_is_an_error() {
+    let Some(fake) = fakes::start("gcp_secret_manager.py", &["--corrupt-crc"], false) else {
+        return;
+    };
+    let s = store(&fake, "");
+    let c = coord("dev", "api", "CRC");
+    block(s.set(&c, &SecretValue::text(suite::SENTINEL))).unwrap();
+    let e = block(atmos_secrets::store::get_one(&s, &c))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("gsm") && e.contains("CRC32C"), "{e}");
+    assert!(!e.contains(suite::SENTINEL));
+}

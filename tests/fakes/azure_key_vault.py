@@ -29,12 +29,13 @@ def err(code, ecode, message, inner=None):
 
 class Akv(fakecommon.Handler):
     # state: {"live": {name: [versions...]}, "deleted": {name: {...}}}
-    state = {"live": {}, "deleted": {}}
+    state = {"live": {}, "deleted": {}, "challenges": 0}
 
     def dump_state(self):
         return {
             "live": {n: [v["value"] for v in vs] for n, vs in self.state["live"].items()},
             "deleted": sorted(self.state["deleted"]),
+            "challenges": self.state["challenges"],
         }
 
     def bad_json(self):
@@ -71,6 +72,7 @@ class Akv(fakecommon.Handler):
             return err(400, "BadParameter", "The 'api-version' query parameter is missing.")
         token = self.bearer()
         if token is None or (self.opts.token and token not in (self.opts.token, self.opts.deny_token)):
+            self.state["challenges"] += 1
             challenge = (
                 f'Bearer authorization="https://login.microsoftonline.com/{self.opts.tenant}", '
                 'resource="https://vault.azure.net"'

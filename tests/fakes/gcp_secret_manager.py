@@ -8,7 +8,8 @@ and gRPC status names. Auth: with --token only that bearer is accepted (401 UNAU
 --deny-token answers 403 PERMISSION_DENIED. `POST /token` is Google's OAuth 2.0 token endpoint for the
 refresh-token grant (authorized_user credentials): --refresh-token R is exchanged for --token.
 
-usage: gcp_secret_manager.py --port N [--token T] [--deny-token D] [--refresh-token R] [--delay-ms MS]
+usage: gcp_secret_manager.py --port N [--token T] [--deny-token D] [--refresh-token R] [--corrupt-crc]
+                             [--delay-ms MS]
 """
 import base64
 import re
@@ -179,9 +180,10 @@ class Gsm(fakecommon.Handler):
                 if v["state"] != "ENABLED":
                     return err(400, "FAILED_PRECONDITION", f"Secret Version [{key}/versions/{v['n']}] is in {v['state']} state.")
                 data = base64.b64decode(v["data"])
+                crc = crc32c(data) ^ (1 if self.opts.corrupt_crc else 0)
                 return 200, {
                     "name": f"projects/{PROJECT_NUMBER}/secrets/{r.group(2)}/versions/{v['n']}",
-                    "payload": {"data": v["data"], "dataCrc32c": str(crc32c(data))},
+                    "payload": {"data": v["data"], "dataCrc32c": str(crc)},
                 }, {}
             if action in (":disable", ":enable", ":destroy") and m == "POST":
                 if v["state"] == "DESTROYED":
@@ -198,4 +200,5 @@ class Gsm(fakecommon.Handler):
 if __name__ == "__main__":
     p = fakecommon.arg_parser(__doc__)
     p.add_argument("--refresh-token", help="POST /token exchanges this refresh token for --token")
+    p.add_argument("--corrupt-crc", action="store_true", help="answer :access with a wrong dataCrc32c")
     fakecommon.serve(Gsm, p.parse_args())
