@@ -166,7 +166,7 @@ impl GcpSecretManagerStore {
         let (what, hint) = match status {
             Some(Code::Unauthenticated) => (
                 "the credentials were rejected".to_owned(),
-                "log in again (`atmos auth login`, `gcloud auth application-default login`) or fix `options.credentials`".to_owned(),
+                self.login_hint(),
             ),
             Some(Code::PermissionDenied) => (
                 "permission denied".to_owned(),
@@ -183,11 +183,13 @@ impl GcpSecretManagerStore {
                 format!("cannot reach Secret Manager at {}", self.endpoint_text()),
                 "check the network and `options.endpoint`".to_owned(),
             ),
-            _ if e.is_authentication() => (
-                "could not get credentials".to_owned(),
-                "run `gcloud auth application-default login`, set `options.credentials`, or give the store an identity".to_owned(),
+            _ if e.is_authentication() => {
+                ("could not get credentials".to_owned(), self.login_hint())
+            }
+            _ => (
+                String::new(),
+                "check the store's options in atmos.yaml".to_owned(),
             ),
-            _ => (String::new(), "check the store's options in atmos.yaml".to_owned()),
         };
         let detail = e
             .status()
@@ -199,6 +201,22 @@ impl GcpSecretManagerStore {
             format!("{op} failed: {what} ({detail})")
         };
         self.err(key, message, Some(hint))
+    }
+
+    /// How to get working credentials, for the source this store uses.
+    fn login_hint(&self) -> String {
+        match &self.credentials {
+            Credentials::Anonymous => {
+                "the endpoint wants credentials: drop `without_authentication`".into()
+            }
+            Credentials::Json(_) => {
+                "`options.credentials` was refused: use a current key or ADC file".into()
+            }
+            Credentials::Identity { identity, .. } => {
+                format!("log in again: `atmos auth login --identity {identity}`")
+            }
+            Credentials::Default => "run `gcloud auth application-default login`, or give the store `options.credentials` or an identity".into(),
+        }
     }
 
     fn endpoint_text(&self) -> &str {

@@ -351,3 +351,45 @@ fn onepassword_without_connect_says_what_is_needed() {
         .stderr_has("no 1Password credentials found")
         .stderr_has("hint:");
 }
+
+#[test]
+fn gcp_identity_adc_file_is_used_without_an_access_token() {
+    let Some(c) = cloud_with(
+        &[
+            "--token",
+            "minted-from-adc",
+            "--refresh-token",
+            "adc-refresh",
+        ],
+        &["--token", AKV_STUB],
+        &["--token", OP_TOKEN, "--vault", "CI Vault"],
+    ) else {
+        return;
+    };
+    let token = gcp_token_path(&c.p);
+    std::fs::remove_file(&token).unwrap();
+    let adc = token.with_file_name("application_default_credentials.json");
+    std::fs::write(
+        &adc,
+        format!(
+            r#"{{"type":"authorized_user","client_id":"cid","client_secret":"cs","refresh_token":"adc-refresh","token_uri":"{}/token"}}"#,
+            c.gsm.url
+        ),
+    )
+    .unwrap();
+    c.p.set("GSM_A", "from-adc", "dev", "api");
+    assert_eq!(c.p.get("GSM_A", "dev", "api"), "from-adc");
+    // A revoked refresh token: a clear credentials error, exit 1.
+    std::fs::write(
+        &adc,
+        std::fs::read_to_string(&adc)
+            .unwrap()
+            .replace("adc-refresh", "revoked"),
+    )
+    .unwrap();
+    c.p.run(&["secret", "get", "GSM_A", "-s", "dev", "-c", "api"])
+        .code(1)
+        .stderr_has("`gsm`")
+        .stderr_has("could not get credentials")
+        .stderr_has("hint: log in again: `atmos auth login --identity gcp-dev`");
+}
