@@ -43,6 +43,24 @@ pub const ATMOS_REDIS_URL: &str = "ATMOS_REDIS_URL";
 pub const ARTIFACTORY_ACCESS_TOKEN: &str = "ARTIFACTORY_ACCESS_TOKEN";
 /// JFrog token (fallback for `artifactory` stores).
 pub const JFROG_ACCESS_TOKEN: &str = "JFROG_ACCESS_TOKEN";
+/// 1Password Connect server URL (default for `onepassword` stores).
+pub const OP_CONNECT_HOST: &str = "OP_CONNECT_HOST";
+/// 1Password Connect token (default for `onepassword` stores).
+pub const OP_CONNECT_TOKEN: &str = "OP_CONNECT_TOKEN";
+/// 1Password service-account token (default for `onepassword` stores; handed to `op`).
+pub const OP_SERVICE_ACCOUNT_TOKEN: &str = "OP_SERVICE_ACCOUNT_TOKEN";
+/// Path of the 1Password CLI, when it is not `op` on `PATH`.
+pub const ATMOS_OP_CLI: &str = "ATMOS_OP_CLI";
+/// Azure tenant (client-secret credential, when no identity names one).
+pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+/// Azure application (client) id.
+pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// Azure client secret.
+pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+/// Azure workload identity token file.
+pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// Search path for executables (`op`).
+pub const PATH: &str = "PATH";
 /// XDG config home.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// The user's home directory.

@@ -34,6 +34,7 @@ use clap::Parser;
 
 /// Parses `args`, runs the command and renders any error. Never panics on user input.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {

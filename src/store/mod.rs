@@ -8,9 +8,13 @@
 //! The trait is async (boxed futures, so it stays object-safe) because cloud backends are; local
 //! backends simply return ready futures.
 
+pub mod azure_key_vault;
+pub mod gcp_secret_manager;
 pub mod keychain;
 pub mod keys;
 pub mod memory;
+pub mod onepassword;
+pub mod per_runtime;
 pub mod plan;
 pub mod registry;
 pub mod sops;

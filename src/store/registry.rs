@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
+use super::azure_key_vault::AzureKeyVaultStore;
+use super::gcp_secret_manager::GcpSecretManagerStore;
 use super::keychain::KeychainStore;
+use super::onepassword::OnePasswordStore;
 use super::sops::SopsStore;
 use super::{Store, StoreError};
 use crate::config::{CliConfig, ProviderConfig, StoreConfig, StoreKind};
@@ -261,9 +264,11 @@ impl Registry {
 /// kind → constructor. Constructors must not do network I/O: clients are created lazily on
 /// first use, so a misconfigured store only fails the commands that touch it.
 fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, StoreError> {
-    let _ = env;
     match cfg.kind {
         StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
+        StoreKind::GcpSecretManager => Ok(Arc::new(GcpSecretManagerStore::from_config(cfg, env)?)),
+        StoreKind::AzureKeyVault => Ok(Arc::new(AzureKeyVaultStore::from_config(cfg, env)?)),
+        StoreKind::OnePassword => Ok(Arc::new(OnePasswordStore::from_config(cfg)?)),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),
             message: format!(

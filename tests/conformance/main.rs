@@ -1,6 +1,10 @@
 //! The backend conformance suite: one set of behaviours every store must show, run against each
 //! backend (real servers or vetted fakes where a backend needs one).
 
+mod azure_key_vault;
+mod fakes;
+mod gcp_secret_manager;
+mod onepassword;
 mod services;
 mod suite;
 

@@ -470,8 +470,17 @@ pub fn get_value(session: &Session, decl: &Declaration) -> Result<SecretValue> {
     match results.pop() {
         Some(Ok(Some(v))) => Ok(v),
         Some(Ok(None)) => Err(Error::new(format!(
-            "secret is not initialized in its backend: \"{}\"",
-            decl.name
+            "secret is not initialized in its backend: \"{}\"{}",
+            decl.name,
+            // Where it was looked for: the store and its physical key (never a value).
+            session
+                .store_for(decl)
+                .map(|s| format!(
+                    " (not found in store `{}` at {})",
+                    s.name(),
+                    s.describe_key(&session.coordinate(decl))
+                ))
+                .unwrap_or_default()
         ))
         .with_hint(format!(
             "set it with `atmos secret set {} -s {} -c {}`",

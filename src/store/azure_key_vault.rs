@@ -1,0 +1,599 @@
+//! Owns the `azure/keyvault` store (spec §1.1, §3.1, §3.3, §3.4): Microsoft's
+//! `azure_security_keyvault_secrets` client against one vault (`vault_url`, https only).
+//!
+//! - Names: `compose` with `-`, then Key Vault's rules (`keys::azure_name`):
+//!   `atmos-plat-ue2-dev-vpc-primary-DB-PASSWORD`. Instance scope only, as atmos (stack/global →
+//!   a scope error; docs/decisions.md). Two declared names that map to one vault name (e.g. `A_B`
+//!   and `A-B`) are an error naming both, never a silent merge: every coordinate the store
+//!   touches in a command is registered, and a second, different one claiming the same vault
+//!   name fails.
+//! - Values: always JSON-encoded (`contentType: application/json`); read JSON-or-raw.
+//! - Existence: the versions list of the secret (no value read).
+//! - Delete: soft delete, then purge (bounded retries while the deletion completes); a missing
+//!   secret is success. When purging is not allowed (purge protection, no permission) the secret
+//!   stays soft-deleted and a warning says so.
+//! - Auth: challenge-based (the first request goes out unauthenticated; the vault's 401
+//!   `WWW-Authenticate` names the tenant and resource; the request is replayed with a bearer).
+//!   Credentials, first match: `without_authentication: true` (a stub token, for emulators);
+//!   `AZURE_CLIENT_ID`+`AZURE_CLIENT_SECRET` (client secret); `AZURE_FEDERATED_TOKEN_FILE`
+//!   (workload identity); the Azure CLI / Developer CLI; managed identity. The identity only
+//!   contributes a tenant hint (spec §6).
+//! - TLS: rustls; `ca_cert` (a PEM file) adds a trusted CA, e.g. for a test vault. Verification
+//!   is never disabled. `disable_challenge_resource_verification: true` accepts a challenge whose
+//!   resource is not a parent domain of the vault host (needed for loopback vaults).
+//! - Bounded: connect 5 s, request 15 s, 2 retries, 20 s per call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use azure_core::http::{
+    ClientOptions, ExponentialRetryOptions, RetryOptions, StatusCode, Transport,
+};
+use azure_security_keyvault_secrets::models::SetSecretParameters;
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+use futures_util::StreamExt;
+
+use super::per_runtime::PerRuntime;
+use super::{BoxFuture, Capabilities, Store, StoreError, check_scope, keys};
+use crate::config::{StoreConfig, option_str};
+use crate::error::code;
+use crate::secret::SecretValue;
+use crate::secrets::{Coordinate, Scope};
+
+/// The bearer `without_authentication: true` sends (spec: "stub token").
+pub const STUB_TOKEN: &str = "atmos-without-authentication";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one credential source may take to answer.
+const CREDENTIAL_TIMEOUT: Duration = Duration::from_secs(10);
+const PURGE_ATTEMPTS: u32 = 20;
+const PURGE_DELAY: Duration = Duration::from_millis(250);
+/// Versions looked at when checking existence (one page is normally enough).
+const MAX_VERSIONS: usize = 1000;
+
+/// The `azure/keyvault` store.
+pub struct AzureKeyVaultStore {
+    cfg: StoreConfig,
+    vault_url: String,
+    ca_cert: Option<std::path::PathBuf>,
+    verify_challenge_resource: bool,
+    stub_auth: bool,
+    tenant: Option<String>,
+    client: PerRuntime<SecretClient>,
+    /// vault name → the coordinate that claimed it in this command (collision guard).
+    claimed: Mutex<HashMap<String, (String, String, String)>>,
+}
+
+fn option_bool(cfg: &StoreConfig, key: &str) -> bool {
+    cfg.options
+        .get(key)
+        .and_then(crate::yaml::Node::as_bool)
+        .unwrap_or(false)
+}
+
+impl AzureKeyVaultStore {
+    /// Builds the store from its `stores:` entry and effective identity. No network I/O.
+    pub fn from_config(
+        cfg: &StoreConfig,
+        env: &super::registry::BuildEnv,
+    ) -> Result<Self, StoreError> {
+        let config_err = |message: String, hint: String| StoreError::Config {
+            store: cfg.name.clone(),
+            message,
+            hint: Some(hint),
+        };
+        let vault_url = option_str(&cfg.options, "vault_url")
+            .or_else(|| option_str(&cfg.options, "endpoint"))
+            .ok_or_else(|| {
+                config_err(
+                    "vault_url is required in key vault store configuration".into(),
+                    "set `options.vault_url: https://<vault>.vault.azure.net`".into(),
+                )
+            })?
+            .trim_end_matches('/')
+            .to_owned();
+        if !vault_url.starts_with("https://") {
+            return Err(config_err(
+                format!("`vault_url` must be an https URL, got `{vault_url}`"),
+                "Key Vault sends bearer tokens over TLS only; use https (trust a private CA with `options.ca_cert`)".into(),
+            ));
+        }
+        for unsupported in ["insecure_allow_credential_with_http", "endpoint_insecure"] {
+            if option_bool(cfg, unsupported) {
+                return Err(config_err(
+                    format!(
+                        "`{unsupported}` is not supported: credentials are never sent over plain HTTP"
+                    ),
+                    "serve the vault over https and trust its CA with `options.ca_cert`".into(),
+                ));
+            }
+        }
+        let tenant = match &env.identity {
+            Some(identity) => {
+                crate::auth::azure::tenant_hint(&env.cli.auth, identity).map_err(|e| {
+                    config_err(
+                        format!("identity `{identity}`: {e}"),
+                        "fix the store's `identity` or `auth.identities` in atmos.yaml".into(),
+                    )
+                })?
+            }
+            None => None,
+        };
+        Ok(Self {
+            vault_url,
+            ca_cert: option_str(&cfg.options, "ca_cert").map(crate::env::expand_path),
+            verify_challenge_resource: !option_bool(cfg, "disable_challenge_resource_verification"),
+            stub_auth: option_bool(cfg, "without_authentication"),
+            tenant,
+            cfg: cfg.clone(),
+            client: PerRuntime::default(),
+            claimed: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The vault name of a coordinate, after the scope check and the collision guard.
+    fn secret_name(&self, key: &Coordinate) -> Result<String, StoreError> {
+        check_scope(self, key)?;
+        let name = keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
+            .map_err(|e| StoreError::Config {
+                store: self.cfg.name.clone(),
+                message: format!("cannot name secret `{}`: {e}", key.key),
+                hint: crate::error::Diagnose::hint(&e),
+            })?;
+        let me = (key.stack.clone(), key.component.clone(), key.key.clone());
+        let mut claimed = match self.claimed.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        match claimed.get(&name) {
+            Some(other) if *other != me => Err(StoreError::Backend {
+                store: self.cfg.name.clone(),
+                key: name.clone(),
+                message: format!(
+                    "secret `{}` (stack `{}`, component `{}`) and secret `{}` (stack `{}`, component `{}`) both map to the Key Vault name `{name}`",
+                    me.2, me.0, me.1, other.2, other.0, other.1
+                ),
+                hint: Some(
+                    "Key Vault names allow only letters, digits and `-`; rename one of the secrets (or set a distinct `reference`)".into(),
+                ),
+                exit_code: code::FAILURE,
+            }),
+            Some(_) => Ok(name),
+            None => {
+                claimed.insert(name.clone(), me);
+                Ok(name)
+            }
+        }
+    }
+
+    fn err(&self, key: &Coordinate, message: String, hint: Option<String>) -> StoreError {
+        StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: self.describe_key(key),
+            message,
+            hint,
+            exit_code: code::FAILURE,
+        }
+    }
+
+    fn api_err(&self, key: &Coordinate, op: &str, e: &azure_core::Error) -> StoreError {
+        use azure_core::error::ErrorKind;
+        let (what, hint) = match e.kind() {
+            ErrorKind::HttpResponse { status, error_code, .. } => {
+                let codename = error_code.clone().unwrap_or_default();
+                match *status {
+                    StatusCode::Unauthorized => (
+                        format!("the credentials were rejected ({codename})"),
+                        "log in again (`az login`, `atmos auth login`) or fix AZURE_CLIENT_ID/AZURE_CLIENT_SECRET; check the tenant".to_owned(),
+                    ),
+                    StatusCode::Forbidden => (
+                        format!("permission denied ({codename})"),
+                        "grant the identity the `Key Vault Secrets User` role (read) or `Key Vault Secrets Officer` (write), or an access policy".to_owned(),
+                    ),
+                    StatusCode::Conflict => (
+                        format!("conflict ({codename})"),
+                        "the name is held by a soft-deleted secret: purge it (`az keyvault secret purge`) or recover it".to_owned(),
+                    ),
+                    other => (
+                        format!("the vault answered HTTP {} ({codename})", u16::from(other)),
+                        "check `options.vault_url`".to_owned(),
+                    ),
+                }
+            }
+            ErrorKind::Io | ErrorKind::Connection => (
+                format!("cannot reach the vault at {}: {e}", self.vault_url),
+                "check `options.vault_url`, the network, and `options.ca_cert` for a private CA".to_owned(),
+            ),
+            ErrorKind::Credential => (
+                format!("could not get a token: {e}"),
+                "run `az login`, set AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or use a managed or workload identity".to_owned(),
+            ),
+            _ => (e.to_string(), "check the store's options in atmos.yaml".to_owned()),
+        };
+        self.err(key, format!("{op} failed: {what}"), Some(hint))
+    }
+
+    async fn client(&self, key: &Coordinate) -> Result<Arc<SecretClient>, StoreError> {
+        self.client
+            .get_or_try_init(|| async {
+                let mut http = reqwest::Client::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .timeout(REQUEST_TIMEOUT);
+                if let Some(path) = &self.ca_cert {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        self.err(
+                            key,
+                            format!("cannot read `ca_cert` `{}`: {e}", path.display()),
+                            Some("point `options.ca_cert` at a PEM file".into()),
+                        )
+                    })?;
+                    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                        self.err(
+                            key,
+                            format!(
+                                "`ca_cert` `{}` is not a PEM certificate: {e}",
+                                path.display()
+                            ),
+                            Some("point `options.ca_cert` at a PEM file".into()),
+                        )
+                    })?;
+                    http = http.tls_certs_merge(certs);
+                }
+                let http = http
+                    .build()
+                    .map_err(|e| self.err(key, format!("cannot set up HTTPS: {e}"), None))?;
+                let credential = self.credential(key)?;
+                let options = SecretClientOptions {
+                    verify_challenge_resource: Some(self.verify_challenge_resource),
+                    client_options: ClientOptions {
+                        transport: Some(Transport::new(Arc::new(http))),
+                        retry: RetryOptions::exponential(ExponentialRetryOptions {
+                            initial_delay: azure_core::time::Duration::milliseconds(200),
+                            max_retries: 2,
+                            max_total_elapsed: azure_core::time::Duration::seconds(20),
+                            max_delay: azure_core::time::Duration::seconds(2),
+                        }),
+                        ..ClientOptions::default()
+                    },
+                    ..SecretClientOptions::default()
+                };
+                SecretClient::new(&self.vault_url, credential, Some(options)).map_err(|e| {
+                    self.err(
+                        key,
+                        format!("cannot create the Key Vault client: {e}"),
+                        Some("check `options.vault_url`".into()),
+                    )
+                })
+            })
+            .await
+    }
+
+    fn credential(&self, key: &Coordinate) -> Result<Arc<dyn TokenCredential>, StoreError> {
+        if self.stub_auth {
+            return Ok(Arc::new(StubToken));
+        }
+        Ok(Arc::new(Chain::new(self.tenant.clone()).map_err(|e| {
+            self.err(
+                key,
+                format!("no Azure credential is usable: {e}"),
+                Some(
+                    "run `az login`, or set AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID"
+                        .into(),
+                ),
+            )
+        })?))
+    }
+
+    async fn read(&self, key: &Coordinate) -> Result<Option<SecretValue>, StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        let resp = match client.get_secret(&name, None).await {
+            Ok(r) => r,
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(None),
+            Err(e) => return Err(self.api_err(key, "reading the secret", &e)),
+        };
+        let secret = resp
+            .into_model()
+            .map_err(|e| self.err(key, format!("unreadable answer: {e}"), None))?;
+        let text = zeroize::Zeroizing::new(secret.value.unwrap_or_default());
+        Ok(Some(SecretValue::from_stored(&text)))
+    }
+
+    async fn exists(&self, key: &Coordinate) -> Result<bool, StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        let mut pager = client
+            .list_secret_properties_versions(&name, None)
+            .map_err(|e| self.api_err(key, "listing versions", &e))?;
+        let mut seen = 0;
+        while let Some(item) = pager.next().await {
+            match item {
+                Ok(props) => {
+                    let enabled = props
+                        .attributes
+                        .as_ref()
+                        .and_then(|a| a.enabled)
+                        .unwrap_or(true);
+                    if enabled {
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(false),
+                Err(e) => return Err(self.api_err(key, "listing versions", &e)),
+            }
+            seen += 1;
+            if seen >= MAX_VERSIONS {
+                break;
+            }
+        }
+        Ok(false)
+    }
+
+    async fn write(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        let encoded = serde_json::to_string(value.expose())
+            .map_err(|e| self.err(key, format!("cannot encode the value: {e}"), None))?;
+        let params = SetSecretParameters {
+            value: Some(encoded),
+            content_type: Some("application/json".into()),
+            ..SetSecretParameters::default()
+        };
+        let body = params.try_into().map_err(|e: azure_core::Error| {
+            self.err(key, format!("cannot encode the request: {e}"), None)
+        })?;
+        client
+            .set_secret(&name, body, None)
+            .await
+            .map_err(|e| self.api_err(key, "writing the secret", &e))?;
+        Ok(())
+    }
+
+    async fn remove(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        match client.delete_secret(&name, None).await {
+            Ok(_) => {}
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(()),
+            Err(e) => return Err(self.api_err(key, "deleting the secret", &e)),
+        }
+        // Purge, retrying while the deletion completes (the deleted secret shows up, then
+        // purging stops answering 409).
+        let mut last = None;
+        for _ in 0..PURGE_ATTEMPTS {
+            match client.purge_deleted_secret(&name, None).await {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.http_status(),
+                        Some(StatusCode::NotFound | StatusCode::Conflict)
+                    ) =>
+                {
+                    last = Some(e);
+                    tokio::time::sleep(PURGE_DELAY).await;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let why = last.map(|e| e.to_string()).unwrap_or_default();
+        crate::printer::queue_warning(format!(
+            "store `{}`: `{name}` is deleted but could not be purged ({why}); it stays recoverable until the vault's retention ends, and setting it again needs a purge or recovery first",
+            self.cfg.name
+        ));
+        Ok(())
+    }
+}
+
+impl Store for AzureKeyVaultStore {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn kind(&self) -> &str {
+        "azure/keyvault"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            scopes: &[Scope::Instance],
+            ..Capabilities::default()
+        }
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        Box::pin(futures_util::future::join_all(
+            keys.iter().map(|k| self.read(k)),
+        ))
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, value))
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.remove(key))
+    }
+
+    fn exists_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
+        Box::pin(futures_util::future::join_all(
+            keys.iter().map(|k| self.exists(k)),
+        ))
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        match keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key) {
+            Ok(name) => format!("{}/secrets/{name}", self.vault_url),
+            Err(_) => format!("{}/secrets/?{}", self.vault_url, key.key),
+        }
+    }
+}
+
+/// `without_authentication: true`: a fixed token, for emulators.
+#[derive(Debug)]
+struct StubToken;
+
+#[async_trait::async_trait]
+impl TokenCredential for StubToken {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Ok(AccessToken::new(
+            STUB_TOKEN,
+            azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
+        ))
+    }
+}
+
+/// The default credential chain: environment client secret, workload identity, Azure CLI /
+/// Developer CLI, managed identity. The first source that yields a token is kept.
+#[derive(Debug)]
+struct Chain {
+    sources: Vec<(&'static str, Arc<dyn TokenCredential>)>,
+    winner: Mutex<Option<usize>>,
+}
+
+impl Chain {
+    fn new(tenant: Option<String>) -> azure_core::Result<Self> {
+        use crate::env::var;
+        let tenant = tenant.or_else(|| var(crate::env::AZURE_TENANT_ID));
+        let mut sources: Vec<(&'static str, Arc<dyn TokenCredential>)> = Vec::new();
+        if let (Some(id), Some(secret), Some(t)) = (
+            var(crate::env::AZURE_CLIENT_ID),
+            var(crate::env::AZURE_CLIENT_SECRET),
+            tenant.as_deref(),
+        ) {
+            sources.push((
+                "client secret (AZURE_CLIENT_ID/AZURE_CLIENT_SECRET)",
+                azure_identity::ClientSecretCredential::new(t, id, secret.into(), None)?,
+            ));
+        }
+        if var(crate::env::AZURE_FEDERATED_TOKEN_FILE).is_some() {
+            let options = azure_identity::WorkloadIdentityCredentialOptions {
+                tenant_id: tenant.clone(),
+                ..Default::default()
+            };
+            sources.push((
+                "workload identity",
+                azure_identity::WorkloadIdentityCredential::new(Some(options))?,
+            ));
+        }
+        sources.push((
+            "Azure CLI / Developer CLI",
+            azure_identity::DeveloperToolsCredential::new(None)?,
+        ));
+        sources.push((
+            "managed identity",
+            azure_identity::ManagedIdentityCredential::new(None)?,
+        ));
+        Ok(Self {
+            sources,
+            winner: Mutex::new(None),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for Chain {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let winner = self.winner.lock().ok().and_then(|w| *w);
+        if let Some(i) = winner {
+            return self.sources[i].1.get_token(scopes, options).await;
+        }
+        let mut failures = Vec::new();
+        for (i, (what, source)) in self.sources.iter().enumerate() {
+            // Each source is bounded: a managed-identity probe off Azure must not hang.
+            let attempt = tokio::time::timeout(
+                CREDENTIAL_TIMEOUT,
+                source.get_token(scopes, options.clone()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Credential,
+                    format!("no answer within {CREDENTIAL_TIMEOUT:?}"),
+                ))
+            });
+            match attempt {
+                Ok(t) => {
+                    if let Ok(mut w) = self.winner.lock() {
+                        *w = Some(i);
+                    }
+                    return Ok(t);
+                }
+                Err(e) => failures.push(format!("{what}: {e}")),
+            }
+        }
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            format!("no credential source worked ({})", failures.join("; ")),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CliConfig, StoreKind};
+    use crate::store::registry::BuildEnv;
+
+    fn build(options: &str) -> Result<AzureKeyVaultStore, StoreError> {
+        let cfg = StoreConfig {
+            name: "akv".into(),
+            kind: StoreKind::AzureKeyVault,
+            secret: true,
+            identity: None,
+            options: crate::yaml::parse(options, "t")
+                .unwrap()
+                .as_map()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let env = BuildEnv {
+            cli: Arc::new(CliConfig::default()),
+            identity: None,
+        };
+        AzureKeyVaultStore::from_config(&cfg, &env)
+    }
+
+    #[test]
+    fn https_only_and_no_insecure_escapes() {
+        let e = build("prefix: x").err().unwrap().to_string();
+        assert!(e.contains("vault_url is required"), "{e}");
+        let e = build("vault_url: http://v.vault.azure.net")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("https"), "{e}");
+        for opt in ["insecure_allow_credential_with_http", "endpoint_insecure"] {
+            let e = build(&format!("vault_url: https://v\n{opt}: true"))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains(opt), "{e}");
+        }
+        let s = build("endpoint: https://v.vault.azure.net/").unwrap();
+        assert_eq!(s.vault_url, "https://v.vault.azure.net");
+        assert!(s.verify_challenge_resource && !s.stub_auth);
+    }
+}

@@ -1,0 +1,603 @@
+//! Owns the `gcp/secretmanager` store (spec §1.1, §3.1, §3.4): Google's official
+//! `google-cloud-secretmanager-v1` client (REST/JSON) under one project.
+//!
+//! - Names: `compose` with `_` (`atmos_plat_ue2_dev_vpc_primary_DB_PASSWORD`); every scope.
+//! - Values: always JSON-encoded; read from `versions/latest` and decoded JSON-or-raw. Every
+//!   payload carries its CRC32C, and the CRC32C the service returns is checked on read.
+//! - Set: create the secret (automatic replication, or user-managed over `locations`; an existing
+//!   secret is fine), then add a version. Delete removes the secret; a missing one is success.
+//! - Existence: the secret's metadata (GetSecret), never the payload.
+//! - Credentials, first match: `without_authentication: true` (anonymous, for emulators);
+//!   `credentials` (a JSON key: service account, authorized user, external account, impersonated);
+//!   the identity's access-token file, else its ADC file (spec §6); Application Default
+//!   Credentials. The client is built on first use; nothing here touches the network before.
+//! - Bounded: 3 attempts per call, 10 s per attempt, 20 s per call.
+
+use std::time::Duration;
+
+use google_cloud_gax::error::rpc::Code;
+use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use google_cloud_secretmanager_v1::client::SecretManagerService;
+use google_cloud_secretmanager_v1::model;
+use zeroize::Zeroizing;
+
+use super::per_runtime::PerRuntime;
+use super::{BoxFuture, Capabilities, Store, StoreError, check_scope, keys};
+use crate::config::{StoreConfig, option_str};
+use crate::error::code;
+use crate::secret::{SecretString, SecretValue};
+use crate::secrets::Coordinate;
+
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+const ATTEMPTS: u32 = 3;
+
+/// Where the store's credentials come from.
+enum Credentials {
+    Anonymous,
+    Json(SecretString),
+    /// The identity's files (spec §6): access token preferred, else ADC.
+    Identity {
+        identity: String,
+        files: crate::auth::gcp::IdentityFiles,
+    },
+    Default,
+}
+
+/// The `gcp/secretmanager` store.
+pub struct GcpSecretManagerStore {
+    cfg: StoreConfig,
+    project: String,
+    locations: Vec<String>,
+    endpoint: Option<String>,
+    credentials: Credentials,
+    client: PerRuntime<SecretManagerService>,
+}
+
+impl GcpSecretManagerStore {
+    /// Builds the store from its `stores:` entry and effective identity. No network I/O.
+    pub fn from_config(
+        cfg: &StoreConfig,
+        env: &super::registry::BuildEnv,
+    ) -> Result<Self, StoreError> {
+        let config_err = |message: String, hint: &str| StoreError::Config {
+            store: cfg.name.clone(),
+            message,
+            hint: Some(hint.to_owned()),
+        };
+        let project = option_str(&cfg.options, "project_id")
+            .ok_or_else(|| {
+                config_err(
+                    "project_id is required in google secret manager store configuration".into(),
+                    "set `options.project_id` to the GCP project that holds the secrets",
+                )
+            })?
+            .to_owned();
+        let locations = match cfg.options.get("locations") {
+            None => Vec::new(),
+            Some(node) => {
+                if let Some(s) = node.as_str() {
+                    s.split(',')
+                        .map(|l| l.trim().to_owned())
+                        .filter(|l| !l.is_empty())
+                        .collect()
+                } else if let Some(seq) = node.as_seq() {
+                    seq.iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                } else {
+                    return Err(config_err(
+                        "`locations` must be a list of GCP locations".into(),
+                        "write e.g. `locations: [us-east1, europe-west1]`",
+                    ));
+                }
+            }
+        };
+        let endpoint = option_str(&cfg.options, "endpoint")
+            .or_else(|| option_str(&cfg.options, "endpoint_url"))
+            .map(|e| e.trim_end_matches('/').to_owned());
+        let without_auth = cfg
+            .options
+            .get("without_authentication")
+            .and_then(crate::yaml::Node::as_bool)
+            .unwrap_or(false);
+        let credentials = if without_auth {
+            Credentials::Anonymous
+        } else if let Some(json) = option_str(&cfg.options, "credentials") {
+            Credentials::Json(SecretString::new(json.to_owned()))
+        } else if let Some(identity) = &env.identity {
+            let files = crate::auth::gcp::identity_files(&env.cli.auth, identity).map_err(|e| {
+                config_err(
+                    format!("identity `{identity}`: {e}"),
+                    "fix the store's `identity` or `auth.identities` in atmos.yaml",
+                )
+            })?;
+            Credentials::Identity {
+                identity: identity.clone(),
+                files,
+            }
+        } else {
+            Credentials::Default
+        };
+        Ok(Self {
+            cfg: cfg.clone(),
+            project,
+            locations,
+            endpoint,
+            credentials,
+            client: PerRuntime::default(),
+        })
+    }
+
+    fn secret_id(&self, key: &Coordinate) -> Result<String, StoreError> {
+        check_scope(self, key)?;
+        keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(|e| {
+            StoreError::Config {
+                store: self.cfg.name.clone(),
+                message: format!("cannot name secret `{}`: {e}", key.key),
+                hint: None,
+            }
+        })
+    }
+
+    fn secret_path(&self, id: &str) -> String {
+        format!("projects/{}/secrets/{id}", self.project)
+    }
+
+    fn err(&self, key: &Coordinate, message: String, hint: Option<String>) -> StoreError {
+        StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: self.describe_key(key),
+            message,
+            hint,
+            exit_code: code::FAILURE,
+        }
+    }
+
+    /// Maps an API error to a store error with a hint; never includes a value.
+    fn api_err(
+        &self,
+        key: &Coordinate,
+        op: &str,
+        e: &google_cloud_gax::error::Error,
+    ) -> StoreError {
+        let status = e.status().map(|s| s.code);
+        let (what, hint) = match status {
+            Some(Code::Unauthenticated) => (
+                "the credentials were rejected".to_owned(),
+                self.login_hint(),
+            ),
+            Some(Code::PermissionDenied) => (
+                "permission denied".to_owned(),
+                format!(
+                    "grant the identity Secret Manager access (roles/secretmanager.secretAccessor to read, secretmanager.admin to write) on project `{}`",
+                    self.project
+                ),
+            ),
+            Some(Code::NotFound) => (
+                "not found".to_owned(),
+                format!("check `options.project_id` (`{}`)", self.project),
+            ),
+            _ if e.is_connect() || e.is_io() || e.is_timeout() || e.is_exhausted() => (
+                format!("cannot reach Secret Manager at {}", self.endpoint_text()),
+                "check the network and `options.endpoint`".to_owned(),
+            ),
+            _ if e.is_authentication() => {
+                ("could not get credentials".to_owned(), self.login_hint())
+            }
+            _ => (
+                String::new(),
+                "check the store's options in atmos.yaml".to_owned(),
+            ),
+        };
+        let detail = e
+            .status()
+            .map(|s| format!("{:?}: {}", s.code, s.message))
+            .unwrap_or_else(|| e.to_string());
+        let message = if what.is_empty() {
+            format!("{op} failed: {detail}")
+        } else {
+            format!("{op} failed: {what} ({detail})")
+        };
+        self.err(key, message, Some(hint))
+    }
+
+    /// How to get working credentials, for the source this store uses.
+    fn login_hint(&self) -> String {
+        match &self.credentials {
+            Credentials::Anonymous => {
+                "the endpoint wants credentials: drop `without_authentication`".into()
+            }
+            Credentials::Json(_) => {
+                "`options.credentials` was refused: use a current key or ADC file".into()
+            }
+            Credentials::Identity { identity, .. } => {
+                format!("log in again: `atmos auth login --identity {identity}`")
+            }
+            Credentials::Default => "run `gcloud auth application-default login`, or give the store `options.credentials` or an identity".into(),
+        }
+    }
+
+    fn endpoint_text(&self) -> &str {
+        self.endpoint
+            .as_deref()
+            .unwrap_or("https://secretmanager.googleapis.com")
+    }
+
+    async fn client(
+        &self,
+        key: &Coordinate,
+    ) -> Result<std::sync::Arc<SecretManagerService>, StoreError> {
+        self.client
+            .get_or_try_init(|| async {
+                let creds = self.build_credentials(key)?;
+                let backoff = ExponentialBackoffBuilder::new()
+                    .with_initial_delay(Duration::from_millis(100))
+                    .with_maximum_delay(Duration::from_secs(1))
+                    .build()
+                    .map_err(|e| self.err(key, format!("retry setup: {e}"), None))?;
+                let mut b = SecretManagerService::builder()
+                    .with_credentials(creds)
+                    .with_retry_policy(
+                        Aip194Strict
+                            .with_attempt_limit(ATTEMPTS)
+                            .with_time_limit(CALL_TIMEOUT),
+                    )
+                    .with_backoff_policy(backoff)
+                    .with_attempt_timeout(ATTEMPT_TIMEOUT);
+                if let Some(e) = &self.endpoint {
+                    b = b.with_endpoint(e.clone());
+                }
+                b.build().await.map_err(|e| {
+                    self.err(
+                        key,
+                        format!("cannot create the Secret Manager client: {e}"),
+                        Some("check `options.endpoint` and the credentials".into()),
+                    )
+                })
+            })
+            .await
+    }
+
+    fn build_credentials(
+        &self,
+        key: &Coordinate,
+    ) -> Result<google_cloud_auth::credentials::Credentials, StoreError> {
+        use google_cloud_auth::credentials as gc;
+        let cred_err = |what: String, hint: &str| self.err(key, what, Some(hint.to_owned()));
+        match &self.credentials {
+            Credentials::Anonymous => Ok(gc::anonymous::Builder::new().build()),
+            Credentials::Json(json) => from_json(json.expose()).map_err(|e| {
+                cred_err(
+                    format!("`options.credentials` is not usable: {e}"),
+                    "set `options.credentials` to the JSON of a service account key or ADC file",
+                )
+            }),
+            Credentials::Identity { identity, files } => {
+                if let Ok(text) = std::fs::read_to_string(&files.access_token) {
+                    let text = Zeroizing::new(text);
+                    if let Some(token) = crate::auth::gcp::read_access_token(&text) {
+                        return Ok(gc::Credentials::from(AccessToken(SecretString::new(token))));
+                    }
+                }
+                let adc = std::fs::read_to_string(&files.adc).map_err(|_| {
+                    cred_err(
+                        format!(
+                            "identity `{identity}` has no GCP credentials (looked for `{}` and `{}`)",
+                            files.access_token.display(),
+                            files.adc.display()
+                        ),
+                        &format!("run `atmos auth login --identity {identity}`"),
+                    )
+                })?;
+                let adc = Zeroizing::new(adc);
+                from_json(&adc).map_err(|e| {
+                    cred_err(
+                        format!("the ADC file `{}` is not usable: {e}", files.adc.display()),
+                        &format!("run `atmos auth login --identity {identity}` again"),
+                    )
+                })
+            }
+            Credentials::Default => gc::Builder::default().build().map_err(|e| {
+                cred_err(
+                    format!("no Application Default Credentials: {e}"),
+                    "run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or give the store an identity or `options.credentials`",
+                )
+            }),
+        }
+    }
+
+    async fn read(&self, key: &Coordinate) -> Result<Option<SecretValue>, StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        let resp = client
+            .access_secret_version()
+            .set_name(format!("{}/versions/latest", self.secret_path(&id)))
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => return Ok(None),
+            Err(e) => return Err(self.api_err(key, "reading the latest version", &e)),
+        };
+        let Some(payload) = resp.payload else {
+            return Err(self.err(key, "the service returned no payload".into(), None));
+        };
+        let data = Zeroizing::new(payload.data.to_vec());
+        if let Some(expected) = payload.data_crc32c
+            && i64::from(crc32c::crc32c(&data)) != expected
+        {
+            return Err(self.err(
+                key,
+                "the payload failed its CRC32C check (corrupted in transit or at rest)".into(),
+                Some("retry; if it persists, write the secret again".into()),
+            ));
+        }
+        let text = std::str::from_utf8(&data).map_err(|_| {
+            self.err(
+                key,
+                "the stored value is not UTF-8 text".into(),
+                Some("write it again with `atmos secret set`".into()),
+            )
+        })?;
+        Ok(Some(SecretValue::from_stored(text)))
+    }
+
+    async fn exists(&self, key: &Coordinate) -> Result<bool, StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        match client
+            .get_secret()
+            .set_name(self.secret_path(&id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => Ok(false),
+            Err(e) => Err(self.api_err(key, "reading the secret's metadata", &e)),
+        }
+    }
+
+    fn replication(&self) -> model::Replication {
+        if self.locations.is_empty() {
+            model::Replication::new().set_automatic(model::replication::Automatic::new())
+        } else {
+            model::Replication::new().set_user_managed(
+                model::replication::UserManaged::new().set_replicas(
+                    self.locations
+                        .iter()
+                        .map(|l| model::replication::user_managed::Replica::new().set_location(l)),
+                ),
+            )
+        }
+    }
+
+    async fn write(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        let created = client
+            .create_secret()
+            .set_parent(format!("projects/{}", self.project))
+            .set_secret_id(&id)
+            .set_secret(model::Secret::new().set_replication(self.replication()))
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.status().is_some_and(|s| s.code == Code::AlreadyExists) => {}
+            Err(e) => return Err(self.api_err(key, "creating the secret", &e)),
+        }
+        let data = Zeroizing::new(
+            serde_json::to_vec(value.expose())
+                .map_err(|e| self.err(key, format!("cannot encode the value: {e}"), None))?,
+        );
+        let crc = i64::from(crc32c::crc32c(&data));
+        client
+            .add_secret_version()
+            .set_parent(self.secret_path(&id))
+            .set_payload(
+                model::SecretPayload::new()
+                    .set_data(data.to_vec())
+                    .set_data_crc32c(crc),
+            )
+            .send()
+            .await
+            .map_err(|e| self.api_err(key, "adding a version", &e))?;
+        Ok(())
+    }
+
+    async fn remove(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        match client
+            .delete_secret()
+            .set_name(self.secret_path(&id))
+            .send()
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => Ok(()),
+            Err(e) => Err(self.api_err(key, "deleting the secret", &e)),
+        }
+    }
+}
+
+/// Builds credentials from a JSON key or ADC file, by its `type`.
+fn from_json(text: &str) -> Result<google_cloud_auth::credentials::Credentials, String> {
+    use google_cloud_auth::credentials as gc;
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| "it is not valid JSON".to_owned())?;
+    let kind = json
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let built = match kind.as_str() {
+        "service_account" => gc::service_account::Builder::new(json).build(),
+        "authorized_user" => gc::user_account::Builder::new(json).build(),
+        "external_account" => gc::external_account::Builder::new(json).build(),
+        "impersonated_service_account" => gc::impersonated::Builder::new(json).build(),
+        other => return Err(format!("unsupported credential type `{other}`")),
+    };
+    built.map_err(|e| format!("{kind} credentials: {e}"))
+}
+
+/// A fixed bearer token (an identity's `access_token` file).
+struct AccessToken(SecretString);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(****)")
+    }
+}
+
+impl google_cloud_auth::credentials::CredentialsProvider for AccessToken {
+    async fn headers(
+        &self,
+        _extensions: http::Extensions,
+    ) -> Result<
+        google_cloud_auth::credentials::CacheableResource<http::HeaderMap>,
+        google_cloud_auth::errors::CredentialsError,
+    > {
+        let mut value = http::HeaderValue::from_str(&format!("Bearer {}", self.0.expose()))
+            .map_err(|_| {
+                google_cloud_auth::errors::CredentialsError::from_msg(
+                    false,
+                    "the access token holds characters that cannot go into a header",
+                )
+            })?;
+        value.set_sensitive(true);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, value);
+        Ok(google_cloud_auth::credentials::CacheableResource::New {
+            entity_tag: google_cloud_auth::credentials::EntityTag::new(),
+            data: headers,
+        })
+    }
+
+    async fn universe_domain(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Store for GcpSecretManagerStore {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn kind(&self) -> &str {
+        "gcp/secretmanager"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            concurrency: 8,
+            ..Capabilities::default()
+        }
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        Box::pin(
+            async move { futures_util::future::join_all(keys.iter().map(|k| self.read(k))).await },
+        )
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.write(key, value))
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.remove(key))
+    }
+
+    fn exists_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
+        Box::pin(async move {
+            futures_util::future::join_all(keys.iter().map(|k| self.exists(k))).await
+        })
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        match keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key) {
+            Ok(id) => self.secret_path(&id),
+            Err(_) => format!("projects/{}/secrets/?{}", self.project, key.key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{CliConfig, StoreKind};
+    use crate::store::registry::BuildEnv;
+
+    fn build(options: &str) -> Result<GcpSecretManagerStore, StoreError> {
+        let cfg = StoreConfig {
+            name: "gsm".into(),
+            kind: StoreKind::GcpSecretManager,
+            secret: true,
+            identity: None,
+            options: crate::yaml::parse(options, "t")
+                .unwrap()
+                .as_map()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let env = BuildEnv {
+            cli: Arc::new(CliConfig::default()),
+            identity: None,
+        };
+        GcpSecretManagerStore::from_config(&cfg, &env)
+    }
+
+    #[test]
+    fn options() {
+        let e = build("prefix: x").err().unwrap().to_string();
+        assert!(e.contains("project_id is required"), "{e}");
+        assert_eq!(
+            build("project_id: p\nlocations: [a, b]").unwrap().locations,
+            ["a", "b"]
+        );
+        assert_eq!(
+            build("project_id: p\nlocations: 'a, b'").unwrap().locations,
+            ["a", "b"]
+        );
+        assert!(build("project_id: p\nlocations: {a: 1}").is_err());
+        let s = build("project_id: p\nendpoint_url: http://h:1/").unwrap();
+        assert_eq!(s.endpoint.as_deref(), Some("http://h:1"));
+    }
+
+    #[test]
+    fn credential_json_is_checked_without_network() {
+        assert!(
+            from_json("not json")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            from_json("{}")
+                .unwrap_err()
+                .contains("unsupported credential type")
+        );
+        let user =
+            r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}"#;
+        // Built credentials start a token cache task, so they need a runtime (as in `client`).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { assert!(from_json(user).is_ok()) });
+    }
+}

@@ -1,0 +1,211 @@
+//! Starting the wire fakes of `tests/fakes/` (stdlib Python, loopback only), running the
+//! vendors' official Python clients against them, and reading a fake's state directly.
+//!
+//! Shared by the conformance suite and the CLI tests (`#[path]`-included there).
+
+#![allow(dead_code, reason = "each test binary uses the parts it needs")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::services::{self, Service};
+
+/// `tests/fakes/`.
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes")
+}
+
+/// A Python 3 interpreter for the fakes (any will do: they use the standard library only).
+pub fn python() -> Option<PathBuf> {
+    services::find_bin("ATMOS_TEST_PYTHON", "clients", "python3")
+        .or_else(|| services::unavailable("python3", "not on PATH"))
+}
+
+/// The interpreter of the `.svc/clients` venv that holds the official clients, if `module`
+/// imports there (`ATMOS_TEST_CLIENTS_PYTHON` overrides).
+pub fn clients_python(module: &str) -> Option<PathBuf> {
+    let py = std::env::var("ATMOS_TEST_CLIENTS_PYTHON")
+        .map(PathBuf::from)
+        .ok()
+        .filter(|p| p.is_file())
+        .or_else(|| Some(services::svc_dir().join("clients/bin/python")).filter(|p| p.is_file()));
+    let Some(py) = py else {
+        return services::unavailable(
+            &format!("Python module `{module}`"),
+            ".svc/clients is not installed",
+        );
+    };
+    let ok = Command::new(&py)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some(py)
+    } else {
+        services::unavailable(&format!("Python module `{module}`"), "it does not import")
+    }
+}
+
+/// A running fake.
+pub struct Fake {
+    /// The process (killed on drop).
+    pub service: Service,
+    /// Base URL (`http://…` or `https://…`).
+    pub url: String,
+    /// The CA that signed an HTTPS fake's certificate.
+    pub ca: Option<PathBuf>,
+    _tls_dir: Option<tempfile::TempDir>,
+}
+
+fn tcp_answers(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(500),
+    )
+    .is_ok()
+}
+
+/// Starts `tests/fakes/<script>` on a free port with `args`; `tls` makes a test CA and serves
+/// HTTPS with a leaf it signed.
+pub fn start(script: &str, args: &[&str], tls: bool) -> Option<Fake> {
+    let py = python()?;
+    let port = services::free_port();
+    let mut cmd = Command::new(py);
+    cmd.arg(dir().join(script))
+        .args(["--port", &port.to_string()])
+        .args(args);
+    let mut tls_dir = None;
+    let mut ca = None;
+    if tls {
+        let d = tempfile::tempdir().ok()?;
+        let made = Command::new("bash")
+            .arg(dir().join("make_test_ca.sh"))
+            .arg(d.path())
+            .output();
+        match made {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                return services::unavailable(
+                    "openssl",
+                    &format!(
+                        "make_test_ca.sh failed: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    ),
+                );
+            }
+            Err(e) => return services::unavailable("bash/openssl", &e.to_string()),
+        }
+        cmd.arg("--cert")
+            .arg(d.path().join("leaf.pem"))
+            .arg("--key")
+            .arg(d.path().join("leaf.key"));
+        ca = Some(d.path().join("ca.pem"));
+        tls_dir = Some(d);
+    }
+    let service = if tls {
+        services::start(script, cmd, port, Duration::from_secs(10), tcp_answers)?
+    } else {
+        services::start(script, cmd, port, Duration::from_secs(10), |p| {
+            services::http_answers(p, "/_fake/state")
+        })?
+    };
+    let scheme = if tls { "https" } else { "http" };
+    Some(Fake {
+        url: format!("{scheme}://127.0.0.1:{port}"),
+        service,
+        ca,
+        _tls_dir: tls_dir,
+    })
+}
+
+impl Fake {
+    /// The fake's stored state (`GET /_fake/state`), read directly.
+    pub fn state(&self) -> serde_json::Value {
+        let mut b = reqwest::Client::builder().timeout(Duration::from_secs(5));
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).unwrap();
+            b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap());
+        }
+        let client = b.build().unwrap();
+        let url = format!("{}/_fake/state", self.url);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            })
+    }
+
+    /// Delays every later API request by `ms` (0 = none).
+    pub fn set_delay(&self, ms: u64) {
+        let mut b = reqwest::Client::builder().timeout(Duration::from_secs(5));
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).unwrap();
+            b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap());
+        }
+        let client = b.build().unwrap();
+        let url = format!("{}/_fake/delay?ms={ms}", self.url);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                client
+                    .post(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap()
+            });
+    }
+
+    /// Runs `tests/fakes/<check>` with the official client's interpreter; panics on failure.
+    /// Returns the number of checks the script reports.
+    pub fn check_with_official_client(
+        &self,
+        module: &str,
+        check: &str,
+        args: &[&str],
+    ) -> Option<u32> {
+        let py = clients_python(module)?;
+        let out = Command::new(py)
+            .arg(dir().join(check))
+            .arg(&self.url)
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{check} failed\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let n = stdout
+            .trim()
+            .strip_prefix("ok: ")
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(n > 0, "{check} ran no checks: {stdout}");
+        Some(n)
+    }
+}
+
+/// Parses YAML into store options.
+pub fn options(yaml: &str) -> atmos_secrets::yaml::Map {
+    atmos_secrets::yaml::parse(yaml, "test")
+        .unwrap()
+        .as_map()
+        .cloned()
+        .unwrap()
+}
