@@ -11,9 +11,12 @@
 pub mod keychain;
 pub mod keys;
 pub mod memory;
+pub mod net;
 pub mod plan;
+pub mod redis;
 pub mod registry;
 pub mod sops;
+pub mod vault;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -125,7 +128,8 @@ pub async fn get_one(
 }
 
 /// Errors from any backend. Messages name the store (and key); they never contain a value.
-#[derive(Debug, thiserror::Error)]
+/// `Clone` so that one failed batch call can be reported for each of its keys.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The value does not exist and the operation needs it.
     #[error("secret not found in store `{store}`: `{key}`")]

@@ -264,6 +264,8 @@ fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, Stor
     let _ = env;
     match cfg.kind {
         StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
+        StoreKind::HashicorpVault => Ok(Arc::new(super::vault::VaultStore::from_config(cfg)?)),
+        StoreKind::Redis => Ok(Arc::new(super::redis::RedisStore::from_config(cfg)?)),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),
             message: format!(

@@ -3,6 +3,7 @@
 
 mod services;
 mod suite;
+mod vault;
 
 use std::sync::Arc;
 
