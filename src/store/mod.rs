@@ -8,6 +8,7 @@
 //! The trait is async (boxed futures, so it stays object-safe) because cloud backends are; local
 //! backends simply return ready futures.
 
+pub mod artifactory;
 pub mod keychain;
 pub mod keys;
 pub mod memory;

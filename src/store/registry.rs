@@ -266,6 +266,9 @@ fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, Stor
         StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
         StoreKind::HashicorpVault => Ok(Arc::new(super::vault::VaultStore::from_config(cfg)?)),
         StoreKind::Redis => Ok(Arc::new(super::redis::RedisStore::from_config(cfg)?)),
+        StoreKind::Artifactory => Ok(Arc::new(super::artifactory::ArtifactoryStore::from_config(
+            cfg,
+        )?)),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),
             message: format!(

@@ -1,6 +1,7 @@
 //! The backend conformance suite: one set of behaviours every store must show, run against each
 //! backend (real servers or vetted fakes where a backend needs one).
 
+mod artifactory;
 mod redis;
 mod services;
 mod suite;
