@@ -2,8 +2,10 @@
 //! backend (real servers or vetted fakes where a backend needs one).
 
 mod artifactory;
+mod keychain_system;
 mod redis;
 mod services;
+mod session_bus;
 mod suite;
 mod vault;
 
