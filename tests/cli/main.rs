@@ -7,4 +7,6 @@ mod exec;
 mod files;
 mod leak;
 mod listing;
+mod localsrv;
 mod setget;
+mod vault;

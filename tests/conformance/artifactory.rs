@@ -3,7 +3,6 @@
 //! paths of spec §3.1 read back over raw HTTP, the fake's contract checked with raw HTTP and with
 //! JFrog's official `jfrog-client-js`, and the failures a user meets.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -14,73 +13,12 @@ use atmos_secrets::store::artifactory::ArtifactoryStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
 
-use crate::services::{self, Service};
+use crate::localsrv::{
+    ART_READ_TOKEN as READ_TOKEN, ART_REPO as REPO, ART_TOKEN as TOKEN, art_base as base, raw,
+    start_artifactory as start,
+};
+use crate::services;
 use crate::suite::{self, SENTINEL, block, coord};
-
-/// The fake's read-write token.
-pub const TOKEN: &str = "art-Tok-31337";
-/// The fake's read-only token.
-pub const READ_TOKEN: &str = "art-Read-8080";
-/// The generic repository the tests use.
-pub const REPO: &str = "secrets-generic-local";
-
-/// Starts the fake on a free port.
-pub fn start() -> Option<Service> {
-    let Some(python) = services::find_bin("PYTHON", "none", "python3") else {
-        return services::unavailable("python3", "not on PATH");
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/artifactory_fake.py");
-    let port = services::free_port();
-    let mut cmd = Command::new(python);
-    cmd.arg(script)
-        .arg(port.to_string())
-        .env("ARTIFACTORY_FAKE_TOKEN", TOKEN)
-        .env("ARTIFACTORY_FAKE_READ_TOKEN", READ_TOKEN)
-        .env("ARTIFACTORY_FAKE_REPOS", format!("{REPO},other-local"));
-    services::start(
-        "artifactory-fake",
-        cmd,
-        port,
-        Duration::from_secs(15),
-        |p| services::http_answers(p, "/artifactory/api/system/ping"),
-    )
-}
-
-/// The base URL of a running fake.
-pub fn base(svc: &Service) -> String {
-    format!("{}/artifactory", svc.url)
-}
-
-/// One raw HTTP/1.1 request; returns (status, headers, body).
-pub fn raw(
-    port: u16,
-    method: &str,
-    path: &str,
-    auth: Option<&str>,
-    body: &[u8],
-) -> (u16, String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(a) = auth {
-        req.push_str(&format!("{a}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete HTTP answer");
-    let head = String::from_utf8_lossy(&out[..split]).into_owned();
-    let status = head[9..12].parse().unwrap();
-    (status, head, out[split + 4..].to_vec())
-}
 
 /// An artifactory store config with string options.
 pub fn config(name: &str, options: &[(&str, &str)]) -> StoreConfig {

@@ -3,6 +3,7 @@
 
 mod artifactory;
 mod keychain_system;
+mod localsrv;
 mod redis;
 mod services;
 mod session_bus;

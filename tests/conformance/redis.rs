@@ -3,8 +3,6 @@
 //! user meets (unreachable, silent server, wrong password, ACL denial), bounded and naming the
 //! store.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
@@ -13,77 +11,9 @@ use atmos_secrets::store::redis::RedisStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
 
-use crate::services::{self, Service};
+use crate::localsrv::{REDIS_PASSWORD as PASSWORD, start_redis as start};
+use crate::services;
 use crate::suite::{self, SENTINEL, block, coord};
-
-/// The `requirepass` of test servers.
-pub const PASSWORD: &str = "redis-Pw-77x";
-
-/// A running redis-server and its `redis-cli`.
-pub struct Redis {
-    pub svc: Service,
-    pub cli: PathBuf,
-}
-
-impl Redis {
-    /// `redis-cli` as the default user; stdout, trimmed of the final newline.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.cli)
-            .args(["-h", "127.0.0.1", "-p", &self.svc.port.to_string()])
-            .arg("--no-auth-warning")
-            .args(["-a", PASSWORD])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        assert!(out.status.success(), "redis-cli {args:?}");
-        String::from_utf8_lossy(&out.stdout)
-            .trim_end_matches('\n')
-            .to_owned()
-    }
-
-    /// `redis://:<password>@127.0.0.1:<port>/0`.
-    pub fn url(&self, password: &str) -> String {
-        format!("redis://:{password}@127.0.0.1:{}/0", self.svc.port)
-    }
-}
-
-/// Starts `redis-server` on a free loopback port with a password and no persistence.
-pub fn start() -> Option<Redis> {
-    let Some(server) = services::find_bin("REDIS_SERVER_BIN", "none", "redis-server") else {
-        return services::unavailable(
-            "redis-server",
-            "not installed (apt-get install redis-server)",
-        );
-    };
-    let Some(cli) = services::find_bin("REDIS_CLI_BIN", "none", "redis-cli") else {
-        return services::unavailable("redis-cli", "not installed (apt-get install redis-tools)");
-    };
-    let port = services::free_port();
-    let mut cmd = Command::new(server);
-    cmd.args([
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--requirepass",
-        PASSWORD,
-        "--dir",
-    ])
-    .arg(std::env::temp_dir());
-    let cli2 = cli.clone();
-    let svc = services::start("redis", cmd, port, Duration::from_secs(15), move |p| {
-        Command::new(&cli2)
-            .args(["-h", "127.0.0.1", "-p", &p.to_string(), "--no-auth-warning"])
-            .args(["-a", PASSWORD, "ping"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
-    })?;
-    Some(Redis { svc, cli })
-}
 
 /// A redis store config with string options.
 pub fn config(name: &str, options: &[(&str, &str)]) -> StoreConfig {

@@ -3,7 +3,6 @@
 //! the failures a user meets (unreachable, silent server, bad token, read-only policy, missing
 //! mount), each bounded in time and naming the store.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -13,111 +12,9 @@ use atmos_secrets::store::vault::VaultStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
 
-use crate::services::{self, Service};
+use crate::localsrv::{BAO_ROOT as ROOT, start_bao as start};
+use crate::services;
 use crate::suite::{self, SENTINEL, block, coord};
-
-/// The dev server's root token in these tests.
-pub const ROOT: &str = "root-Tk-4242";
-
-/// A running OpenBao dev server and the `bao` CLI that talks to it.
-pub struct Bao {
-    pub svc: Service,
-    pub bin: PathBuf,
-}
-
-impl Bao {
-    /// `bao <args>` against this server as `token`; stdout on success, panics otherwise.
-    pub fn cli(&self, token: &str, args: &[&str], stdin: Option<&str>) -> String {
-        use std::io::Write;
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(args)
-            .env("VAULT_ADDR", &self.svc.url)
-            .env("VAULT_TOKEN", token)
-            .env_remove("VAULT_NAMESPACE")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().expect("bao runs");
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "bao {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `bao kv get -format=json` of `path` in `secret/`: the `data.data` map, or `None`.
-    pub fn kv_get(&self, path: &str) -> Option<serde_json::Value> {
-        let out = Command::new(&self.bin)
-            .args(["kv", "get", "-format=json", "-mount=secret", path])
-            .env("VAULT_ADDR", &self.svc.url)
-            .env("VAULT_TOKEN", ROOT)
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            return None;
-        }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        Some(v["data"]["data"].clone())
-    }
-
-    /// A token limited to reading `secret/` (a read-only policy).
-    pub fn read_only_token(&self) -> String {
-        self.cli(
-            ROOT,
-            &["policy", "write", "atmos-ro", "-"],
-            Some(
-                "path \"secret/data/*\" { capabilities = [\"read\"] }\n\
-                 path \"secret/metadata/*\" { capabilities = [\"read\"] }\n",
-            ),
-        );
-        self.cli(
-            ROOT,
-            &["token", "create", "-policy=atmos-ro", "-field=token"],
-            None,
-        )
-        .trim()
-        .to_owned()
-    }
-}
-
-/// Starts a dev server on a free port (its cluster listener takes the next port too).
-pub fn start() -> Option<Bao> {
-    let Some(bin) = services::find_bin("BAO_BIN", "openbao", "bao") else {
-        return services::unavailable("OpenBao (`bao`)", "not installed");
-    };
-    let port = (0..50)
-        .map(|_| services::free_port())
-        .find(|p| std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok())
-        .expect("two adjacent free loopback ports");
-    let home = std::env::temp_dir().join(format!("atmos-bao-home-{port}"));
-    let _ = std::fs::create_dir_all(&home);
-    let mut cmd = Command::new(&bin);
-    cmd.args([
-        "server",
-        "-dev",
-        &format!("-dev-root-token-id={ROOT}"),
-        &format!("-dev-listen-address=127.0.0.1:{port}"),
-        "-dev-no-store-token",
-    ])
-    .env("HOME", &home)
-    .env_remove("VAULT_ADDR")
-    .env_remove("VAULT_TOKEN");
-    let svc = services::start("openbao", cmd, port, Duration::from_secs(30), |p| {
-        services::http_answers(p, "/v1/sys/health")
-    })?;
-    Some(Bao { svc, bin })
-}
 
 /// A store config with string options.
 pub fn config(name: &str, options: &[(&str, &str)]) -> StoreConfig {
