@@ -10,6 +10,9 @@ pub mod services;
 #[path = "../conformance/localsrv.rs"]
 pub mod servers;
 
+#[path = "../conformance/session_bus.rs"]
+pub mod session_bus;
+
 use crate::common::Project;
 
 /// A project whose `atmos.yaml` has `stores_yaml` (the indented body of `stores:`) and whose

@@ -6,6 +6,7 @@ mod artifactory;
 mod common;
 mod exec;
 mod files;
+mod keychain;
 mod leak;
 mod listing;
 mod localsrv;
