@@ -171,8 +171,12 @@ impl ArtifactoryStore {
         let token = self.token(key)?;
         req.bearer_auth(token.expose()).send().await.map_err(|e| {
             let kind = net::classify(&e);
-            let (msg, hint) =
-                net::describe(kind, "Artifactory", &self.base.to_string(), self.timeout);
+            let (msg, hint) = net::describe(
+                kind,
+                "Artifactory",
+                &net::redact_url(self.base.as_str()),
+                self.timeout,
+            );
             let cause = net::root_cause(&e, &[token.expose()]);
             self.err(key, format!("{msg} ({op}): {cause}"), hint)
         })
@@ -243,7 +247,7 @@ impl ArtifactoryStore {
                     let (msg, hint) = net::describe(
                         net::classify(&e),
                         "Artifactory",
-                        self.base.as_str(),
+                        &net::redact_url(self.base.as_str()),
                         self.timeout,
                     );
                     self.err(key, format!("{msg} (read)"), hint)
