@@ -18,6 +18,9 @@ pub const BAO_ROOT: &str = "root-Tk-4242";
 pub struct Bao {
     pub svc: Service,
     pub bin: PathBuf,
+    /// The CA that signed the server certificate, for a TLS server.
+    pub ca: Option<PathBuf>,
+    _home: tempfile::TempDir,
 }
 
 impl Bao {
@@ -88,6 +91,12 @@ impl Bao {
 
 /// Starts a dev server on a free port (its cluster listener takes the next port too).
 pub fn start_bao() -> Option<Bao> {
+    start_bao_with(false)
+}
+
+/// Starts a dev server; with `tls`, it serves https with a certificate from its own CA
+/// (`-dev-tls`), whose PEM is then at [`Bao::ca`].
+pub fn start_bao_with(tls: bool) -> Option<Bao> {
     let Some(bin) = services::find_bin("BAO_BIN", "openbao", "bao") else {
         return services::unavailable("OpenBao (`bao`)", "not installed");
     };
@@ -95,8 +104,7 @@ pub fn start_bao() -> Option<Bao> {
         .map(|_| services::free_port())
         .find(|p| std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok())
         .expect("two adjacent free loopback ports");
-    let home = std::env::temp_dir().join(format!("atmos-bao-home-{port}"));
-    let _ = std::fs::create_dir_all(&home);
+    let home = tempfile::tempdir().expect("a temp dir");
     let mut cmd = Command::new(&bin);
     cmd.args([
         "server",
@@ -105,13 +113,28 @@ pub fn start_bao() -> Option<Bao> {
         &format!("-dev-listen-address=127.0.0.1:{port}"),
         "-dev-no-store-token",
     ])
-    .env("HOME", &home)
+    .env("HOME", home.path())
     .env_remove("VAULT_ADDR")
     .env_remove("VAULT_TOKEN");
-    let svc = services::start("openbao", cmd, port, Duration::from_secs(30), |p| {
+    let tls_dir = home.path().join("tls");
+    if tls {
+        std::fs::create_dir_all(&tls_dir).unwrap();
+        cmd.arg("-dev-tls")
+            .arg(format!("-dev-tls-cert-dir={}", tls_dir.display()));
+    }
+    // Over TLS a plain-HTTP probe still gets Go's "400 Bad Request", so it works for both.
+    let mut svc = services::start("openbao", cmd, port, Duration::from_secs(30), |p| {
         services::http_answers(p, "/v1/sys/health")
     })?;
-    Some(Bao { svc, bin })
+    if tls {
+        svc.url = format!("https://127.0.0.1:{port}");
+    }
+    Some(Bao {
+        svc,
+        bin,
+        ca: tls.then(|| tls_dir.join("vault-ca.pem")),
+        _home: home,
+    })
 }
 
 /// The `requirepass` of test servers.
@@ -181,6 +204,118 @@ pub fn start_redis() -> Option<Redis> {
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
     })?;
     Some(Redis { svc, cli })
+}
+
+/// A private CA and a server leaf for 127.0.0.1 (CA:FALSE, serverAuth, SAN IP and localhost,
+/// as rustls requires), made with the `openssl` CLI in `dir`: `(ca.pem, leaf.pem, leaf.key)`.
+pub fn test_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let Some(openssl) = services::find_bin("OPENSSL_BIN", "none", "openssl") else {
+        return services::unavailable("openssl", "not installed");
+    };
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=atmos-test-ca",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    Some((
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    ))
+}
+
+/// Starts `redis-server` serving only TLS (`--port 0 --tls-port <free>`), with the password
+/// and a leaf signed by `ca`.
+pub fn start_redis_tls(ca: &Path, cert: &Path, key: &Path) -> Option<Service> {
+    let Some(server) = services::find_bin("REDIS_SERVER_BIN", "none", "redis-server") else {
+        return services::unavailable("redis-server", "not installed");
+    };
+    let port = services::free_port();
+    let mut cmd = Command::new(server);
+    cmd.args([
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--tls-port",
+        &port.to_string(),
+    ])
+    .args([
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        REDIS_PASSWORD,
+    ])
+    .args(["--tls-auth-clients", "no"])
+    .arg("--tls-cert-file")
+    .arg(cert)
+    .arg("--tls-key-file")
+    .arg(key)
+    .arg("--tls-ca-cert-file")
+    .arg(ca)
+    .arg("--dir")
+    .arg(std::env::temp_dir());
+    services::start("redis-tls", cmd, port, Duration::from_secs(15), |p| {
+        std::net::TcpStream::connect(("127.0.0.1", p)).is_ok()
+    })
 }
 
 /// The fake's read-write token.

@@ -11,7 +11,9 @@ use atmos_secrets::store::redis::RedisStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
 
-use crate::localsrv::{REDIS_PASSWORD as PASSWORD, start_redis as start};
+use crate::localsrv::{
+    REDIS_PASSWORD as PASSWORD, start_redis as start, start_redis_tls, test_certs,
+};
 use crate::services;
 use crate::suite::{self, SENTINEL, block, coord};
 
@@ -176,4 +178,28 @@ fn redis_config_errors() {
     let msg = err.to_string();
     assert!(msg.contains("is not a redis URL"), "{msg}");
     assert!(!msg.contains(":pw@"), "{msg}");
+}
+
+#[test]
+fn redis_over_tls_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((ca, cert, key)) = test_certs(dir.path()) else {
+        return;
+    };
+    let Some(svc) = start_redis_tls(&ca, &cert, &key) else {
+        return;
+    };
+    let url = format!("rediss://:{PASSWORD}@127.0.0.1:{}/0", svc.port);
+    let pinned = store(&url, &[("ca_cert", ca.to_str().unwrap())]);
+    suite::run(&pinned, &suite::Expect::default());
+    // Without the CA the server is not trusted: a TLS error naming the store.
+    let c = coord("dev", "api", "LEAK_CHECK");
+    let err = block(get_one(&store(&url, &[("timeout", "5")]), &c)).unwrap_err();
+    check_err(&err, "TLS");
+    // A plain redis:// URL against the TLS port does not hang past the timeout.
+    let plain = format!("redis://:{PASSWORD}@127.0.0.1:{}/0", svc.port);
+    let t = Instant::now();
+    let err = block(get_one(&store(&plain, &[("timeout", "1")]), &c)).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    check_err(&err, "redis");
 }

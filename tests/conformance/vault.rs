@@ -12,7 +12,7 @@ use atmos_secrets::store::vault::VaultStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
 
-use crate::localsrv::{BAO_ROOT as ROOT, start_bao as start};
+use crate::localsrv::{BAO_ROOT as ROOT, start_bao as start, start_bao_with};
 use crate::services;
 use crate::suite::{self, SENTINEL, block, coord};
 
@@ -251,4 +251,29 @@ fn vault_config_errors() {
     .unwrap();
     let err = block(get_one(&s, &coord("dev", "api", "K"))).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}
+
+#[test]
+fn vault_over_tls_with_a_private_ca() {
+    let Some(bao) = start_bao_with(true) else {
+        return;
+    };
+    let ca = bao.ca.clone().unwrap();
+    let ca = ca.to_str().unwrap();
+    let key = coord("dev", "api", "DB_PASSWORD");
+    let pinned = store(&bao.svc.url, ROOT, &[("ca_cert", ca)]);
+    block(pinned.set(&key, &SecretValue::text(SENTINEL))).unwrap();
+    assert_eq!(
+        block(get_one(&pinned, &key)).unwrap().unwrap().as_str(),
+        Some(SENTINEL)
+    );
+    // Without the CA the certificate is not trusted: a TLS error, not a silent downgrade.
+    if std::env::var_os("VAULT_CACERT").is_none() {
+        let err = block(get_one(&store(&bao.svc.url, ROOT, &[]), &key)).unwrap_err();
+        check_err(&err, "TLS connection to Vault", &[ROOT]);
+    }
+    // Plain http against the TLS listener fails clearly too.
+    let http = bao.svc.url.replace("https://", "http://");
+    let err = block(get_one(&store(&http, ROOT, &[("ca_cert", ca)]), &key)).unwrap_err();
+    check_err(&err, "Vault", &[ROOT]);
 }
