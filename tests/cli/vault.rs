@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{Project, SENTINEL};
-use crate::localsrv::servers::{BAO_ROOT, start_bao};
+use crate::localsrv::servers::{BAO_ROOT, start_bao, start_bao_with};
 use crate::localsrv::{project, secret_stack, services};
 
 fn vault_project(address: &str, token: &str) -> Project {
@@ -155,4 +155,56 @@ fn vault_faults_exit_1_naming_the_store() {
     vault_project(&dead, BAO_ROOT)
         .run(&["secret", "list", "-s", "dev"])
         .ok();
+}
+
+/// vaultrs reads `VAULT_*` variables on its own when a setting is left empty (P11); every
+/// setting is explicit, so the store's options win and TLS verification stays on.
+#[test]
+fn vault_options_win_over_stray_vault_variables() {
+    let Some(bao) = start_bao_with(true) else {
+        return;
+    };
+    let ca = bao.ca.clone().unwrap();
+    let mut p = project(
+        &format!(
+            "  team-vault:\n    kind: hashicorp/vault\n    secret: true\n    options:\n      address: {}\n      mount: secret\n      prefix: atmos\n      timeout: 3\n      ca_cert: {}\n",
+            bao.svc.url,
+            ca.display()
+        ),
+        &secret_stack("team-vault"),
+    );
+    p.env("VAULT_TOKEN", BAO_ROOT);
+    p.env(
+        "VAULT_ADDR",
+        &format!("http://127.0.0.1:{}", services::free_port()),
+    );
+    p.env("VAULT_SKIP_VERIFY", "true");
+    p.env("VAULT_CLIENT_CERT", "/nonexistent/cert.pem");
+    p.env("VAULT_CLIENT_KEY", "/nonexistent/key.pem");
+    p.set("DB_PASSWORD", SENTINEL, "dev", "api");
+    assert_eq!(p.get("DB_PASSWORD", "dev", "api"), SENTINEL);
+
+    // Without the CA, VAULT_SKIP_VERIFY does not switch verification off.
+    let mut q = project(
+        &format!(
+            "  team-vault:\n    kind: hashicorp/vault\n    secret: true\n    options:\n      address: {}\n      mount: secret\n      timeout: 3\n",
+            bao.svc.url
+        ),
+        &secret_stack("team-vault"),
+    );
+    q.env("VAULT_TOKEN", BAO_ROOT);
+    q.env("VAULT_SKIP_VERIFY", "true");
+    q.run(&[
+        "secret",
+        "get",
+        "DB_PASSWORD",
+        "-s",
+        "dev",
+        "-c",
+        "api",
+        "--mask=false",
+    ])
+    .code(1)
+    .stderr_has("TLS connection to Vault")
+    .stderr_has("ca_cert");
 }

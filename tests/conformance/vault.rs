@@ -277,3 +277,42 @@ fn vault_over_tls_with_a_private_ca() {
     let err = block(get_one(&store(&http, ROOT, &[("ca_cert", ca)]), &key)).unwrap_err();
     check_err(&err, "Vault", &[ROOT]);
 }
+
+#[test]
+fn vault_namespace_option_reaches_the_namespace() {
+    let Some(bao) = start() else { return };
+    bao.cli(ROOT, &["namespace", "create", "team-a"], None);
+    bao.cli(
+        ROOT,
+        &["secrets", "enable", "-ns=team-a", "-path=kvt", "kv-v2"],
+        None,
+    );
+    let key = coord("dev", "api", "NS_KEY");
+    let scoped = store(
+        &bao.svc.url,
+        ROOT,
+        &[("namespace", "team-a"), ("mount", "kvt")],
+    );
+    block(scoped.set(&key, &SecretValue::text("in team-a"))).unwrap();
+    let out = bao.cli(
+        ROOT,
+        &[
+            "kv",
+            "get",
+            "-ns=team-a",
+            "-format=json",
+            "-mount=kvt",
+            "atmos/dev/api/NS_KEY",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["data"]["value"], "in team-a");
+    // The root namespace has no `kvt` mount: without the namespace the same store fails.
+    let err = block(get_one(
+        &store(&bao.svc.url, ROOT, &[("mount", "kvt")]),
+        &key,
+    ))
+    .unwrap_err();
+    check_err(&err, "no KV mount `kvt`", &[ROOT]);
+}
