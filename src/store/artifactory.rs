@@ -113,6 +113,16 @@ impl ArtifactoryStore {
         Ok(url)
     }
 
+    /// `e` (about one key of a batch) restated for `k`: one failed client build fails every
+    /// key, each named in its own error.
+    fn for_key(&self, e: &StoreError, k: &Coordinate) -> StoreError {
+        let mut e = e.clone();
+        if let StoreError::Backend { key, .. } = &mut e {
+            *key = self.describe_key(k);
+        }
+        e
+    }
+
     fn err(&self, key: &Coordinate, message: String, hint: impl Into<String>) -> StoreError {
         StoreError::Backend {
             store: self.cfg.name.clone(),
@@ -309,7 +319,7 @@ impl Store for ArtifactoryStore {
             };
             let client = match self.client(first) {
                 Ok(c) => c,
-                Err(e) => return keys.iter().map(|_| Err(e.clone())).collect(),
+                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
             let client = &client;
             let reads: Vec<_> = keys.iter().map(|k| self.read_one(client, k)).collect();
@@ -330,7 +340,7 @@ impl Store for ArtifactoryStore {
             };
             let client = match self.client(first) {
                 Ok(c) => c,
-                Err(e) => return keys.iter().map(|_| Err(e.clone())).collect(),
+                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
             let client = &client;
             let checks: Vec<_> = keys.iter().map(|k| self.exists_one(client, k)).collect();

@@ -257,11 +257,24 @@ impl RedisStore {
     }
 }
 
-/// Spreads one batch error over every key of the batch.
-fn fan_out<T>(n: usize, r: Result<Vec<T>, StoreError>) -> Vec<Result<T, StoreError>> {
+/// Spreads one batch result over its keys; a batch error is restated for each key.
+fn fan_out<T>(
+    store: &RedisStore,
+    keys: &[Coordinate],
+    r: Result<Vec<T>, StoreError>,
+) -> Vec<Result<T, StoreError>> {
     match r {
         Ok(v) => v.into_iter().map(Ok).collect(),
-        Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+        Err(e) => keys
+            .iter()
+            .map(|k| {
+                let mut e = e.clone();
+                if let StoreError::Backend { key, .. } = &mut e {
+                    *key = store.describe_key(k);
+                }
+                Err(e)
+            })
+            .collect(),
     }
 }
 
@@ -290,7 +303,7 @@ impl Store for RedisStore {
             if keys.is_empty() {
                 return Vec::new();
             }
-            fan_out(keys.len(), self.mget(keys).await)
+            fan_out(self, keys, self.mget(keys).await)
         })
     }
 
@@ -302,7 +315,7 @@ impl Store for RedisStore {
             if keys.is_empty() {
                 return Vec::new();
             }
-            fan_out(keys.len(), self.exists(keys).await)
+            fan_out(self, keys, self.exists(keys).await)
         })
     }
 

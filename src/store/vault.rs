@@ -116,6 +116,16 @@ impl VaultStore {
         )
     }
 
+    /// `e` (about one key of a batch) restated for `k`: one failed client build fails every
+    /// key, each named in its own error.
+    fn for_key(&self, e: &StoreError, k: &Coordinate) -> StoreError {
+        let mut e = e.clone();
+        if let StoreError::Backend { key, .. } = &mut e {
+            *key = self.describe_key(k);
+        }
+        e
+    }
+
     fn err(&self, key: &Coordinate, message: String, hint: String) -> StoreError {
         StoreError::Backend {
             store: self.cfg.name.clone(),
@@ -316,7 +326,7 @@ impl Store for VaultStore {
             };
             let client = match self.client(first) {
                 Ok(c) => c,
-                Err(e) => return keys.iter().map(|_| Err(e.clone())).collect(),
+                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
             let client = &client;
             let reads: Vec<_> = keys.iter().map(|k| self.read_one(client, k)).collect();
@@ -337,7 +347,7 @@ impl Store for VaultStore {
             };
             let client = match self.client(first) {
                 Ok(c) => c,
-                Err(e) => return keys.iter().map(|_| Err(e.clone())).collect(),
+                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
             let client = &client;
             let reads: Vec<_> = keys.iter().map(|k| self.exists_one(client, k)).collect();
