@@ -37,6 +37,12 @@ pub const SOPS_AGE_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
 pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
 /// Vault server address (default for `hashicorp/vault` stores).
 pub const VAULT_ADDR: &str = "VAULT_ADDR";
+/// Vault token (default for `hashicorp/vault` stores).
+pub const VAULT_TOKEN: &str = "VAULT_TOKEN";
+/// Vault Enterprise namespace (default for `hashicorp/vault` stores).
+pub const VAULT_NAMESPACE: &str = "VAULT_NAMESPACE";
+/// CA bundle that signs the Vault server's certificate (default for `hashicorp/vault` stores).
+pub const VAULT_CACERT: &str = "VAULT_CACERT";
 /// Redis URL (default for `redis` stores).
 pub const ATMOS_REDIS_URL: &str = "ATMOS_REDIS_URL";
 /// Artifactory token (default for `artifactory` stores).

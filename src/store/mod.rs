@@ -8,16 +8,20 @@
 //! The trait is async (boxed futures, so it stays object-safe) because cloud backends are; local
 //! backends simply return ready futures.
 
+pub mod artifactory;
 pub mod azure_key_vault;
 pub mod gcp_secret_manager;
 pub mod keychain;
 pub mod keys;
 pub mod memory;
+pub mod net;
 pub mod onepassword;
 pub mod per_runtime;
 pub mod plan;
+pub mod redis;
 pub mod registry;
 pub mod sops;
+pub mod vault;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -129,7 +133,8 @@ pub async fn get_one(
 }
 
 /// Errors from any backend. Messages name the store (and key); they never contain a value.
-#[derive(Debug, thiserror::Error)]
+/// `Clone` so that one failed batch call can be reported for each of its keys.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The value does not exist and the operation needs it.
     #[error("secret not found in store `{store}`: `{key}`")]

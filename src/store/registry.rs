@@ -269,6 +269,11 @@ fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, Stor
         StoreKind::GcpSecretManager => Ok(Arc::new(GcpSecretManagerStore::from_config(cfg, env)?)),
         StoreKind::AzureKeyVault => Ok(Arc::new(AzureKeyVaultStore::from_config(cfg, env)?)),
         StoreKind::OnePassword => Ok(Arc::new(OnePasswordStore::from_config(cfg)?)),
+        StoreKind::HashicorpVault => Ok(Arc::new(super::vault::VaultStore::from_config(cfg)?)),
+        StoreKind::Redis => Ok(Arc::new(super::redis::RedisStore::from_config(cfg)?)),
+        StoreKind::Artifactory => Ok(Arc::new(super::artifactory::ArtifactoryStore::from_config(
+            cfg,
+        )?)),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),
             message: format!(

@@ -6,8 +6,8 @@
 
 #[path = "../conformance/fakes.rs"]
 mod fakes;
-#[path = "../conformance/services.rs"]
-mod services;
+// One copy of the server harness per test binary: `localsrv` includes it.
+use crate::localsrv::services;
 
 use std::time::{Duration, Instant};
 

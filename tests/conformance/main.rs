@@ -1,12 +1,18 @@
 //! The backend conformance suite: one set of behaviours every store must show, run against each
 //! backend (real servers or vetted fakes where a backend needs one).
 
+mod artifactory;
 mod azure_key_vault;
 mod fakes;
 mod gcp_secret_manager;
+mod keychain_system;
+mod localsrv;
 mod onepassword;
+mod redis;
 mod services;
+mod session_bus;
 mod suite;
+mod vault;
 
 use std::sync::Arc;
 

@@ -1,0 +1,398 @@
+//! Owns the `hashicorp/vault` store (spec §1.1, §3.1, §3.4): KV version 2 under `options.mount`,
+//! values written as `{value: …}`, read back from `value` (or the whole map for secrets written
+//! by other tools), existence from metadata, delete = metadata delete (every version).
+//!
+//! Configuration is explicit: `address`/`url` (else `VAULT_ADDR`), `token` (else `VAULT_TOKEN`),
+//! `namespace` (else `VAULT_NAMESPACE`), `ca_cert` (else `VAULT_CACERT`), `timeout`. Every
+//! vaultrs setting is filled in here, so the crate never reads `VAULT_*` on its own (P11).
+//!
+//! The HTTP client is built per operation: the binary runs each batch of store calls on its own
+//! short-lived runtime, and a pooled connection must not outlive the runtime that opened it.
+//! Batched reads are bounded concurrent calls (`batch_size` 1, `concurrency` 8).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::error::ClientError;
+
+use super::net;
+use super::{BoxFuture, Capabilities, Store, StoreError};
+use crate::config::{StoreConfig, option_str};
+use crate::error::code;
+use crate::secret::{SecretString, SecretValue};
+use crate::secrets::Coordinate;
+
+/// Reads in flight at once within one `get_many`.
+const CONCURRENCY: usize = 8;
+
+/// The `hashicorp/vault` store.
+pub struct VaultStore {
+    cfg: StoreConfig,
+    address: String,
+    mount: String,
+    token: Option<SecretString>,
+    namespace: Option<String>,
+    ca_cert: Option<String>,
+    timeout: Duration,
+}
+
+/// The shape atmos writes: `{value: …}`.
+#[derive(serde::Serialize)]
+struct Written<'a> {
+    value: &'a serde_json::Value,
+}
+
+impl VaultStore {
+    /// Builds the store from its config. No network I/O; a missing token fails at first use.
+    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+        let config_err = |message: String, hint: &str| StoreError::Config {
+            store: cfg.name.clone(),
+            message,
+            hint: Some(hint.to_owned()),
+        };
+        let address = option_str(&cfg.options, "address")
+            .or_else(|| option_str(&cfg.options, "url"))
+            .map(str::to_owned)
+            .or_else(|| crate::env::var(crate::env::VAULT_ADDR))
+            .ok_or_else(|| {
+                config_err(
+                    "no Vault address".into(),
+                    "set `options.address` (e.g. https://vault.example.com:8200) or VAULT_ADDR",
+                )
+            })?;
+        match reqwest::Url::parse(&address) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(config_err(
+                    format!(
+                        "the Vault address `{}` is not an http(s) URL",
+                        net::redact_url(&address)
+                    ),
+                    "set `options.address` to a URL such as https://vault.example.com:8200",
+                ));
+            }
+        }
+        let mount = option_str(&cfg.options, "mount")
+            .or_else(|| option_str(&cfg.options, "path"))
+            .map(|m| m.trim_matches('/').to_owned())
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| {
+                config_err(
+                    "mount is required in vault store configuration".into(),
+                    "set `options.mount` to the KV v2 mount, e.g. `secret`",
+                )
+            })?;
+        let ca_cert = option_str(&cfg.options, "ca_cert")
+            .map(|p| crate::env::expand_path(p).display().to_string())
+            .or_else(|| crate::env::var(crate::env::VAULT_CACERT));
+        Ok(Self {
+            address,
+            mount,
+            token: option_str(&cfg.options, "token")
+                .map(str::to_owned)
+                .or_else(|| crate::env::var(crate::env::VAULT_TOKEN))
+                .map(SecretString::new),
+            namespace: option_str(&cfg.options, "namespace")
+                .map(str::to_owned)
+                .or_else(|| crate::env::var(crate::env::VAULT_NAMESPACE)),
+            ca_cert,
+            timeout: net::timeout(cfg)?,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// The path of a coordinate inside the mount (spec §3.1; stack and global scope get real
+    /// paths, docs/decisions.md).
+    pub fn path(&self, key: &Coordinate) -> Result<String, StoreError> {
+        super::keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(
+            |e| StoreError::Backend {
+                store: self.cfg.name.clone(),
+                key: key.key.clone(),
+                message: e.to_string(),
+                hint: None,
+                exit_code: code::FAILURE,
+            },
+        )
+    }
+
+    /// `e` (about one key of a batch) restated for `k`: one failed client build fails every
+    /// key, each named in its own error.
+    fn for_key(&self, e: &StoreError, k: &Coordinate) -> StoreError {
+        let mut e = e.clone();
+        if let StoreError::Backend { key, .. } = &mut e {
+            *key = self.describe_key(k);
+        }
+        e
+    }
+
+    fn err(&self, key: &Coordinate, message: String, hint: String) -> StoreError {
+        StoreError::Backend {
+            store: self.cfg.name.clone(),
+            key: self.describe_key(key),
+            message,
+            hint: Some(hint),
+            exit_code: code::FAILURE,
+        }
+    }
+
+    fn client(&self, key: &Coordinate) -> Result<VaultClient, StoreError> {
+        let token = self.token.as_ref().ok_or_else(|| {
+            self.err(
+                key,
+                "no Vault token".into(),
+                "set VAULT_TOKEN (or `options.token`) to a token that can use this mount".into(),
+            )
+        })?;
+        let mut b = VaultClientSettingsBuilder::default();
+        b.address(&self.address)
+            .token(token.expose())
+            .namespace(self.namespace.clone())
+            .ca_certs(self.ca_cert.iter().cloned().collect())
+            .identity(None)
+            .verify(true)
+            .timeout(Some(self.timeout));
+        let settings = b.build().map_err(|e| {
+            self.err(
+                key,
+                format!("invalid Vault client settings: {e}"),
+                "check `options.address`".into(),
+            )
+        })?;
+        VaultClient::new(settings).map_err(|e| match e {
+            ClientError::FileReadError { path, .. }
+            | ClientError::ParseCertificateError { path, .. }
+            | ClientError::FileNotFoundError { path } => self.err(
+                key,
+                format!("cannot use the CA bundle `{path}`"),
+                "point `options.ca_cert` (or VAULT_CACERT) at a readable PEM file".into(),
+            ),
+            other => self.err(
+                key,
+                format!("cannot build the Vault client: {other}"),
+                "check the store's options".into(),
+            ),
+        })
+    }
+
+    /// Turns a vaultrs failure into a store error; on 403 asks Vault whether the token itself
+    /// is valid, to tell a bad token from a missing policy.
+    async fn fail(
+        &self,
+        client: &VaultClient,
+        key: &Coordinate,
+        op: &str,
+        e: ClientError,
+    ) -> StoreError {
+        let path = self.path(key).unwrap_or_default();
+        match &e {
+            ClientError::APIError { code: 403, .. } => {
+                if vaultrs::token::lookup_self(client).await.is_err() {
+                    self.err(
+                        key,
+                        format!("Vault rejected the token ({op})"),
+                        "the token is invalid, expired or revoked: set a valid VAULT_TOKEN (or `options.token`)".into(),
+                    )
+                } else {
+                    self.err(
+                        key,
+                        format!("permission denied ({op})"),
+                        format!(
+                            "the token's policies must allow {} on `{m}/data/{path}` (and `delete` on `{m}/metadata/{path}` to delete)",
+                            if op == "read" { "`read`" } else { "`create` and `update`" },
+                            m = self.mount
+                        ),
+                    )
+                }
+            }
+            ClientError::APIError { code: 404, errors } if !errors.is_empty() => self.err(
+                key,
+                format!("Vault has no KV mount `{}` ({op})", self.mount),
+                format!(
+                    "enable it (`vault secrets enable -path={} kv-v2`) or fix `options.mount`",
+                    self.mount
+                ),
+            ),
+            ClientError::APIError { code: 503, .. } => self.err(
+                key,
+                format!("Vault is sealed or unavailable ({op})"),
+                "unseal the server or wait until it is active".into(),
+            ),
+            ClientError::APIError { code, errors } => self.err(
+                key,
+                format!(
+                    "Vault answered HTTP {code} ({op}){}",
+                    if errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", net::redact(&errors.join("; "), &self.secrets()))
+                    }
+                ),
+                "check the mount is KV version 2 and the token's policies".into(),
+            ),
+            ClientError::RestClientError {
+                source: rustify::errors::ClientError::ServerResponseError { code, .. },
+            } => self.err(
+                key,
+                format!("Vault answered HTTP {code} ({op})"),
+                "check that `options.address` points at Vault and the mount is KV version 2".into(),
+            ),
+            ClientError::RestClientError { .. } => {
+                let kind = net::classify(&e);
+                let (msg, hint) =
+                    net::describe(kind, "Vault", &net::redact_url(&self.address), self.timeout);
+                let cause = net::root_cause(&e, &self.secrets());
+                self.err(key, format!("{msg} ({op}): {cause}"), hint)
+            }
+            other => self.err(
+                key,
+                format!("unexpected answer from Vault ({op}): {other}"),
+                "check that the mount is KV version 2".into(),
+            ),
+        }
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        self.token.iter().map(SecretString::expose).collect()
+    }
+
+    fn not_found(e: &ClientError) -> bool {
+        match e {
+            ClientError::APIError { code: 404, errors } => errors.is_empty(),
+            // A soft-deleted latest version answers 404 with metadata instead of `errors`.
+            ClientError::RestClientError {
+                source: rustify::errors::ClientError::ServerResponseError { code: 404, .. },
+            } => true,
+            _ => false,
+        }
+    }
+
+    async fn read_one(
+        &self,
+        client: &VaultClient,
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        let path = self.path(key)?;
+        match vaultrs::kv2::read::<serde_json::Value>(client, &self.mount, &path).await {
+            Ok(serde_json::Value::Object(mut map)) => Ok(Some(match map.remove("value") {
+                Some(v) => SecretValue::json(v),
+                // Written by another tool: the whole map is the value.
+                None => SecretValue::json(serde_json::Value::Object(map)),
+            })),
+            Ok(serde_json::Value::Null) => Ok(None),
+            Ok(other) => Ok(Some(SecretValue::json(other))),
+            Err(e) if Self::not_found(&e) => Ok(None),
+            Err(e) => Err(self.fail(client, key, "read", e).await),
+        }
+    }
+
+    async fn exists_one(&self, client: &VaultClient, key: &Coordinate) -> Result<bool, StoreError> {
+        let path = self.path(key)?;
+        match vaultrs::kv2::read_metadata(client, &self.mount, &path).await {
+            Ok(meta) => Ok(meta
+                .versions
+                .get(&meta.current_version.to_string())
+                .is_some_and(|v| v.deletion_time.is_empty() && !v.destroyed)),
+            Err(e) if Self::not_found(&e) => Ok(false),
+            Err(e) => Err(self.fail(client, key, "metadata read", e).await),
+        }
+    }
+}
+
+impl Store for VaultStore {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn kind(&self) -> &str {
+        "hashicorp/vault"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            batch_size: 1,
+            concurrency: CONCURRENCY,
+            ..Capabilities::default()
+        }
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        Box::pin(async move {
+            let Some(first) = keys.first() else {
+                return Vec::new();
+            };
+            let client = match self.client(first) {
+                Ok(c) => c,
+                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
+            };
+            let client = &client;
+            let reads: Vec<_> = keys.iter().map(|k| self.read_one(client, k)).collect();
+            futures_util::stream::iter(reads)
+                .buffered(CONCURRENCY)
+                .collect()
+                .await
+        })
+    }
+
+    fn exists_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
+        Box::pin(async move {
+            let Some(first) = keys.first() else {
+                return Vec::new();
+            };
+            let client = match self.client(first) {
+                Ok(c) => c,
+                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
+            };
+            let client = &client;
+            let reads: Vec<_> = keys.iter().map(|k| self.exists_one(client, k)).collect();
+            futures_util::stream::iter(reads)
+                .buffered(CONCURRENCY)
+                .collect()
+                .await
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            let client = self.client(key)?;
+            let data = Written {
+                value: value.expose(),
+            };
+            match vaultrs::kv2::set(&client, &self.mount, &path, &data).await {
+                Ok(_) => Ok(()),
+                Err(e) => Err(self.fail(&client, key, "write", e).await),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            let client = self.client(key)?;
+            // Metadata delete removes every version; Vault answers 204 for a missing path too.
+            match vaultrs::kv2::delete_metadata(&client, &self.mount, &path).await {
+                Ok(()) => Ok(()),
+                Err(e) if Self::not_found(&e) => Ok(()),
+                Err(e) => Err(self.fail(&client, key, "delete", e).await),
+            }
+        })
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        match self.path(key) {
+            Ok(p) => format!("{}/{p}", self.mount),
+            Err(_) => format!("{}/<invalid key `{}`>", self.mount, key.key),
+        }
+    }
+}
