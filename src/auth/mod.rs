@@ -5,6 +5,8 @@
 //! Backend-specific readers (AWS credentials/config INI, GCP ADC, Azure) live in submodules and
 //! only use the path helpers below.
 
+pub mod aws;
+
 use std::path::PathBuf;
 
 use crate::config::AuthConfig;

@@ -8,6 +8,9 @@
 //! The trait is async (boxed futures, so it stays object-safe) because cloud backends are; local
 //! backends simply return ready futures.
 
+pub mod aws_common;
+pub mod aws_secrets_manager;
+pub mod aws_ssm;
 pub mod keychain;
 pub mod keys;
 pub mod memory;

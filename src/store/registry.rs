@@ -261,9 +261,20 @@ impl Registry {
 /// kind → constructor. Constructors must not do network I/O: clients are created lazily on
 /// first use, so a misconfigured store only fails the commands that touch it.
 fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, StoreError> {
-    let _ = env;
     match cfg.kind {
         StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
+        StoreKind::AwsSsm => Ok(Arc::new(super::aws_ssm::SsmStore::from_config(
+            cfg,
+            env.identity.clone(),
+            Arc::new(env.cli.auth.clone()),
+        )?)),
+        StoreKind::AwsAsm => Ok(Arc::new(
+            super::aws_secrets_manager::SecretsManagerStore::from_config(
+                cfg,
+                env.identity.clone(),
+                Arc::new(env.cli.auth.clone()),
+            )?,
+        )),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),
             message: format!(

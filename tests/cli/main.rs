@@ -2,6 +2,7 @@
 //! an isolated environment (temp HOME/XDG, no inherited ATMOS_/SOPS_ variables, CI=true so no
 //! prompt can appear), checking exit codes, stdout and stderr.
 
+mod aws;
 mod common;
 mod exec;
 mod files;

@@ -1,6 +1,7 @@
 //! The backend conformance suite: one set of behaviours every store must show, run against each
 //! backend (real servers or vetted fakes where a backend needs one).
 
+mod aws;
 mod services;
 mod suite;
 
@@ -79,6 +80,7 @@ fn sops_provider() {
             // SOPS files hold strings (atmos writes what the CLI gives it).
             structured: false,
             delete_missing_ok: true,
+            ..suite::Expect::default()
         },
     );
     // Files are where spec §3.5 says, private, and hold no plaintext.
