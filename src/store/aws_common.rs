@@ -141,13 +141,6 @@ impl AwsContext {
             .build()
     }
 
-    fn who(&self) -> String {
-        match self.identity() {
-            Some(i) => format!("store `{}` (identity `{i}`)", self.store),
-            None => format!("store `{}`", self.store),
-        }
-    }
-
     /// The SDK configuration for `access`, built on first use.
     pub async fn sdk_config(&self, access: Access) -> Result<&aws_config::SdkConfig, StoreError> {
         let (cell, role) = match access {
@@ -182,7 +175,7 @@ impl AwsContext {
                 .await
                 .map_err(|m| StoreError::Config {
                     store: self.store.clone(),
-                    message: format!("assuming role `{role}` failed for {}: {m}", self.who()),
+                    message: format!("assuming role `{role}` failed: {m}"),
                     hint: Some(
                         "check the role ARN and that the store's credentials may assume it".into(),
                     ),
@@ -210,7 +203,7 @@ impl AwsContext {
     fn auth_error(&self, e: &aws_auth::AwsAuthError) -> StoreError {
         StoreError::Config {
             store: self.store.clone(),
-            message: format!("cannot get AWS credentials for {}: {e}", self.who()),
+            message: format!("no AWS credentials: {e}"),
             hint: e.hint(),
         }
     }
@@ -323,12 +316,13 @@ impl AwsContext {
             Some(s) if s.len() >= 4 => message.replace(s, "****"),
             _ => message,
         };
+        let message = match self.identity() {
+            Some(i) => format!("as identity `{i}`: {message}"),
+            None => message,
+        };
         StoreError::Backend {
             store: self.store.clone(),
-            key: match self.identity() {
-                Some(i) => format!("{key}` (identity `{i}`"),
-                None => key.to_owned(),
-            },
+            key: key.to_owned(),
             message,
             hint,
             exit_code: code::FAILURE,
@@ -357,6 +351,20 @@ impl AwsContext {
                 self.region, self.store
             ),
         })
+    }
+
+    /// A store-wide failure (no credentials, role not assumable) as the error of one key.
+    pub fn for_key(&self, e: &StoreError, key: &str) -> StoreError {
+        match e {
+            StoreError::Config { message, hint, .. } => StoreError::Backend {
+                store: self.store.clone(),
+                key: key.to_owned(),
+                message: message.clone(),
+                hint: hint.clone(),
+                exit_code: code::FAILURE,
+            },
+            other => replicate(other),
+        }
     }
 
     /// A backend error not coming from the SDK.

@@ -109,7 +109,7 @@ impl SecretsManagerStore {
         ids.dedup();
         let client = match self.client(Access::Read).await {
             Ok(c) => c,
-            Err(e) => return fan_out(&e, keys.len()),
+            Err(e) => return self.fan_out(&e, &names),
         };
         let answer = if ids.is_empty() {
             None
@@ -165,7 +165,7 @@ impl SecretsManagerStore {
         let valid: Vec<&str> = names.iter().filter_map(|n| n.as_deref().ok()).collect();
         let client = match self.client(Access::Read).await {
             Ok(c) => c,
-            Err(e) => return fan_out(&e, keys.len()),
+            Err(e) => return self.fan_out(&e, &names),
         };
         let listed = match common_prefix(&valid) {
             // A leading `!` would negate the filter.
@@ -176,7 +176,7 @@ impl SecretsManagerStore {
         };
         let listed = match listed {
             Ok(l) => l,
-            Err(e) => return fan_out(&e, keys.len()),
+            Err(e) => return self.fan_out(&e, &names),
         };
         let mut out = Vec::with_capacity(keys.len());
         for n in names {
@@ -197,6 +197,21 @@ impl SecretsManagerStore {
             });
         }
         out
+    }
+
+    /// Copies a batch-wide failure (no client, listing failed) onto every key of the batch.
+    fn fan_out<T>(
+        &self,
+        e: &StoreError,
+        names: &[Result<String, StoreError>],
+    ) -> Vec<Result<T, StoreError>> {
+        names
+            .iter()
+            .map(|n| match n {
+                Ok(n) => Err(self.ctx.for_key(e, n)),
+                Err(e) => Err(super::aws_common::replicate(e)),
+            })
+            .collect()
     }
 
     /// Every secret name starting with `prefix`, sorted; `None` when it takes too many pages.
@@ -236,13 +251,6 @@ impl SecretsManagerStore {
         }
         Ok(None)
     }
-}
-
-/// Copies a store-wide failure (client could not be built) onto every key of a batch.
-fn fan_out<T>(e: &StoreError, n: usize) -> Vec<Result<T, StoreError>> {
-    (0..n)
-        .map(|_| Err(super::aws_common::replicate(e)))
-        .collect()
 }
 
 /// The longest common prefix of `names` (whole characters).
@@ -323,7 +331,10 @@ impl Store for SecretsManagerStore {
                     Some("store large data elsewhere (e.g. S3) and keep a reference in the secret".into()),
                 ));
             }
-            let client = self.client(Access::Write).await?;
+            let client = self
+                .client(Access::Write)
+                .await
+                .map_err(|e| self.ctx.for_key(&e, &name))?;
             let put = client
                 .put_secret_value()
                 .secret_id(&name)
@@ -348,7 +359,10 @@ impl Store for SecretsManagerStore {
     fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let name = self.name_of(key)?;
-            let client = self.client(Access::Write).await?;
+            let client = self
+                .client(Access::Write)
+                .await
+                .map_err(|e| self.ctx.for_key(&e, &name))?;
             // A forced delete of a missing name succeeds on AWS; spec §4.3 wants not-found, so
             // look first (deletes are single calls; the extra one is cheap).
             match client.describe_secret().secret_id(&name).send().await {

@@ -115,7 +115,10 @@ impl SsmStore {
             Err(e) => {
                 return keys
                     .iter()
-                    .map(|_| Err(super::aws_common::replicate(&e)))
+                    .map(|k| {
+                        let name = self.name_of(k)?;
+                        Err(self.ctx.for_key(&e, &name))
+                    })
                     .collect();
             }
         };
@@ -225,7 +228,10 @@ impl Store for SsmStore {
                     Some("keep large values in an `aws/asm` store (64 KiB)".into()),
                 ));
             }
-            let client = self.client(Access::Write).await?;
+            let client = self
+                .client(Access::Write)
+                .await
+                .map_err(|e| self.ctx.for_key(&e, &name))?;
             let mut req = client
                 .put_parameter()
                 .name(&name)
@@ -249,7 +255,10 @@ impl Store for SsmStore {
     fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let name = self.name_of(key)?;
-            let client = self.client(Access::Write).await?;
+            let client = self
+                .client(Access::Write)
+                .await
+                .map_err(|e| self.ctx.for_key(&e, &name))?;
             match client.delete_parameter().name(&name).send().await {
                 Ok(_) => Ok(()),
                 Err(e) if is_code(&e, &["ParameterNotFound"]) => Err(StoreError::NotFound {

@@ -3,7 +3,6 @@
 //! another account), identity faults, and how many AWS calls `validate` makes.
 
 #[path = "../conformance/services.rs"]
-#[allow(dead_code, reason = "shared harness; this crate uses part of it")]
 mod services;
 
 use std::process::Command;
@@ -155,13 +154,31 @@ print(json.dumps({"ssm": ps, "asm": names, "cfg": a.get_secret_value(SecretId="a
     assert_eq!(got["asm"], serde_json::json!(["atmos/dev/api/DB_CONFIG"]));
     assert_eq!(got["cfg"], r#"{"user":"app","port":5432}"#);
     // Delete, then validate names what is missing; deleting again is a not-found error.
-    p.run(&["secret", "delete", "DB_CONFIG", "-s", "dev", "-c", "api"])
-        .ok();
+    p.run(&[
+        "secret",
+        "delete",
+        "DB_CONFIG",
+        "-s",
+        "dev",
+        "-c",
+        "api",
+        "--force",
+    ])
+    .ok();
     p.run(&["secret", "validate", "-s", "dev", "-c", "api"])
         .code(1)
         .stderr_has("DB_CONFIG");
     let again = p
-        .run(&["secret", "delete", "DB_CONFIG", "-s", "dev", "-c", "api"])
+        .run(&[
+            "secret",
+            "delete",
+            "DB_CONFIG",
+            "-s",
+            "dev",
+            "-c",
+            "api",
+            "--force",
+        ])
         .code(1);
     assert!(again.stderr.contains("not found"), "{}", again.stderr);
 }
@@ -196,8 +213,8 @@ auth:
 
 fn with_stores(p: &Project, stores: &str) {
     let base = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
-    let head = base.split("stores:").next().unwrap();
-    std::fs::write(p.join("atmos.yaml"), format!("{head}{stores}{AUTH}")).unwrap();
+    let head = base.split("\nstores:\n").next().unwrap();
+    std::fs::write(p.join("atmos.yaml"), format!("{head}\n{stores}{AUTH}")).unwrap();
 }
 
 const STORES: &str = r#"stores:
@@ -271,6 +288,7 @@ fn identity_failure(credentials: &str, identity: &str, expect: &[&str]) {
         .stderr_has(identity)
         .stderr_has("hint:");
     assert!(start.elapsed() < Duration::from_secs(20));
+    eprintln!("{}", r.stderr);
     for e in expect {
         assert!(r.stderr.contains(e), "{e:?} in {}", r.stderr);
     }
@@ -402,4 +420,61 @@ fn validate_batches_asm_reads() {
     p.run(&["secret", "validate", "-s", "dev", "-c", "api"])
         .code(1)
         .stderr_has("S042");
+}
+
+#[test]
+fn store_functions_read_plain_ssm_and_asm_stores() {
+    let Some(m) = moto() else { return };
+    let p = project(&m);
+    with_stores(
+        &p,
+        r#"stores:
+  params:
+    kind: aws/ssm
+    options: { region: us-east-1, prefix: /shared, endpoint: !env AWS_TEST_ENDPOINT }
+  blobs:
+    kind: aws/asm
+    options: { region: us-east-1, prefix: shared, endpoint: !env AWS_TEST_ENDPOINT }
+"#,
+    );
+    std::fs::write(
+        p.join("stacks/deploy/dev.yaml"),
+        r#"vars:
+  stage: dev
+components:
+  terraform:
+    api:
+      vars:
+        vpc_id: !store params dev vpc VPC_ID
+        cidr: !store.get params network/cidr
+        db_port: !store.get blobs app-config | query .port
+        fallback: !store.get params nothing-here | default "none"
+"#,
+    )
+    .unwrap();
+    m.boto3(
+        r#"
+import boto3
+s = boto3.client("ssm"); a = boto3.client("secretsmanager")
+s.put_parameter(Name="/shared/dev/vpc/VPC_ID", Value='"vpc-0abc"', Type="String")
+s.put_parameter(Name="/shared/network/cidr", Value="10.0.0.0/16", Type="String")
+a.create_secret(Name="shared/app-config", SecretString='{"port": 5432}')
+print("{}")
+"#,
+    );
+    let out = p
+        .run(&["describe", "component", "api", "-s", "dev", "--mask=false"])
+        .ok();
+    for want in ["vpc-0abc", "10.0.0.0/16", "5432", "none"] {
+        assert!(out.stdout.contains(want), "{want} in:\n{}", out.stdout);
+    }
+    // A missing value without a default names the store and the full parameter name.
+    std::fs::write(
+        p.join("stacks/deploy/dev.yaml"),
+        "vars:\n  stage: dev\ncomponents:\n  terraform:\n    api:\n      vars:\n        x: !store.get params absent\n",
+    )
+    .unwrap();
+    p.run(&["describe", "component", "api", "-s", "dev", "--mask=false"])
+        .code(1)
+        .stderr_has("/shared/absent");
 }
