@@ -46,8 +46,8 @@ pub use cipher::DataKey;
 pub use config::{Config, CreationRule, find_config};
 pub use error::{Result, SopsError};
 pub use keys::{
-    AgeIdentities, IdentitySources, KeySource, MasterKeyProvider, identity_sources_from_env,
-    load_identities, load_identities_from_env,
+    AgeIdentities, IdentitySources, KeySource, MasterKeyProvider, OtherKeys,
+    identity_sources_from_env, load_identities, load_identities_from_env,
 };
 pub use metadata::Metadata;
 pub use stores::{EmitOptions, Format};
@@ -63,6 +63,20 @@ pub struct EncryptOptions {
     /// The crypt rule (default `unencrypted_suffix: _unencrypted`).
     pub rule: Option<CryptRule>,
     pub mac_only_encrypted: bool,
+    /// Other master keys per group (`("kms", entry without enc)`), parallel to `groups`.
+    pub other_keys: Vec<Vec<(&'static str, Value)>>,
+    /// Who wraps the data key for `other_keys`.
+    pub provider: Option<SharedProvider>,
+}
+
+/// A shareable [`MasterKeyProvider`] (for [`EncryptOptions`]).
+#[derive(Clone)]
+pub struct SharedProvider(pub std::sync::Arc<dyn MasterKeyProvider + Send + Sync>);
+
+impl std::fmt::Debug for SharedProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedProvider")
+    }
 }
 
 impl EncryptOptions {
@@ -89,11 +103,22 @@ impl EncryptOptions {
                 kinds: unsupported.join(", "),
             });
         }
+        let other_keys: Vec<Vec<(&'static str, Value)>> = rule
+            .groups
+            .iter()
+            .map(|g| g.kms.iter().map(|k| ("kms", k.to_entry())).collect())
+            .collect();
         Ok(Self {
             groups: rule.groups.iter().map(|g| g.age.clone()).collect(),
             shamir_threshold: rule.shamir_threshold,
             rule: rule.crypt_rule.clone(),
             mac_only_encrypted: rule.mac_only_encrypted,
+            other_keys: if other_keys.iter().all(Vec::is_empty) {
+                Vec::new()
+            } else {
+                other_keys
+            },
+            provider: None,
         })
     }
 }
@@ -536,7 +561,14 @@ fn encrypt_docs(
     emit: &EmitOptions,
 ) -> Result<Vec<u8>> {
     let key = DataKey::generate();
-    let key_groups = keys::wrap_data_key(&opts.groups, opts.shamir_threshold, &key)?;
+    let others = keys::OtherKeys {
+        groups: &opts.other_keys,
+        provider: opts
+            .provider
+            .as_ref()
+            .map(|p| &*p.0 as &dyn MasterKeyProvider),
+    };
+    let key_groups = keys::wrap_data_key_with(&opts.groups, &others, opts.shamir_threshold, &key)?;
     let binary = out_format == Format::Binary;
     let mut metadata = Metadata {
         key_groups,

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod plan;
 pub mod registry;
 pub mod sops;
+pub mod sops_kms;
 
 use std::future::Future;
 use std::pin::Pin;

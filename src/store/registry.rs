@@ -169,6 +169,17 @@ impl Registry {
         }
     }
 
+    /// The effective identity of a SOPS provider's cloud-KMS keys (spec §6): its own
+    /// `identity`, else the default; `None` = the SDK's default chain.
+    pub fn identity_for_provider(&self, own: Option<&str>) -> Option<String> {
+        match (&self.default_identity, own) {
+            (DefaultIdentity::Disabled, _) => None,
+            (_, Some(own)) => Some(own.to_owned()),
+            (DefaultIdentity::Named(n), None) => Some(n.clone()),
+            (DefaultIdentity::None, None) => None,
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &CliConfig {
         &self.cfg

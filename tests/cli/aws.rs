@@ -478,3 +478,90 @@ print("{}")
         .code(1)
         .stderr_has("/shared/absent");
 }
+
+#[test]
+fn sops_files_with_aws_kms_keys_interoperate_with_sops() {
+    let Some(sops) = crate::common::sops_bin() else {
+        return;
+    };
+    let Some(m) = moto() else { return };
+    let mut p = project(&m);
+    // The SDK (ours and sops's Go SDK) reaches moto's KMS through AWS_ENDPOINT_URL.
+    p.env("AWS_ENDPOINT_URL", &m.svc.url);
+    let arn = m.boto3(
+        "import boto3, json\nprint(json.dumps(boto3.client('kms').create_key()['KeyMetadata']['Arn']))",
+    );
+    let arn = arn.as_str().unwrap().to_owned();
+    let cfg = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
+    std::fs::write(
+        p.join("atmos.yaml"),
+        format!("{cfg}\nsecrets:\n  providers:\n    kms-sops:\n      kind: sops/aws-kms\n      spec: {{ path: secrets }}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - path_regex: secrets/.*\\.enc\\.yaml$\n    key_groups:\n      - kms:\n          - arn: {arn}\n            context: {{ app: atmos, env: dev }}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("stacks/deploy/dev.yaml"),
+        "vars:\n  stage: dev\nsecrets:\n  vars:\n    STACK_TOKEN: { sops: kms-sops }\ncomponents:\n  terraform:\n    api:\n      secrets:\n        vars:\n          DB_PASSWORD: { sops: kms-sops, required: true }\n",
+    )
+    .unwrap();
+    // atmos creates a new file whose data key KMS wraps, with the rule's encryption context …
+    p.set("DB_PASSWORD", SENTINEL, "dev", "api");
+    let file = p.join("secrets/dev.api.enc.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!("arn: {arn}")), "{text}");
+    assert!(text.contains("app: atmos") && text.contains("env: dev"), "{text}");
+    assert!(!text.contains(SENTINEL));
+    assert_eq!(p.get("DB_PASSWORD", "dev", "api").trim_end(), SENTINEL);
+    // … that the real sops decrypts,
+    let sops_cmd = |args: &[&str]| {
+        Command::new(&sops)
+            .args(args)
+            .current_dir(p.path())
+            .env_clear()
+            .env("HOME", p.join("home"))
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env("AWS_ENDPOINT_URL", &m.svc.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    };
+    let out = sops_cmd(&["decrypt", "secrets/dev.api.enc.yaml"]);
+    assert!(
+        out.status.success(),
+        "sops -d: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(SENTINEL));
+    // … and a file sops encrypts (same rule, KMS + context) is readable by atmos.
+    std::fs::write(p.join("secrets/dev.enc.yaml"), "STACK_TOKEN: from-sops\n").unwrap();
+    let out = sops_cmd(&["encrypt", "-i", "secrets/dev.enc.yaml"]);
+    assert!(
+        out.status.success(),
+        "sops -e: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(p.get("STACK_TOKEN", "dev", "api").trim_end(), "from-sops");
+    // Updating a KMS file keeps its key: sops still reads it.
+    p.set("DB_PASSWORD", "rotated", "dev", "api");
+    let out = sops_cmd(&["decrypt", "secrets/dev.api.enc.yaml"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rotated"));
+    // A wrong encryption context cannot unwrap the data key: a clear error, not a value.
+    let tampered = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("env: dev", "env: prod");
+    std::fs::write(&file, tampered).unwrap();
+    let r = p.run(&[
+        "secret", "get", "DB_PASSWORD", "-s", "dev", "-c", "api", "--mask=false",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("KMS Decrypt"), "{}", r.stderr);
+    assert!(!r.stdout.contains("rotated"));
+}
