@@ -515,7 +515,10 @@ fn sops_files_with_aws_kms_keys_interoperate_with_sops() {
     let file = p.join("secrets/dev.api.enc.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains(&format!("arn: {arn}")), "{text}");
-    assert!(text.contains("app: atmos") && text.contains("env: dev"), "{text}");
+    assert!(
+        text.contains("app: atmos") && text.contains("env: dev"),
+        "{text}"
+    );
     assert!(!text.contains(SENTINEL));
     assert_eq!(p.get("DB_PASSWORD", "dev", "api").trim_end(), SENTINEL);
     // … that the real sops decrypts,
@@ -559,9 +562,86 @@ fn sops_files_with_aws_kms_keys_interoperate_with_sops() {
         .replace("env: dev", "env: prod");
     std::fs::write(&file, tampered).unwrap();
     let r = p.run(&[
-        "secret", "get", "DB_PASSWORD", "-s", "dev", "-c", "api", "--mask=false",
+        "secret",
+        "get",
+        "DB_PASSWORD",
+        "-s",
+        "dev",
+        "-c",
+        "api",
+        "--mask=false",
     ]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("KMS Decrypt"), "{}", r.stderr);
     assert!(!r.stdout.contains("rotated"));
+}
+
+#[test]
+fn sops_kms_keys_use_the_providers_identity() {
+    let Some(m) = moto() else { return };
+    let mut p = project(&m);
+    p.env("AWS_ENDPOINT_URL", &m.svc.url);
+    // A KMS key that exists only in account 111111111111 (reached by assuming the role).
+    let arn = m.boto3(
+        r#"
+import boto3, json
+c = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::111111111111:role/secrets-writer", RoleSessionName="setup")["Credentials"]
+kms = boto3.client("kms", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+print(json.dumps(kms.create_key()["KeyMetadata"]["Arn"]))
+"#,
+    );
+    let arn = arn.as_str().unwrap().to_owned();
+    assert!(arn.contains(":111111111111:"), "{arn}");
+    let providers = |identity: &str| {
+        format!(
+            "\nsecrets:\n  providers:\n    kms-sops:\n      kind: sops/aws-kms\n      {identity}\n      spec: {{ path: secrets }}\n"
+        )
+    };
+    with_stores(&p, STORES);
+    let base = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
+    auth_files(
+        &mut p,
+        "",
+        "aws-user",
+        "[base]\naws_access_key_id = AKIAEXAMPLEBASE00001\naws_secret_access_key = base-secret\n",
+    );
+    std::fs::write(
+        p.join(".sops.yaml"),
+        format!("creation_rules:\n  - path_regex: secrets/\n    kms: {arn}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("stacks/deploy/dev.yaml"),
+        "vars:\n  stage: dev\ncomponents:\n  terraform:\n    api:\n      secrets:\n        vars:\n          TOKEN: { sops: kms-sops }\n",
+    )
+    .unwrap();
+    // Default chain (account 123456789012): the key is not there — a clear KMS error.
+    std::fs::write(p.join("atmos.yaml"), format!("{base}{}", providers(""))).unwrap();
+    p.run(&["secret", "set", "TOKEN=t1", "-s", "dev", "-c", "api"])
+        .code(1)
+        .stderr_has("KMS Encrypt")
+        .stderr_has("default AWS credentials");
+    // With the provider's identity the same key works, both ways.
+    std::fs::write(
+        p.join("atmos.yaml"),
+        format!("{base}{}", providers("identity: other-account")),
+    )
+    .unwrap();
+    p.set("TOKEN", SENTINEL, "dev", "api");
+    assert_eq!(p.get("TOKEN", "dev", "api").trim_end(), SENTINEL);
+    // `--identity=false` turns identities off: back to the default chain, which cannot decrypt.
+    let r = p.run(&[
+        "secret",
+        "get",
+        "TOKEN",
+        "-s",
+        "dev",
+        "-c",
+        "api",
+        "--mask=false",
+        "--identity=false",
+    ]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("KMS Decrypt"), "{}", r.stderr);
+    assert!(!r.stdout.contains(SENTINEL));
 }

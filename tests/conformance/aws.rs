@@ -360,3 +360,103 @@ fn missing_region_and_bad_endpoint_are_config_errors() {
     assert!(err.to_string().contains("not an http(s) URL"), "{err}");
     assert!(err.hint().is_some());
 }
+
+/// A wire-level stand-in for AWS that answers the first `failures` requests with `status` and
+/// an AWS JSON error `code`, then a canned `GetParameters` success. Returns its URL and the
+/// number of requests it received.
+fn flaky_aws(
+    failures: usize,
+    status: u16,
+    code: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        // Bounded: at most 32 connections, each read bounded by a timeout.
+        for conn in listener.incoming().take(32) {
+            let Ok(mut s) = conn else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body_len = loop {
+                let Ok(n) = s.read(&mut chunk) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    break Some((end + 4, len));
+                }
+            };
+            let Some((start, len)) = body_len else {
+                continue;
+            };
+            while buf.len() < start + len {
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let i = seen.fetch_add(1, Ordering::SeqCst);
+            let (st, body) = if i < failures {
+                (
+                    status,
+                    format!(r#"{{"__type":"{code}","message":"injected failure {i}"}}"#),
+                )
+            } else {
+                (
+                    200,
+                    r#"{"Parameters":[{"Name":"/atmos/secrets/dev/api/DB_PASSWORD","Type":"SecureString","Value":"v","Version":1}],"InvalidParameters":[]}"#.to_owned(),
+                )
+            };
+            let reply = format!(
+                "HTTP/1.1 {st} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_with_backoff() {
+    use std::sync::atomic::Ordering;
+    let c = suite::coord("dev", "api", "DB_PASSWORD");
+    for (status, code) in [(400, "ThrottlingException"), (503, "ServiceUnavailable")] {
+        // Two failures, then success: the read succeeds after three requests.
+        let (url, count) = flaky_aws(2, status, code);
+        let v =
+            suite::block(get_one(&ssm(&url, true), &c)).unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_eq!(v.unwrap().as_str(), Some("v"));
+        assert_eq!(count.load(Ordering::SeqCst), 3, "{code}");
+    }
+    // Throttled on every attempt: a bounded number of attempts, then a clear error.
+    let (url, count) = flaky_aws(usize::MAX, 400, "ThrottlingException");
+    let start = Instant::now();
+    let err = suite::block(get_one(&ssm(&url, true), &c)).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(count.load(Ordering::SeqCst), 4, "MAX_ATTEMPTS requests");
+    let text = err.to_string();
+    assert!(
+        text.contains("aws-test") && text.contains("ThrottlingException"),
+        "{text}"
+    );
+    assert!(
+        err.hint().unwrap().contains("throttled"),
+        "{:?}",
+        err.hint()
+    );
+}
