@@ -274,3 +274,65 @@ impl Store for SsmStore {
         self.name_of(key).unwrap_or_else(|_| key.key.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreKind;
+    use crate::yaml::{Map, Node};
+    use serde_json::json;
+
+    fn store(secret: bool, prefix: &str) -> SsmStore {
+        let mut options = Map::new();
+        options.insert("region".into(), Node::Str("us-east-1".into()));
+        options.insert("prefix".into(), Node::Str(prefix.into()));
+        let cfg = StoreConfig {
+            name: "s".into(),
+            kind: StoreKind::AwsSsm,
+            secret,
+            identity: None,
+            options,
+        };
+        SsmStore::from_config(&cfg, None, Default::default()).unwrap()
+    }
+
+    #[test]
+    fn encoding_follows_spec() {
+        let (sec, plain) = (store(true, "/p"), store(false, "/p"));
+        let enc = |s: &SsmStore, v: serde_json::Value| s.encode(&SecretValue::json(v));
+        assert_eq!(enc(&sec, json!("abc")), "abc");
+        assert_eq!(enc(&sec, json!("")), "\"\"");
+        assert_eq!(enc(&sec, json!({"a": 1})), "{\"a\":1}");
+        assert_eq!(enc(&sec, json!(5)), "5");
+        assert_eq!(enc(&plain, json!("abc")), "\"abc\"");
+        let dec = |s: &SsmStore, raw: &str| s.decode(raw).expose().clone();
+        assert_eq!(dec(&sec, "{\"a\":1}"), json!({"a": 1}));
+        assert_eq!(dec(&sec, "\"q\""), json!("q"));
+        assert_eq!(dec(&sec, "42"), json!("42"));
+        assert_eq!(dec(&sec, "true"), json!("true"));
+        assert_eq!(dec(&sec, "not json"), json!("not json"));
+        assert_eq!(dec(&plain, "42"), json!(42));
+        assert_eq!(dec(&plain, "plain"), json!("plain"));
+    }
+
+    #[test]
+    fn names_always_start_with_a_slash() {
+        let c = |st: &str, co: &str, k: &str| Coordinate {
+            stack: st.into(),
+            component: co.into(),
+            key: k.into(),
+            scope: crate::secrets::Scope::Instance,
+        };
+        assert_eq!(
+            store(true, "/atmos/secrets")
+                .name_of(&c("plat-ue2-dev", "vpc/primary", "DB_PASSWORD"))
+                .unwrap(),
+            "/atmos/secrets/plat/ue2/dev/vpc/primary/DB_PASSWORD"
+        );
+        assert_eq!(store(true, "").name_of(&c("", "", "K")).unwrap(), "/K");
+        assert_eq!(
+            store(true, "atmos").name_of(&c("dev", "", "K")).unwrap(),
+            "/atmos/dev/K"
+        );
+    }
+}

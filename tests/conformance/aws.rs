@@ -460,3 +460,44 @@ fn throttling_and_server_errors_are_retried_with_backoff() {
         err.hint()
     );
 }
+
+#[test]
+fn read_and_write_roles_are_assumed() {
+    let Some(m) = moto(&[]) else { return };
+    let role = "arn:aws:iam::222222222222:role/ssm-writer";
+    let mut cfg = store_config(StoreKind::AwsSsm, true, "/roles", &m.svc.url);
+    cfg.options
+        .insert("write_role_arn".into(), Node::Str(role.into()));
+    cfg.options
+        .insert("read_role_arn".into(), Node::Str(role.into()));
+    let store = SsmStore::from_config(&cfg, None, Default::default())
+        .unwrap()
+        .with_credentials(creds());
+    let c = suite::coord("dev", "api", "K");
+    suite::block(store.set(&c, &SecretValue::text("in-222"))).unwrap();
+    assert_eq!(
+        suite::block(get_one(&store, &c)).unwrap().unwrap().as_str(),
+        Some("in-222")
+    );
+    // The parameter is in the role's account, not in the caller's.
+    let got = m.boto3(&format!(
+        r#"
+import boto3, json
+c = boto3.client("sts").assume_role(RoleArn="{role}", RoleSessionName="check")["Credentials"]
+other = boto3.client("ssm", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+print(json.dumps({{"role": [p["Name"] for p in other.describe_parameters()["Parameters"]],
+                  "caller": [p["Name"] for p in boto3.client("ssm").describe_parameters()["Parameters"]]}}))
+"#
+    ));
+    assert_eq!(got["role"], serde_json::json!(["/roles/dev/api/K"]));
+    assert_eq!(got["caller"], serde_json::json!([]));
+    // Without the read role, the caller's own account has nothing under that name.
+    let caller = SsmStore::from_config(
+        &store_config(StoreKind::AwsSsm, true, "/roles", &m.svc.url),
+        None,
+        Default::default(),
+    )
+    .unwrap()
+    .with_credentials(creds());
+    assert!(suite::block(get_one(&caller, &c)).unwrap().is_none());
+}
