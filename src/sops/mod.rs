@@ -18,8 +18,10 @@
 //! | `.sops.yaml` for a path | [`find_config`], [`Config::load`], [`Config::rule_for`], [`EncryptOptions::from_rule`] |
 //!
 //! Master keys other than age (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `pgp`) are read and
-//! written back verbatim; recovering a data key from them needs a [`MasterKeyProvider`] (none is
-//! built in yet: such files fail with "<kind> master keys are not supported yet").
+//! written back verbatim; recovering a data key from them, or wrapping one for them (the `kms`
+//! keys of a creation rule, [`EncryptOptions::other_keys`]), needs a [`MasterKeyProvider`]. The
+//! codec has none built in; the SOPS secret provider passes an AWS KMS one. Without one, such
+//! files fail with "<kind> master keys are not supported yet".
 //!
 //! Modules: [`tree`] (model, canonical values, crypt rule, the walker), [`cipher`] (AES-GCM,
 //! `ENC[…]`, MAC), [`keys`] (age, Shamir, data key), [`metadata`], [`stores`] (formats, dotenv,
