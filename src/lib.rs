@@ -34,6 +34,9 @@ use clap::Parser;
 
 /// Parses `args`, runs the command and renders any error. Never panics on user input.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    // One TLS crypto provider for every client (AWS SDK and others): aws-lc-rs. Installing it
+    // explicitly keeps rustls from panicking if a dependency ever enables a second one; an
+    // error only means a provider is already installed.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,

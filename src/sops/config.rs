@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::error::{Result, SopsError};
 use super::stores::EmitOptions;
-use super::tree::{CryptRule, Map, RULE_FIELDS, Value, map_get};
+use super::tree::{CryptRule, Entry, Map, RULE_FIELDS, Value, map_get};
 
 /// The config file name sops looks for.
 pub const CONFIG_FILE: &str = ".sops.yaml";
@@ -28,8 +28,109 @@ pub struct Config {
 pub struct RuleGroup {
     /// age recipients.
     pub age: Vec<String>,
+    /// AWS KMS keys (`kms`), created through a [`super::MasterKeyProvider`].
+    pub kms: Vec<KmsSpec>,
     /// Kinds of other master keys the rule names (not supported for encryption yet).
     pub unsupported: Vec<&'static str>,
+}
+
+/// One AWS KMS key of a creation rule: what `sops` writes into the metadata besides `enc`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KmsSpec {
+    /// The key ARN.
+    pub arn: String,
+    /// A role to assume before calling KMS.
+    pub role: Option<String>,
+    /// The encryption context (sorted by key, as sops writes it).
+    pub context: Vec<(String, String)>,
+    /// The named AWS profile (kept for sops; not used here).
+    pub aws_profile: String,
+}
+
+impl KmsSpec {
+    /// The metadata entry without `enc`/`created_at` (in sops's field order).
+    pub fn to_entry(&self) -> Value {
+        let mut m: Map = vec![Entry::Pair("arn".into(), Value::str(self.arn.as_str()))];
+        if let Some(r) = &self.role {
+            m.push(Entry::Pair("role".into(), Value::str(r.as_str())));
+        }
+        if !self.context.is_empty() {
+            m.push(Entry::Pair(
+                "context".into(),
+                Value::Map(
+                    self.context
+                        .iter()
+                        .map(|(k, v)| Entry::Pair(k.clone(), Value::str(v.as_str())))
+                        .collect(),
+                ),
+            ));
+        }
+        m.push(Entry::Pair(
+            "aws_profile".into(),
+            Value::str(self.aws_profile.as_str()),
+        ));
+        Value::Map(m)
+    }
+}
+
+/// Reads `kms` of a rule: a comma list of ARNs (`arn[+role]`, flat form) or a list of
+/// `{arn, role, context, aws_profile}` mappings (key-group form).
+fn kms_specs(m: &Map) -> Vec<KmsSpec> {
+    let profile = map_get(m, "aws_profile").and_then(text).unwrap_or_default();
+    let from_text = |s: &str| -> KmsSpec {
+        let (arn, role) = match s.split_once('+') {
+            Some((a, r)) => (a.trim().to_owned(), Some(r.trim().to_owned())),
+            None => (s.trim().to_owned(), None),
+        };
+        KmsSpec {
+            arn,
+            role,
+            context: Vec::new(),
+            aws_profile: profile.clone(),
+        }
+    };
+    let mut out = Vec::new();
+    let items: Vec<&Value> = match map_get(m, "kms") {
+        Some(Value::Seq(items)) => items.iter().collect(),
+        Some(v) => vec![v],
+        None => Vec::new(),
+    };
+    for item in items {
+        match item {
+            Value::Map(e) => {
+                let mut context: Vec<(String, String)> = match map_get(e, "context") {
+                    Some(Value::Map(c)) => c
+                        .iter()
+                        .filter_map(|en| match en {
+                            Entry::Pair(k, v) => text(v).map(|v| (k.clone(), v)),
+                            Entry::Comment(_) => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                context.sort();
+                if let Some(arn) = map_get(e, "arn").and_then(text) {
+                    out.push(KmsSpec {
+                        arn,
+                        role: map_get(e, "role").and_then(text).filter(|r| !r.is_empty()),
+                        context,
+                        aws_profile: map_get(e, "aws_profile").and_then(text).unwrap_or_default(),
+                    });
+                }
+            }
+            other => {
+                if let Some(t) = text(other) {
+                    out.extend(
+                        t.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(from_text),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One creation rule, as encryption options.
@@ -118,9 +219,13 @@ const OTHER_GROUP: [(&str, &str); 5] = [
 fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> RuleGroup {
     let mut g = RuleGroup {
         age: key_list(map_get(m, "age")),
+        kms: kms_specs(m),
         unsupported: Vec::new(),
     };
     for (field, kind) in fields {
+        if *kind == "kms" {
+            continue;
+        }
         let present = match map_get(m, field) {
             Some(Value::Seq(s)) => s.iter().any(|v| !matches!(v, Value::Comment(_))),
             Some(Value::Null) | None => false,
@@ -137,6 +242,11 @@ fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> RuleGroup {
                 for r in s.age {
                     if !g.age.contains(&r) {
                         g.age.push(r);
+                    }
+                }
+                for k in s.kms {
+                    if !g.kms.contains(&k) {
+                        g.kms.push(k);
                     }
                 }
                 for k in s.unsupported {
@@ -282,7 +392,8 @@ mod tests {
         assert_eq!(r.groups[0].age, ["b1", "b2", "b3"]);
         let r = cfg.rule_for(Path::new("/repo/other.yaml")).unwrap();
         assert_eq!(r.groups.len(), 2);
-        assert_eq!(r.groups[1].unsupported, ["kms"]);
+        assert_eq!(r.groups[1].kms[0].arn, "x");
+        assert!(r.groups[1].unsupported.is_empty());
         assert_eq!(r.shamir_threshold, 2);
     }
 

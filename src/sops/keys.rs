@@ -44,8 +44,8 @@ pub struct KeyGroup {
     pub keys: Vec<MasterKey>,
 }
 
-/// Decrypts (and later encrypts) master keys of kinds other than age, e.g. AWS KMS. Implement it
-/// to add a kind; the codec calls it for every non-age entry.
+/// Decrypts and encrypts master keys of kinds other than age, e.g. AWS KMS. Implement it to add
+/// a kind; the codec calls it for every non-age entry.
 pub trait MasterKeyProvider {
     /// Recovers the wrapped bytes of an entry of `kind`; `Ok(None)` when this provider does not
     /// handle that kind.
@@ -54,6 +54,27 @@ pub trait MasterKeyProvider {
         kind: &str,
         entry: &Value,
     ) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, String>;
+
+    /// Wraps `payload` for the key described by `spec` (a metadata entry without `enc`) and
+    /// returns the complete metadata entry; `Ok(None)` when this provider does not handle `kind`.
+    fn encrypt(
+        &self,
+        kind: &str,
+        spec: &Value,
+        payload: &[u8],
+    ) -> std::result::Result<Option<Value>, String> {
+        let _ = (kind, spec, payload);
+        Ok(None)
+    }
+}
+
+/// Master keys of other kinds to create, per key group, and the provider that creates them.
+#[derive(Default)]
+pub struct OtherKeys<'a> {
+    /// `(kind, spec)` per group, parallel to the age recipient groups.
+    pub groups: &'a [Vec<(&'static str, Value)>],
+    /// Who wraps them.
+    pub provider: Option<&'a dyn MasterKeyProvider>,
 }
 
 /// Parsed age identities. `Debug` shows only the count.
@@ -432,10 +453,36 @@ fn unwrap_group(
     None
 }
 
-/// Wraps `payload` for every key of a group (only age keys can be created; other kinds are
-/// kept from the old metadata only when the payload did not change, see `Document`).
+/// Wraps `payload` for every key of a group (age keys; other kinds are kept from the old
+/// metadata only when the payload did not change, see `Document`).
 pub fn wrap_group(recipients: &[String], payload: &[u8]) -> Result<KeyGroup> {
-    let mut keys = Vec::with_capacity(recipients.len());
+    wrap_group_with(recipients, &[], None, payload)
+}
+
+/// Wraps `payload` for age recipients and for other master keys through `provider` (which
+/// must handle every kind asked for).
+pub fn wrap_group_with(
+    recipients: &[String],
+    others: &[(&'static str, Value)],
+    provider: Option<&dyn MasterKeyProvider>,
+    payload: &[u8],
+) -> Result<KeyGroup> {
+    let mut keys = Vec::with_capacity(recipients.len() + others.len());
+    for (kind, spec) in others {
+        let unsupported = || SopsError::UnsupportedMasterKey {
+            file: FileRef::default(),
+            kinds: (*kind).to_owned(),
+        };
+        let entry = provider
+            .ok_or_else(unsupported)?
+            .encrypt(kind, spec, payload)
+            .map_err(|message| SopsError::Wrap {
+                recipient: format!("{kind} key"),
+                message,
+            })?
+            .ok_or_else(unsupported)?;
+        keys.push(MasterKey::Other { kind, entry });
+    }
     for r in recipients {
         keys.push(MasterKey::Age {
             recipient: r.trim().to_owned(),
@@ -451,32 +498,43 @@ pub fn wrap_data_key(
     threshold: usize,
     key: &DataKey,
 ) -> Result<Vec<KeyGroup>> {
-    if groups.is_empty() || groups.iter().all(|g| g.is_empty()) {
+    wrap_data_key_with(groups, &OtherKeys::default(), threshold, key)
+}
+
+/// [`wrap_data_key`] with other master keys (e.g. AWS KMS) in the groups as well.
+pub fn wrap_data_key_with(
+    groups: &[Vec<String>],
+    others: &OtherKeys<'_>,
+    threshold: usize,
+    key: &DataKey,
+) -> Result<Vec<KeyGroup>> {
+    let other_of = |i: usize| others.groups.get(i).map_or(&[][..], Vec::as_slice);
+    let n = groups.len().max(others.groups.len());
+    if n == 0 || (0..n).all(|i| groups.get(i).is_none_or(Vec::is_empty) && other_of(i).is_empty()) {
         return Err(SopsError::NoRecipients {
             file: FileRef::default(),
         });
     }
-    if groups.len() == 1 {
-        return Ok(vec![wrap_group(&groups[0], key.expose())?]);
+    let age_of = |i: usize| groups.get(i).map_or(&[][..], Vec::as_slice);
+    if n == 1 {
+        return Ok(vec![wrap_group_with(
+            age_of(0),
+            other_of(0),
+            others.provider,
+            key.expose(),
+        )?]);
     }
-    let k = if threshold == 0 {
-        groups.len()
-    } else {
-        threshold
-    };
-    if k < 2 || k > groups.len() {
+    let k = if threshold == 0 { n } else { threshold };
+    if k < 2 || k > n {
         return Err(SopsError::Usage {
-            message: format!(
-                "shamir threshold {k} is invalid for {} key groups",
-                groups.len()
-            ),
+            message: format!("shamir threshold {k} is invalid for {} key groups", n),
         });
     }
-    let shares = shamir_split(key.expose(), groups.len(), k);
-    groups
+    let shares = shamir_split(key.expose(), n, k);
+    shares
         .iter()
-        .zip(shares.iter())
-        .map(|(g, share)| wrap_group(g, share))
+        .enumerate()
+        .map(|(i, share)| wrap_group_with(age_of(i), other_of(i), others.provider, share))
         .collect()
 }
 

@@ -18,8 +18,10 @@
 //! | `.sops.yaml` for a path | [`find_config`], [`Config::load`], [`Config::rule_for`], [`EncryptOptions::from_rule`] |
 //!
 //! Master keys other than age (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `pgp`) are read and
-//! written back verbatim; recovering a data key from them needs a [`MasterKeyProvider`] (none is
-//! built in yet: such files fail with "<kind> master keys are not supported yet").
+//! written back verbatim; recovering a data key from them, or wrapping one for them (the `kms`
+//! keys of a creation rule, [`EncryptOptions::other_keys`]), needs a [`MasterKeyProvider`]. The
+//! codec has none built in; the SOPS secret provider passes an AWS KMS one. Without one, such
+//! files fail with "<kind> master keys are not supported yet".
 //!
 //! Modules: [`tree`] (model, canonical values, crypt rule, the walker), [`cipher`] (AES-GCM,
 //! `ENC[…]`, MAC), [`keys`] (age, Shamir, data key), [`metadata`], [`stores`] (formats, dotenv,
@@ -46,8 +48,8 @@ pub use cipher::DataKey;
 pub use config::{Config, CreationRule, find_config};
 pub use error::{Result, SopsError};
 pub use keys::{
-    AgeIdentities, IdentitySources, KeySource, MasterKeyProvider, identity_sources_from_env,
-    load_identities, load_identities_from_env,
+    AgeIdentities, IdentitySources, KeySource, MasterKeyProvider, OtherKeys,
+    identity_sources_from_env, load_identities, load_identities_from_env,
 };
 pub use metadata::Metadata;
 pub use stores::{EmitOptions, Format};
@@ -63,6 +65,20 @@ pub struct EncryptOptions {
     /// The crypt rule (default `unencrypted_suffix: _unencrypted`).
     pub rule: Option<CryptRule>,
     pub mac_only_encrypted: bool,
+    /// Other master keys per group (`("kms", entry without enc)`), parallel to `groups`.
+    pub other_keys: Vec<Vec<(&'static str, Value)>>,
+    /// Who wraps the data key for `other_keys`.
+    pub provider: Option<SharedProvider>,
+}
+
+/// A shareable [`MasterKeyProvider`] (for [`EncryptOptions`]).
+#[derive(Clone)]
+pub struct SharedProvider(pub std::sync::Arc<dyn MasterKeyProvider + Send + Sync>);
+
+impl std::fmt::Debug for SharedProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedProvider")
+    }
 }
 
 impl EncryptOptions {
@@ -89,11 +105,22 @@ impl EncryptOptions {
                 kinds: unsupported.join(", "),
             });
         }
+        let other_keys: Vec<Vec<(&'static str, Value)>> = rule
+            .groups
+            .iter()
+            .map(|g| g.kms.iter().map(|k| ("kms", k.to_entry())).collect())
+            .collect();
         Ok(Self {
             groups: rule.groups.iter().map(|g| g.age.clone()).collect(),
             shamir_threshold: rule.shamir_threshold,
             rule: rule.crypt_rule.clone(),
             mac_only_encrypted: rule.mac_only_encrypted,
+            other_keys: if other_keys.iter().all(Vec::is_empty) {
+                Vec::new()
+            } else {
+                other_keys
+            },
+            provider: None,
         })
     }
 }
@@ -536,7 +563,14 @@ fn encrypt_docs(
     emit: &EmitOptions,
 ) -> Result<Vec<u8>> {
     let key = DataKey::generate();
-    let key_groups = keys::wrap_data_key(&opts.groups, opts.shamir_threshold, &key)?;
+    let others = keys::OtherKeys {
+        groups: &opts.other_keys,
+        provider: opts
+            .provider
+            .as_ref()
+            .map(|p| &*p.0 as &dyn MasterKeyProvider),
+    };
+    let key_groups = keys::wrap_data_key_with(&opts.groups, &others, opts.shamir_threshold, &key)?;
     let binary = out_format == Format::Binary;
     let mut metadata = Metadata {
         key_groups,

@@ -9,6 +9,9 @@
 //! backends simply return ready futures.
 
 pub mod artifactory;
+pub mod aws_common;
+pub mod aws_secrets_manager;
+pub mod aws_ssm;
 pub mod azure_key_vault;
 pub mod gcp_secret_manager;
 pub mod keychain;
@@ -21,6 +24,7 @@ pub mod plan;
 pub mod redis;
 pub mod registry;
 pub mod sops;
+pub mod sops_kms;
 pub mod vault;
 
 use std::future::Future;

@@ -172,6 +172,17 @@ impl Registry {
         }
     }
 
+    /// The effective identity of a SOPS provider's cloud-KMS keys (spec §6): its own
+    /// `identity`, else the default; `None` = the SDK's default chain.
+    pub fn identity_for_provider(&self, own: Option<&str>) -> Option<String> {
+        match (&self.default_identity, own) {
+            (DefaultIdentity::Disabled, _) => None,
+            (_, Some(own)) => Some(own.to_owned()),
+            (DefaultIdentity::Named(n), None) => Some(n.clone()),
+            (DefaultIdentity::None, None) => None,
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &CliConfig {
         &self.cfg
@@ -274,6 +285,18 @@ fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, Stor
         StoreKind::Artifactory => Ok(Arc::new(super::artifactory::ArtifactoryStore::from_config(
             cfg,
         )?)),
+        StoreKind::AwsSsm => Ok(Arc::new(super::aws_ssm::SsmStore::from_config(
+            cfg,
+            env.identity.clone(),
+            Arc::new(env.cli.auth.clone()),
+        )?)),
+        StoreKind::AwsAsm => Ok(Arc::new(
+            super::aws_secrets_manager::SecretsManagerStore::from_config(
+                cfg,
+                env.identity.clone(),
+                Arc::new(env.cli.auth.clone()),
+            )?,
+        )),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),
             message: format!(

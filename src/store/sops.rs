@@ -34,6 +34,8 @@ pub struct SopsStore {
     key_store: Option<Arc<dyn Store>>,
     identities: OnceLock<Result<AgeIdentities, KeyLoadError>>,
     docs: Mutex<HashMap<PathBuf, Arc<Loaded>>>,
+    /// AWS KMS master keys (`kms` entries), as the provider's identity.
+    kms: Arc<super::sops_kms::AwsKmsProvider>,
 }
 
 /// A decrypted file, or why it could not be read.
@@ -65,12 +67,17 @@ impl SopsStore {
             }
             _ => None,
         };
+        let kms = Arc::new(super::sops_kms::AwsKmsProvider::new(
+            registry.identity_for_provider(cfg.identity.as_deref()),
+            Arc::new(cli.auth.clone()),
+        ));
         Ok(Self {
             base: cli.base_path.clone(),
             cfg,
             key_store,
             identities: OnceLock::new(),
             docs: Mutex::new(HashMap::new()),
+            kms,
         })
     }
 
@@ -286,7 +293,7 @@ impl SopsStore {
         })?;
         let keys = KeySource {
             age: ids,
-            provider: None,
+            provider: Some(self.kms.as_ref()),
         };
         Document::decrypt(bytes, Format::Yaml, &keys, &sops::DecryptOptions::default())
             .map_err(|e| self.backend_err(file, &e.in_file(file)))
@@ -301,8 +308,10 @@ impl SopsStore {
         if let Some(cfg_path) = sops::find_config(start) {
             let config = sops::Config::load(&cfg_path).map_err(|e| self.backend_err(file, &e))?;
             if let Some(rule) = config.rule_for(file) {
-                return sops::EncryptOptions::from_rule(rule)
-                    .map_err(|e| self.backend_err(file, &e));
+                let mut opts = sops::EncryptOptions::from_rule(rule)
+                    .map_err(|e| self.backend_err(file, &e))?;
+                opts.provider = Some(sops::SharedProvider(self.kms.clone()));
+                return Ok(opts);
             }
         }
         Err(StoreError::Backend {

@@ -3,6 +3,7 @@
 //! prompt can appear), checking exit codes, stdout and stderr.
 
 mod artifactory;
+mod aws;
 mod cloud;
 mod common;
 mod exec;

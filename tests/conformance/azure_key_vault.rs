@@ -83,6 +83,7 @@ fn conformance() {
             scopes: vec![Scope::Instance],
             structured: true,
             delete_missing_ok: true,
+            ..suite::Expect::default()
         },
     );
     let state = fake.state();

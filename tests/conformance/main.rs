@@ -2,6 +2,7 @@
 //! backend (real servers or vetted fakes where a backend needs one).
 
 mod artifactory;
+mod aws;
 mod azure_key_vault;
 mod fakes;
 mod gcp_secret_manager;
@@ -89,6 +90,7 @@ fn sops_provider() {
             // SOPS files hold strings (atmos writes what the CLI gives it).
             structured: false,
             delete_missing_ok: true,
+            ..suite::Expect::default()
         },
     );
     // Files are where spec §3.5 says, private, and hold no plaintext.

@@ -20,6 +20,14 @@ pub struct Service {
     pub url: String,
 }
 
+impl Service {
+    /// Stops the server now (e.g. to test a backend that dies mid-run).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();

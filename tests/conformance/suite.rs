@@ -15,6 +15,9 @@ pub struct Expect {
     pub structured: bool,
     /// Whether deleting a missing value succeeds.
     pub delete_missing_ok: bool,
+    /// The largest text value (bytes) the backend must round-trip; a larger one must fail with
+    /// an error that does not carry the value. 64 KiB for most backends.
+    pub large_value: usize,
 }
 
 impl Default for Expect {
@@ -23,6 +26,7 @@ impl Default for Expect {
             scopes: vec![Scope::Instance, Scope::Stack, Scope::Global],
             structured: true,
             delete_missing_ok: true,
+            large_value: 64 * 1024,
         }
     }
 }
@@ -65,7 +69,7 @@ pub fn run(store: &dyn Store, expect: &Expect) {
     if expect.structured {
         json_round_trip(store);
     }
-    unicode_and_large(store);
+    unicode_and_large(store, expect);
     batch_preserves_order(store);
     overwrite_and_delete(store, expect);
     errors_never_carry_values(store);
@@ -121,17 +125,24 @@ fn json_round_trip(store: &dyn Store) {
     assert_eq!(get(store, &c).unwrap().expose(), &v);
 }
 
-fn unicode_and_large(store: &dyn Store) {
+fn unicode_and_large(store: &dyn Store, expect: &Expect) {
     let c = coord("dev", "api", "UNICODE");
     let text = "pässwörd ✓ 秘密 🔐 \"quoted\" \\ back\nslash";
     set(store, &c, &SecretValue::text(text));
     assert_eq!(get(store, &c).unwrap().as_str(), Some(text));
     let c = coord("dev", "api", "LARGE");
-    let big: String = (0..64 * 1024)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
+    let text_of =
+        |n: usize| -> String { (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect() };
+    let big = text_of(expect.large_value);
     set(store, &c, &SecretValue::text(big.clone()));
     assert_eq!(get(store, &c).unwrap().as_str(), Some(big.as_str()));
+    if expect.large_value < 64 * 1024 {
+        // Beyond the backend's limit: a clear error, without the value in it.
+        let too_big = format!("{SENTINEL}{}", text_of(64 * 1024));
+        let err = block(store.set(&c, &SecretValue::text(too_big)))
+            .expect_err("a value over the backend's limit must fail");
+        assert!(!err.to_string().contains(SENTINEL), "{err}");
+    }
 }
 
 fn batch_preserves_order(store: &dyn Store) {

@@ -1,0 +1,512 @@
+//! Owns AWS credentials for identity-aware stores and SOPS `aws-kms` keys (spec §6): turning an
+//! `auth.identities` name into one credential set, in memory only.
+//!
+//! Order for an identity:
+//! 1. atmos auth's realm-scoped files `<config>/atmos/[<realm>/]aws/<root-provider>/credentials`
+//!    (INI section `[<identity>]`) and `…/config` (`[profile <identity>]`, `[default]` for an
+//!    identity named `default`) — what `atmos auth login` leaves behind. An expired entry is an
+//!    error, never skipped.
+//! 2. Otherwise what needs no browser: `aws/user` static keys from the identity's `credentials`
+//!    map, `aws/assume-role` via STS from the credentials of the identity it is `via`, and
+//!    `aws/ambient` (the SDK's default chain).
+//! 3. Anything else (`aws/permission-set` via SSO, SAML, …) needs an interactive login: a clear
+//!    error with the `atmos auth login` hint, never a silent fall back to other credentials.
+//!
+//! Nothing here writes files, and no error message carries a key, secret or token.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_sts::config::Credentials;
+
+use super::AuthError;
+use crate::config::AuthConfig;
+use crate::yaml::{Map, Node};
+
+/// Where an identity's credentials come from.
+#[derive(Clone, Debug)]
+pub enum CredentialSource {
+    /// A resolved credential set (static keys, cached session, assumed role).
+    Static(Credentials),
+    /// The SDK's default chain (`aws/ambient`).
+    DefaultChain,
+}
+
+/// An identity's credentials plus the settings its profile carries.
+#[derive(Clone, Debug)]
+pub struct AwsIdentity {
+    /// The credentials.
+    pub source: CredentialSource,
+    /// `region` from the identity's profile or definition.
+    pub region: Option<String>,
+    /// `endpoint_url` from the identity's definition or profile.
+    pub endpoint_url: Option<String>,
+}
+
+/// Why an identity's AWS credentials cannot be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsAuthError {
+    /// Resolution of the identity itself failed (unknown, loops, broken `via`).
+    #[error(transparent)]
+    Identity(#[from] AuthError),
+    /// The credentials file exists but cannot be read as INI.
+    #[error("malformed AWS credentials file `{path}` (identity `{identity}`): {problem}")]
+    Malformed {
+        /// The identity.
+        identity: String,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (line number, missing key; never a value).
+        problem: String,
+    },
+    /// The cached session has expired.
+    #[error("credentials of identity `{identity}` expired at {expired} (from `{path}`)")]
+    Expired {
+        /// The identity.
+        identity: String,
+        /// The file.
+        path: PathBuf,
+        /// When (as written in the file).
+        expired: String,
+    },
+    /// The identity needs an interactive login and there are no cached credentials.
+    #[error(
+        "identity `{identity}` ({kind}) needs a login: no cached credentials in `{path}` (section `[{identity}]`)"
+    )]
+    NeedsLogin {
+        /// The identity.
+        identity: String,
+        /// Its kind.
+        kind: String,
+        /// Where the cached credentials were looked for.
+        path: PathBuf,
+    },
+    /// An identity kind that is not an AWS identity.
+    #[error("identity `{identity}` has kind `{kind}`, which does not give AWS credentials")]
+    NotAws {
+        /// The identity.
+        identity: String,
+        /// Its kind.
+        kind: String,
+    },
+    /// The identity definition lacks something (e.g. `principal.assume_role`).
+    #[error("identity `{identity}` is incomplete: {problem}")]
+    Incomplete {
+        /// The identity.
+        identity: String,
+        /// What is missing.
+        problem: String,
+    },
+    /// STS AssumeRole failed.
+    #[error("assuming role `{role}` for identity `{identity}` failed: {message}")]
+    AssumeRole {
+        /// The identity.
+        identity: String,
+        /// The role ARN.
+        role: String,
+        /// The SDK's message (no credentials in it).
+        message: String,
+    },
+    /// No config directory could be found (`HOME` unset).
+    #[error("cannot locate the atmos config directory (set `ATMOS_XDG_CONFIG_HOME` or `HOME`)")]
+    NoConfigDir,
+}
+
+impl crate::error::Diagnose for AwsAuthError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            AwsAuthError::Identity(e) => return e.hint(),
+            AwsAuthError::Malformed { identity, .. } => format!(
+                "fix or delete the file and run `atmos auth login --identity {identity}` to rewrite it"
+            ),
+            AwsAuthError::Expired { identity, .. } => {
+                format!("run `atmos auth login --identity {identity}` to refresh the session")
+            }
+            AwsAuthError::NeedsLogin { identity, .. } => {
+                format!("run `atmos auth login --identity {identity}` first")
+            }
+            AwsAuthError::NotAws { .. } => {
+                "give the store an `aws/*` identity, or `--identity=false` for none".into()
+            }
+            AwsAuthError::Incomplete { .. } => {
+                "complete the identity under `auth.identities` in atmos.yaml".into()
+            }
+            AwsAuthError::AssumeRole { identity, .. } => format!(
+                "check that identity `{identity}`'s base credentials may call sts:AssumeRole on that role"
+            ),
+            AwsAuthError::NoConfigDir => return None,
+        })
+    }
+}
+
+/// The settings the STS client needs when an identity assumes a role.
+#[derive(Clone, Debug, Default)]
+pub struct StsSettings {
+    /// Region for STS (the store's region).
+    pub region: String,
+    /// Endpoint override (the store's `endpoint`), also used for STS (emulators serve all).
+    pub endpoint: Option<String>,
+    /// Per-request timeouts and retries.
+    pub timeouts: Option<aws_config::timeout::TimeoutConfig>,
+}
+
+/// `<realm dir>/aws/<root provider>` of an identity.
+pub fn identity_dir(auth: &AuthConfig, identity: &str) -> Result<PathBuf, AwsAuthError> {
+    let root = super::root_provider(auth, identity)?;
+    let realm = super::realm_dir(auth).ok_or(AwsAuthError::NoConfigDir)?;
+    Ok(realm.join("aws").join(root))
+}
+
+/// Resolves an identity's AWS credentials (see the module docs for the order).
+pub async fn resolve(
+    auth: &AuthConfig,
+    identity: &str,
+    sts: &StsSettings,
+) -> Result<AwsIdentity, AwsAuthError> {
+    // `via` chains are checked for loops by `root_provider`; depth is bounded by the chain.
+    super::root_provider(auth, identity)?;
+    resolve_inner(auth, identity, sts, 0).await
+}
+
+fn resolve_inner<'a>(
+    auth: &'a AuthConfig,
+    identity: &'a str,
+    sts: &'a StsSettings,
+    depth: usize,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<AwsIdentity, AwsAuthError>> + Send + 'a>,
+> {
+    Box::pin(async move {
+        let def = super::identity(auth, identity)?;
+        let kind = def
+            .get("kind")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if !kind.starts_with("aws/") {
+            return Err(AwsAuthError::NotAws {
+                identity: identity.to_owned(),
+                kind,
+            });
+        }
+        let dir = identity_dir(auth, identity)?;
+        let creds_path = dir.join("credentials");
+        let profile = read_profile(&dir.join("config"), identity)?;
+        let region = str_at(def, &["principal", "region"])
+            .or_else(|| str_at(def, &["credentials", "region"]))
+            .or_else(|| profile.as_ref().and_then(|p| p.get("region").cloned()));
+        let endpoint_url = str_at(def, &["endpoint_url"])
+            .or_else(|| str_at(def, &["principal", "endpoint_url"]))
+            .or_else(|| {
+                profile
+                    .as_ref()
+                    .and_then(|p| p.get("endpoint_url").cloned())
+            });
+        if let Some(c) = read_cached(&creds_path, identity)? {
+            return Ok(AwsIdentity {
+                source: CredentialSource::Static(c),
+                region,
+                endpoint_url,
+            });
+        }
+        let source = match kind.as_str() {
+            "aws/ambient" => CredentialSource::DefaultChain,
+            "aws/user" => match static_from_definition(def, identity)? {
+                Some(c) => CredentialSource::Static(c),
+                None => {
+                    return Err(AwsAuthError::NeedsLogin {
+                        identity: identity.to_owned(),
+                        kind,
+                        path: creds_path,
+                    });
+                }
+            },
+            "aws/assume-role" => {
+                let role = str_at(def, &["principal", "assume_role"]).ok_or_else(|| {
+                    AwsAuthError::Incomplete {
+                        identity: identity.to_owned(),
+                        problem: "`principal.assume_role` (the role ARN) is missing".into(),
+                    }
+                })?;
+                let via = def
+                    .get("via")
+                    .and_then(|v| v.get("identity").or(Some(v)))
+                    .and_then(Node::as_str)
+                    .filter(|v| auth.identities.contains_key(*v))
+                    .ok_or_else(|| AwsAuthError::NeedsLogin {
+                        identity: identity.to_owned(),
+                        kind: kind.clone(),
+                        path: creds_path.clone(),
+                    })?;
+                if depth > 16 {
+                    return Err(AuthError::Cycle(identity.to_owned(), via.to_owned()).into());
+                }
+                let base = resolve_inner(auth, via, sts, depth + 1).await?;
+                let session = str_at(def, &["principal", "session_name"])
+                    .unwrap_or_else(|| format!("atmos-{identity}"));
+                let mut settings = sts.clone();
+                if let Some(r) = region.clone().or(base.region.clone()) {
+                    settings.region = r;
+                }
+                if settings.endpoint.is_none() {
+                    settings.endpoint = endpoint_url.clone().or(base.endpoint_url.clone());
+                }
+                let creds = assume_role(&base.source, &role, &session, &settings)
+                    .await
+                    .map_err(|message| AwsAuthError::AssumeRole {
+                        identity: identity.to_owned(),
+                        role: role.clone(),
+                        message,
+                    })?;
+                CredentialSource::Static(creds)
+            }
+            _ => {
+                return Err(AwsAuthError::NeedsLogin {
+                    identity: identity.to_owned(),
+                    kind,
+                    path: creds_path,
+                });
+            }
+        };
+        Ok(AwsIdentity {
+            source,
+            region,
+            endpoint_url,
+        })
+    })
+}
+
+/// Calls STS AssumeRole with `base` credentials; the error text never holds credentials.
+pub async fn assume_role(
+    base: &CredentialSource,
+    role_arn: &str,
+    session_name: &str,
+    sts: &StsSettings,
+) -> Result<Credentials, String> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(sts.region.clone()));
+    if let Some(e) = &sts.endpoint {
+        loader = loader.endpoint_url(e.clone());
+    }
+    if let Some(t) = &sts.timeouts {
+        loader = loader.timeout_config(t.clone());
+    }
+    if let CredentialSource::Static(c) = base {
+        loader = loader.credentials_provider(c.clone());
+    }
+    let conf = loader.load().await;
+    let client = aws_sdk_sts::Client::new(&conf);
+    let out = client
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session_name)
+        .send()
+        .await
+        .map_err(|e| format!("{}", aws_sdk_sts::error::DisplayErrorContext(&e)))?;
+    let c = out
+        .credentials()
+        .ok_or_else(|| "STS returned no credentials".to_owned())?;
+    let expiry = SystemTime::try_from(*c.expiration()).ok();
+    let mut creds = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        expiry,
+        "atmos-assume-role",
+    );
+    if expiry.is_none() {
+        *creds.expiry_mut() = Some(SystemTime::now() + Duration::from_secs(900));
+    }
+    Ok(creds)
+}
+
+fn str_at(def: &Map, path: &[&str]) -> Option<String> {
+    let (first, rest) = path.split_first()?;
+    let mut node = def.get(*first)?;
+    for p in rest {
+        node = node.get(p)?;
+    }
+    node.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn static_from_definition(def: &Map, identity: &str) -> Result<Option<Credentials>, AwsAuthError> {
+    let id = str_at(def, &["credentials", "access_key_id"]);
+    let secret = str_at(def, &["credentials", "secret_access_key"]);
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok(Some(Credentials::new(
+            id,
+            secret,
+            str_at(def, &["credentials", "session_token"]),
+            None,
+            "atmos-aws-user",
+        ))),
+        (None, None) => Ok(None),
+        _ => Err(AwsAuthError::Incomplete {
+            identity: identity.to_owned(),
+            problem: "`credentials` needs both `access_key_id` and `secret_access_key`".into(),
+        }),
+    }
+}
+
+type Section = std::collections::HashMap<String, String>;
+
+/// Parses INI text into sections; errors name the line, never its content.
+fn parse_ini(text: &str) -> Result<Vec<(String, Section)>, String> {
+    let mut out: Vec<(String, Section)> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let name = rest
+                .strip_suffix(']')
+                .ok_or_else(|| format!("line {}: unterminated section header", n + 1))?;
+            out.push((name.trim().to_owned(), Section::new()));
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
+        let Some((_, section)) = out.last_mut() else {
+            return Err(format!("line {}: a key outside any section", n + 1));
+        };
+        section.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+    }
+    Ok(out)
+}
+
+fn read_ini(path: &Path, identity: &str) -> Result<Option<Vec<(String, Section)>>, AwsAuthError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(AwsAuthError::Malformed {
+                identity: identity.to_owned(),
+                path: path.to_owned(),
+                problem: e.kind().to_string(),
+            });
+        }
+    };
+    parse_ini(&text)
+        .map(Some)
+        .map_err(|problem| AwsAuthError::Malformed {
+            identity: identity.to_owned(),
+            path: path.to_owned(),
+            problem,
+        })
+}
+
+fn read_profile(path: &Path, identity: &str) -> Result<Option<Section>, AwsAuthError> {
+    let want = if identity == "default" {
+        "default".to_owned()
+    } else {
+        format!("profile {identity}")
+    };
+    Ok(read_ini(path, identity)?.and_then(|secs| {
+        secs.into_iter()
+            .find(|(n, _)| *n == want || n == identity)
+            .map(|(_, s)| s)
+    }))
+}
+
+/// The cached session of `identity` in a credentials file, if there is one.
+fn read_cached(path: &Path, identity: &str) -> Result<Option<Credentials>, AwsAuthError> {
+    let Some(sections) = read_ini(path, identity)? else {
+        return Ok(None);
+    };
+    let Some((_, s)) = sections.into_iter().find(|(n, _)| n == identity) else {
+        return Ok(None);
+    };
+    let malformed = |problem: &str| AwsAuthError::Malformed {
+        identity: identity.to_owned(),
+        path: path.to_owned(),
+        problem: problem.to_owned(),
+    };
+    let id = s
+        .get("aws_access_key_id")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| malformed("section has no `aws_access_key_id`"))?;
+    let secret = s
+        .get("aws_secret_access_key")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| malformed("section has no `aws_secret_access_key`"))?;
+    let token = s
+        .get("aws_session_token")
+        .filter(|v| !v.is_empty())
+        .cloned();
+    let mut expiry = None;
+    for k in [
+        "aws_credential_expiration",
+        "x_security_token_expires",
+        "expiration",
+    ] {
+        if let Some(raw) = s.get(k).filter(|v| !v.is_empty()) {
+            let at = chrono::DateTime::parse_from_rfc3339(raw)
+                .map_err(|_| malformed(&format!("`{k}` is not an RFC 3339 time")))?;
+            let at: SystemTime = at.with_timezone(&chrono::Utc).into();
+            if at <= SystemTime::now() {
+                return Err(AwsAuthError::Expired {
+                    identity: identity.to_owned(),
+                    path: path.to_owned(),
+                    expired: raw.clone(),
+                });
+            }
+            expiry = Some(at);
+            break;
+        }
+    }
+    Ok(Some(Credentials::new(
+        id.clone(),
+        secret.clone(),
+        token,
+        expiry,
+        "atmos-auth-file",
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ini_errors_name_lines_not_values() {
+        let e = parse_ini("[a]\naws_access_key_id = AKIA-SECRET-ish\nthis-line-is-garbage\n")
+            .unwrap_err();
+        assert_eq!(e, "line 3: expected `key = value`");
+        let e = parse_ini("aws_secret_access_key = s3cr3t\n").unwrap_err();
+        assert!(!e.contains("s3cr3t"), "{e}");
+        let ok = parse_ini("# c\n[profile x]\nregion = us-west-2\n[y]\n").unwrap();
+        assert_eq!(ok[0].1.get("region").map(String::as_str), Some("us-west-2"));
+        assert_eq!(ok[1].0, "y");
+    }
+
+    #[test]
+    fn expired_sessions_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("credentials");
+        std::fs::write(
+            &p,
+            "[dev]\naws_access_key_id=A\naws_secret_access_key=B\naws_session_token=C\naws_credential_expiration=2001-01-01T00:00:00Z\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            read_cached(&p, "dev"),
+            Err(AwsAuthError::Expired { .. })
+        ));
+        std::fs::write(
+            &p,
+            "[dev]\naws_access_key_id=A\naws_secret_access_key=B\nexpiration=2999-01-01T00:00:00Z\n",
+        )
+        .unwrap();
+        let c = read_cached(&p, "dev").unwrap().unwrap();
+        assert_eq!(c.access_key_id(), "A");
+        assert!(read_cached(&p, "other").unwrap().is_none());
+        std::fs::write(&p, "[dev]\naws_access_key_id=A\n").unwrap();
+        assert!(matches!(
+            read_cached(&p, "dev"),
+            Err(AwsAuthError::Malformed { .. })
+        ));
+    }
+}

@@ -1,0 +1,453 @@
+//! Owns what the `aws/ssm` and `aws/asm` stores share: the store's options (region, endpoint,
+//! role ARNs), the lazily built SDK configuration (credentials from the store's identity or the
+//! default chain, timeouts, retries), and the mapping from SDK errors to [`StoreError`]s with
+//! hints.
+//!
+//! Nothing here runs at construction: the first call that needs AWS builds the configuration
+//! (once per store and role), so a misconfigured store only fails commands that touch it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_sts::config::Credentials;
+use tokio::sync::OnceCell;
+
+use super::StoreError;
+use crate::auth::aws::{self as aws_auth, CredentialSource, StsSettings};
+use crate::config::{AuthConfig, StoreConfig, option_str};
+use crate::error::{Diagnose, code};
+
+/// Connect timeout of every AWS call.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Read timeout of every AWS call (time to the first response byte).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(8);
+/// One attempt, end to end.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One operation including retries.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
+/// Attempts per operation (throttling and 5xx are retried with exponential backoff and jitter).
+pub const MAX_ATTEMPTS: u32 = 4;
+
+/// Where the store's credentials come from.
+#[derive(Clone)]
+pub enum Creds {
+    /// The SDK's default chain (no identity).
+    DefaultChain,
+    /// An `auth.identities` entry, resolved on first use.
+    Identity(String),
+    /// Given by the embedding program (tests, other tools).
+    Static(Credentials),
+}
+
+/// The shared part of an AWS store.
+pub struct AwsContext {
+    /// Store name (for errors).
+    pub store: String,
+    /// `aws/ssm` or `aws/asm`.
+    pub kind: &'static str,
+    region: String,
+    endpoint: Option<String>,
+    read_role: Option<String>,
+    write_role: Option<String>,
+    creds: Creds,
+    auth: Arc<AuthConfig>,
+    read_conf: OnceCell<aws_config::SdkConfig>,
+    write_conf: OnceCell<aws_config::SdkConfig>,
+}
+
+/// Read or write (picks `read_role_arn` / `write_role_arn`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Get, exists.
+    Read,
+    /// Set, delete.
+    Write,
+}
+
+impl AwsContext {
+    /// From a `stores:` entry; no I/O.
+    pub fn from_config(
+        cfg: &StoreConfig,
+        kind: &'static str,
+        identity: Option<String>,
+        auth: Arc<AuthConfig>,
+    ) -> Result<Self, StoreError> {
+        let region = option_str(&cfg.options, "region")
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| StoreError::Config {
+                store: cfg.name.clone(),
+                message: format!(
+                    "region is required in {} store configuration",
+                    kind.trim_start_matches("aws/")
+                ),
+                hint: Some(format!("add `stores.{}.options.region`", cfg.name)),
+            })?
+            .to_owned();
+        let endpoint = option_str(&cfg.options, "endpoint")
+            .or_else(|| option_str(&cfg.options, "endpoint_url"))
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned);
+        if let Some(e) = &endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return Err(StoreError::Config {
+                store: cfg.name.clone(),
+                message: format!("`endpoint` `{e}` is not an http(s) URL"),
+                hint: Some("write it as `https://host[:port]`".into()),
+            });
+        }
+        let role = |k: &str| {
+            option_str(&cfg.options, k)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(Self {
+            store: cfg.name.clone(),
+            kind,
+            region,
+            endpoint,
+            read_role: role("read_role_arn"),
+            write_role: role("write_role_arn"),
+            creds: identity.map_or(Creds::DefaultChain, Creds::Identity),
+            auth,
+            read_conf: OnceCell::new(),
+            write_conf: OnceCell::new(),
+        })
+    }
+
+    /// Replaces the credential source (before first use).
+    pub fn set_creds(&mut self, creds: Creds) {
+        self.creds = creds;
+    }
+
+    /// The identity the store uses, if any (for messages).
+    pub fn identity(&self) -> Option<&str> {
+        match &self.creds {
+            Creds::Identity(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn timeouts() -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build()
+    }
+
+    /// The SDK configuration for `access`, built on first use.
+    pub async fn sdk_config(&self, access: Access) -> Result<&aws_config::SdkConfig, StoreError> {
+        let (cell, role) = match access {
+            Access::Read => (&self.read_conf, self.read_role.as_deref()),
+            Access::Write => (&self.write_conf, self.write_role.as_deref()),
+        };
+        cell.get_or_try_init(|| self.build(role)).await
+    }
+
+    async fn build(&self, role: Option<&str>) -> Result<aws_config::SdkConfig, StoreError> {
+        let sts = StsSettings {
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            timeouts: Some(Self::timeouts()),
+        };
+        let (mut source, mut endpoint) = match &self.creds {
+            Creds::DefaultChain => (CredentialSource::DefaultChain, self.endpoint.clone()),
+            Creds::Static(c) => (CredentialSource::Static(c.clone()), self.endpoint.clone()),
+            Creds::Identity(name) => {
+                let id = aws_auth::resolve(&self.auth, name, &sts)
+                    .await
+                    .map_err(|e| self.auth_error(&e))?;
+                (id.source, self.endpoint.clone().or(id.endpoint_url))
+            }
+        };
+        if let Some(role) = role {
+            let sts = StsSettings {
+                endpoint: endpoint.clone(),
+                ..sts
+            };
+            let c = aws_auth::assume_role(&source, role, "atmos-ssm-session", &sts)
+                .await
+                .map_err(|m| StoreError::Config {
+                    store: self.store.clone(),
+                    message: format!("assuming role `{role}` failed: {m}"),
+                    hint: Some(
+                        "check the role ARN and that the store's credentials may assume it".into(),
+                    ),
+                })?;
+            source = CredentialSource::Static(c);
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(self.region.clone()))
+            .timeout_config(Self::timeouts())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(5)),
+            );
+        if let Some(e) = endpoint.take() {
+            loader = loader.endpoint_url(e);
+        }
+        if let CredentialSource::Static(c) = source {
+            loader = loader.credentials_provider(c);
+        }
+        Ok(loader.load().await)
+    }
+
+    fn auth_error(&self, e: &aws_auth::AwsAuthError) -> StoreError {
+        StoreError::Config {
+            store: self.store.clone(),
+            message: format!("no AWS credentials: {e}"),
+            hint: e.hint(),
+        }
+    }
+
+    /// Maps an SDK error of an operation on `key` to a [`StoreError`] naming store, identity and
+    /// key. `scrub` is text that must not appear in the message (the value being written).
+    pub fn error<E>(
+        &self,
+        op: &str,
+        key: &str,
+        err: &aws_sdk_ssm::error::SdkError<E, HttpResponse>,
+        scrub: Option<&str>,
+    ) -> StoreError
+    where
+        E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        use aws_sdk_ssm::error::SdkError;
+        let (message, hint) = match err {
+            SdkError::TimeoutError(_) => (
+                format!(
+                    "{op} timed out (connect {}s, read {}s, {} attempts)",
+                    CONNECT_TIMEOUT.as_secs(),
+                    READ_TIMEOUT.as_secs(),
+                    MAX_ATTEMPTS
+                ),
+                self.endpoint_hint(),
+            ),
+            SdkError::DispatchFailure(d) => {
+                let text = format!("{}", aws_sdk_ssm::error::DisplayErrorContext(err));
+                if text.contains("credentials") || text.contains("identity") {
+                    (
+                        format!("{op}: no usable AWS credentials: {}", short(&text)),
+                        Some(match self.identity() {
+                            Some(i) => format!("run `atmos auth login --identity {i}`"),
+                            None => "configure AWS credentials (environment, ~/.aws profile) or give the store an `identity`".into(),
+                        }),
+                    )
+                } else if d.is_timeout() {
+                    (format!("{op} timed out connecting"), self.endpoint_hint())
+                } else {
+                    (
+                        format!("{op}: cannot reach AWS: {}", short(&text)),
+                        self.endpoint_hint(),
+                    )
+                }
+            }
+            SdkError::ServiceError(s) => {
+                let e = s.err();
+                let c = e.code().unwrap_or("Unknown");
+                let m = e.message().unwrap_or_default();
+                let hint = match c {
+                    "AccessDenied"
+                    | "AccessDeniedException"
+                    | "UnauthorizedOperation"
+                    | "UnrecognizedClientException"
+                    | "InvalidClientTokenId"
+                    | "InvalidSignatureException"
+                    | "SignatureDoesNotMatch" => Some(self.credentials_hint(op)),
+                    "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+                        Some(match self.identity() {
+                            Some(i) => format!("run `atmos auth login --identity {i}`"),
+                            None => "refresh the AWS session (e.g. `aws sso login`)".into(),
+                        })
+                    }
+                    "ThrottlingException" | "Throttling" | "TooManyRequestsException" => Some(
+                        "AWS throttled the requests after retries; run again later or lower parallel use"
+                            .into(),
+                    ),
+                    "ValidationException" => Some(
+                        "check the store's `prefix`, `stack_delimiter` and the key name".into(),
+                    ),
+                    _ => None,
+                };
+                (format!("{op} failed: {c}: {}", short(m)), hint)
+            }
+            SdkError::ResponseError(r) => {
+                // An error body the SDK cannot parse (a proxy's HTML page, an XML error from an
+                // emulator): classify by HTTP status, and quote an XML `<Code>` if there is one.
+                let raw = r.raw();
+                let status = raw.status().as_u16();
+                let body = raw
+                    .body()
+                    .bytes()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let code = body
+                    .split_once("<Code>")
+                    .and_then(|(_, rest)| rest.split_once("</Code>"))
+                    .map(|(c, _)| c.trim().to_owned())
+                    .filter(|c| c.len() < 80 && !c.contains('<'));
+                let message = match &code {
+                    Some(c) => format!("{op} failed: HTTP {status}: {c}"),
+                    None => format!("{op} failed: HTTP {status} with an unreadable body"),
+                };
+                let hint = match status {
+                    401 | 403 => Some(self.credentials_hint(op)),
+                    _ => self.endpoint_hint(),
+                };
+                (message, hint)
+            }
+            _ => (
+                format!(
+                    "{op} failed: {}",
+                    short(&format!("{}", aws_sdk_ssm::error::DisplayErrorContext(err)))
+                ),
+                None,
+            ),
+        };
+        let message = match scrub {
+            Some(s) if s.len() >= 4 => message.replace(s, "****"),
+            _ => message,
+        };
+        let message = match self.identity() {
+            Some(i) => format!("as identity `{i}`: {message}"),
+            None => message,
+        };
+        StoreError::Backend {
+            store: self.store.clone(),
+            key: key.to_owned(),
+            message,
+            hint,
+            exit_code: code::FAILURE,
+        }
+    }
+
+    fn credentials_hint(&self, op: &str) -> String {
+        match self.identity() {
+            Some(i) => format!(
+                "check that identity `{i}`'s credentials are valid and may call {op} on this name (IAM policy, KMS key policy)"
+            ),
+            None => format!(
+                "check that the default AWS credentials are valid and may call {op} on this name, or give the store an `identity`"
+            ),
+        }
+    }
+
+    fn endpoint_hint(&self) -> Option<String> {
+        Some(match &self.endpoint {
+            Some(e) => format!(
+                "check that `{e}` (stores.{}.options.endpoint) is reachable",
+                self.store
+            ),
+            None => format!(
+                "check the network path to AWS in region `{}` (stores.{}.options.region)",
+                self.region, self.store
+            ),
+        })
+    }
+
+    /// A store-wide failure (no credentials, role not assumable) as the error of one key.
+    pub fn for_key(&self, e: &StoreError, key: &str) -> StoreError {
+        match e {
+            StoreError::Config { message, hint, .. } => StoreError::Backend {
+                store: self.store.clone(),
+                key: key.to_owned(),
+                message: message.clone(),
+                hint: hint.clone(),
+                exit_code: code::FAILURE,
+            },
+            other => replicate(other),
+        }
+    }
+
+    /// A backend error not coming from the SDK.
+    pub fn plain(&self, key: &str, message: impl Into<String>, hint: Option<String>) -> StoreError {
+        StoreError::Backend {
+            store: self.store.clone(),
+            key: key.to_owned(),
+            message: message.into(),
+            hint,
+            exit_code: code::FAILURE,
+        }
+    }
+}
+
+/// Bounds foreign text in messages.
+fn short(s: &str) -> String {
+    const MAX: usize = 300;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Whether an SDK error is the service's "no such name" answer.
+pub fn is_code<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>, codes: &[&str]) -> bool
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata,
+{
+    match err {
+        aws_sdk_ssm::error::SdkError::ServiceError(s) => {
+            s.err().code().is_some_and(|c| codes.contains(&c))
+        }
+        _ => false,
+    }
+}
+
+/// A copy of a store error (for a failure that applies to every key of a batch).
+pub fn replicate(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound { store, key } => StoreError::NotFound {
+            store: store.clone(),
+            key: key.clone(),
+        },
+        StoreError::ScopeUnsupported {
+            store,
+            kind,
+            key,
+            scope,
+        } => StoreError::ScopeUnsupported {
+            store: store.clone(),
+            kind: kind.clone(),
+            key: key.clone(),
+            scope: *scope,
+        },
+        StoreError::DeleteUnsupported { store, kind } => StoreError::DeleteUnsupported {
+            store: store.clone(),
+            kind: kind.clone(),
+        },
+        StoreError::Config {
+            store,
+            message,
+            hint,
+        } => StoreError::Config {
+            store: store.clone(),
+            message: message.clone(),
+            hint: hint.clone(),
+        },
+        StoreError::Backend {
+            store,
+            key,
+            message,
+            hint,
+            exit_code,
+        } => StoreError::Backend {
+            store: store.clone(),
+            key: key.clone(),
+            message: message.clone(),
+            hint: hint.clone(),
+            exit_code: *exit_code,
+        },
+    }
+}

@@ -1,0 +1,338 @@
+//! Owns the `aws/ssm` store: AWS Systems Manager Parameter Store (spec §1.1, §3.1, §3.4).
+//!
+//! - Names: [`keys::compose_for_store`] with a leading `/` added when missing (AWS rejects a
+//!   hierarchical name without one, so this only turns a certain failure into a working name;
+//!   it also makes `!store.get` names agree with [`keys::get_key`]).
+//! - Writes: `PutParameter` with `Overwrite`; `SecureString` for `secret: true` stores, `String`
+//!   otherwise; values over 4 KiB use the Advanced tier (AWS's limit is 8 KiB).
+//! - Reads: `GetParameters` with decryption, 10 names a call; existence: the same call without
+//!   decryption (the values are dropped at once).
+//! - Delete: `DeleteParameter`; a missing name is `NotFound` (spec §4.3).
+//!
+//! Encoding (§3.4): a secret store writes a non-empty string verbatim and everything else as
+//! JSON (`""` for the empty string); a plain store writes JSON. Reading tries JSON: a secret store
+//! returns decoded objects, arrays and strings and raw text for numbers, booleans and non-JSON; a
+//! plain store returns whatever JSON decodes to, else the raw text.
+
+use std::sync::Arc;
+
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use tokio::sync::OnceCell;
+
+use super::aws_common::{Access, AwsContext, Creds, is_code};
+use super::{BoxFuture, Capabilities, Store, StoreError, keys};
+use crate::config::{AuthConfig, StoreConfig};
+use crate::secret::SecretValue;
+use crate::secrets::Coordinate;
+
+/// SSM's `GetParameters` limit.
+pub const BATCH: usize = 10;
+/// Standard-tier value limit (bytes).
+const STANDARD_MAX: usize = 4096;
+/// Advanced-tier value limit (bytes).
+const ADVANCED_MAX: usize = 8192;
+
+/// An `aws/ssm` store.
+pub struct SsmStore {
+    cfg: StoreConfig,
+    ctx: AwsContext,
+    read: OnceCell<aws_sdk_ssm::Client>,
+    write: OnceCell<aws_sdk_ssm::Client>,
+}
+
+impl SsmStore {
+    /// From a `stores:` entry; no network I/O.
+    pub fn from_config(
+        cfg: &StoreConfig,
+        identity: Option<String>,
+        auth: Arc<AuthConfig>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            ctx: AwsContext::from_config(cfg, "aws/ssm", identity, auth)?,
+            cfg: cfg.clone(),
+            read: OnceCell::new(),
+            write: OnceCell::new(),
+        })
+    }
+
+    /// Uses these credentials instead of the identity or the default chain.
+    #[must_use]
+    pub fn with_credentials(mut self, creds: aws_sdk_ssm::config::Credentials) -> Self {
+        self.ctx.set_creds(Creds::Static(creds));
+        self
+    }
+
+    /// The parameter name of a coordinate.
+    pub fn name_of(&self, key: &Coordinate) -> Result<String, StoreError> {
+        let n = keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
+            .map_err(|e| self.ctx.plain(&key.key, e.to_string(), None))?;
+        Ok(if n.starts_with('/') {
+            n
+        } else {
+            format!("/{n}")
+        })
+    }
+
+    async fn client(&self, access: Access) -> Result<&aws_sdk_ssm::Client, StoreError> {
+        let cell = match access {
+            Access::Read => &self.read,
+            Access::Write => &self.write,
+        };
+        cell.get_or_try_init(|| async {
+            let conf = self.ctx.sdk_config(access).await?;
+            Ok(aws_sdk_ssm::Client::new(conf))
+        })
+        .await
+    }
+
+    fn encode(&self, value: &SecretValue) -> String {
+        match value.expose() {
+            serde_json::Value::String(s) if self.cfg.secret && !s.is_empty() => s.clone(),
+            v => serde_json::to_string(v).unwrap_or_default(),
+        }
+    }
+
+    fn decode(&self, raw: &str) -> SecretValue {
+        match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                SecretValue::json(v)
+            }
+            Ok(serde_json::Value::String(s)) => SecretValue::text(s),
+            Ok(v) if !self.cfg.secret => SecretValue::json(v),
+            _ => SecretValue::text(raw),
+        }
+    }
+
+    /// One `GetParameters` call per 10 names; `decrypt` false for existence checks.
+    async fn fetch(
+        &self,
+        keys: &[Coordinate],
+        decrypt: bool,
+    ) -> Vec<Result<Option<SecretValue>, StoreError>> {
+        let mut out: Vec<Result<Option<SecretValue>, StoreError>> = Vec::with_capacity(keys.len());
+        let client = match self.client(Access::Read).await {
+            Ok(c) => c,
+            Err(e) => {
+                return keys
+                    .iter()
+                    .map(|k| {
+                        let name = self.name_of(k)?;
+                        Err(self.ctx.for_key(&e, &name))
+                    })
+                    .collect();
+            }
+        };
+        for chunk in keys.chunks(BATCH) {
+            let names: Vec<Result<String, StoreError>> =
+                chunk.iter().map(|k| self.name_of(k)).collect();
+            let mut valid: Vec<String> = names
+                .iter()
+                .filter_map(|n| n.as_ref().ok().cloned())
+                .collect();
+            valid.sort();
+            valid.dedup();
+            let answer = if valid.is_empty() {
+                None
+            } else {
+                Some(
+                    client
+                        .get_parameters()
+                        .set_names(Some(valid.clone()))
+                        .with_decryption(decrypt)
+                        .send()
+                        .await,
+                )
+            };
+            for n in names {
+                let name = match n {
+                    Ok(n) => n,
+                    Err(e) => {
+                        out.push(Err(e));
+                        continue;
+                    }
+                };
+                let r = match &answer {
+                    Some(Ok(o)) => Ok(o
+                        .parameters()
+                        .iter()
+                        .find(|p| p.name() == Some(name.as_str()))
+                        .map(|p| {
+                            if decrypt {
+                                self.decode(p.value().unwrap_or_default())
+                            } else {
+                                SecretValue::text("")
+                            }
+                        })),
+                    Some(Err(e)) => Err(self.ctx.error("GetParameters", &name, e, None)),
+                    None => Ok(None),
+                };
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+impl Store for SsmStore {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn kind(&self) -> &str {
+        "aws/ssm"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            batch_size: BATCH,
+            concurrency: 4,
+            ..Capabilities::default()
+        }
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        Box::pin(self.fetch(keys, true))
+    }
+
+    fn exists_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
+        Box::pin(async move {
+            self.fetch(keys, false)
+                .await
+                .into_iter()
+                .map(|r| r.map(|v| v.is_some()))
+                .collect()
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let name = self.name_of(key)?;
+            let encoded = zeroize::Zeroizing::new(self.encode(value));
+            if encoded.len() > ADVANCED_MAX {
+                return Err(self.ctx.plain(
+                    &name,
+                    format!(
+                        "the value is {} bytes; SSM parameters hold at most {ADVANCED_MAX} bytes",
+                        encoded.len()
+                    ),
+                    Some("keep large values in an `aws/asm` store (64 KiB)".into()),
+                ));
+            }
+            let client = self
+                .client(Access::Write)
+                .await
+                .map_err(|e| self.ctx.for_key(&e, &name))?;
+            let mut req = client
+                .put_parameter()
+                .name(&name)
+                .value(encoded.as_str())
+                .overwrite(true)
+                .r#type(if self.cfg.secret {
+                    ParameterType::SecureString
+                } else {
+                    ParameterType::String
+                });
+            if encoded.len() > STANDARD_MAX {
+                req = req.tier(ParameterTier::Advanced);
+            }
+            req.send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.ctx.error("PutParameter", &name, &e, Some(&encoded)))
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let name = self.name_of(key)?;
+            let client = self
+                .client(Access::Write)
+                .await
+                .map_err(|e| self.ctx.for_key(&e, &name))?;
+            match client.delete_parameter().name(&name).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if is_code(&e, &["ParameterNotFound"]) => Err(StoreError::NotFound {
+                    store: self.cfg.name.clone(),
+                    key: name,
+                }),
+                Err(e) => Err(self.ctx.error("DeleteParameter", &name, &e, None)),
+            }
+        })
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        self.name_of(key).unwrap_or_else(|_| key.key.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreKind;
+    use crate::yaml::{Map, Node};
+    use serde_json::json;
+
+    fn store(secret: bool, prefix: &str) -> SsmStore {
+        let mut options = Map::new();
+        options.insert("region".into(), Node::Str("us-east-1".into()));
+        options.insert("prefix".into(), Node::Str(prefix.into()));
+        let cfg = StoreConfig {
+            name: "s".into(),
+            kind: StoreKind::AwsSsm,
+            secret,
+            identity: None,
+            options,
+        };
+        SsmStore::from_config(&cfg, None, Default::default()).unwrap()
+    }
+
+    #[test]
+    fn encoding_follows_spec() {
+        let (sec, plain) = (store(true, "/p"), store(false, "/p"));
+        let enc = |s: &SsmStore, v: serde_json::Value| s.encode(&SecretValue::json(v));
+        assert_eq!(enc(&sec, json!("abc")), "abc");
+        assert_eq!(enc(&sec, json!("")), "\"\"");
+        assert_eq!(enc(&sec, json!({"a": 1})), "{\"a\":1}");
+        assert_eq!(enc(&sec, json!(5)), "5");
+        assert_eq!(enc(&plain, json!("abc")), "\"abc\"");
+        let dec = |s: &SsmStore, raw: &str| s.decode(raw).expose().clone();
+        assert_eq!(dec(&sec, "{\"a\":1}"), json!({"a": 1}));
+        assert_eq!(dec(&sec, "\"q\""), json!("q"));
+        assert_eq!(dec(&sec, "42"), json!("42"));
+        assert_eq!(dec(&sec, "true"), json!("true"));
+        assert_eq!(dec(&sec, "not json"), json!("not json"));
+        assert_eq!(dec(&plain, "42"), json!(42));
+        assert_eq!(dec(&plain, "plain"), json!("plain"));
+    }
+
+    #[test]
+    fn names_always_start_with_a_slash() {
+        let c = |st: &str, co: &str, k: &str| Coordinate {
+            stack: st.into(),
+            component: co.into(),
+            key: k.into(),
+            scope: crate::secrets::Scope::Instance,
+        };
+        assert_eq!(
+            store(true, "/atmos/secrets")
+                .name_of(&c("plat-ue2-dev", "vpc/primary", "DB_PASSWORD"))
+                .unwrap(),
+            "/atmos/secrets/plat/ue2/dev/vpc/primary/DB_PASSWORD"
+        );
+        assert_eq!(store(true, "").name_of(&c("", "", "K")).unwrap(), "/K");
+        assert_eq!(
+            store(true, "atmos").name_of(&c("dev", "", "K")).unwrap(),
+            "/atmos/dev/K"
+        );
+    }
+}
