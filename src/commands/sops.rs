@@ -63,6 +63,27 @@ fn emit_options(cfg: Option<&Config>) -> EmitOptions {
     cfg.map(|c| c.stores).unwrap_or_default()
 }
 
+/// AWS KMS master keys for `atmos sops`: the SDK's default credential chain (environment,
+/// profiles, `AWS_ENDPOINT_URL`), as with the `sops` binary. Clients are built on first use only.
+fn kms_arc() -> &'static std::sync::Arc<crate::store::sops_kms::AwsKmsProvider> {
+    static KMS: std::sync::OnceLock<std::sync::Arc<crate::store::sops_kms::AwsKmsProvider>> =
+        std::sync::OnceLock::new();
+    KMS.get_or_init(|| {
+        std::sync::Arc::new(crate::store::sops_kms::AwsKmsProvider::new(
+            None,
+            std::sync::Arc::new(crate::config::AuthConfig::default()),
+        ))
+    })
+}
+
+fn kms_shared() -> std::sync::Arc<crate::store::sops_kms::AwsKmsProvider> {
+    kms_arc().clone()
+}
+
+fn kms() -> &'static dyn sops::MasterKeyProvider {
+    kms_arc().as_ref()
+}
+
 fn identities() -> Result<AgeIdentities> {
     Ok(sops::load_identities_from_env()?)
 }
@@ -118,7 +139,7 @@ fn decrypt(a: SopsDecryptArgs, printer: &mut Printer) -> Result<u8> {
     let ids = identities()?;
     let keys = KeySource {
         age: &ids,
-        provider: None,
+        provider: Some(kms()),
     };
     let opts = DecryptOptions {
         ignore_mac: a.ignore_mac,
@@ -259,6 +280,7 @@ fn encrypt_options(a: &SopsEncryptArgs, cfg: Option<&Config>) -> Result<EncryptO
         opts.shamir_threshold = t;
     }
     opts.mac_only_encrypted |= a.mac_only_encrypted;
+    opts.provider = Some(sops::SharedProvider(kms_shared()));
     Ok(opts)
 }
 
@@ -321,7 +343,7 @@ fn decrypt_for_edit(
     let ids = identities()?;
     let keys = KeySource {
         age: &ids,
-        provider: None,
+        provider: Some(kms()),
     };
     Document::decrypt(&cur, format, &keys, &DecryptOptions { ignore_mac }).map_err(|e| ctx(e, file))
 }
@@ -423,7 +445,7 @@ fn updatekeys(a: SopsUpdatekeysArgs, printer: &mut Printer) -> Result<u8> {
             cur.ok_or_else(|| Error::new(format!("`{}` does not exist", a.file.display())))?;
         let keys = KeySource {
             age: &ids,
-            provider: None,
+            provider: Some(kms()),
         };
         let (out, changed) = sops::update_keys(
             &cur,

@@ -645,3 +645,57 @@ print(json.dumps(kms.create_key()["KeyMetadata"]["Arn"]))
     assert!(r.stderr.contains("KMS Decrypt"), "{}", r.stderr);
     assert!(!r.stdout.contains(SENTINEL));
 }
+
+#[test]
+fn atmos_sops_commands_use_aws_kms_keys() {
+    let Some(sops) = crate::common::sops_bin() else {
+        return;
+    };
+    let Some(m) = moto() else { return };
+    let mut p = project(&m);
+    p.env("AWS_ENDPOINT_URL", &m.svc.url);
+    let arn = m.boto3(
+        "import boto3, json\nprint(json.dumps(boto3.client('kms').create_key()['KeyMetadata']['Arn']))",
+    );
+    let arn = arn.as_str().unwrap().to_owned();
+    std::fs::write(
+        p.join(".sops.yaml"),
+        format!("creation_rules:\n  - path_regex: \\.yaml$\n    kms: {arn}\n"),
+    )
+    .unwrap();
+    // `atmos sops encrypt` wraps the data key with KMS from the creation rule…
+    std::fs::write(p.join("ours.yaml"), format!("token: {SENTINEL}\n")).unwrap();
+    p.run(&["sops", "encrypt", "-i", "ours.yaml"]).ok();
+    let text = std::fs::read_to_string(p.join("ours.yaml")).unwrap();
+    assert!(
+        text.contains(&format!("arn: {arn}")) && !text.contains(SENTINEL),
+        "{text}"
+    );
+    // …the real sops decrypts it…
+    let out = Command::new(&sops)
+        .args(["decrypt", "ours.yaml"])
+        .current_dir(p.path())
+        .env_clear()
+        .env("HOME", p.join("home"))
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("AWS_ENDPOINT_URL", &m.svc.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("token: {SENTINEL}\n")
+    );
+    // …and `atmos sops decrypt` / `set` work on it.
+    p.run(&["sops", "set", "ours.yaml", r#"["token"]"#, r#""changed""#])
+        .ok();
+    let r = p.run(&["sops", "decrypt", "ours.yaml"]).ok();
+    assert_eq!(r.stdout, "token: changed\n");
+}
