@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use zeroize::Zeroizing;
 
 use super::net;
@@ -321,12 +320,7 @@ impl Store for ArtifactoryStore {
                 Ok(c) => c,
                 Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
-            let client = &client;
-            let reads: Vec<_> = keys.iter().map(|k| self.read_one(client, k)).collect();
-            futures_util::stream::iter(reads)
-                .buffered(CONCURRENCY)
-                .collect()
-                .await
+            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.read_one(c, k)).await
         })
     }
 
@@ -342,12 +336,7 @@ impl Store for ArtifactoryStore {
                 Ok(c) => c,
                 Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
-            let client = &client;
-            let checks: Vec<_> = keys.iter().map(|k| self.exists_one(client, k)).collect();
-            futures_util::stream::iter(checks)
-                .buffered(CONCURRENCY)
-                .collect()
-                .await
+            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.exists_one(c, k)).await
         })
     }
 

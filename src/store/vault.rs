@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
@@ -328,12 +327,7 @@ impl Store for VaultStore {
                 Ok(c) => c,
                 Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
-            let client = &client;
-            let reads: Vec<_> = keys.iter().map(|k| self.read_one(client, k)).collect();
-            futures_util::stream::iter(reads)
-                .buffered(CONCURRENCY)
-                .collect()
-                .await
+            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.read_one(c, k)).await
         })
     }
 
@@ -349,12 +343,7 @@ impl Store for VaultStore {
                 Ok(c) => c,
                 Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
             };
-            let client = &client;
-            let reads: Vec<_> = keys.iter().map(|k| self.exists_one(client, k)).collect();
-            futures_util::stream::iter(reads)
-                .buffered(CONCURRENCY)
-                .collect()
-                .await
+            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.exists_one(c, k)).await
         })
     }
 
