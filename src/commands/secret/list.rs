@@ -48,7 +48,9 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
     let mut rows = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
         let session = Session::load(ctx.registries()?, s, c, ctx.scope.component_type.as_deref())?;
-        rows = rows_for(&session, args.verify, false);
+        rows = rows_for_all(std::slice::from_ref(&session), args.verify, false)
+            .pop()
+            .unwrap_or_default();
         if rows.is_empty() {
             printer.info(&format!(
                 "No secrets declared for component \"{c}\" in stack \"{s}\"."
@@ -69,29 +71,35 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
         instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
         let mut seen_stack: Vec<(String, String)> = Vec::new();
         let mut seen_global: Vec<String> = Vec::new();
+        let mut sessions = Vec::new();
         for inst in instances {
             let stack_name = inst.stack.clone();
             let session = Session::from_instance(ctx.registries()?, inst, &stack_name)?;
-            if session.decls.is_empty() {
-                continue;
+            if !session.decls.is_empty() {
+                sessions.push(session);
             }
-            for row in rows_for(&session, args.verify, true) {
-                match row.scope {
-                    Scope::Stack => {
-                        let k = (row.stack.clone(), row.secret.clone());
-                        if seen_stack.contains(&k) {
-                            continue;
-                        }
+        }
+        for row in rows_for_all(&sessions, args.verify, true)
+            .into_iter()
+            .flatten()
+        {
+            let first = match row.scope {
+                Scope::Stack => {
+                    let k = (row.stack.clone(), row.secret.clone());
+                    !seen_stack.contains(&k) && {
                         seen_stack.push(k);
+                        true
                     }
-                    Scope::Global => {
-                        if seen_global.contains(&row.secret) {
-                            continue;
-                        }
-                        seen_global.push(row.secret.clone());
-                    }
-                    Scope::Instance => {}
                 }
+                Scope::Global => {
+                    !seen_global.contains(&row.secret) && {
+                        seen_global.push(row.secret.clone());
+                        true
+                    }
+                }
+                Scope::Instance => true,
+            };
+            if first {
                 rows.push(row);
             }
         }
@@ -114,32 +122,43 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
     Ok(0)
 }
 
-fn rows_for(session: &Session, verify: bool, enumerated: bool) -> Vec<Row> {
-    let decls: Vec<&Declaration> = session.decls.iter().collect();
-    // Local backends are always checked; remote ones only with --verify.
-    let mut check: Vec<&Declaration> = Vec::new();
-    let mut status: Vec<Option<&'static str>> = vec![None; decls.len()];
-    for (i, d) in decls.iter().enumerate() {
-        match session.store_for(d) {
-            Ok(store) if verify || store.capabilities().local_status => check.push(d),
-            Ok(_) => status[i] = Some("unknown"),
-            Err(_) => status[i] = Some("error"),
+/// Rows for several sessions; every status check of every session goes out in one batched,
+/// concurrent plan. Local backends are always checked, remote ones only with `--verify`.
+fn rows_for_all(sessions: &[Session], verify: bool, enumerated: bool) -> Vec<Vec<Row>> {
+    let mut status: Vec<Vec<Option<&'static str>>> = Vec::new();
+    let mut pairs: Vec<(&Session, &Declaration)> = Vec::new();
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    for (si, session) in sessions.iter().enumerate() {
+        let mut st = vec![None; session.decls.len()];
+        for (di, d) in session.decls.iter().enumerate() {
+            match session.store_for(d) {
+                Ok(store) if verify || store.capabilities().local_status => {
+                    pairs.push((session, d));
+                    slots.push((si, di));
+                }
+                Ok(_) => st[di] = Some("unknown"),
+                Err(_) => st[di] = Some("error"),
+            }
         }
+        status.push(st);
     }
-    let results = session.exists_many(&check);
-    let mut results = check.iter().map(|d| d.name.clone()).zip(results);
-    for (i, d) in decls.iter().enumerate() {
-        if status[i].is_none()
-            && let Some((_, r)) = results.find(|(n, _)| *n == d.name)
-        {
-            status[i] = Some(match r {
-                Ok(true) => "initialized",
-                Ok(false) => "missing",
-                Err(_) => "error",
-            });
-        }
+    for ((si, di), r) in slots.into_iter().zip(super::exists_across(&pairs)) {
+        status[si][di] = Some(match r {
+            Ok(true) => "initialized",
+            Ok(false) => "missing",
+            Err(_) => "error",
+        });
     }
-    decls
+    sessions
+        .iter()
+        .zip(status)
+        .map(|(session, st)| rows(session, &st, enumerated))
+        .collect()
+}
+
+fn rows(session: &Session, status: &[Option<&'static str>], enumerated: bool) -> Vec<Row> {
+    session
+        .decls
         .iter()
         .zip(status)
         .map(|(d, st)| {

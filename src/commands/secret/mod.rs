@@ -336,39 +336,8 @@ impl Session {
         decls: &[&Declaration],
         mode: Mode,
     ) -> Vec<std::result::Result<Outcome, Error>> {
-        let mut out: Vec<Option<std::result::Result<Outcome, Error>>> =
-            decls.iter().map(|_| None).collect();
-        let mut requests = Vec::new();
-        let mut index = Vec::new();
-        for (i, d) in decls.iter().enumerate() {
-            match self.store_for(d) {
-                Ok(store) => {
-                    requests.push(Request {
-                        store,
-                        key: self.coordinate(d),
-                    });
-                    index.push(i);
-                }
-                Err(e) => out[i] = Some(Err(e)),
-            }
-        }
-        if !requests.is_empty() {
-            match block_on(plan::run(requests, mode)) {
-                Ok(results) => {
-                    for (i, r) in index.into_iter().zip(results) {
-                        out[i] = Some(Ok(r));
-                    }
-                }
-                Err(e) => {
-                    for i in index {
-                        out[i] = Some(Err(Error::new(e.message().to_owned())));
-                    }
-                }
-            }
-        }
-        out.into_iter()
-            .map(|o| o.unwrap_or_else(|| Err(Error::new("internal error: missing read result"))))
-            .collect()
+        let pairs: Vec<(&Session, &Declaration)> = decls.iter().map(|d| (self, *d)).collect();
+        batched_across(&pairs, mode)
     }
 
     /// Writes one value.
@@ -401,6 +370,61 @@ impl Session {
             self.component, self.stack
         )
     }
+}
+
+/// Checks existence for declarations of many sessions at once: one batched, concurrent plan
+/// over every store involved (e.g. `list --verify` across all stacks).
+pub(crate) fn exists_across(
+    pairs: &[(&Session, &Declaration)],
+) -> Vec<std::result::Result<bool, Error>> {
+    batched_across(pairs, Mode::Exists)
+        .into_iter()
+        .map(|r| {
+            r.and_then(|o| match o {
+                Outcome::Exists(v) => v.map_err(Error::from),
+                Outcome::Value(v) => v.map(|v| v.is_some()).map_err(Error::from),
+            })
+        })
+        .collect()
+}
+
+fn batched_across(
+    pairs: &[(&Session, &Declaration)],
+    mode: Mode,
+) -> Vec<std::result::Result<Outcome, Error>> {
+    let mut out: Vec<Option<std::result::Result<Outcome, Error>>> =
+        pairs.iter().map(|_| None).collect();
+    let mut requests = Vec::new();
+    let mut index = Vec::new();
+    for (i, (session, d)) in pairs.iter().enumerate() {
+        match session.store_for(d) {
+            Ok(store) => {
+                requests.push(Request {
+                    store,
+                    key: session.coordinate(d),
+                });
+                index.push(i);
+            }
+            Err(e) => out[i] = Some(Err(e)),
+        }
+    }
+    if !requests.is_empty() {
+        match block_on(plan::run(requests, mode)) {
+            Ok(results) => {
+                for (i, r) in index.into_iter().zip(results) {
+                    out[i] = Some(Ok(r));
+                }
+            }
+            Err(e) => {
+                for i in index {
+                    out[i] = Some(Err(Error::new(e.message().to_owned())));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Error::new("internal error: missing read result"))))
+        .collect()
 }
 
 /// Runs a future on a fresh multi-threaded runtime (backends do blocking file work too).
