@@ -286,29 +286,6 @@ impl FunctionResolver for MaskingResolver {
     }
 }
 
-/// Refuses to resolve: used until a resolver with backends is plugged in.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct UnavailableResolver;
-
-fn unavailable(tag: &str, expr: &str) -> Error {
-    Error::new(format!(
-        "cannot resolve `{tag} {expr}`: reading values from backends is not available in this build"
-    ))
-    .with_hint("run without `--mask=false` to show `<MASKED>` instead")
-}
-
-impl FunctionResolver for UnavailableResolver {
-    fn resolve_secret(&mut self, f: &SecretFn, _: &ComponentInstance) -> Result<Node, Error> {
-        Err(unavailable("!secret", &f.expr))
-    }
-    fn resolve_store(&mut self, f: &StoreFn, _: &ComponentInstance) -> Result<Node, Error> {
-        Err(unavailable("!store", &f.expr))
-    }
-    fn resolve_store_get(&mut self, f: &StoreGetFn, _: &ComponentInstance) -> Result<Node, Error> {
-        Err(unavailable("!store.get", &f.expr))
-    }
-}
-
 /// Returns `instance.section` with every `!secret`, `!store` and `!store.get` replaced by the
 /// resolver's value. Other tags are kept.
 pub fn resolve_tags(
@@ -353,6 +330,29 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resolver that refuses everything: errors from it must propagate out of the walk.
+    struct UnavailableResolver;
+
+    fn unavailable(tag: &str, expr: &str) -> Error {
+        Error::new(format!("refused `{tag} {expr}`"))
+    }
+
+    impl FunctionResolver for UnavailableResolver {
+        fn resolve_secret(&mut self, f: &SecretFn, _: &ComponentInstance) -> Result<Node, Error> {
+            Err(unavailable("!secret", &f.expr))
+        }
+        fn resolve_store(&mut self, f: &StoreFn, _: &ComponentInstance) -> Result<Node, Error> {
+            Err(unavailable("!store", &f.expr))
+        }
+        fn resolve_store_get(
+            &mut self,
+            f: &StoreGetFn,
+            _: &ComponentInstance,
+        ) -> Result<Node, Error> {
+            Err(unavailable("!store.get", &f.expr))
+        }
+    }
 
     #[test]
     fn secret_modifiers() {
