@@ -15,12 +15,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     write_atomic_with(path, bytes, mode, |_| Ok(()))
 }
 
+/// [`write_atomic`] that always gives the file `mode`, even when it already exists with a looser
+/// one: the temp file holds the bytes with `mode` from its creation, so cleartext (e.g. `secret
+/// pull -o`) is never readable by others, not even for a moment.
+pub fn write_atomic_exact(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_inner(path, bytes, mode, false, |_| Ok(()))
+}
+
 /// [`write_atomic`] with a hook that runs after the temp file is written and synced, before the
 /// rename (tests use it to inject a failure).
 pub fn write_atomic_with(
     path: &Path,
     bytes: &[u8],
     mode: u32,
+    before_rename: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    write_atomic_inner(path, bytes, mode, true, before_rename)
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    keep_existing_mode: bool,
     before_rename: impl FnOnce(&Path) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = match path.parent() {
@@ -30,7 +47,11 @@ pub fn write_atomic_with(
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
-    let mode = existing_mode(path).unwrap_or(mode);
+    let mode = if keep_existing_mode {
+        existing_mode(path).unwrap_or(mode)
+    } else {
+        mode
+    };
     let prefix = format!(".{}.", name.to_string_lossy());
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");

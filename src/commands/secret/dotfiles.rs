@@ -131,11 +131,7 @@ pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u
     };
     match &args.output {
         Some(path) => {
-            crate::fsx::write_atomic(path, body.as_bytes(), 0o600)
-                .and_then(|()| {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                })
+            crate::fsx::write_atomic_exact(path, body.as_bytes(), 0o600)
                 .map_err(|e| Error::new(format!("failed to write \"{}\": {e}", path.display())))?;
             printer.success(&format!(
                 "Wrote {} secret(s) to {}",
