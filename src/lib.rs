@@ -2,12 +2,20 @@
 //!
 //! Layout (dependencies point down this list):
 //! - [`cli`]: clap types only.
-//! - [`commands`]: one module per verb; turns args into settings, calls the layers below, renders
-//!   through [`printer`].
+//! - [`commands`]: one module per verb, orchestration only; turns args into settings, calls the
+//!   layers below, renders through [`printer`]. No command module imports another.
+//! - [`session`]: project, sessions and targets — declaration → store + coordinate, resolved
+//!   once — and the only caller of the store registry; [`runtime`] bridges to the async stores.
 //! - [`config`] (`atmos.yaml`), [`stack`] (manifests, imports, merge, YAML functions),
-//!   [`secrets`] (declarations, scopes, coordinates), [`store`] (the store trait, key composition,
-//!   the registry and the backends), [`sops`] (the pure SOPS codec).
-//! - Primitives: [`yaml`], [`secret`], [`env`], [`error`], [`printer`].
+//!   [`secrets`] (declarations, scopes, coordinates), [`auth`] (identities), [`store`] (the
+//!   store trait, key composition, the registry and the backends), [`sops`] (the pure SOPS
+//!   codec).
+//! - Primitives: [`yaml`], [`secret`], [`env`], [`error`], [`printer`] (the only writer of
+//!   stdout/stderr, and masking), [`prompt`], [`dotenv`], [`child`], [`fsx`].
+
+// Only the printer writes to stdout/stderr (it masks); `print!`-style macros elsewhere would
+// bypass masking.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod auth;
 pub mod child;
@@ -20,8 +28,10 @@ pub mod error;
 pub mod fsx;
 pub mod printer;
 pub mod prompt;
+pub mod runtime;
 pub mod secret;
 pub mod secrets;
+pub mod session;
 pub mod sops;
 pub mod stack;
 pub mod store;
@@ -47,7 +57,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(u8::try_from(code).unwrap_or(error::code::USAGE));
         }
     };
-    let mut printer = printer::Printer::from_env(&cli.global);
+    let mut printer = printer::Printer::from_settings(&printer::Settings {
+        mask: cli.global.mask,
+    });
     let result = commands::dispatch(cli, &mut printer);
     printer.flush_warnings();
     match result {

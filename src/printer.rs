@@ -1,17 +1,27 @@
-//! Owns everything that leaves the process on stdout/stderr.
+//! Owns everything that leaves the process on stdout/stderr, and the masking of it.
 //!
 //! stdout is the data channel, stderr the UI channel (status lines, warnings, errors). Every byte
 //! goes through the [`Masker`] first: secret values registered by the commands (and their common
-//! encodings) become `<MASKED>` unless masking is off (`--mask=false`). Files and child
-//! environments are never masked; they do not pass through here.
+//! encodings) become `<MASKED>` unless masking is off. Files and child environments are never
+//! masked; they do not pass through here (a child of `secret exec` inherits the terminal).
+//!
+//! Configuration comes in two steps and never as clap types: [`Settings`] (flags and
+//! environment, built by `lib.rs`) when the printer is made, then [`Printer::apply_config`] with
+//! `atmos.yaml`'s `settings:` once a command has loaded it. The flag wins over the file.
+//!
+//! [`Masker::mask`] is a pure text-to-text function over the registered literals; a streaming
+//! redactor (e.g. for `exec` output) can wrap it by holding back the longest literal's length.
 
-use std::io::{self, Write};
+// The one module allowed to write to stdout/stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{self, IsTerminal, Write};
 
 use base64::Engine as _;
 
-use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::secret::SecretString;
+use crate::yaml::{Map, Node};
 
 /// Warnings raised where no printer is at hand (store construction, config loading); the
 /// printer shows them on stderr, masked, at the next flush.
@@ -178,29 +188,56 @@ fn json_inner(value: &str) -> String {
         .to_owned()
 }
 
+/// How the printer behaves, from flags and environment (no clap types here).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--mask` / `ATMOS_MASK` when given; it wins over `settings.terminal.mask.enabled`.
+    pub mask: Option<bool>,
+}
+
 /// The only writer of stdout and stderr.
 #[derive(Debug)]
 pub struct Printer {
     /// The masker applied to everything printed.
     pub masker: Masker,
+    mask_flag: Option<bool>,
     quiet: bool,
 }
 
 impl Printer {
-    /// A printer configured from the global flags (`--mask`, `ATMOS_MASK`).
-    pub fn from_env(global: &GlobalArgs) -> Self {
+    /// A printer from the flags: masking is on unless `--mask=false` / `ATMOS_MASK=false`.
+    pub fn from_settings(settings: &Settings) -> Self {
         Self {
-            masker: Masker::new(global.mask.unwrap_or(true)),
+            masker: Masker::new(settings.mask.unwrap_or(true)),
+            mask_flag: settings.mask,
             quiet: false,
         }
     }
 
     /// A printer for tests.
     pub fn new(mask: bool) -> Self {
-        Self {
-            masker: Masker::new(mask),
-            quiet: false,
+        Self::from_settings(&Settings { mask: Some(mask) })
+    }
+
+    /// Applies `atmos.yaml` `settings.terminal.mask.{enabled,replacement}`: masking is the flag
+    /// when given, else `enabled`, else on; a non-empty `replacement` replaces `<MASKED>`.
+    pub fn apply_config(&mut self, settings: &Map) {
+        let mask = settings.get("terminal").and_then(|t| t.get("mask"));
+        let enabled = mask.and_then(|m| m.get("enabled")).and_then(Node::as_bool);
+        self.masker
+            .set_enabled(self.mask_flag.unwrap_or_else(|| enabled.unwrap_or(true)));
+        if let Some(r) = mask
+            .and_then(|m| m.get("replacement"))
+            .and_then(Node::as_str)
+            .filter(|r| !r.is_empty())
+        {
+            self.masker.set_replacement(r);
         }
+    }
+
+    /// Whether stdout is a terminal (tables for people, tab-separated rows for pipes).
+    pub fn stdout_is_terminal(&self) -> bool {
+        io::stdout().is_terminal()
     }
 
     /// Writes data to stdout (masked). A closed pipe is not an error.
@@ -292,5 +329,32 @@ mod tests {
         let mut m = Masker::new(false);
         m.register("secret");
         assert_eq!(m.mask("secret"), "secret");
+    }
+
+    #[test]
+    fn atmos_yaml_masking_applies_unless_the_flag_decided() {
+        let settings = match crate::yaml::parse(
+            "terminal:\n  mask:\n    enabled: false\n    replacement: '***'\n",
+            "atmos.yaml",
+        )
+        .unwrap()
+        {
+            Node::Map(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let mut p = Printer::from_settings(&Settings::default());
+        assert!(p.masker.enabled());
+        p.apply_config(&settings);
+        assert!(!p.masker.enabled());
+
+        let mut p = Printer::from_settings(&Settings { mask: Some(true) });
+        p.apply_config(&settings);
+        p.masker.register("hunter2-secret");
+        assert!(p.masker.enabled());
+        assert_eq!(p.masker.mask("x hunter2-secret"), "x ***");
+
+        let mut p = Printer::from_settings(&Settings::default());
+        p.apply_config(&Map::new());
+        assert!(p.masker.enabled());
     }
 }

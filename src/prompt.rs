@@ -1,6 +1,8 @@
-//! Owns interactive prompts: hidden value entry, yes/no confirmation and picking from a list.
-//! Prompts write to stderr and read stdin; callers ask [`interactive`] first, so prompts only
-//! appear when stdin and stderr are terminals, `CI` is unset and `--interactive` is not false.
+//! Owns stdin and interactive prompts: hidden value entry, yes/no confirmation, picking from a
+//! list, and reading piped input whole. Prompts write their questions straight to the terminal
+//! on stderr (never a value, so there is nothing to mask) and read stdin; callers ask
+//! [`interactive`] first, so prompts only appear when stdin and stderr are terminals, `CI` is
+//! unset and `--interactive` is not false.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -79,4 +81,14 @@ pub fn hidden(question: &str) -> std::io::Result<Zeroizing<String>> {
     let line = read_line();
     let _ = tcsetattr(&stdin, SetArg::TCSANOW, &saved);
     line.map(Zeroizing::new)
+}
+
+/// Reads all of stdin (`--stdin`, `-` as a file name, piped `init` input).
+pub fn read_stdin() -> crate::error::Result<Zeroizing<String>> {
+    use std::io::Read;
+    let mut buf = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| crate::error::Error::new(format!("failed to read stdin: {e}")))?;
+    Ok(buf)
 }

@@ -2,7 +2,8 @@
 //!
 //! `!secret`, `!store` and `!store.get` are shown as `<MASKED>` without contacting any backend
 //! unless masking is off (`--mask=false`, `ATMOS_MASK=false`, `settings.terminal.mask.enabled:
-//! false`); then they go through [`resolver_for`], the seam where backends plug in.
+//! false`); then they are read through [`BackendResolver`], the same sessions and stores as
+//! `atmos secret`.
 
 use crate::cli::{
     DescribeCommand, DescribeComponentArgs, DescribeFormat, DescribeStacksArgs, GlobalArgs,
@@ -10,6 +11,7 @@ use crate::cli::{
 use crate::config::{self, CliConfig};
 use crate::error::Result;
 use crate::printer::Printer;
+use crate::session::BackendResolver;
 use crate::stack::functions::{self, FunctionResolver, MaskingResolver};
 use crate::stack::{self, ComponentInstance};
 use crate::yaml::{self, Map, Node};
@@ -20,50 +22,20 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
     for w in &cfg.warnings {
         printer.warn(w);
     }
-    let mask = masking(global, &cfg);
-    configure_masking(printer, global, &cfg);
-    let mut resolver = resolver_for(mask, std::sync::Arc::new(cfg.clone()));
+    printer.apply_config(&cfg.settings);
+    let mut resolver = resolver_for(printer.masker.enabled(), std::sync::Arc::new(cfg.clone()));
     match cmd {
         DescribeCommand::Component(args) => component(&cfg, &args, resolver.as_mut(), printer),
         DescribeCommand::Stacks(args) => stacks(&cfg, &args, resolver.as_mut(), printer),
     }
 }
 
-/// Whether values from backends are masked: the flag/env wins, then
-/// `settings.terminal.mask.enabled`, then on.
-pub fn masking(global: &GlobalArgs, cfg: &CliConfig) -> bool {
-    global.mask.unwrap_or_else(|| {
-        cfg.settings
-            .get("terminal")
-            .and_then(|t| t.get("mask"))
-            .and_then(|m| m.get("enabled"))
-            .and_then(Node::as_bool)
-            .unwrap_or(true)
-    })
-}
-
-/// Applies `--mask`/`ATMOS_MASK`/`settings.terminal.mask.{enabled,replacement}` to the printer.
-pub fn configure_masking(printer: &mut Printer, global: &GlobalArgs, cfg: &CliConfig) {
-    printer.masker.set_enabled(masking(global, cfg));
-    if let Some(r) = cfg
-        .settings
-        .get("terminal")
-        .and_then(|t| t.get("mask"))
-        .and_then(|m| m.get("replacement"))
-        .and_then(Node::as_str)
-        .filter(|r| !r.is_empty())
-    {
-        printer.masker.set_replacement(r);
-    }
-}
-
-/// The resolver for `describe`: masking, or (unmasked) the backend resolver. The secret commands
-/// get the store/SOPS-backed [`super::resolve::BackendResolver`].
-pub fn resolver_for(mask: bool, cfg: std::sync::Arc<CliConfig>) -> Box<dyn FunctionResolver> {
+/// The resolver for `describe`: masking, or (unmasked) the backend resolver.
+fn resolver_for(mask: bool, cfg: std::sync::Arc<CliConfig>) -> Box<dyn FunctionResolver> {
     if mask {
         Box::new(MaskingResolver)
     } else {
-        Box::new(super::resolve::BackendResolver::new(cfg))
+        Box::new(BackendResolver::new(cfg))
     }
 }
 

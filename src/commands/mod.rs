@@ -1,9 +1,9 @@
 //! Owns the verbs: one module per command. Each takes parsed args, builds its settings, calls the
-//! config/stack/store/sops layers and renders through the [`Printer`]. Nothing here defines
-//! backend or format logic.
+//! session/config/stack/sops layers and renders through the [`Printer`]. Nothing here defines
+//! backend or format logic, and no command module imports another: what several verbs share
+//! (sessions, targets, pickers, suggestions, the backend resolver) lives in [`crate::session`].
 
 pub mod describe;
-pub mod resolve;
 pub mod secret;
 pub mod sops;
 
@@ -22,5 +22,49 @@ pub fn dispatch(cli: Cli, printer: &mut Printer) -> Result<u8> {
         Command::Sops(cmd) => sops::run(cmd, printer),
         Command::Describe(cmd) => describe::run(cmd, &global, printer),
         Command::Secret(cmd) => secret::run(cmd, &global, printer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read src/commands") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The shape of this layer: a command module reaches neither a sibling nor its parent
+    /// (`super::`, `crate::commands::`), and none names the store registry (that is the
+    /// session's job). Unit tests inside a module may `use super::…` of their own module.
+    #[test]
+    fn command_modules_import_no_other_command_module() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        assert!(files.len() > 5, "found {files:?}");
+        let mut offences = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read source");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let line = line.trim_start();
+                if line.starts_with("//") {
+                    continue;
+                }
+                for needle in ["super::", "crate::commands", "store::registry"] {
+                    if line.contains(needle) {
+                        offences.push(format!("{}:{}: {line}", file.display(), n + 1));
+                    }
+                }
+            }
+        }
+        assert!(offences.is_empty(), "{}", offences.join("\n"));
     }
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::{Ctx, block_on, read_stdin};
 use crate::cli::{ImportArgs, PullArgs, PushArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
+use crate::prompt::read_stdin;
 use crate::secret::SecretValue;
 use crate::secrets::{Backend, Coordinate, Declaration, Scope};
+use crate::session::Project;
 
 /// Flat `KEY → value` pairs read from a file.
 type Pairs = BTreeMap<String, Zeroizing<String>>;
@@ -67,7 +68,7 @@ fn format_for(explicit: Option<&str>, path: &str) -> String {
 }
 
 /// `secret pull [-o FILE] [--format env|json]`.
-pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn pull(project: &Project, args: PullArgs, printer: &mut Printer) -> Result<u8> {
     let format = args.format.to_lowercase();
     if !matches!(format.as_str(), "env" | "json") {
         return Err(Error::usage(format!(
@@ -75,7 +76,7 @@ pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u
             args.format
         )));
     }
-    let session = ctx.session()?;
+    let session = project.session()?;
     let decls: Vec<&Declaration> = session.decls.iter().collect();
     let results = session.read_many(&decls);
     let mut values: BTreeMap<String, SecretValue> = BTreeMap::new();
@@ -150,10 +151,10 @@ pub(crate) fn pull(ctx: &Ctx, args: PullArgs, printer: &mut Printer) -> Result<u
 }
 
 /// `secret push [--input FILE] [--format env|json]`.
-pub(crate) fn push(ctx: &Ctx, args: PushArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn push(project: &Project, args: PushArgs, printer: &mut Printer) -> Result<u8> {
     let format = args.format.to_lowercase();
     let pairs = read_pairs(&args.input, &format)?;
-    let session = ctx.session()?;
+    let session = project.session()?;
     if let Some(k) = pairs
         .keys()
         .find(|k| !session.decls.iter().any(|d| &d.name == *k))
@@ -165,8 +166,9 @@ pub(crate) fn push(ctx: &Ctx, args: PushArgs, printer: &mut Printer) -> Result<u
     }
     for (k, v) in &pairs {
         printer.masker.register(v);
-        let decl = session.find(k)?.clone();
-        session.write(&decl, &SecretValue::text(v.as_str()))?;
+        session
+            .resolve(session.find(k)?)?
+            .write(&SecretValue::text(v.as_str()))?;
     }
     printer.success(&format!(
         "Pushed {} secret(s) {}",
@@ -177,17 +179,17 @@ pub(crate) fn push(ctx: &Ctx, args: PushArgs, printer: &mut Printer) -> Result<u
 }
 
 /// `secret import FILE|NAME [--from-*]`.
-pub(crate) fn import(ctx: &Ctx, args: ImportArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn import(project: &Project, args: ImportArgs, printer: &mut Printer) -> Result<u8> {
     let store_mode = args.from_store.is_some()
         || args.from_stack.is_some()
         || args.from_component.is_some()
         || args.from_key.is_some();
     if store_mode {
-        return import_from_store(ctx, &args, printer);
+        return import_from_store(project, &args, printer);
     }
     let format = format_for(args.format.as_deref(), &args.source);
     let pairs = read_pairs(&args.source, &format)?;
-    let session = ctx.session()?;
+    let session = project.session()?;
     let mut imported = 0usize;
     let mut skipped = 0usize;
     for (k, v) in &pairs {
@@ -200,7 +202,9 @@ pub(crate) fn import(ctx: &Ctx, args: ImportArgs, printer: &mut Printer) -> Resu
         if args.dry_run {
             printer.info(&format!("Would import `{k}`"));
         } else {
-            session.write(decl, &SecretValue::text(v.as_str()))?;
+            session
+                .resolve(decl)?
+                .write(&SecretValue::text(v.as_str()))?;
         }
         imported += 1;
     }
@@ -216,13 +220,13 @@ pub(crate) fn import(ctx: &Ctx, args: ImportArgs, printer: &mut Printer) -> Resu
     Ok(0)
 }
 
-fn import_from_store(ctx: &Ctx, args: &ImportArgs, printer: &mut Printer) -> Result<u8> {
+fn import_from_store(project: &Project, args: &ImportArgs, printer: &mut Printer) -> Result<u8> {
     if args.format.is_some() {
         return Err(Error::usage(
             "mutually exclusive flags provided: --format applies to file imports, not --from-*",
         ));
     }
-    let session = ctx.session()?;
+    let session = project.session()?;
     let decl = session.find(&args.source)?.clone();
     let source_name = match (&args.from_store, &decl.backend) {
         (Some(s), _) => s.clone(),
@@ -234,7 +238,6 @@ fn import_from_store(ctx: &Ctx, args: &ImportArgs, printer: &mut Printer) -> Res
             )));
         }
     };
-    let source = session.registry.store(&source_name)?;
     let from_stack = args.from_stack.clone().unwrap_or_default();
     let from_component = args.from_component.clone().unwrap_or_default();
     let key = args.from_key.clone().unwrap_or_else(|| decl.name.clone());
@@ -248,8 +251,8 @@ fn import_from_store(ctx: &Ctx, args: &ImportArgs, printer: &mut Printer) -> Res
         component: from_component.clone(),
         key: key.clone(),
     };
-    let read = block_on(crate::store::get_one(source.as_ref(), &coord))?;
-    let value = match read {
+    let source = session.store_target(&source_name, coord, &key)?;
+    let value = match source.read()? {
         Ok(Some(v)) => v,
         Ok(None) => {
             return Err(Error::new(format!(
@@ -270,7 +273,7 @@ fn import_from_store(ctx: &Ctx, args: &ImportArgs, printer: &mut Printer) -> Res
         ));
         return Ok(0);
     }
-    session.write(&decl, &value)?;
+    session.resolve(&decl)?.write(&value)?;
     printer.success(&format!(
         "Imported `{}` from its source coordinate (the source value was left in place)",
         decl.name

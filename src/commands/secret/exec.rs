@@ -2,12 +2,12 @@
 //! environment. A required secret that cannot be read stops the command before the child starts
 //! (atmos only warns); optional ones are skipped with a warning.
 
-use super::{Ctx, Session};
 use crate::cli::{ExecArgs, ShellArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secret::SecretString;
 use crate::secrets::Declaration;
+use crate::session::{Project, Session};
 
 /// Reads every declared secret; returns `(NAME, value)` sorted by name.
 fn secret_env(session: &Session, printer: &Printer) -> Result<Vec<(String, SecretString)>> {
@@ -59,18 +59,18 @@ fn child_env(
 }
 
 /// `secret exec -- CMD…`.
-pub(crate) fn exec(ctx: &Ctx, args: ExecArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn exec(project: &Project, args: ExecArgs, printer: &mut Printer) -> Result<u8> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage("no command specified: invalid subcommand")
             .with_hint("put the command after `--`: `atmos secret exec -s STACK -c COMPONENT -- terraform plan`"));
     };
-    let session = ctx.session()?;
+    let session = project.session()?;
     let env = child_env(&session, printer)?;
     crate::child::run(program, rest, env)
 }
 
 /// `secret shell [--shell SHELL] [-- ARGS…]`.
-pub(crate) fn shell(ctx: &Ctx, args: ShellArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn shell(project: &Project, args: ShellArgs, printer: &mut Printer) -> Result<u8> {
     // Shell arguments must follow `--`; a stray word before it is almost always a mistyped
     // `--shell`.
     if !args.args.is_empty() && !std::env::args().any(|a| a == "--") {
@@ -78,7 +78,7 @@ pub(crate) fn shell(ctx: &Ctx, args: ShellArgs, printer: &mut Printer) -> Result
             "invalid arguments: use `--shell` to choose a shell binary, and place shell args only after `--`",
         ));
     }
-    let session = ctx.session()?;
+    let session = project.session()?;
     let mut env = child_env(&session, printer)?;
     let level = crate::env::var(crate::env::ATMOS_SHLVL)
         .and_then(|v| v.parse::<u32>().ok())

@@ -1,20 +1,20 @@
 //! `secret get NAME [--format text|json|env] [--path P] [--raw]`.
 
-use super::{Ctx, get_value};
 use crate::cli::{GetArgs, GetFormat};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
+use crate::session::Project;
 
 /// Prints one secret's value on stdout (masked unless `--mask=false`).
-pub(crate) fn get(ctx: &Ctx, args: GetArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Result<u8> {
     if args.raw && matches!(args.format, Some(GetFormat::Json | GetFormat::Env)) {
         return Err(Error::usage(
             "--raw is text-only and cannot be combined with --format=json or --format=env",
         ));
     }
-    let session = ctx.session()?;
+    let session = project.session()?;
     let decl = session.find(&args.name)?.clone();
-    let value = get_value(&session, &decl)?;
+    let value = session.get_value(&decl)?;
     let value = match args.path.as_deref() {
         Some(p) => select_json(&structured(&value), p)
             .map(crate::secret::SecretValue::json)

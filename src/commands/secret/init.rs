@@ -6,12 +6,12 @@ use std::io::IsTerminal;
 
 use zeroize::Zeroizing;
 
-use super::{Ctx, Session};
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secret::SecretValue;
 use crate::secrets::Scope;
+use crate::session::{self, Project, Session, Target};
 
 #[derive(Default)]
 struct Tally {
@@ -21,13 +21,14 @@ struct Tally {
 }
 
 /// Runs `secret init`.
-pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u8> {
-    if args.all && ctx.scope.stack.is_some() {
+pub(crate) fn init(project: &Project, args: InitArgs, printer: &mut Printer) -> Result<u8> {
+    let scope = project.settings();
+    if args.all && scope.stack.is_some() {
         return Err(Error::usage(
             "validation failed: --all cannot be combined with --stack",
         ));
     }
-    if args.all && ctx.scope.component.is_some() {
+    if args.all && scope.component.is_some() {
         return Err(Error::usage(
             "validation failed: --all cannot be combined with --component",
         ));
@@ -38,12 +39,12 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
             args.mode
         )));
     }
-    let cfg = ctx.config()?;
+    project.config()?;
     // Input: --input, else a piped (non-empty) stdin.
     let input: Option<Vec<(String, Zeroizing<String>)>> = match args.input.as_deref() {
         Some(src) => Some(read_input(src)?),
         None if !std::io::stdin().is_terminal() => {
-            let text = super::read_stdin()?;
+            let text = crate::prompt::read_stdin()?;
             if text.trim().is_empty() {
                 None
             } else {
@@ -54,31 +55,26 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
     };
     // Targets.
     let mut sessions = Vec::new();
-    if args.all || ctx.scope.component.is_none() {
+    if args.all || scope.component.is_none() {
         let stack = if args.all {
             None
         } else {
-            Some(ctx.stack(&cfg)?)
+            Some(project.stack()?)
         };
-        let mut instances = super::all_instances(&cfg)?;
+        let mut instances = project.instances()?;
         instances.retain(|i| stack.as_deref().is_none_or(|s| i.stack == s));
         instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
         for inst in instances {
             let s = inst.stack.clone();
-            let session = Session::from_instance(ctx.registries()?, inst, &s)?;
+            let session = project.session_for(inst, &s)?;
             if !session.decls.is_empty() {
                 sessions.push(session);
             }
         }
     } else {
-        let stack = ctx.stack(&cfg)?;
-        let component = ctx.component(&cfg, &stack)?;
-        sessions.push(Session::load(
-            ctx.registries()?,
-            &stack,
-            &component,
-            ctx.scope.component_type.as_deref(),
-        )?);
+        let stack = project.stack()?;
+        let component = project.component(&stack)?;
+        sessions.push(project.load_session(&stack, &component)?);
     }
     if sessions.iter().all(|s| s.decls.is_empty()) {
         printer.info("No declared secrets found");
@@ -105,12 +101,19 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
     let mut seen_stack: BTreeSet<(String, String)> = BTreeSet::new();
     let mut offered: BTreeSet<String> = BTreeSet::new();
     for session in &sessions {
-        offer_keygen(ctx, &args, session, &mut offered, printer)?;
-        let statuses = {
-            let decls: Vec<_> = session.decls.iter().collect();
-            session.exists_many(&decls)
+        offer_keygen(project, &args, session, &mut offered, printer)?;
+        // Each declaration is resolved once: for the status check and for the write.
+        let targets: Vec<Result<Target>> =
+            session.decls.iter().map(|d| session.resolve(d)).collect();
+        let statuses: Vec<bool> = {
+            let resolved: Vec<&Target> = targets.iter().filter_map(|t| t.as_ref().ok()).collect();
+            let mut checked = session::exists(&resolved).into_iter();
+            targets
+                .iter()
+                .map(|t| t.is_ok() && checked.next().is_some_and(|r| r.unwrap_or(false)))
+                .collect()
         };
-        for (d, status) in session.decls.iter().zip(statuses) {
+        for ((d, target), exists) in session.decls.iter().zip(targets).zip(statuses) {
             if sessions.len() > 1
                 && d.scope == Scope::Stack
                 && !seen_stack.insert((session.stack.clone(), d.name.clone()))
@@ -125,7 +128,6 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
                 tally.unaffected += 1;
                 continue;
             }
-            let exists = status.unwrap_or(false);
             if args.dry_run {
                 let verb = if exists { "rotate" } else { "initialize" };
                 if exists && !args.force && from_input.is_some() {
@@ -141,7 +143,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
                 continue;
             }
             if exists && !args.force {
-                if from_input.is_some() || !ctx.interactive {
+                if from_input.is_some() || !project.interactive() {
                     tally.unaffected += 1;
                     continue;
                 }
@@ -157,7 +159,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
             }
             let value = match from_input {
                 Some(v) => v.clone(),
-                None if ctx.interactive => {
+                None if project.interactive() => {
                     printer.status(&format!("Setting `{}` ({label})", d.name));
                     let v = crate::prompt::hidden("Enter secret value")
                         .map_err(|e| Error::new(format!("secret prompt failed: {e}")))?;
@@ -176,7 +178,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
                 }
             };
             printer.masker.register(&value);
-            session.write(d, &SecretValue::text(value.as_str()))?;
+            target?.write(&SecretValue::text(value.as_str()))?;
             if exists {
                 tally.rotated += 1
             } else {
@@ -200,7 +202,7 @@ pub(crate) fn init(ctx: &Ctx, args: InitArgs, printer: &mut Printer) -> Result<u
 
 fn read_input(src: &str) -> Result<Vec<(String, Zeroizing<String>)>> {
     let text = if src == "-" {
-        super::read_stdin()?
+        crate::prompt::read_stdin()?
     } else {
         Zeroizing::new(
             std::fs::read_to_string(src)
@@ -218,7 +220,7 @@ fn parse_input(text: &str, origin: &str) -> Result<Vec<(String, Zeroizing<String
 
 /// Offers key generation for SOPS vaults this instance uses that have no key material yet.
 fn offer_keygen(
-    ctx: &Ctx,
+    project: &Project,
     args: &InitArgs,
     session: &Session,
     offered: &mut BTreeSet<String>,
@@ -231,7 +233,7 @@ fn offer_keygen(
         if !offered.insert(vault.clone()) {
             continue;
         }
-        let Ok(store) = session.registry.provider(vault, &session.providers) else {
+        let Ok(store) = session.provider(vault) else {
             continue;
         };
         if store.has_key_material() != Some(false) {
@@ -241,7 +243,7 @@ fn offer_keygen(
             printer.info(&format!("Would generate key material for vault `{vault}`"));
             continue;
         }
-        if !ctx.interactive {
+        if !project.interactive() {
             printer.warn(&format!(
                 "Vault `{vault}` has no key material; run `atmos secret keygen {vault}`"
             ));
@@ -261,7 +263,7 @@ fn offer_keygen(
             .or_else(|| session.cfg.providers.get(vault))
             .cloned();
         if let Some(p) = provider {
-            crate::store::sops::keygen(&p, &session.cfg, &session.registry, false)?;
+            session.keygen(&p, false)?;
             printer.success(&format!("Generated key material for vault `{vault}`"));
         }
     }

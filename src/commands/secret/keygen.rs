@@ -1,14 +1,13 @@
 //! `secret keygen [VAULT] [--force]`: age key material for a SOPS vault (spec §4.12, §7.5).
 
-use super::Ctx;
 use crate::cli::KeygenArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::store::registry::Registry;
+use crate::session::Project;
 
 /// Generates an age identity for a vault configured in atmos.yaml.
-pub(crate) fn keygen(ctx: &Ctx, args: KeygenArgs, printer: &mut Printer) -> Result<u8> {
-    let cfg = ctx.config()?;
+pub(crate) fn keygen(project: &Project, args: KeygenArgs, printer: &mut Printer) -> Result<u8> {
+    let cfg = project.config()?;
     let mut vaults: Vec<String> = cfg.providers.keys().cloned().collect();
     vaults.sort();
     let list = if vaults.is_empty() {
@@ -44,8 +43,7 @@ pub(crate) fn keygen(ctx: &Ctx, args: KeygenArgs, printer: &mut Printer) -> Resu
         }
     };
     let provider = cfg.providers[&name].clone();
-    let registry = Registry::new(cfg.clone());
-    let outcome = crate::store::sops::keygen(&provider, &cfg, &registry, args.force)?;
+    let outcome = project.keygen(&provider, args.force)?;
     match outcome {
         crate::store::sops::Keygen::Unsupported => {
             printer.warn(&format!(

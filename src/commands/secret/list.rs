@@ -1,12 +1,10 @@
 //! `secret list [--verbose] [--verify] [--format table|json|yaml|csv|tsv]`.
 
-use std::io::IsTerminal;
-
-use super::{Ctx, Session};
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secrets::{Declaration, Scope};
+use crate::secrets::Scope;
+use crate::session::{self, Project, Session, Target};
 
 /// One output row.
 #[derive(Clone)]
@@ -31,7 +29,7 @@ const COLUMNS: [&str; 7] = [
 ];
 
 /// Lists declared secrets with their status.
-pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> Result<u8> {
     let format = args.format.clone().unwrap_or_default().to_lowercase();
     if !matches!(
         format.as_str(),
@@ -42,12 +40,13 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
         ))
         .with_hint("use one of: table, json, yaml, csv, tsv"));
     }
-    let cfg = ctx.config()?;
-    let stack = ctx.scope.stack.clone().filter(|s| !s.is_empty());
-    let component = ctx.scope.component.clone().filter(|s| !s.is_empty());
+    project.config()?;
+    let scope = project.settings();
+    let stack = scope.stack.clone().filter(|s| !s.is_empty());
+    let component = scope.component.clone().filter(|s| !s.is_empty());
     let mut rows = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
-        let session = Session::load(ctx.registries()?, s, c, ctx.scope.component_type.as_deref())?;
+        let session = project.load_session(s, c)?;
         rows = rows_for_all(std::slice::from_ref(&session), args.verify, false)
             .pop()
             .unwrap_or_default();
@@ -58,12 +57,11 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
             return Ok(0);
         }
     } else {
-        let mut instances = super::all_instances(&cfg)?;
+        let mut instances = project.instances()?;
         instances.retain(|i| {
             stack.as_deref().is_none_or(|s| i.stack == s)
                 && component.as_deref().is_none_or(|c| i.name == c)
-                && ctx
-                    .scope
+                && scope
                     .component_type
                     .as_deref()
                     .is_none_or(|t| i.component_type == t)
@@ -74,7 +72,7 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
         let mut sessions = Vec::new();
         for inst in instances {
             let stack_name = inst.stack.clone();
-            let session = Session::from_instance(ctx.registries()?, inst, &stack_name)?;
+            let session = project.session_for(inst, &stack_name)?;
             if !session.decls.is_empty() {
                 sessions.push(session);
             }
@@ -118,22 +116,28 @@ pub(crate) fn list(ctx: &Ctx, args: ListArgs, printer: &mut Printer) -> Result<u
     rows.sort_by(|a, b| {
         (&a.stack, &a.secret, &a.component).cmp(&(&b.stack, &b.secret, &b.component))
     });
-    printer.stdout(&render(&rows, &format, args.verbose));
+    printer.stdout(&render(
+        &rows,
+        &format,
+        args.verbose,
+        printer.stdout_is_terminal(),
+    ));
     Ok(0)
 }
 
-/// Rows for several sessions; every status check of every session goes out in one batched,
-/// concurrent plan. Local backends are always checked, remote ones only with `--verify`.
+/// Rows for several sessions; each declaration is resolved once and every status check of every
+/// session goes out in one batched, concurrent plan. Local backends are always checked, remote
+/// ones only with `--verify`.
 fn rows_for_all(sessions: &[Session], verify: bool, enumerated: bool) -> Vec<Vec<Row>> {
     let mut status: Vec<Vec<Option<&'static str>>> = Vec::new();
-    let mut pairs: Vec<(&Session, &Declaration)> = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
     let mut slots: Vec<(usize, usize)> = Vec::new();
     for (si, session) in sessions.iter().enumerate() {
         let mut st = vec![None; session.decls.len()];
         for (di, d) in session.decls.iter().enumerate() {
-            match session.store_for(d) {
-                Ok(store) if verify || store.capabilities().local_status => {
-                    pairs.push((session, d));
+            match session.resolve(d) {
+                Ok(target) if verify || target.store.capabilities().local_status => {
+                    targets.push(target);
                     slots.push((si, di));
                 }
                 Ok(_) => st[di] = Some("unknown"),
@@ -142,7 +146,8 @@ fn rows_for_all(sessions: &[Session], verify: bool, enumerated: bool) -> Vec<Vec
         }
         status.push(st);
     }
-    for ((si, di), r) in slots.into_iter().zip(super::exists_across(&pairs)) {
+    let refs: Vec<&Target> = targets.iter().collect();
+    for ((si, di), r) in slots.into_iter().zip(session::exists(&refs)) {
         status[si][di] = Some(match r {
             Ok(true) => "initialized",
             Ok(false) => "missing",
@@ -195,7 +200,7 @@ fn cells(r: &Row, verbose: bool) -> Vec<String> {
     v
 }
 
-fn render(rows: &[Row], format: &str, verbose: bool) -> String {
+fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
     let ncol = if verbose { 7 } else { 6 };
     let header: Vec<&str> = COLUMNS[..ncol].to_vec();
     match format {
@@ -240,7 +245,7 @@ fn render(rows: &[Row], format: &str, verbose: bool) -> String {
             s
         }
         _ => {
-            if std::io::stdout().is_terminal() {
+            if terminal {
                 table(&header, rows, verbose)
             } else {
                 tsv_rows(rows, verbose)

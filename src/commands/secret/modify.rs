@@ -1,13 +1,14 @@
 //! `secret set` (alias `add`) and `secret delete` (aliases `rm`, `unset`).
 
-use super::{Ctx, Session, read_stdin, set_message};
 use crate::cli::{DeleteArgs, SetArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secret::SecretValue;
+use crate::secrets::{Declaration, Scope};
+use crate::session::Project;
 
 /// `secret set [NAME[=VALUE]] [--stdin]`.
-pub(crate) fn set(ctx: &Ctx, args: SetArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn set(project: &Project, args: SetArgs, printer: &mut Printer) -> Result<u8> {
     let (name, inline) = match args.name.as_deref() {
         Some(raw) => {
             let (n, v) = match raw.split_once('=') {
@@ -22,10 +23,10 @@ pub(crate) fn set(ctx: &Ctx, args: SetArgs, printer: &mut Printer) -> Result<u8>
         }
         None => (None, None),
     };
-    let session = ctx.session()?;
+    let session = project.session()?;
     let name = match name {
         Some(n) => n,
-        None if ctx.interactive && !session.decls.is_empty() => {
+        None if project.interactive() && !session.decls.is_empty() => {
             let names: Vec<String> = session.decls.iter().map(|d| d.name.clone()).collect();
             crate::prompt::select("Choose a secret to set", &names)
                 .map_err(|e| Error::new(format!("secret prompt failed: {e}")))?
@@ -36,17 +37,17 @@ pub(crate) fn set(ctx: &Ctx, args: SetArgs, printer: &mut Printer) -> Result<u8>
         }
     };
     let decl = session.find(&name)?.clone();
-    // Check the backend before asking for a value.
-    session.store_for(&decl)?;
+    // Resolve (and so check) the backend before asking for a value.
+    let target = session.resolve(&decl)?;
     let value = if args.stdin {
-        let mut text = read_stdin()?;
+        let mut text = crate::prompt::read_stdin()?;
         while text.ends_with('\n') || text.ends_with('\r') {
             text.pop();
         }
         text
     } else if let Some(v) = inline {
         v
-    } else if ctx.interactive {
+    } else if project.interactive() {
         let v = crate::prompt::hidden("Enter secret value")
             .map_err(|e| Error::new(format!("secret prompt failed: {e}")))?;
         if v.is_empty() {
@@ -61,13 +62,13 @@ pub(crate) fn set(ctx: &Ctx, args: SetArgs, printer: &mut Printer) -> Result<u8>
         );
     };
     printer.masker.register(&value);
-    session.write(&decl, &SecretValue::text(value.as_str()))?;
+    target.write(&SecretValue::text(value.as_str()))?;
     printer.success(&set_message(&decl, &session.stack, &session.component));
     Ok(0)
 }
 
 /// `secret delete [NAME] [--all] [--force]`.
-pub(crate) fn delete(ctx: &Ctx, args: DeleteArgs, printer: &mut Printer) -> Result<u8> {
+pub(crate) fn delete(project: &Project, args: DeleteArgs, printer: &mut Printer) -> Result<u8> {
     if args.all && args.name.is_some() {
         return Err(Error::usage("--all cannot be combined with a secret NAME"));
     }
@@ -77,16 +78,16 @@ pub(crate) fn delete(ctx: &Ctx, args: DeleteArgs, printer: &mut Printer) -> Resu
         ));
     };
     // Resolve the scope before confirming, so the question can name it.
-    let cfg = ctx.config()?;
-    let stack = ctx.stack(&cfg)?;
-    let component = ctx.component(&cfg, &stack)?;
+    project.config()?;
+    let stack = project.stack()?;
+    let component = project.component(&stack)?;
     if !args.force {
         let question = if args.all {
             format!("Delete ALL declared secrets for component `{component}` in stack `{stack}`?")
         } else {
             format!("Delete secret `{name}` from its backend?")
         };
-        if !ctx.interactive {
+        if !project.interactive() {
             return Err(Error::new("confirmation required to delete")
                 .with_hint("run with `--force` to delete without a prompt"));
         }
@@ -97,16 +98,11 @@ pub(crate) fn delete(ctx: &Ctx, args: DeleteArgs, printer: &mut Printer) -> Resu
             return Ok(0);
         }
     }
-    let session = Session::load(
-        ctx.registries()?,
-        &stack,
-        &component,
-        ctx.scope.component_type.as_deref(),
-    )?;
+    let session = project.load_session(&stack, &component)?;
     if args.all {
         let decls = session.decls.clone();
         for d in &decls {
-            session.remove(d)?;
+            session.resolve(d)?.delete()?;
         }
         printer.success(&format!(
             "Deleted {} declared secret(s) {}",
@@ -116,7 +112,23 @@ pub(crate) fn delete(ctx: &Ctx, args: DeleteArgs, printer: &mut Printer) -> Resu
         return Ok(0);
     }
     let decl = session.find(&name)?.clone();
-    session.remove(&decl)?;
+    session.resolve(&decl)?.delete()?;
     printer.success(&format!("Deleted secret `{name}` {}", session.where_()));
     Ok(0)
+}
+
+/// The success line of `set` for a scope.
+fn set_message(decl: &Declaration, stack: &str, component: &str) -> String {
+    let n = &decl.name;
+    match decl.scope {
+        Scope::Global => format!(
+            "Set global secret `{n}` (one value shared by every stack and component using its store)"
+        ),
+        Scope::Stack => format!(
+            "Set stack-scoped secret `{n}` for stack `{stack}` (shared by every component in the stack)"
+        ),
+        Scope::Instance => {
+            format!("Set secret `{n}` for component `{component}` in stack `{stack}`")
+        }
+    }
 }

@@ -3,15 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Ctx, Session};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secrets::{Declaration, Scope};
+use crate::session::{Project, Session};
 
 /// Validates one component instance.
-pub(crate) fn validate(ctx: &Ctx, printer: &mut Printer) -> Result<u8> {
-    let session = ctx.session()?;
-    collision_guard(ctx, &session)?;
+pub(crate) fn validate(project: &Project, printer: &mut Printer) -> Result<u8> {
+    let session = project.session()?;
+    collision_guard(project, &session)?;
     let decls: Vec<&Declaration> = session.decls.iter().collect();
     let results = session.exists_many(&decls);
     let mut missing = 0usize;
@@ -59,8 +59,8 @@ pub(crate) fn validate(ctx: &Ctx, printer: &mut Printer) -> Result<u8> {
 
 /// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
-fn collision_guard(ctx: &Ctx, session: &Session) -> Result<()> {
-    let instances = super::all_instances(&session.cfg)?;
+fn collision_guard(project: &Project, session: &Session) -> Result<()> {
+    let instances = project.instances()?;
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();
@@ -69,15 +69,15 @@ fn collision_guard(ctx: &Ctx, session: &Session) -> Result<()> {
         .filter(|i| i.stack == session.instance.stack)
     {
         let name = inst.name.clone();
-        let Ok(s) = Session::from_instance(ctx.registries()?, inst, &session.stack) else {
+        let Ok(s) = project.session_for(inst, &session.stack) else {
             continue;
         };
         for d in &s.decls {
             if !matches!(d.backend, crate::secrets::Backend::Sops(_)) {
                 continue;
             }
-            let Ok(store) = s.store_for(d) else { continue };
-            let Ok(Some(file)) = store.file_of(&s.coordinate(d)) else {
+            let Ok(target) = s.resolve(d) else { continue };
+            let Ok(Some(file)) = target.file() else {
                 continue;
             };
             match d.scope {

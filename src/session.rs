@@ -1,0 +1,810 @@
+//! Owns the session layer between the verbs and the domain layers: everything a command needs
+//! to go from "secret `X` of component `C` in stack `S`" to a store and a key.
+//!
+//! - [`Settings`]: what the secret verbs take from their flags (no clap types past here).
+//! - [`Project`]: one command's view of the atmos project: `atmos.yaml` (loaded once, on first
+//!   use), the store registries (one per effective default identity, so each store and each
+//!   decrypted SOPS file is built once per command), the component instances, and the
+//!   `--stack`/`--component` pickers. Stack manifests are loaded per call of
+//!   [`Project::instances`]; a parsed-once stack index would live here.
+//! - [`Session`]: one loaded component instance with its declarations and stack-declared
+//!   providers. [`Session::resolve`] maps a declaration to its [`Target`] — the store, the
+//!   coordinate with a templated `reference` rendered, the scope checked — once; every read,
+//!   write, delete, status check and message about that declaration reuses the target.
+//! - [`Target`]: one resolved place (store name, kind, coordinate, physical key). Targets do not
+//!   borrow their session, so one batched plan can read targets of many sessions ([`read`],
+//!   [`exists`]) — `list` across stacks today, `secret diff` across stacks later.
+//! - [`BackendResolver`]: `!secret`, `!store` and `!store.get` read through the same sessions.
+//!
+//! Every call into the store registry goes through this module: the commands never name
+//! `store::registry`, and identity selection for a component happens in one place.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use indexmap::IndexMap;
+
+use crate::config::{CliConfig, ProviderConfig};
+use crate::error::{Error, Result};
+use crate::secret::SecretValue;
+use crate::secrets::{Coordinate, Declaration, Scope};
+use crate::stack::ComponentInstance;
+use crate::stack::functions::{FunctionResolver, SecretFn, StoreFn, StoreGetFn};
+use crate::store::plan::{self, Mode, Outcome, Request};
+use crate::store::registry::{Registries, Registry};
+use crate::store::{Store, StoreError};
+use crate::yaml::{self, Node};
+
+/// The scope flags of the secret verbs, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--stack`; empty counts as not given.
+    pub stack: Option<String>,
+    /// `--component`; empty counts as not given.
+    pub component: Option<String>,
+    /// `--type`: restricts the component lookup to one component type.
+    pub component_type: Option<String>,
+    /// `--identity`: `false` disables auth, a name overrides every component's default.
+    pub identity: Option<String>,
+    /// Whether prompts may be shown (terminal, not CI, `--interactive` not false).
+    pub interactive: bool,
+}
+
+type Loader = Box<dyn Fn() -> Result<CliConfig> + Send + Sync>;
+
+/// One command's view of the project: settings, configuration, registries and instances.
+pub struct Project {
+    settings: Settings,
+    load: Loader,
+    cfg: OnceLock<Arc<CliConfig>>,
+    registries: OnceLock<Registries>,
+}
+
+impl Project {
+    /// A project whose configuration `load` reads on first use. A failing load is not cached:
+    /// the command that needs the configuration reports the error.
+    pub fn new(
+        settings: Settings,
+        load: impl Fn() -> Result<CliConfig> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            settings,
+            load: Box::new(load),
+            cfg: OnceLock::new(),
+            registries: OnceLock::new(),
+        }
+    }
+
+    /// A project over an already loaded configuration.
+    pub fn with_config(settings: Settings, cfg: Arc<CliConfig>) -> Self {
+        let project = Self::new(settings, || {
+            Err(Error::new("internal error: configuration not preloaded"))
+        });
+        let _ = project.cfg.set(cfg);
+        project
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether prompts may be shown.
+    pub fn interactive(&self) -> bool {
+        self.settings.interactive
+    }
+
+    /// `atmos.yaml`, loaded on first use; its warnings are queued for the printer once.
+    pub fn config(&self) -> Result<Arc<CliConfig>> {
+        if let Some(cfg) = self.cfg.get() {
+            return Ok(cfg.clone());
+        }
+        let cfg = Arc::new((self.load)()?);
+        for w in &cfg.warnings {
+            crate::printer::queue_warning(w.clone());
+        }
+        Ok(self.cfg.get_or_init(|| cfg).clone())
+    }
+
+    /// The configuration if it has already loaded; never loads.
+    pub fn loaded_config(&self) -> Option<Arc<CliConfig>> {
+        self.cfg.get().cloned()
+    }
+
+    /// The registries shared by every session of this command.
+    fn registries(&self) -> Result<&Registries> {
+        let cfg = self.config()?;
+        Ok(self.registries.get_or_init(|| {
+            Registries::new(
+                cfg,
+                Registries::parse_flag(self.settings.identity.as_deref()),
+            )
+        }))
+    }
+
+    /// Every non-abstract component instance of every stack, by stack then type order.
+    pub fn instances(&self) -> Result<Vec<ComponentInstance>> {
+        let cfg = self.config()?;
+        let stacks = crate::stack::load(&cfg)?;
+        let mut out = Vec::new();
+        for name in stacks.names() {
+            out.extend(stacks.instances(&cfg, name)?);
+        }
+        Ok(out)
+    }
+
+    /// The `--stack` value, prompting (among stacks that declare secrets) when allowed.
+    pub fn stack(&self) -> Result<String> {
+        if let Some(s) = self.settings.stack.as_deref().filter(|s| !s.is_empty()) {
+            return Ok(s.to_owned());
+        }
+        if self.interactive() {
+            let mut stacks: Vec<String> = Vec::new();
+            for i in &self.instances()? {
+                if has_declarations(i) && !stacks.contains(&i.stack) {
+                    stacks.push(i.stack.clone());
+                }
+            }
+            stacks.sort();
+            if !stacks.is_empty() {
+                return crate::prompt::select("Choose a stack", &stacks)
+                    .map_err(|e| Error::new(format!("stack prompt failed: {e}")));
+            }
+        }
+        Err(
+            Error::usage("required flag not provided: --stack is required for secret operations")
+                .with_hint("Specify a stack with --stack or -s"),
+        )
+    }
+
+    /// The `--component` value, prompting (among instances of `stack` that declare secrets) when
+    /// allowed.
+    pub fn component(&self, stack: &str) -> Result<String> {
+        if let Some(c) = self.settings.component.as_deref().filter(|s| !s.is_empty()) {
+            return Ok(c.to_owned());
+        }
+        if self.interactive() {
+            let mut names: Vec<String> = self
+                .instances()?
+                .iter()
+                .filter(|i| i.stack == stack && has_declarations(i))
+                .map(|i| i.name.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            if !names.is_empty() {
+                return crate::prompt::select("Choose a component", &names)
+                    .map_err(|e| Error::new(format!("component prompt failed: {e}")));
+            }
+        }
+        Err(Error::usage(
+            "required flag not provided: --component is required for secret operations",
+        )
+        .with_hint("Specify a component with --component or -c"))
+    }
+
+    /// Resolves stack and component (flags or prompts) and loads the instance.
+    pub fn session(&self) -> Result<Session> {
+        self.config()?;
+        let stack = self.stack()?;
+        let component = self.component(&stack)?;
+        self.load_session(&stack, &component)
+    }
+
+    /// Loads one instance (honouring `--type`); `stack` is used as given for coordinates.
+    pub fn load_session(&self, stack: &str, component: &str) -> Result<Session> {
+        let cfg = self.config()?;
+        let instance = crate::stack::load_component(
+            &cfg,
+            stack,
+            component,
+            self.settings.component_type.as_deref(),
+        )
+        .map_err(|e| Error::from(e).context("failed to load component config"))?;
+        self.session_for(instance, stack)
+    }
+
+    /// A session over an already loaded instance; `stack` is used as given for coordinates.
+    pub fn session_for(&self, instance: ComponentInstance, stack: &str) -> Result<Session> {
+        let registry = self.registries()?.for_instance(&instance);
+        let cfg = registry.config_arc();
+        let decls = crate::secrets::declare::declarations(&instance.section)?;
+        let providers = crate::secrets::declare::providers(&instance.section)?;
+        Ok(Session {
+            registry,
+            cfg,
+            stack: stack.to_owned(),
+            component: instance.name.clone(),
+            instance,
+            decls,
+            providers,
+        })
+    }
+
+    /// Generates key material for a SOPS vault configured in `atmos.yaml`.
+    pub fn keygen(
+        &self,
+        provider: &ProviderConfig,
+        force: bool,
+    ) -> Result<crate::store::sops::Keygen> {
+        let cfg = self.config()?;
+        let registry = Registry::new(cfg.clone());
+        crate::store::sops::keygen(provider, &cfg, &registry, force)
+    }
+}
+
+fn has_declarations(i: &ComponentInstance) -> bool {
+    crate::secrets::declare::declarations(&i.section).is_ok_and(|d| !d.is_empty())
+}
+
+/// One loaded component instance with its declarations and stores.
+pub struct Session {
+    /// The configuration.
+    pub cfg: Arc<CliConfig>,
+    registry: Arc<Registry>,
+    /// The stack as given (used for coordinates).
+    pub stack: String,
+    /// The component instance name.
+    pub component: String,
+    /// The merged instance.
+    pub instance: ComponentInstance,
+    /// The declarations, sorted by name.
+    pub decls: Vec<Declaration>,
+    /// `secrets.providers` declared in the stack manifests.
+    pub providers: IndexMap<String, ProviderConfig>,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times [`Session::resolve`] ran on this thread (tests prove "once per use").
+    static RESOLVED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Session {
+    /// The declaration named `name`, with a "did you mean" hint for a likely typo.
+    pub fn find(&self, name: &str) -> Result<&Declaration> {
+        self.decls.iter().find(|d| d.name == name).ok_or_else(|| {
+            let mut err = Error::new(format!("secret is not declared: \"{name}\""))
+                .with_hint("declare it under the component's `secrets.vars`");
+            if let Some(close) = closest(name, self.decls.iter().map(|d| d.name.as_str())) {
+                err = err.with_hint(format!("did you mean `{close}`?"));
+            }
+            err
+        })
+    }
+
+    /// Where a declaration lives: its store (from `atmos.yaml` or the stack's providers), its
+    /// coordinate (a templated `reference` rendered with `atmos_stack`/`atmos_component` of the
+    /// coordinate: empty component for stack scope, both empty for global), with the scope
+    /// checked against what the store can hold.
+    pub fn resolve(&self, decl: &Declaration) -> Result<Target> {
+        #[cfg(test)]
+        RESOLVED.with(|n| n.set(n.get() + 1));
+        let store = self.registry.for_declaration(decl, &self.providers)?;
+        let mut coordinate = decl.coordinate(&self.stack, &self.component);
+        if !decl.reference.is_empty() && crate::stack::template::has_template(&decl.reference) {
+            let ctx = serde_json::json!({
+                "atmos_stack": coordinate.stack,
+                "atmos_component": coordinate.component,
+            });
+            coordinate.key = crate::stack::template::render(
+                &decl.reference,
+                &ctx,
+                &format!("secrets.vars.{}.reference", decl.name),
+            )
+            .map_err(|e| {
+                Error::new(format!(
+                    "invalid `reference` of secret `{}`: {e}",
+                    decl.name
+                ))
+            })?
+            .trim()
+            .to_owned();
+        }
+        crate::store::check_scope(store.as_ref(), &coordinate)?;
+        Ok(Target {
+            secret: decl.name.clone(),
+            store,
+            coordinate,
+        })
+    }
+
+    /// A target in a named `stores:` entry at an explicit coordinate (`!store`, `import
+    /// --from-store`); no secret-store or scope check. `label` names it in messages.
+    pub fn store_target(&self, store: &str, coordinate: Coordinate, label: &str) -> Result<Target> {
+        Ok(Target {
+            secret: label.to_owned(),
+            store: self.registry.store(store)?,
+            coordinate,
+        })
+    }
+
+    /// The SOPS store of a vault: the stack's providers first, then `atmos.yaml`.
+    pub fn provider(&self, vault: &str) -> Result<Arc<dyn Store>> {
+        Ok(self.registry.provider(vault, &self.providers)?)
+    }
+
+    /// Generates key material for a SOPS vault this instance uses.
+    pub fn keygen(
+        &self,
+        provider: &ProviderConfig,
+        force: bool,
+    ) -> Result<crate::store::sops::Keygen> {
+        crate::store::sops::keygen(provider, &self.cfg, &self.registry, force)
+    }
+
+    /// Reads the values of `decls` (each resolved once) with batched, concurrent backend calls.
+    pub fn read_many(&self, decls: &[&Declaration]) -> Vec<Result<Option<SecretValue>>> {
+        let resolved = decls.iter().map(|d| self.resolve(d)).collect();
+        over_resolved(resolved, read)
+    }
+
+    /// Checks existence of `decls` (each resolved once) without decrypting where the backend
+    /// allows it.
+    pub fn exists_many(&self, decls: &[&Declaration]) -> Vec<Result<bool>> {
+        let resolved = decls.iter().map(|d| self.resolve(d)).collect();
+        over_resolved(resolved, exists)
+    }
+
+    /// Reads one declared value; a missing or failing read is *secret is not initialized*, and
+    /// a missing one names the store and physical key it was looked for at (never a value).
+    pub fn get_value(&self, decl: &Declaration) -> Result<SecretValue> {
+        let headline = format!(
+            "secret is not initialized in its backend: \"{}\"",
+            decl.name
+        );
+        let target = self
+            .resolve(decl)
+            .map_err(|e| e.context(headline.clone()))?;
+        match read(&[&target]).pop() {
+            Some(Ok(Some(v))) => Ok(v),
+            Some(Ok(None)) => Err(Error::new(format!(
+                "{headline} (not found in store `{}` at {})",
+                target.store_name(),
+                target.physical_key()
+            ))
+            .with_hint(format!(
+                "set it with `atmos secret set {} -s {} -c {}`",
+                decl.name, self.stack, self.component
+            ))),
+            Some(Err(e)) => Err(e.context(headline)),
+            None => Err(Error::new("internal error: no read result")),
+        }
+    }
+
+    /// "for component `C` in stack `S`".
+    pub fn where_(&self) -> String {
+        format!(
+            "for component `{}` in stack `{}`",
+            self.component, self.stack
+        )
+    }
+}
+
+/// Where one secret lives: the store that holds it and its coordinate, resolved once by
+/// [`Session::resolve`] (or [`Session::store_target`]).
+#[derive(Clone)]
+pub struct Target {
+    /// The declared name (or the label of an explicit coordinate), for messages.
+    pub secret: String,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The logical coordinate; the store composes its physical key from it.
+    pub coordinate: Coordinate,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("secret", &self.secret)
+            .field("store", &self.store.name())
+            .field("kind", &self.store.kind())
+            .field("coordinate", &self.coordinate)
+            .finish()
+    }
+}
+
+impl Target {
+    /// The configured store name.
+    pub fn store_name(&self) -> &str {
+        self.store.name()
+    }
+
+    /// The store kind (`aws/ssm`, `keychain`, `sops/age`, …).
+    pub fn kind(&self) -> &str {
+        self.store.kind()
+    }
+
+    /// The physical key as the backend names it (`/prefix/dev/api/KEY`, a SOPS file and path).
+    pub fn physical_key(&self) -> String {
+        self.store.describe_key(&self.coordinate)
+    }
+
+    /// The local file that holds the value, for file-backed stores (SOPS).
+    pub fn file(&self) -> Result<Option<std::path::PathBuf>> {
+        Ok(self.store.file_of(&self.coordinate)?)
+    }
+
+    /// Reads this target alone. The outer error is the runtime's; the inner one is the
+    /// backend's answer, for callers that treat a failed read like a missing value.
+    pub fn read(&self) -> Result<std::result::Result<Option<SecretValue>, StoreError>> {
+        crate::runtime::block_on(crate::store::get_one(self.store.as_ref(), &self.coordinate))
+    }
+
+    /// Writes one value.
+    pub fn write(&self, value: &SecretValue) -> Result<()> {
+        crate::runtime::block_on(self.store.set(&self.coordinate, value))?
+            .map_err(|e| Error::from(e).context(format!("failed to set secret `{}`", self.secret)))
+    }
+
+    /// Deletes the value; stores without delete say so before any call.
+    pub fn delete(&self) -> Result<()> {
+        if !self.store.capabilities().delete {
+            return Err(StoreError::DeleteUnsupported {
+                store: self.store.name().to_owned(),
+                kind: self.store.kind().to_owned(),
+            }
+            .into());
+        }
+        crate::runtime::block_on(self.store.delete(&self.coordinate))?.map_err(|e| {
+            Error::from(e).context(format!("failed to delete secret `{}`", self.secret))
+        })
+    }
+}
+
+/// Reads many targets (of any sessions) in one batched, concurrent plan; results in order.
+pub fn read(targets: &[&Target]) -> Vec<Result<Option<SecretValue>>> {
+    run_plan(targets, Mode::Values)
+        .into_iter()
+        .map(|r| {
+            r.and_then(|o| match o {
+                Outcome::Value(v) => v.map_err(Error::from),
+                Outcome::Exists(_) => Ok(None),
+            })
+        })
+        .collect()
+}
+
+/// Checks existence of many targets (of any sessions) in one batched, concurrent plan.
+pub fn exists(targets: &[&Target]) -> Vec<Result<bool>> {
+    run_plan(targets, Mode::Exists)
+        .into_iter()
+        .map(|r| {
+            r.and_then(|o| match o {
+                Outcome::Exists(v) => v.map_err(Error::from),
+                Outcome::Value(v) => v.map(|v| v.is_some()).map_err(Error::from),
+            })
+        })
+        .collect()
+}
+
+/// Runs `batch` over the resolved targets; an unresolved one keeps its own error.
+fn over_resolved<T>(
+    resolved: Vec<Result<Target>>,
+    batch: impl FnOnce(&[&Target]) -> Vec<Result<T>>,
+) -> Vec<Result<T>> {
+    let mut out: Vec<Option<Result<T>>> = Vec::with_capacity(resolved.len());
+    let mut targets = Vec::new();
+    let mut slots = Vec::new();
+    for (i, r) in resolved.into_iter().enumerate() {
+        match r {
+            Ok(t) => {
+                targets.push(t);
+                slots.push(i);
+                out.push(None);
+            }
+            Err(e) => out.push(Some(Err(e))),
+        }
+    }
+    let refs: Vec<&Target> = targets.iter().collect();
+    for (i, r) in slots.into_iter().zip(batch(&refs)) {
+        out[i] = Some(r);
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Error::new("internal error: missing read result"))))
+        .collect()
+}
+
+fn run_plan(targets: &[&Target], mode: Mode) -> Vec<Result<Outcome>> {
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let requests = targets
+        .iter()
+        .map(|t| Request {
+            store: t.store.clone(),
+            key: t.coordinate.clone(),
+        })
+        .collect();
+    match crate::runtime::block_on(plan::run(requests, mode)) {
+        Ok(results) => {
+            let mut out: Vec<Result<Outcome>> = results.into_iter().map(Ok).collect();
+            out.resize_with(targets.len(), || {
+                Err(Error::new("internal error: missing read result"))
+            });
+            out
+        }
+        Err(e) => targets
+            .iter()
+            .map(|_| Err(Error::new(e.message().to_owned())))
+            .collect(),
+    }
+}
+
+/// The closest name by edit distance, if any is close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = crate::stack::edit_distance(&name.to_lowercase(), &c.to_lowercase());
+        if d <= 2.max(name.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Resolves YAML function tags by reading backends (`describe … --mask=false`): the same
+/// sessions, registries and stores as `atmos secret`.
+pub struct BackendResolver {
+    project: Project,
+    sessions: HashMap<(String, String), Session>,
+}
+
+impl BackendResolver {
+    /// A resolver over the loaded configuration (no `--identity`: each component's default).
+    pub fn new(cfg: Arc<CliConfig>) -> Self {
+        Self {
+            project: Project::with_config(Settings::default(), cfg),
+            sessions: HashMap::new(),
+        }
+    }
+
+    fn session(&mut self, inst: &ComponentInstance) -> Result<&Session> {
+        let key = (inst.stack.clone(), inst.name.clone());
+        if !self.sessions.contains_key(&key) {
+            let s = self.project.session_for(inst.clone(), &inst.stack)?;
+            self.sessions.insert(key.clone(), s);
+        }
+        self.sessions
+            .get(&key)
+            .ok_or_else(|| Error::new("internal error: session cache"))
+    }
+}
+
+fn apply_path(value: Node, path: Option<&str>, what: &str) -> Result<Node> {
+    match path {
+        None => Ok(value),
+        Some(p) => yaml::query(&value, p)
+            .map_err(|e| Error::new(format!("cannot apply path `{p}` to {what}: {e}"))),
+    }
+}
+
+/// A stored value as a YAML node: JSON text becomes structure, as atmos decodes store values.
+fn to_node(v: &SecretValue) -> Node {
+    match v.as_str() {
+        Some(s) if s.trim_start().starts_with(['{', '[']) => serde_json::from_str(s)
+            .map(|j: serde_json::Value| yaml::from_json(&j))
+            .unwrap_or_else(|_| Node::Str(s.to_owned())),
+        _ => yaml::from_json(v.expose()),
+    }
+}
+
+impl FunctionResolver for BackendResolver {
+    fn resolve_secret(&mut self, f: &SecretFn, inst: &ComponentInstance) -> Result<Node> {
+        let session = self.session(inst)?;
+        let decl = session.find(&f.name).map_err(|_| {
+            Error::new(format!(
+                "secret is not declared: \"{}\" (declare it under the component's secrets.vars)",
+                f.name
+            ))
+            .with_hint(format!(
+                "add `{}` under `components.<type>.{}.secrets.vars` with a `store:` or `sops:` backend",
+                f.name, inst.name
+            ))
+        })?;
+        let value = match session.get_value(decl) {
+            Ok(v) => to_node(&v),
+            Err(e) => match &f.default {
+                Some(d) => return Ok(Node::Str(d.clone())),
+                None => return Err(e),
+            },
+        };
+        apply_path(value, f.path.as_deref(), &format!("secret `{}`", f.name))
+    }
+
+    fn resolve_store(&mut self, f: &StoreFn, inst: &ComponentInstance) -> Result<Node> {
+        let session = self.session(inst)?;
+        if session.cfg.stores.get(&f.store).is_some_and(|s| s.secret) {
+            return Err(Error::new(format!(
+                "store is a secret store; use !secret instead of !store: store \"{}\" (in `!store {}`)",
+                f.store, f.expr
+            )));
+        }
+        let stack = f.stack.clone().unwrap_or_else(|| inst.stack.clone());
+        let coordinate = Coordinate {
+            scope: if f.component.is_empty() {
+                Scope::Stack
+            } else {
+                Scope::Instance
+            },
+            stack,
+            component: f.component.clone(),
+            key: f.key.clone(),
+        };
+        let target = session.store_target(&f.store, coordinate, &f.key)?;
+        let value = match (target.read()?, &f.default) {
+            (Ok(Some(v)), _) => to_node(&v),
+            (Ok(None) | Err(_), Some(d)) => return Ok(Node::Str(d.clone())),
+            (Ok(None), None) => {
+                return Err(Error::new(format!(
+                    "value not found: `!store {}` ({})",
+                    f.expr,
+                    target.physical_key()
+                )));
+            }
+            (Err(e), None) => {
+                return Err(Error::from(e).context(format!("`!store {}` failed", f.expr)));
+            }
+        };
+        apply_path(value, f.query.as_deref(), &format!("`!store {}`", f.expr))
+    }
+
+    fn resolve_store_get(&mut self, f: &StoreGetFn, inst: &ComponentInstance) -> Result<Node> {
+        let session = self.session(inst)?;
+        // The key is used as given (prefix + key), without stack or component segments.
+        let coordinate = Coordinate {
+            scope: Scope::Global,
+            stack: String::new(),
+            component: String::new(),
+            key: f.key.clone(),
+        };
+        let target = session.store_target(&f.store, coordinate, &f.key)?;
+        let value = match (target.read()?, &f.default) {
+            (Ok(Some(v)), _) => to_node(&v),
+            (Ok(None), Some(d)) => return Ok(Node::Str(d.clone())),
+            (Ok(None), None) => {
+                return Err(Error::new(format!(
+                    "value not found: `!store.get {}` ({})",
+                    f.expr,
+                    target.physical_key()
+                )));
+            }
+            (Err(e), _) => {
+                return Err(Error::from(e).context(format!("`!store.get {}` failed", f.expr)));
+            }
+        };
+        apply_path(
+            value,
+            f.query.as_deref(),
+            &format!("`!store.get {}`", f.expr),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ATMOS_YAML: &str = "
+stores:
+  kc:
+    kind: keychain
+    options:
+      backend: memory
+";
+
+    const SECTION: &str = r#"
+secrets:
+  vars:
+    API_KEY:
+      store: kc
+      reference: "db-{{ .atmos_stack }}"
+    TOKEN:
+      store: kc
+      scope: stack
+    UNSET:
+      store: kc
+"#;
+
+    fn session() -> Session {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cfg = crate::config::load::from_str(ATMOS_YAML, &dir.path().join("atmos.yaml"), None)
+            .expect("config");
+        let project = Project::with_config(Settings::default(), Arc::new(cfg));
+        let Node::Map(section) = yaml::parse(SECTION, "section.yaml").expect("yaml") else {
+            panic!("section is a map");
+        };
+        let instance = ComponentInstance {
+            stack: "dev".into(),
+            manifest: dir.path().join("stacks/dev.yaml"),
+            component_type: "terraform".into(),
+            name: "api".into(),
+            section,
+        };
+        project.session_for(instance, "dev").expect("session")
+    }
+
+    /// Runs `f` and returns how many times [`Session::resolve`] ran meanwhile.
+    fn resolves(f: impl FnOnce()) -> usize {
+        let before = RESOLVED.with(std::cell::Cell::get);
+        f();
+        RESOLVED.with(std::cell::Cell::get) - before
+    }
+
+    #[test]
+    fn every_use_resolves_each_declaration_once() {
+        let s = session();
+        let api = s.find("API_KEY").unwrap().clone();
+        let unset = s.find("UNSET").unwrap().clone();
+        assert_eq!(
+            resolves(|| s
+                .resolve(&api)
+                .unwrap()
+                .write(&SecretValue::text("v1"))
+                .unwrap()),
+            1
+        );
+        assert_eq!(
+            resolves(|| assert_eq!(s.get_value(&api).unwrap().as_str(), Some("v1"))),
+            1
+        );
+        // The "not initialized" message reuses the target for its store and physical key.
+        assert_eq!(
+            resolves(|| {
+                let err = s.get_value(&unset).unwrap_err();
+                assert!(err.message().contains("not found in store `kc`"), "{err:?}");
+            }),
+            1
+        );
+        let decls: Vec<&Declaration> = s.decls.iter().collect();
+        assert_eq!(resolves(|| drop(s.exists_many(&decls))), decls.len());
+        assert_eq!(resolves(|| drop(s.read_many(&decls))), decls.len());
+    }
+
+    #[test]
+    fn reads_status_and_messages_agree_on_the_rendered_coordinate() {
+        let s = session();
+        let api = s.find("API_KEY").unwrap().clone();
+        let target = s.resolve(&api).unwrap();
+        assert_eq!(target.coordinate.key, "db-dev");
+        assert_eq!((target.store_name(), target.kind()), ("kc", "keychain"));
+        assert!(target.physical_key().contains("db-dev"), "{target:?}");
+        target.write(&SecretValue::text("v1")).unwrap();
+        // What `get` reads, what `list`/`validate` check and a raw read of the target agree.
+        let decls: Vec<&Declaration> = s.decls.iter().collect();
+        let status: Vec<bool> = s
+            .exists_many(&decls)
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(status, [true, false, false]);
+        let values = s.read_many(&decls);
+        assert_eq!(
+            values[0].as_ref().unwrap().as_ref().unwrap().as_str(),
+            Some("v1")
+        );
+        assert_eq!(
+            target.read().unwrap().unwrap().unwrap().as_str(),
+            Some("v1")
+        );
+        // Targets of different sessions batch together.
+        let other = session();
+        let token = other.resolve(other.find("TOKEN").unwrap()).unwrap();
+        let both = exists(&[&target, &token]);
+        assert_eq!(
+            both.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>(),
+            [true, false]
+        );
+    }
+
+    #[test]
+    fn unknown_names_suggest_the_closest_declaration() {
+        let s = session();
+        let err = s.find("API_KEX").unwrap_err();
+        assert!(
+            err.hints().iter().any(|h| h == "did you mean `API_KEY`?"),
+            "{err:?}"
+        );
+        assert_eq!(closest("zzzzzz", ["API_KEY"].into_iter()), None);
+    }
+}
