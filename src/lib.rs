@@ -5,7 +5,8 @@
 //! - [`commands`]: one module per verb, orchestration only; turns args into settings, calls the
 //!   layers below, renders through [`printer`]. No command module imports another.
 //! - [`session`]: project, sessions and targets — declaration → store + coordinate, resolved
-//!   once — and the only caller of the store registry; [`runtime`] bridges to the async stores.
+//!   once — and the only user of the store registry outside [`store`]; [`runtime`] bridges to
+//!   the async stores.
 //! - [`config`] (`atmos.yaml`), [`stack`] (manifests, imports, merge, YAML functions),
 //!   [`secrets`] (declarations, scopes, coordinates), [`auth`] (identities), [`store`] (the
 //!   store trait, key composition, the registry and the backends), [`sops`] (the pure SOPS

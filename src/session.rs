@@ -532,7 +532,7 @@ fn run_plan(targets: &[&Target], mode: Mode) -> Vec<Result<Outcome>> {
 }
 
 /// The closest name by edit distance, if any is close enough to be a likely typo.
-pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = crate::stack::edit_distance(&name.to_lowercase(), &c.to_lowercase());
