@@ -333,17 +333,20 @@ impl Session {
         crate::store::sops::keygen(provider, &self.cfg, &self.registry, force)
     }
 
+    /// Resolves each of `decls` once, in order.
+    pub fn resolve_each(&self, decls: &[&Declaration]) -> Vec<Result<Target>> {
+        decls.iter().map(|d| self.resolve(d)).collect()
+    }
+
     /// Reads the values of `decls` (each resolved once) with batched, concurrent backend calls.
     pub fn read_many(&self, decls: &[&Declaration]) -> Vec<Result<Option<SecretValue>>> {
-        let resolved = decls.iter().map(|d| self.resolve(d)).collect();
-        over_resolved(resolved, read)
+        over_resolved(self.resolve_each(decls), read)
     }
 
     /// Checks existence of `decls` (each resolved once) without decrypting where the backend
     /// allows it.
     pub fn exists_many(&self, decls: &[&Declaration]) -> Vec<Result<bool>> {
-        let resolved = decls.iter().map(|d| self.resolve(d)).collect();
-        over_resolved(resolved, exists)
+        exists_each(self.resolve_each(decls))
     }
 
     /// Reads one declared value; a missing or failing read is *secret is not initialized*, and
@@ -476,6 +479,12 @@ pub fn exists(targets: &[&Target]) -> Vec<Result<bool>> {
             })
         })
         .collect()
+}
+
+/// [`exists`] over the results of [`Session::resolve_each`]: one batched plan for the resolved
+/// targets; a declaration that did not resolve keeps its own error.
+pub fn exists_each(resolved: Vec<Result<Target>>) -> Vec<Result<bool>> {
+    over_resolved(resolved, exists)
 }
 
 /// Runs `batch` over the resolved targets; an unresolved one keeps its own error.

@@ -6,14 +6,16 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secrets::{Declaration, Scope};
-use crate::session::{Project, Session};
+use crate::session::{self, Project, Session, Target};
 
 /// Validates one component instance.
 pub(crate) fn validate(project: &Project, printer: &mut Printer) -> Result<u8> {
     let session = project.session()?;
-    collision_guard(project, &session)?;
+    // Each declaration is resolved once: for the collision guard and for the status check.
     let decls: Vec<&Declaration> = session.decls.iter().collect();
-    let results = session.exists_many(&decls);
+    let targets = session.resolve_each(&decls);
+    collision_guard(project, &session, &targets)?;
+    let results = session::exists_each(targets);
     let mut missing = 0usize;
     let mut errors = 0usize;
     for (d, r) in decls.iter().zip(results) {
@@ -57,32 +59,59 @@ pub(crate) fn validate(project: &Project, printer: &mut Printer) -> Result<u8> {
     )))
 }
 
+/// `(name, scope, file)` of every SOPS-backed declaration whose file resolves.
+fn sops_files<'a>(
+    decls: &[Declaration],
+    targets: impl Iterator<Item = Option<&'a Target>>,
+) -> Vec<(String, Scope, PathBuf)> {
+    decls
+        .iter()
+        .zip(targets)
+        .filter(|(d, _)| matches!(d.backend, crate::secrets::Backend::Sops(_)))
+        .filter_map(|(d, t)| match t.map(Target::file) {
+            Some(Ok(Some(file))) => Some((d.name.clone(), d.scope, file)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
-fn collision_guard(project: &Project, session: &Session) -> Result<()> {
+/// `own` are the already resolved targets of `session`'s declarations.
+fn collision_guard(project: &Project, session: &Session, own: &[Result<Target>]) -> Result<()> {
     let instances = project.instances()?;
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();
+    let stack = &session.stack;
     for inst in instances
         .into_iter()
         .filter(|i| i.stack == session.instance.stack)
     {
         let name = inst.name.clone();
-        let Ok(s) = project.session_for(inst, &session.stack) else {
-            continue;
-        };
-        for d in &s.decls {
-            if !matches!(d.backend, crate::secrets::Backend::Sops(_)) {
-                continue;
-            }
-            let Ok(target) = s.resolve(d) else { continue };
-            let Ok(Some(file)) = target.file() else {
+        let files = if inst.name == session.instance.name
+            && inst.component_type == session.instance.component_type
+        {
+            sops_files(&session.decls, own.iter().map(|t| t.as_ref().ok()))
+        } else {
+            let Ok(s) = project.session_for(inst, stack) else {
                 continue;
             };
-            match d.scope {
+            let targets: Vec<Option<Target>> = s
+                .decls
+                .iter()
+                .map(|d| {
+                    matches!(d.backend, crate::secrets::Backend::Sops(_))
+                        .then(|| s.resolve(d).ok())
+                        .flatten()
+                })
+                .collect();
+            sops_files(&s.decls, targets.iter().map(Option::as_ref))
+        };
+        for (secret, scope, file) in files {
+            match scope {
                 Scope::Instance => {
-                    let owner = format!("{}/{}", s.stack, name);
+                    let owner = format!("{stack}/{name}");
                     if let Some(other) = instance_files.get(&file)
                         && *other != owner
                     {
@@ -94,17 +123,15 @@ fn collision_guard(project: &Project, session: &Session) -> Result<()> {
                         instance_files.insert(file, owner);
                     }
                 }
-                Scope::Stack => match stack_files.get(&d.name) {
+                Scope::Stack => match stack_files.get(&secret) {
                     Some(f) if *f != file => problems.push(format!(
-                        "stack-scoped secret \"{}\" in stack \"{}\" resolves to different files \"{}\" and \"{}\"",
-                        d.name,
-                        s.stack,
+                        "stack-scoped secret \"{secret}\" in stack \"{stack}\" resolves to different files \"{}\" and \"{}\"",
                         f.display(),
                         file.display()
                     )),
                     Some(_) => {}
                     None => {
-                        stack_files.insert(d.name.clone(), file);
+                        stack_files.insert(secret, file);
                     }
                 },
                 Scope::Global => {}
