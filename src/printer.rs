@@ -298,6 +298,15 @@ impl Printer {
     }
 }
 
+/// Shows prompt text (a question, a menu) on stderr, unmasked and flushed at once; prompts
+/// never contain a value. Unlike the status lines, a failed write is returned: a prompt that
+/// cannot be shown must not wait for an answer.
+pub fn show_prompt(text: &str) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    err.write_all(text.as_bytes())?;
+    err.flush()
+}
+
 fn write_ignoring_broken_pipe(w: &mut impl Write, bytes: &[u8]) {
     let _ = w.write_all(bytes).and_then(|()| w.flush());
 }

@@ -1,12 +1,14 @@
 //! Owns stdin and interactive prompts: hidden value entry, yes/no confirmation, picking from a
-//! list, and reading piped input whole. Prompts write their questions straight to the terminal
-//! on stderr (never a value, so there is nothing to mask) and read stdin; callers ask
+//! list, and reading piped input whole. Prompts show their questions through
+//! [`crate::printer::show_prompt`] (stderr, never a value) and read stdin; callers ask
 //! [`interactive`] first, so prompts only appear when stdin and stderr are terminals, `CI` is
 //! unset and `--interactive` is not false.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use zeroize::Zeroizing;
+
+use crate::printer::show_prompt as show;
 
 /// Whether prompting is allowed.
 pub fn interactive(flag: Option<bool>) -> bool {
@@ -30,10 +32,7 @@ fn read_line() -> std::io::Result<String> {
 
 /// Asks a yes/no question; default no.
 pub fn confirm(question: &str) -> std::io::Result<bool> {
-    let mut err = std::io::stderr().lock();
-    write!(err, "{question} [y/N] ")?;
-    err.flush()?;
-    drop(err);
+    show(&format!("{question} [y/N] "))?;
     let answer = read_line()?;
     Ok(matches!(
         answer.trim().to_ascii_lowercase().as_str(),
@@ -43,14 +42,13 @@ pub fn confirm(question: &str) -> std::io::Result<bool> {
 
 /// Lets the user pick one of `items` by number or exact name.
 pub fn select(title: &str, items: &[String]) -> std::io::Result<String> {
-    let mut err = std::io::stderr().lock();
-    writeln!(err, "{title}")?;
+    let mut menu = format!("{title}\n");
     for (i, item) in items.iter().enumerate() {
-        writeln!(err, "  {:>2}) {item}", i + 1)?;
+        menu.push_str(&format!("  {:>2}) {item}\n", i + 1));
     }
+    show(&menu)?;
     for _ in 0..5 {
-        write!(err, "> ")?;
-        err.flush()?;
+        show("> ")?;
         let answer = read_line()?;
         let answer = answer.trim();
         if let Ok(n) = answer.parse::<usize>()
@@ -61,7 +59,7 @@ pub fn select(title: &str, items: &[String]) -> std::io::Result<String> {
         if let Some(hit) = items.iter().find(|i| i.as_str() == answer) {
             return Ok(hit.clone());
         }
-        writeln!(err, "choose a number from 1 to {}", items.len())?;
+        show(&format!("choose a number from 1 to {}\n", items.len()))?;
     }
     Err(std::io::Error::other("no valid choice after 5 attempts"))
 }
@@ -70,9 +68,7 @@ pub fn select(title: &str, items: &[String]) -> std::io::Result<String> {
 pub fn hidden(question: &str) -> std::io::Result<Zeroizing<String>> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
     let stdin = std::io::stdin();
-    let mut err = std::io::stderr().lock();
-    write!(err, "{question}: ")?;
-    err.flush()?;
+    show(&format!("{question}: "))?;
     let saved = tcgetattr(&stdin).map_err(std::io::Error::other)?;
     let mut quiet = saved.clone();
     quiet.local_flags.remove(LocalFlags::ECHO);
