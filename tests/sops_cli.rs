@@ -10,7 +10,7 @@ use atmos_secrets::sops::{AgeIdentities, DecryptOptions, Document, Format, KeySo
 const RECIPIENT: &str = "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7";
 
 fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/sops")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops")
 }
 
 struct Env {

@@ -103,7 +103,7 @@ fn exercise(data: &[u8], ids: &AgeIdentities) {
 
 #[test]
 fn mutated_vectors_never_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/sops");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops");
     let mut ids = AgeIdentities::new();
     ids.add_file(&dir.join("keys-both.txt")).unwrap();
     let corpus: Vec<Vec<u8>> = [

@@ -13,7 +13,7 @@ use atmos_secrets::secret::SecretString;
 use atmos_secrets::sops;
 
 fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/sops")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops")
 }
 
 fn sops_bin() -> Option<PathBuf> {

@@ -1,4 +1,4 @@
-//! Every vector made by the real sops 3.11 (`shared/vectors/sops`, driven by `manifest.json`):
+//! Every vector made by the real sops 3.11 (`tests/vectors/sops`, driven by `manifest.json`):
 //! our decrypt output equals sops' `.dec` bytes, the data key and MAC match the manifest, and
 //! every tampered vector fails with sops' exit code. A few run through the binary end to end.
 
@@ -12,7 +12,7 @@ use atmos_secrets::sops::{
 use serde_json::Value;
 
 fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/sops")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops")
 }
 
 fn manifest() -> Vec<Value> {

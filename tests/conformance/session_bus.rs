@@ -1,5 +1,5 @@
 //! A private D-Bus session with an unlocked gnome-keyring (Secret Service), for testing the
-//! `keychain` store's `system` backend for real (test-services.md §8).
+//! `keychain` store's `system` backend for real.
 //!
 //! Everything lives in a temp dir: the bus socket, and the HOME/XDG folders of the bus and of
 //! the keyring daemon (so no real keyring is touched). Waits are bounded; both daemons are

@@ -5,8 +5,8 @@
 use atmos_secrets::sops::{self, AgeIdentities, DecryptOptions, Document, Format, KeySource};
 use libfuzzer_sys::fuzz_target;
 
-/// The public test-only identity of `shared/vectors/sops/keys.txt`.
-const TEST_IDENTITY: &str = include_str!("../../../shared/vectors/sops/keys.txt");
+/// The public test-only identity of `tests/vectors/sops/keys.txt`.
+const TEST_IDENTITY: &str = include_str!("../../vectors/sops/keys.txt");
 
 fuzz_target!(|data: &[u8]| {
     let mut ids = AgeIdentities::new();
