@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::Project;
 use crate::localsrv::servers::{ART_TOKEN, art_base, raw, start_artifactory};
 use crate::localsrv::{project, services, store_fn_stack};
+use crate::support::TestContext;
 
-fn art_project(url: &str) -> Project {
+fn art_project(url: &str) -> TestContext {
     project(
         &format!(
             "  artifacts:\n    kind: artifactory\n    options:\n      url: {url}\n      repo_name: secrets-generic-local\n      prefix: atmos\n      timeout: 3\n"
@@ -18,7 +18,7 @@ fn art_project(url: &str) -> Project {
     )
 }
 
-fn describe(p: &Project) -> crate::common::Run {
+fn describe(p: &TestContext) -> crate::support::Run {
     p.run(&[
         "describe",
         "component",
@@ -45,9 +45,7 @@ fn deploy(port: u16, path: &str, body: &str) {
 
 #[test]
 fn artifactory_values_resolve_through_store_functions() {
-    let Some(svc) = start_artifactory() else {
-        return;
-    };
+    let svc = crate::support::require("the Artifactory wire fake", start_artifactory());
     deploy(
         svc.port,
         "atmos/dev/api/ENDPOINT",
@@ -68,9 +66,7 @@ fn artifactory_values_resolve_through_store_functions() {
 
 #[test]
 fn artifactory_faults_exit_1_naming_the_store() {
-    let Some(svc) = start_artifactory() else {
-        return;
-    };
+    let svc = crate::support::require("the Artifactory wire fake", start_artifactory());
     deploy(svc.port, "atmos/dev/api/ENDPOINT", "\"x\"");
     let mut p = art_project(&art_base(&svc));
     p.env("ARTIFACTORY_ACCESS_TOKEN", "wrong-art-token");

@@ -8,7 +8,7 @@ use crate::localsrv::services;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{Project, SENTINEL};
+use crate::support::{SENTINEL, TestContext};
 
 struct Moto {
     svc: services::Service,
@@ -84,8 +84,8 @@ impl Moto {
 }
 
 /// The AWS fixture pointed at `m`, with default-chain credentials in the environment.
-fn project(m: &Moto) -> Project {
-    let mut p = Project::fixture("aws");
+fn project(m: &Moto) -> TestContext {
+    let mut p = TestContext::fixture("aws");
     p.env("AWS_TEST_ENDPOINT", &m.svc.url);
     p.env("AWS_ACCESS_KEY_ID", "testing");
     p.env("AWS_SECRET_ACCESS_KEY", "testing");
@@ -95,7 +95,7 @@ fn project(m: &Moto) -> Project {
 
 #[test]
 fn every_verb_on_ssm_and_asm() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let p = project(&m);
     p.run(&["secret", "validate", "-s", "dev", "-c", "api"])
         .code(1)
@@ -184,7 +184,7 @@ print(json.dumps({"ssm": ps, "asm": names, "cfg": a.get_secret_value(SecretId="a
 }
 
 /// Writes atmos auth's realm-scoped files and points the project at them.
-fn auth_files(p: &mut Project, realm: &str, provider: &str, credentials: &str) {
+fn auth_files(p: &mut TestContext, realm: &str, provider: &str, credentials: &str) {
     let cfg = p.join("xdg");
     let dir = cfg.join("atmos").join(realm).join("aws").join(provider);
     std::fs::create_dir_all(&dir).unwrap();
@@ -211,7 +211,7 @@ auth:
       principal: { name: Admin, account: { id: "222222222222" } }
 "#;
 
-fn with_stores(p: &Project, stores: &str) {
+fn with_stores(p: &TestContext, stores: &str) {
     let base = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
     let head = base.split("\nstores:\n").next().unwrap();
     std::fs::write(p.join("atmos.yaml"), format!("{head}\n{stores}{AUTH}")).unwrap();
@@ -231,7 +231,7 @@ const STORES: &str = r#"stores:
 
 #[test]
 fn identity_store_writes_into_the_assumed_roles_account() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let mut p = project(&m);
     with_stores(&p, STORES);
     auth_files(
@@ -276,7 +276,7 @@ print(json.dumps({
 }
 
 fn identity_failure(credentials: &str, identity: &str, expect: &[&str]) {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let mut p = project(&m);
     with_stores(&p, &STORES.replace("other-account", identity));
     auth_files(&mut p, "", "aws-user", credentials);
@@ -333,7 +333,7 @@ fn expired_session_token_asks_for_login() {
 }
 
 /// `n` secrets declared on one component of `store`.
-fn many_secrets(p: &Project, store: &str, n: usize) {
+fn many_secrets(p: &TestContext, store: &str, n: usize) {
     let mut y = String::from(
         "vars:\n  stage: dev\ncomponents:\n  terraform:\n    api:\n      secrets:\n        vars:\n",
     );
@@ -347,7 +347,7 @@ fn many_secrets(p: &Project, store: &str, n: usize) {
 
 #[test]
 fn validate_batches_ssm_reads() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let p = project(&m);
     many_secrets(&p, "ssm", 100);
     m.boto3(
@@ -380,7 +380,7 @@ fn validate_batches_ssm_reads() {
 
 #[test]
 fn validate_batches_asm_reads() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let p = project(&m);
     many_secrets(&p, "asm", 100);
     m.boto3(
@@ -424,7 +424,7 @@ fn validate_batches_asm_reads() {
 
 #[test]
 fn store_functions_read_plain_ssm_and_asm_stores() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let p = project(&m);
     with_stores(
         &p,
@@ -481,10 +481,8 @@ print("{}")
 
 #[test]
 fn sops_files_with_aws_kms_keys_interoperate_with_sops() {
-    let Some(sops) = crate::common::sops_bin() else {
-        return;
-    };
-    let Some(m) = moto() else { return };
+    let sops = crate::support::sops_bin();
+    let m = crate::support::require("moto (moto_server)", moto());
     let mut p = project(&m);
     // The SDK (ours and sops's Go SDK) reaches moto's KMS through AWS_ENDPOINT_URL.
     p.env("AWS_ENDPOINT_URL", &m.svc.url);
@@ -578,7 +576,7 @@ fn sops_files_with_aws_kms_keys_interoperate_with_sops() {
 
 #[test]
 fn sops_kms_keys_use_the_providers_identity() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let mut p = project(&m);
     p.env("AWS_ENDPOINT_URL", &m.svc.url);
     // A KMS key that exists only in account 111111111111 (reached by assuming the role).
@@ -648,10 +646,8 @@ print(json.dumps(kms.create_key()["KeyMetadata"]["Arn"]))
 
 #[test]
 fn atmos_sops_commands_use_aws_kms_keys() {
-    let Some(sops) = crate::common::sops_bin() else {
-        return;
-    };
-    let Some(m) = moto() else { return };
+    let sops = crate::support::sops_bin();
+    let m = crate::support::require("moto (moto_server)", moto());
     let mut p = project(&m);
     p.env("AWS_ENDPOINT_URL", &m.svc.url);
     let arn = m.boto3(

@@ -11,7 +11,7 @@ use crate::localsrv::services;
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Project, Run, SENTINEL};
+use crate::support::{Run, SENTINEL, TestContext, require};
 
 const GSM_TOKEN: &str = "gsm-identity-token-7Hq";
 const OP_TOKEN: &str = "connect-token-Kp2";
@@ -20,27 +20,36 @@ const AKV_STUB: &str = "atmos-without-authentication";
 const FAULT_BOUND: Duration = Duration::from_secs(30);
 
 struct Cloud {
-    p: Project,
+    p: TestContext,
     gsm: fakes::Fake,
     akv: fakes::Fake,
     op: fakes::Fake,
 }
 
-fn cloud_with(gsm: &[&str], akv: &[&str], op: &[&str]) -> Option<Cloud> {
-    let gsm = fakes::start("gcp_secret_manager.py", gsm, false)?;
-    let akv = fakes::start("azure_key_vault.py", akv, true)?;
-    let op = fakes::start("onepassword_connect.py", op, false)?;
-    let mut p = Project::fixture("cloud-fakes");
+fn cloud_with(gsm: &[&str], akv: &[&str], op: &[&str]) -> Cloud {
+    let gsm = require(
+        "the GCP Secret Manager wire fake",
+        fakes::start("gcp_secret_manager.py", gsm, false),
+    );
+    let akv = require(
+        "the Azure Key Vault wire fake",
+        fakes::start("azure_key_vault.py", akv, true),
+    );
+    let op = require(
+        "the 1Password Connect wire fake",
+        fakes::start("onepassword_connect.py", op, false),
+    );
+    let mut p = TestContext::fixture("cloud-fakes");
     p.env("GSM_URL", &gsm.url);
     p.env("AKV_URL", &akv.url);
     p.env("AKV_CA", akv.ca.as_ref().unwrap().to_str().unwrap());
     p.env("OP_URL", &op.url);
     p.env("OP_CONNECT_TOKEN", OP_TOKEN);
     write_gcp_token(&p, GSM_TOKEN);
-    Some(Cloud { p, gsm, akv, op })
+    Cloud { p, gsm, akv, op }
 }
 
-fn cloud() -> Option<Cloud> {
+fn cloud() -> Cloud {
     cloud_with(
         &["--token", GSM_TOKEN],
         &["--token", AKV_STUB],
@@ -49,24 +58,24 @@ fn cloud() -> Option<Cloud> {
 }
 
 /// The realm-scoped access-token file of identity `gcp-dev` (spec §6).
-fn gcp_token_path(p: &Project) -> std::path::PathBuf {
+fn gcp_token_path(p: &TestContext) -> std::path::PathBuf {
     p.join("home/.config/atmos/gcp/gcp-adc/adc/gcp-dev/access_token")
 }
 
-fn write_gcp_token(p: &Project, token: &str) {
+fn write_gcp_token(p: &TestContext, token: &str) {
     let path = gcp_token_path(p);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, format!("{token}\n")).unwrap();
 }
 
-fn timed(p: &Project, args: &[&str]) -> (Run, Duration) {
+fn timed(p: &TestContext, args: &[&str]) -> (Run, Duration) {
     let t = Instant::now();
     let r = p.run(args);
     (r, t.elapsed())
 }
 
 /// The faster of two successful runs: less noise from a busy machine.
-fn best_of_two(p: &Project, args: &[&str]) -> Duration {
+fn best_of_two(p: &TestContext, args: &[&str]) -> Duration {
     (0..2)
         .map(|_| {
             let (r, t) = timed(p, args);
@@ -90,7 +99,7 @@ const API: [&str; 8] = [
 
 #[test]
 fn round_trip_across_cloud_stores() {
-    let Some(c) = cloud() else { return };
+    let c = cloud();
     let p = &c.p;
     p.run(&["secret", "validate", "-s", "dev", "-c", "api"])
         .code(1)
@@ -170,7 +179,7 @@ fn round_trip_across_cloud_stores() {
 
 #[test]
 fn gcp_identity_without_credential_files_is_a_clear_error() {
-    let Some(c) = cloud() else { return };
+    let c = cloud();
     std::fs::remove_file(gcp_token_path(&c.p)).unwrap();
     c.p.run(&["secret", "get", "GSM_A", "-s", "dev", "-c", "api"])
         .code(1)
@@ -207,7 +216,7 @@ fn fault(c: &Cloud, name: &str, store: &str, wants: &[&str]) {
 
 #[test]
 fn not_found_is_an_error_naming_the_store() {
-    let Some(c) = cloud() else { return };
+    let c = cloud();
     fault(&c, "GSM_A", "gsm", &["not found", "atmos_dev_api_GSM_A"]);
     fault(&c, "AKV_A", "akv", &["not found", "atmos-dev-api-AKV-A"]);
     fault(
@@ -220,7 +229,7 @@ fn not_found_is_an_error_naming_the_store() {
 
 #[test]
 fn unreachable_servers_fail_fast() {
-    let Some(mut c) = cloud() else { return };
+    let mut c = cloud();
     let closed = |scheme: &str| format!("{scheme}://127.0.0.1:{}", services::free_port());
     c.p.env("GSM_URL", &closed("http"));
     c.p.env("AKV_URL", &closed("https"));
@@ -232,13 +241,11 @@ fn unreachable_servers_fail_fast() {
 
 #[test]
 fn bad_credentials_are_rejected_clearly() {
-    let Some(mut c) = cloud_with(
+    let mut c = cloud_with(
         &["--token", GSM_TOKEN],
         &["--token", "only-this-one"],
         &["--token", OP_TOKEN, "--vault", "CI Vault"],
-    ) else {
-        return;
-    };
+    );
     write_gcp_token(&c.p, "expired-token");
     c.p.env("OP_CONNECT_TOKEN", "wrong-connect-token");
     fault(&c, "GSM_A", "gsm", &["credentials were rejected"]);
@@ -248,7 +255,7 @@ fn bad_credentials_are_rejected_clearly() {
 
 #[test]
 fn permission_denied_is_reported_as_such() {
-    let Some(mut c) = cloud_with(
+    let mut c = cloud_with(
         &[
             "--token",
             GSM_TOKEN,
@@ -264,9 +271,7 @@ fn permission_denied_is_reported_as_such() {
             "--vault",
             "CI Vault",
         ],
-    ) else {
-        return;
-    };
+    );
     write_gcp_token(&c.p, "reader-without-access");
     c.p.env("OP_CONNECT_TOKEN", "other-vaults-only");
     fault(&c, "GSM_A", "gsm", &["permission denied"]);
@@ -284,7 +289,7 @@ fn delay_all(c: &Cloud, ms: u64) {
 #[test]
 fn verify_and_validate_read_backends_concurrently() {
     const DELAY_MS: u64 = 400;
-    let Some(c) = cloud() else { return };
+    let c = cloud();
     let p = &c.p;
     const SIX: [&str; 6] = ["GSM_A", "GSM_B", "AKV_A", "AKV_B", "OP_A", "OP_B"];
     let seed: [(&str, &[&str]); 4] = [
@@ -331,7 +336,7 @@ fn verify_and_validate_read_backends_concurrently() {
 
 #[test]
 fn onepassword_without_connect_says_what_is_needed() {
-    let Some(mut c) = cloud() else { return };
+    let mut c = cloud();
     // Service-account mode runs the `op` CLI; here there is none on PATH.
     let empty = tempfile::tempdir().unwrap();
     c.p.env("PATH", empty.path().to_str().unwrap());
@@ -354,7 +359,7 @@ fn onepassword_without_connect_says_what_is_needed() {
 
 #[test]
 fn gcp_identity_adc_file_is_used_without_an_access_token() {
-    let Some(c) = cloud_with(
+    let c = cloud_with(
         &[
             "--token",
             "minted-from-adc",
@@ -363,9 +368,7 @@ fn gcp_identity_adc_file_is_used_without_an_access_token() {
         ],
         &["--token", AKV_STUB],
         &["--token", OP_TOKEN, "--vault", "CI Vault"],
-    ) else {
-        return;
-    };
+    );
     let token = gcp_token_path(&c.p);
     std::fs::remove_file(&token).unwrap();
     let adc = token.with_file_name("application_default_credentials.json");

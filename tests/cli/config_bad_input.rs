@@ -1,9 +1,11 @@
 //! Table of malformed `atmos.yaml` files and stack manifests run through the built binary. Each
 //! case asserts the exit code, message fragments (file names, lines, hints) and that nothing
-//! panicked.
+//! panicked; the full error output of every case (stderr + exit code) is an `insta` snapshot
+//! (`snapshots/`), the temp project folder shown as `[PROJECT]`.
 
 use std::path::Path;
-use std::process::Command;
+
+use crate::support::Atmos;
 
 const DEFAULT_CONFIG: &str = "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\n  excluded_paths: [\"catalog/**/*\"]\n";
 
@@ -671,41 +673,43 @@ const CASES: &[Case] = &[
     },
 ];
 
-fn run(case: &Case) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+/// Runs one case: `Err` lists what is wrong; either way, the transcript for the snapshot.
+fn run(case: &Case) -> (Result<(), String>, String) {
+    let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let has_config = case.files.iter().any(|(p, _)| *p == "atmos.yaml");
     let mut files: Vec<(&str, &str)> = case.files.to_vec();
     if !has_config {
         files.push(("atmos.yaml", DEFAULT_CONFIG));
     }
-    std::fs::create_dir_all(root.join("stacks")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(root.join("stacks")).unwrap();
     for (path, content) in files {
         let p = root.join(path);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(parent).unwrap();
         }
-        std::fs::write(&p, content).map_err(|e| e.to_string())?;
+        std::fs::write(&p, content).unwrap();
     }
     let args: &[&str] = if case.args.is_empty() {
         &["describe", "stacks"]
     } else {
         case.args
     };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atmos"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", root.join("home"))
-        .env("XDG_CONFIG_HOME", root.join("xdg"))
+    let mut cmd = Atmos::new(args)
+        .home(&root.join("home"), &root.join("xdg"))
         .env("ATMOS_CLI_CONFIG_PATH", root)
         .env("ATMOS_BASE_PATH", root)
-        .current_dir(root);
+        .cwd(root);
     for (k, v) in case.env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    let out = cmd.output().map_err(|e| e.to_string())?;
+    let out = cmd.output();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    let transcript = format!(
+        "exit: {}\n{}",
+        out.status.code().unwrap_or(-1),
+        stderr.replace(&root.display().to_string(), "[PROJECT]")
+    );
     let mut problems = Vec::new();
     if out.status.code() != Some(case.code) {
         problems.push(format!(
@@ -722,7 +726,7 @@ fn run(case: &Case) -> Result<(), String> {
     if stderr.contains("panicked") {
         problems.push("panicked".to_owned());
     }
-    if problems.is_empty() {
+    let verdict = if problems.is_empty() {
         Ok(())
     } else {
         Err(format!(
@@ -730,16 +734,22 @@ fn run(case: &Case) -> Result<(), String> {
             problems.join("; "),
             stderr.replace('\n', "\n          ")
         ))
-    }
+    };
+    (verdict, transcript)
 }
 
 #[test]
 fn bad_input_table() {
     assert!(CASES.len() >= 40, "the table must keep at least 40 cases");
-    let failures: Vec<String> = CASES
-        .iter()
-        .filter_map(|c| run(c).err().map(|e| format!("[{}] {e}", c.name)))
-        .collect();
+    let mut failures = Vec::new();
+    let mut transcripts = String::new();
+    for c in CASES {
+        let (verdict, transcript) = run(c);
+        if let Err(e) = verdict {
+            failures.push(format!("[{}] {e}", c.name));
+        }
+        transcripts.push_str(&format!("── {} ──\n{}\n", c.name, transcript.trim_end()));
+    }
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
@@ -747,6 +757,12 @@ fn bad_input_table() {
         CASES.len(),
         failures.join("\n")
     );
+    insta::with_settings!({
+        description => "stderr and exit code of every bad-input case (tests/cli/config_bad_input.rs)",
+        filters => vec![(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]")],
+    }, {
+        insta::assert_snapshot!("bad_input_errors", transcripts);
+    });
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Where `atmos.yaml` is found and how base paths resolve, through the binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::support::Atmos;
 
 const STACK: &str = "components:\n  terraform:\n    app:\n      vars: {where: here}\n";
 
@@ -11,17 +13,11 @@ fn write(path: &Path, text: &str) {
 }
 
 fn run(cwd: &Path, home: &Path, env: &[(&str, &Path)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atmos"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("xdg"))
-        .current_dir(cwd);
+    let mut cmd = Atmos::new(args).home(home, &home.join("xdg")).cwd(cwd);
     for (k, v) in env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    cmd.output().expect("run atmos")
+    cmd.output()
 }
 
 fn stacks(out: &Output) -> serde_json::Value {

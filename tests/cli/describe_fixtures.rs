@@ -2,7 +2,8 @@
 //! section, logical stack names under every naming mode, and masking without any backend.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::support::Atmos;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,17 +14,12 @@ fn fixture(name: &str) -> PathBuf {
 /// Runs the binary on a fixture with an isolated environment.
 fn atmos(project: &Path, args: &[&str]) -> std::process::Output {
     let home = tempfile::tempdir().expect("temp home");
-    Command::new(env!("CARGO_BIN_EXE_atmos"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join("xdg"))
+    Atmos::new(args)
+        .home(home.path(), &home.path().join("xdg"))
         .env("ATMOS_CLI_CONFIG_PATH", project)
         .env("ATMOS_BASE_PATH", project)
-        .current_dir(home.path())
+        .cwd(home.path())
         .output()
-        .expect("run atmos")
 }
 
 fn stdout_ok(project: &Path, args: &[&str]) -> String {

@@ -1,12 +1,12 @@
 //! exec and shell: environment layering, blocking on missing required secrets, exit codes and
 //! signals.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::Project;
+use crate::support::{TestContext, wait_until};
 
-fn ready() -> Project {
-    let p = Project::quickstart();
+fn ready() -> TestContext {
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw-exec", "dev", "api");
     p.set("SHARED_TOKEN", "tok", "dev", "api");
     p.set("LICENSE_KEY", "lic", "dev", "api");
@@ -32,7 +32,7 @@ fn environment_layers_and_values_are_not_masked() {
 
 #[test]
 fn missing_required_secret_blocks_the_child() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw", "dev", "api");
     let marker = p.join("child-ran");
     let r = p
@@ -84,22 +84,23 @@ fn sigterm_is_forwarded_to_the_child() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Give atmos time to read secrets and start the child (bounded).
-    std::thread::sleep(Duration::from_millis(1500));
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    // Signal only once atmos has read the secrets and started its child.
+    let atmos_pid = child.id();
+    wait_until("atmos to start `sleep 30`", Duration::from_secs(30), || {
+        has_child(atmos_pid)
+    });
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(atmos_pid).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "atmos did not exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(143));
+    let mut status = None;
+    wait_until(
+        "atmos to exit after SIGTERM",
+        Duration::from_secs(10),
+        || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        },
+    );
+    assert_eq!(status.unwrap().code(), Some(143));
 }
 
 #[test]
@@ -126,4 +127,19 @@ fn shell_runs_with_shlvl_and_messages() {
     p.run(&["secret", "shell", "-s", "dev", "-c", "api", "zsh"])
         .code(2)
         .stderr_has("use `--shell` to choose a shell binary");
+}
+
+/// Whether process `pid` has a child yet (Linux `/proc`: the 4th field of `stat` is the ppid).
+fn has_child(pid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        std::fs::read_to_string(e.path().join("stat")).is_ok_and(|stat| {
+            // `pid (comm) state ppid …`; comm may hold spaces, so split after the last `)`.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .is_some_and(|ppid| ppid == pid.to_string())
+        })
+    })
 }

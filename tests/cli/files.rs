@@ -2,11 +2,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::Project;
+use crate::support::TestContext;
 
 #[test]
 fn pull_to_stdout_and_file() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw with space", "dev", "api");
     p.set("SHARED_TOKEN", "tok", "dev", "api");
     let r = p.run(&["secret", "pull", "-s", "dev", "-c", "api"]).ok();
@@ -57,7 +57,7 @@ fn pull_to_stdout_and_file() {
 
 #[test]
 fn push_round_trips_and_rejects_undeclared_before_writing() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     std::fs::write(
         p.join(".env"),
         "# local values\nexport DB_PASSWORD=\"multi\nline \\\"q\\\"\"\nSHARED_TOKEN='s#1' # comment\n",
@@ -137,7 +137,7 @@ fn push_round_trips_and_rejects_undeclared_before_writing() {
 
 #[test]
 fn import_file_and_store_modes() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     std::fs::write(p.join("in.env"), "DB_PASSWORD=imp\nOTHER=x\n").unwrap();
     p.run(&[
         "secret",
@@ -206,7 +206,7 @@ fn import_file_and_store_modes() {
 
 #[test]
 fn init_from_input() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     std::fs::write(
         p.join("init.env"),
         "DB_PASSWORD=a\nSHARED_TOKEN=b\nSTRAY=c\n",

@@ -3,11 +3,11 @@
 //! `secret-tool`; and without any D-Bus session, the fallback to the encrypted file with a
 //! warning (or a clear error when the file has no password).
 
-use crate::common::{Project, SENTINEL};
 use crate::localsrv::session_bus::SessionBus;
 use crate::localsrv::{project, secret_stack};
+use crate::support::{SENTINEL, TestContext};
 
-fn keychain_project(service: &str) -> Project {
+fn keychain_project(service: &str) -> TestContext {
     project(
         &format!(
             "  os-keychain:\n    kind: keychain\n    options:\n      backend: system\n      service: {service}\n      file_dir: .atmos/keyring\n"
@@ -18,9 +18,8 @@ fn keychain_project(service: &str) -> Project {
 
 #[test]
 fn keychain_system_backend_through_the_binary() {
-    let Some(session) = SessionBus::start() else {
-        return;
-    };
+    let session =
+        crate::support::require("a D-Bus session with gnome-keyring", SessionBus::start());
     let service = format!("atmos-cli-{}", std::process::id());
     let mut p = keychain_project(&service);
     for (k, v) in session.envs() {
@@ -93,7 +92,7 @@ fn keychain_system_backend_through_the_binary() {
 
 #[test]
 fn keychain_system_falls_back_to_the_file_without_dbus() {
-    // Project runs the binary with a clean environment: no D-Bus session at all.
+    // TestContext runs the binary with a clean environment: no D-Bus session at all.
     let p = keychain_project("atmos-cli-fallback");
     p.run(&[
         "secret",

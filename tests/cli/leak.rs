@@ -1,10 +1,10 @@
 //! The sentinel value must never reach stderr (or masked stdout), whatever the log level.
 
-use crate::common::{Project, SENTINEL};
+use crate::support::{SENTINEL, TestContext};
 
 #[test]
 fn sentinel_never_leaks() {
-    let mut p = Project::quickstart();
+    let mut p = TestContext::quickstart();
     p.env("RUST_LOG", "trace");
     p.set("DB_PASSWORD", SENTINEL, "dev", "api");
     p.run_with_stdin(

@@ -1,9 +1,9 @@
 //! list and validate.
 
-use crate::common::Project;
+use crate::support::TestContext;
 
-fn seeded() -> Project {
-    let p = Project::quickstart();
+fn seeded() -> TestContext {
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw", "dev", "api");
     p.set("SHARED_TOKEN", "tok", "dev", "api");
     p.set("LICENSE_KEY", "lic", "dev", "api");
@@ -102,7 +102,7 @@ fn list_enumerates_stacks_with_shared_rows_once() {
 
 #[test]
 fn validate_names_every_missing_required_secret() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     let r = p
         .run(&["secret", "validate", "-s", "dev", "-c", "api"])
         .code(1);
@@ -136,7 +136,7 @@ fn validate_without_a_key_still_checks_status() {
 
 #[test]
 fn validate_guards_against_colliding_sops_files() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     // A hand-written spec.file without the component: api and worker share one file.
     let cfg = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
     let cfg = cfg.replace(

@@ -13,12 +13,12 @@ pub mod servers;
 #[path = "../conformance/session_bus.rs"]
 pub mod session_bus;
 
-use crate::common::Project;
+use crate::support::TestContext;
 
 /// A project whose `atmos.yaml` has `stores_yaml` (the indented body of `stores:`) and whose
 /// `dev` stack is `stack_yaml`.
-pub fn project(stores_yaml: &str, stack_yaml: &str) -> Project {
-    let p = Project::fixture("quickstart");
+pub fn project(stores_yaml: &str, stack_yaml: &str) -> TestContext {
+    let p = TestContext::fixture("quickstart");
     std::fs::remove_dir_all(p.join("stacks")).unwrap();
     std::fs::create_dir_all(p.join("stacks/deploy")).unwrap();
     std::fs::write(

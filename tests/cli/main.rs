@@ -1,17 +1,28 @@
-//! End-to-end tests of `atmos secret …`: the built binary on copies of the fixture projects, with
-//! an isolated environment (temp HOME/XDG, no inherited ATMOS_/SOPS_ variables, CI=true so no
-//! prompt can appear), checking exit codes, stdout and stderr.
+//! End-to-end tests: the built `atmos` binary on temp projects with an isolated environment
+//! (temp HOME/XDG, nothing inherited but `PATH`), checking exit codes, stdout and stderr; the
+//! local servers and wire fakes some backends need are started by the tests. One of the three
+//! integration-test binaries (with `tests/lib` and `tests/conformance`); the shared harness is
+//! `tests/support`.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod artifactory;
 mod aws;
 mod cloud;
-mod common;
+mod config_bad_input;
+mod config_discovery;
+mod describe_fixtures;
 mod exec;
 mod files;
+mod help_snapshots;
 mod keychain;
 mod leak;
 mod listing;
 mod localsrv;
 mod redis;
 mod setget;
+mod sops_cli;
+mod sops_crash_safety;
+mod sops_interop;
 mod vault;

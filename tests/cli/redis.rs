@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::Project;
 use crate::localsrv::servers::{REDIS_PASSWORD, start_redis};
 use crate::localsrv::{project, services, store_fn_stack};
+use crate::support::TestContext;
 
-fn redis_project(url: &str) -> Project {
+fn redis_project(url: &str) -> TestContext {
     let mut p = project(
         "  cache:\n    kind: redis\n    options:\n      prefix: atmos\n      timeout: 3\n",
         &store_fn_stack("cache"),
@@ -19,7 +19,7 @@ fn redis_project(url: &str) -> Project {
     p
 }
 
-fn describe(p: &Project) -> crate::common::Run {
+fn describe(p: &TestContext) -> crate::support::Run {
     p.run(&[
         "describe",
         "component",
@@ -34,7 +34,7 @@ fn describe(p: &Project) -> crate::common::Run {
 
 #[test]
 fn redis_values_resolve_through_store_functions() {
-    let Some(r) = start_redis() else { return };
+    let r = crate::support::require("redis-server", start_redis());
     r.cli(&["SET", "atmos/dev/api/ENDPOINT", "\"https://api.internal\""]);
     r.cli(&["SET", "atmos/dev/api/CONFIG", r#"{"port":5432,"tls":true}"#]);
     r.cli(&["SET", "atmos/SHARED", "\"one-for-all\""]);
@@ -56,7 +56,7 @@ fn redis_values_resolve_through_store_functions() {
 
 #[test]
 fn redis_faults_exit_1_naming_the_store() {
-    let Some(r) = start_redis() else { return };
+    let r = crate::support::require("redis-server", start_redis());
     r.cli(&["SET", "atmos/dev/api/ENDPOINT", "\"x\""]);
     let out = describe(&redis_project(&r.url("wrong-redis-pw")))
         .code(1)

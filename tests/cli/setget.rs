@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{Project, SENTINEL};
+use crate::support::{SENTINEL, TestContext};
 
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -10,7 +10,7 @@ fn mode(p: &std::path::Path) -> u32 {
 
 #[test]
 fn keygen_writes_private_key_and_public_rule() {
-    let p = Project::fixture("quickstart");
+    let p = TestContext::fixture("quickstart");
     let r = p.run(&["secret", "keygen", "local-sops"]).ok();
     let recipient = r.stdout.trim().to_owned();
     assert!(recipient.starts_with("age1"), "{recipient}");
@@ -57,7 +57,7 @@ fn keygen_writes_private_key_and_public_rule() {
 
 #[test]
 fn keygen_errors() {
-    let p = Project::fixture("quickstart");
+    let p = TestContext::fixture("quickstart");
     p.run(&["secret", "keygen", "nope"])
         .code(1)
         .stderr_has("no secrets vault is configured")
@@ -67,7 +67,7 @@ fn keygen_errors() {
 
 #[test]
 fn set_and_get_every_scope_and_format() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.run(&[
         "secret",
         "set",
@@ -142,7 +142,7 @@ fn set_and_get_every_scope_and_format() {
 
 #[test]
 fn get_path_into_structured_values() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set(
         "DB_PASSWORD",
         r#"{"user":"app","password":"pw"}"#,
@@ -168,7 +168,7 @@ fn get_path_into_structured_values() {
 
 #[test]
 fn get_and_set_errors() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.run(&[
         "secret",
         "get",
@@ -223,7 +223,7 @@ fn get_and_set_errors() {
 
 #[test]
 fn set_without_a_key_fails_clearly() {
-    let p = Project::fixture("quickstart");
+    let p = TestContext::fixture("quickstart");
     // No keygen: new files need recipients.
     p.run(&["secret", "set", "DB_PASSWORD=x", "-s", "dev", "-c", "api"])
         .code(1)
@@ -233,7 +233,7 @@ fn set_without_a_key_fails_clearly() {
 
 #[test]
 fn delete_and_aliases() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw", "dev", "api");
     p.set("API_SIGNING_KEY", "k", "dev", "api");
     p.run(&["secret", "delete", "DB_PASSWORD", "-s", "dev", "-c", "api"])
@@ -279,7 +279,7 @@ fn delete_and_aliases() {
 
 #[test]
 fn secrets_files_are_private_and_sops_compatible() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", SENTINEL, "dev", "api");
     let f = p.join("secrets/dev.api.enc.yaml");
     assert_eq!(mode(&f), 0o600);
@@ -288,9 +288,7 @@ fn secrets_files_are_private_and_sops_compatible() {
     assert!(text.contains("DB_PASSWORD: ENC[AES256_GCM,"));
     assert!(text.contains("unencrypted_suffix: _unencrypted"));
 
-    let Some(sops) = crate::common::sops_bin() else {
-        return;
-    };
+    let sops = crate::support::sops_bin();
     // The real sops decrypts what we wrote (MAC verified)…
     let out = std::process::Command::new(&sops)
         .args(["--decrypt", f.to_str().unwrap()])
@@ -332,7 +330,7 @@ fn secrets_files_are_private_and_sops_compatible() {
 
 #[test]
 fn describe_masks_or_resolves_secret_functions() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set(
         "DB_PASSWORD",
         r#"{"user":"u","pw":"p-describe"}"#,

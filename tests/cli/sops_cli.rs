@@ -1,17 +1,14 @@
 //! `atmos sops` end to end without the sops binary: output options, format conversion, value
 //! sources, idempotent edits, refusals and their exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
-use assert_cmd::Command;
 use atmos_secrets::sops::{AgeIdentities, DecryptOptions, Document, Format, KeySource};
 
-const RECIPIENT: &str = "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7";
+use crate::support::{Atmos, vectors_dir};
 
-fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops")
-}
+const RECIPIENT: &str = "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7";
 
 struct Env {
     dir: tempfile::TempDir,
@@ -27,17 +24,15 @@ impl Env {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_atmos"));
-        c.env_clear()
+        let mut c = Atmos::new(["sops"])
+            .args(args)
             .env("HOME", self.home.path())
             .env("SOPS_AGE_KEY_FILE", vectors_dir().join("keys.txt"))
-            .current_dir(self.dir.path())
-            .arg("sops")
-            .args(args);
+            .cwd(self.dir.path());
         if let Some(s) = stdin {
-            c.write_stdin(s);
+            c = c.stdin(s);
         }
-        c.output().unwrap()
+        c.output()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -249,14 +244,11 @@ fn rotate_changes_the_data_key_and_keeps_the_content() {
 fn sops_age_recipients_is_the_default_of_age() {
     let env = Env::new();
     std::fs::write(env.path("p.yaml"), "a: 1\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_atmos"))
-        .env_clear()
+    let out = Atmos::new(["sops", "encrypt", "-i", "p.yaml"])
         .env("HOME", env.home.path())
         .env("SOPS_AGE_RECIPIENTS", RECIPIENT)
-        .current_dir(env.dir.path())
-        .args(["sops", "encrypt", "-i", "p.yaml"])
-        .output()
-        .unwrap();
+        .cwd(env.dir.path())
+        .output();
     assert!(
         out.status.success(),
         "{}",

@@ -4,11 +4,12 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use age::secrecy::ExposeSecret;
 use atmos_secrets::fsx;
 use atmos_secrets::sops::{self, AgeIdentities, DecryptOptions, Document, Format, KeySource};
+
+use crate::support::Atmos;
 
 fn temp_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -95,7 +96,6 @@ fn concurrent_sets_from_eight_processes_lose_nothing() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&s.file, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
-    let bin = env!("CARGO_BIN_EXE_atmos");
     let home = tempfile::tempdir().unwrap();
     let handles: Vec<_> = (0..PROCS)
         .map(|p| {
@@ -104,16 +104,13 @@ fn concurrent_sets_from_eight_processes_lose_nothing() {
             let home = home.path().to_path_buf();
             std::thread::spawn(move || {
                 for i in 0..SETS {
-                    let out = Command::new(bin)
-                        .env_clear()
+                    let out = Atmos::new(["sops", "set"])
                         .env("HOME", &home)
                         .env("SOPS_AGE_KEY_FILE", &keys)
-                        .args(["sops", "set"])
                         .arg(&file)
                         .arg(format!(r#"["k{p}_{i}"]"#))
                         .arg(format!(r#""v{p}_{i}""#))
-                        .output()
-                        .unwrap();
+                        .output();
                     assert!(
                         out.status.success(),
                         "set k{p}_{i}: {}",

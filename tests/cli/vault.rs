@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Project, SENTINEL};
 use crate::localsrv::servers::{BAO_ROOT, start_bao, start_bao_with};
 use crate::localsrv::{project, secret_stack, services};
+use crate::support::{SENTINEL, TestContext};
 
-fn vault_project(address: &str, token: &str) -> Project {
+fn vault_project(address: &str, token: &str) -> TestContext {
     let mut p = project(
         &format!(
             "  team-vault:\n    kind: hashicorp/vault\n    secret: true\n    options:\n      address: {address}\n      mount: secret\n      prefix: atmos\n      timeout: 3\n"
@@ -22,7 +22,7 @@ fn vault_project(address: &str, token: &str) -> Project {
 
 #[test]
 fn vault_set_get_list_validate_delete() {
-    let Some(bao) = start_bao() else { return };
+    let bao = crate::support::require("OpenBao (bao)", start_bao());
     let p = vault_project(&bao.svc.url, BAO_ROOT);
     p.set("DB_PASSWORD", SENTINEL, "dev", "api");
     p.set("STACK_TOKEN", "stack-value", "dev", "api");
@@ -94,7 +94,7 @@ fn vault_set_get_list_validate_delete() {
 
 #[test]
 fn vault_faults_exit_1_naming_the_store() {
-    let Some(bao) = start_bao() else { return };
+    let bao = crate::support::require("OpenBao (bao)", start_bao());
     let admin = vault_project(&bao.svc.url, BAO_ROOT);
     admin.set("DB_PASSWORD", SENTINEL, "dev", "api");
     let get = [
@@ -161,9 +161,7 @@ fn vault_faults_exit_1_naming_the_store() {
 /// setting is explicit, so the store's options win and TLS verification stays on.
 #[test]
 fn vault_options_win_over_stray_vault_variables() {
-    let Some(bao) = start_bao_with(true) else {
-        return;
-    };
+    let bao = crate::support::require("OpenBao (bao) with TLS", start_bao_with(true));
     let ca = bao.ca.clone().unwrap();
     let mut p = project(
         &format!(

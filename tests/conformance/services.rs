@@ -1,8 +1,8 @@
 //! Starting real local servers (moto, OpenBao, redis, wire fakes) for backend tests.
 //!
 //! Every server binds 127.0.0.1 on a free port, is polled for readiness with a bounded loop and is
-//! killed when its [`Service`] drops. A server that cannot be found or started is a test failure
-//! under `CI=true` and a printed skip otherwise — never a silent pass in CI.
+//! killed when its [`Service`] drops. A server that cannot be found or started fails the test with
+//! a message naming it and how to install it — never a silent pass.
 
 #![allow(dead_code, reason = "each backend's tests use the parts they need")]
 
@@ -35,19 +35,12 @@ impl Drop for Service {
     }
 }
 
-/// Whether missing services must fail the test.
-pub fn strict() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Fails under CI, else prints a skip line; returns `None` so the test can return early.
+/// Fails the test, naming the missing server or tool: a test never passes without the service
+/// it checks. (Typed as `Option` so callers read `let Some(x) = … else { return }`; it never
+/// returns.)
+#[track_caller]
 pub fn unavailable<T>(what: &str, why: &str) -> Option<T> {
-    assert!(
-        !strict(),
-        "{what} is required under CI=true but is not available: {why}"
-    );
-    eprintln!("skipping: {what} is not available ({why}); run `bash .ci/test` to install it");
-    None
+    panic!("{what} is not available ({why})\nhint: run bash .ci/test, which installs it")
 }
 
 /// A free loopback port.

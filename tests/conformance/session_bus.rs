@@ -3,8 +3,8 @@
 //!
 //! Everything lives in a temp dir: the bus socket, and the HOME/XDG folders of the bus and of
 //! the keyring daemon (so no real keyring is touched). Waits are bounded; both daemons are
-//! killed on drop. Missing tools fail under `CI=true` and skip otherwise (`services::unavailable`
-//! semantics, repeated here because the CLI tests include this file on its own).
+//! killed on drop. Missing tools fail the test, naming the tool (`services::unavailable`, which
+//! both test binaries that include this file declare as a sibling module).
 
 #![allow(dead_code, reason = "each test crate uses the parts it needs")]
 
@@ -22,17 +22,9 @@ pub struct SessionBus {
     pub address: String,
 }
 
-fn strict() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
+#[track_caller]
 fn unavailable<T>(what: &str, why: &str) -> Option<T> {
-    assert!(
-        !strict(),
-        "{what} is required under CI=true but is not available: {why}"
-    );
-    eprintln!("skipping: {what} is not available ({why}); run `bash .ci/test` to install it");
-    None
+    super::services::unavailable(what, why)
 }
 
 fn which(name: &str) -> Option<PathBuf> {

@@ -2,7 +2,6 @@
 //! nightly): feeds a few hundred deterministic mutations of the real vectors, plus random
 //! bytes, through the same entry points and checks that nothing panics.
 
-use std::path::Path;
 
 use atmos_secrets::sops::{self, AgeIdentities, DecryptOptions, Document, Format, KeySource};
 
@@ -103,7 +102,7 @@ fn exercise(data: &[u8], ids: &AgeIdentities) {
 
 #[test]
 fn mutated_vectors_never_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops");
+    let dir = crate::support::vectors_dir();
     let mut ids = AgeIdentities::new();
     ids.add_file(&dir.join("keys-both.txt")).unwrap();
     let corpus: Vec<Vec<u8>> = [

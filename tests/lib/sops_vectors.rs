@@ -2,18 +2,15 @@
 //! our decrypt output equals sops' `.dec` bytes, the data key and MAC match the manifest, and
 //! every tampered vector fails with sops' exit code. A few run through the binary end to end.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use atmos_secrets::error::Diagnose;
 use atmos_secrets::sops::{
     self, AgeIdentities, DecryptOptions, Document, EmitOptions, Format, KeySource,
 };
 use serde_json::Value;
 
-fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops")
-}
+use crate::support::{Atmos, vectors_dir};
 
 fn manifest() -> Vec<Value> {
     let text = std::fs::read_to_string(vectors_dir().join("manifest.json")).expect("manifest.json");
@@ -156,14 +153,14 @@ fn top_level_keys_need_no_key() {
     assert!(sops::top_level_keys(b"a: [", Format::Yaml).is_err());
 }
 
-fn atmos() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_atmos"));
-    let home = tempfile::tempdir().unwrap().keep();
-    c.env_clear()
+/// `atmos` in the vectors folder with an empty HOME (under cargo's per-target temp dir, never
+/// written to) and nothing else in the environment but `PATH`.
+fn atmos() -> Atmos {
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sops-vectors-empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    Atmos::new::<&str>([])
         .env("HOME", &home)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(vectors_dir());
-    c
+        .cwd(&vectors_dir())
 }
 
 #[test]
@@ -173,8 +170,7 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
     let out = atmos()
         .args(["sops", "decrypt", "basic.enc.yaml"])
         .env("SOPS_AGE_KEY_FILE", &key)
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -189,8 +185,7 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
     let out = atmos()
         .args(["sops", "decrypt", "blob.enc.bin"])
         .env("SOPS_AGE_KEY_FILE", &key)
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.stdout, std::fs::read(dir.join("blob.dec.bin")).unwrap());
 
     for (file, code) in [
@@ -201,8 +196,7 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
         let out = atmos()
             .args(["sops", "decrypt", file])
             .env("SOPS_AGE_KEY_FILE", &key)
-            .output()
-            .unwrap();
+            .output();
         assert_eq!(out.status.code(), Some(code), "{file}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.starts_with("error: "), "{stderr}");
@@ -212,15 +206,11 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
     let out = atmos()
         .args(["sops", "decrypt", "--ignore-mac", "tampered-value.enc.yaml"])
         .env("SOPS_AGE_KEY_FILE", &key)
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.status.code(), Some(0));
 
     // No key at all: 128.
-    let out = atmos()
-        .args(["sops", "decrypt", "basic.enc.yaml"])
-        .output()
-        .unwrap();
+    let out = atmos().args(["sops", "decrypt", "basic.enc.yaml"]).output();
     assert_eq!(out.status.code(), Some(128));
 
     // The key from SOPS_AGE_KEY and from the default keys file work too.
@@ -234,8 +224,7 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
             "basic.enc.yaml",
         ])
         .env("SOPS_AGE_KEY", &text)
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "0042");
     let cfg = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(cfg.path().join("sops/age")).unwrap();
@@ -243,8 +232,7 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
     let out = atmos()
         .args(["sops", "decrypt", "app.enc.env"])
         .env("XDG_CONFIG_HOME", cfg.path())
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.stdout, std::fs::read(dir.join("app.dec.env")).unwrap());
 
     // Encrypting an encrypted file: 203.
@@ -256,8 +244,7 @@ fn binary_decrypts_vectors_with_sops_exit_codes() {
             "age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7",
             "basic.enc.yaml",
         ])
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.status.code(), Some(203));
 }
 
