@@ -2,7 +2,6 @@
 //! nightly): feeds a few hundred deterministic mutations of the real vectors, plus random
 //! bytes, through the same entry points and checks that nothing panics.
 
-
 use atmos_secrets::sops::{self, AgeIdentities, DecryptOptions, Document, Format, KeySource};
 
 /// xorshift64*: deterministic, so a failure reproduces.
