@@ -11,8 +11,9 @@
 //!   [`secrets`] (declarations, scopes, coordinates), [`auth`] (identities), [`store`] (the
 //!   store trait, key composition, the registry and the backends), [`sops`] (the pure SOPS
 //!   codec).
-//! - Primitives: [`yaml`], [`secret`], [`env`], [`error`], [`printer`] (the only writer of
-//!   stdout/stderr, and masking), [`prompt`], [`dotenv`], [`child`], [`fsx`].
+//! - Primitives: [`template`] (the Go `text/template` engine), [`yaml`], [`secret`], [`env`],
+//!   [`error`], [`printer`] (the only writer of stdout/stderr, and masking), [`prompt`],
+//!   [`dotenv`], [`child`], [`fsx`].
 
 // Only the printer writes to stdout/stderr (it masks); `print!`-style macros elsewhere would
 // bypass masking.
@@ -36,6 +37,7 @@ pub mod session;
 pub mod sops;
 pub mod stack;
 pub mod store;
+pub mod template;
 pub mod yaml;
 
 use std::ffi::OsString;
