@@ -252,7 +252,7 @@ fn index_one(item: &Value, idx: &Value) -> Result<Value, FuncError> {
         }
         Value::Map(m) => match idx {
             Value::Str(k) => Ok(m.get(k.as_ref()).cloned().unwrap_or(Value::Nil)),
-            Value::Nil => Ok(Value::Nil),
+            Value::Nil => Err("value is nil; should be of type string".into()),
             other => Err(format!("value has type {}; should be string", other.type_name()).into()),
         },
         Value::Nil => Err("index of nil pointer".into()),
