@@ -847,6 +847,8 @@ struct Parser<'f> {
     range_depth: usize,
     has_func: &'f dyn Fn(&str) -> bool,
     defs: Vec<(String, Vec<Node>)>,
+    /// Line of the `{{` of the action being parsed (for "unclosed action started at").
+    action_line: usize,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -868,6 +870,7 @@ pub fn parse(
         range_depth: 0,
         has_func,
         defs: Vec::new(),
+        action_line: 0,
     };
     let root = p.parse_top()?;
     let mut trees = vec![Tree {
@@ -954,15 +957,28 @@ impl Parser<'_> {
         self.backup();
         it
     }
+    /// A lexer error, naming where a multi-line action began (Go's `unexpected`).
+    fn lex_error(&self, it: &Item, e: &str) -> ParseError {
+        let mut msg = e.to_string();
+        if self.action_line != 0 && self.action_line != it.line {
+            let at = format!("started at {}:{}", self.name, self.action_line);
+            if e.ends_with(" action") {
+                msg = format!("{e} {at}");
+            } else {
+                msg = format!("{e} in action {at}");
+            }
+        }
+        ParseError(format!("template: {}:{}: {}", self.name, it.line, msg))
+    }
     fn check_error(&self, it: &Item) -> PResult<()> {
         if let Tok::Error(e) = &it.tok {
-            return Err(self.errorf(e));
+            return Err(self.lex_error(it, e));
         }
         Ok(())
     }
     fn unexpected(&self, it: &Item, context: &str) -> ParseError {
         if let Tok::Error(e) = &it.tok {
-            return self.errorf(e);
+            return self.lex_error(it, e);
         }
         self.errorf(format!("unexpected {it} in {context}"))
     }
@@ -981,7 +997,7 @@ impl Parser<'_> {
                 Tok::Eof => return Ok(root),
                 Tok::LeftDelim => {
                     let save = self.idx;
-                    self.next();
+                    self.action_line = self.next().line;
                     if self.next_non_space().tok == Tok::Keyword("define") {
                         self.parse_definition()?;
                         continue;
@@ -1031,8 +1047,11 @@ impl Parser<'_> {
         let it = self.next_non_space();
         match it.tok {
             Tok::Text(t) => Ok(Elem::Node(Node::Text(t))),
-            Tok::LeftDelim => self.action(),
-            Tok::Error(e) => Err(self.errorf(e)),
+            Tok::LeftDelim => {
+                self.action_line = it.line;
+                self.action()
+            }
+            Tok::Error(ref e) => Err(self.lex_error(&it, e)),
             _ => Err(self.unexpected(&it, "input")),
         }
     }
@@ -1370,7 +1389,7 @@ impl Parser<'_> {
                 Arg::Pipe(it.pos, Box::new(p))
             }
             Tok::Str(raw, v) => Arg::Const(it.pos, Value::from(v), raw),
-            Tok::Error(e) => return Err(self.errorf(e)),
+            Tok::Error(ref e) => return Err(self.lex_error(&it, e)),
             _ => {
                 self.backup();
                 return Ok(None);
