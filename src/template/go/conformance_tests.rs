@@ -2,7 +2,8 @@
 //! `[name, template, data, expected]` or `[name, template, data, expected, options]`.
 //! `data` is JSON (the string `"D"` selects the shared fixture `testdata/data.json`);
 //! `expected` is the exact output, or `{"err": "substring"}` for an expected error.
-//! `options` may hold `{"missingkey": "error"|"zero"}` and `{"env": {"NAME": "value"}}`.
+//! `options` may hold `"missingkey": "error"|"zero"` and `"funcs": "builtins"|"env"` (Go's
+//! builtins only, e.g. Go's `slice` that sprig replaces; or the standard set plus sprig's `env`).
 
 use std::sync::Arc;
 
@@ -12,7 +13,14 @@ const TABLE: &str = include_str!("testdata/conformance.jsonl");
 const DATA: &str = include_str!("testdata/data.json");
 
 /// One case's outcome: `None` when it matches.
-fn run_case(case: &serde_json::Value, shared: &Value, funcs: &Arc<Funcs>) -> Option<String> {
+/// The function sets a case can ask for.
+struct FuncSets {
+    standard: Arc<Funcs>,
+    builtins: Arc<Funcs>,
+    env: Arc<Funcs>,
+}
+
+fn run_case(case: &serde_json::Value, shared: &Value, funcs: &FuncSets) -> Option<String> {
     let name = case[0].as_str().unwrap_or("?");
     let text = case[1].as_str().unwrap_or("");
     let data = if case[2] == serde_json::json!("D") {
@@ -28,6 +36,15 @@ fn run_case(case: &serde_json::Value, shared: &Value, funcs: &Arc<Funcs>) -> Opt
         Some("error") => MissingKey::Error,
         Some("zero") => MissingKey::Zero,
         _ => MissingKey::Default,
+    };
+    let funcs = match case
+        .get(4)
+        .and_then(|o| o.get("funcs"))
+        .and_then(|m| m.as_str())
+    {
+        Some("builtins") => &funcs.builtins,
+        Some("env") => &funcs.env,
+        _ => &funcs.standard,
     };
     let mut t = Template::new("t", funcs.clone()).missing_key(mk);
     let got = t.parse(text).and_then(|_| t.execute(&data));
@@ -53,7 +70,13 @@ fn conformance_table_passes_in_full() {
     // `unsafe`, which the crate forbids).
     let shared =
         Value::from(&serde_json::from_str::<serde_json::Value>(DATA).expect("fixture is JSON"));
-    let funcs = Arc::new(Funcs::standard());
+    let mut env = Funcs::standard();
+    super::sprig::register_sprig_env(&mut env);
+    let funcs = FuncSets {
+        standard: Arc::new(Funcs::standard()),
+        builtins: Arc::new(Funcs::builtins()),
+        env: Arc::new(env),
+    };
     let mut total = 0;
     let mut failures = Vec::new();
     for (i, line) in TABLE.lines().enumerate() {

@@ -58,8 +58,10 @@ impl Funcs {
         f
     }
 
-    /// What atmos registers: Go's builtins, the gomplate namespaces, then sprig's text
+    /// What atmos registers: Go's builtins, the gomplate namespaces, then sprig's hermetic text
     /// functions (sprig wins a name clash, as in atmos' `lo.Assign(gomplate, sprig, atmos)`).
+    /// Hermetic means no `env`/`expandenv` (atmos uses `sprig.HermeticTxtFuncMap`); callers that
+    /// want them add [`super::sprig::register_sprig_env`].
     pub fn standard() -> Funcs {
         let mut f = Funcs::builtins();
         super::sprig::register_gomplate(&mut f);
@@ -74,6 +76,13 @@ impl Funcs {
         f: impl Fn(&[Value]) -> FuncResult + Send + Sync + 'static,
     ) {
         self.map.insert(name.into(), Arc::new(f));
+    }
+
+    /// Registers `alias` as another name for the already registered `name` (no-op otherwise).
+    pub fn alias(&mut self, alias: &str, name: &str) {
+        if let Some(f) = self.map.get(name).cloned() {
+            self.map.insert(alias.to_string(), f);
+        }
     }
 
     /// Whether `name` is callable (plain or namespaced).

@@ -1138,7 +1138,92 @@ pub fn register_sprig(f: &mut Funcs) {
         arity("regexQuoteMeta", a, 1)?;
         s(regex::escape(str_arg(&a[0])?))
     });
-    // --- OS
+    f.insert("slice", sprig_slice);
+    f.insert("chunk", |a| {
+        arity("chunk", a, 2)?;
+        let size = to_i64(&a[0]);
+        let l = list_arg("chunk", &a[1])?;
+        if size <= 0 {
+            return list(Vec::new());
+        }
+        list(
+            l.chunks(size as usize)
+                .map(|c| Value::from(c.to_vec()))
+                .collect(),
+        )
+    });
+    // The `must*` forms fail where the plain ones would panic; ours already fail.
+    for name in [
+        "first",
+        "last",
+        "rest",
+        "initial",
+        "append",
+        "push",
+        "prepend",
+        "uniq",
+        "without",
+        "has",
+        "compact",
+        "reverse",
+        "slice",
+        "chunk",
+        "regexMatch",
+        "regexFind",
+        "regexFindAll",
+        "regexReplaceAll",
+        "regexReplaceAllLiteral",
+        "regexSplit",
+        "toPrettyJson",
+        "toRawJson",
+        "deepCopy",
+    ] {
+        let mut must = String::from("must");
+        let mut chars = name.chars();
+        if let Some(c) = chars.next() {
+            must.extend(c.to_uppercase());
+            must.push_str(chars.as_str());
+        }
+        f.alias(&must, name);
+    }
+    f.alias("biggest", "max");
+    f.alias("trimall", "trimAll");
+}
+
+/// sprig's `slice` (it replaces Go's builtin): lists only, indices converted loosely.
+fn sprig_slice(a: &[Value]) -> FuncResult {
+    arity_min("slice", a, 1)?;
+    let l = match &a[0] {
+        Value::List(l) => l,
+        Value::Nil => {
+            return Err("runtime error: invalid memory address or nil pointer dereference".into());
+        }
+        other => {
+            return Err(format!(
+                "list should be type of slice or array but {}",
+                kind_of(other)
+            )
+            .into());
+        }
+    };
+    if l.is_empty() {
+        return Ok(Value::Nil);
+    }
+    let start = a.get(1).map(to_i64).unwrap_or(0);
+    let end = if a.len() < 3 {
+        l.len() as i64
+    } else {
+        to_i64(&a[2])
+    };
+    if start < 0 || end < start || end > l.len() as i64 {
+        return Err("reflect: slice index out of range".into());
+    }
+    list(l[start as usize..end as usize].to_vec())
+}
+
+/// sprig's non-hermetic `env` and `expandenv`, which atmos leaves out (it uses
+/// `HermeticTxtFuncMap` so stack templates cannot read the process environment).
+pub fn register_sprig_env(f: &mut Funcs) {
     f.insert("env", |a| {
         arity("env", a, 1)?;
         s(env_get(str_arg(&a[0])?))
