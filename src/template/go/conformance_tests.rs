@@ -102,3 +102,83 @@ fn conformance_table_passes_in_full() {
         failures.join("\n")
     );
 }
+
+/// The API callers build on: their own (namespaced) functions, options, errors they can prefix.
+mod api {
+    use std::sync::Arc;
+
+    use super::super::{Error, FuncError, Funcs, MissingKey, Template, Value, render};
+
+    fn data() -> Value {
+        Value::from(&serde_json::json!({"vars": {"stage": "prod", "n": 2}}))
+    }
+
+    #[test]
+    fn callers_add_namespaced_functions() {
+        let mut funcs = Funcs::standard();
+        funcs.insert("atmos.Component", |a| {
+            super::super::funcs::arity("atmos.Component", a, 2)?;
+            Ok(Value::from(&serde_json::json!({"vars": {"name": format!("{}-{}", a[0].to_go_string(), a[1].to_go_string())}})))
+        });
+        funcs.insert("boom", |_| {
+            Err(FuncError::Call("no terraform outputs here".into()))
+        });
+        let funcs = Arc::new(funcs);
+        let mut t = Template::new("stacks/prod.yaml", funcs.clone());
+        t.parse(r#"{{ (atmos.Component "vpc" .vars.stage).vars.name }}"#)
+            .expect("parses");
+        assert_eq!(t.execute(&data()).expect("renders"), "vpc-prod");
+
+        let mut t = Template::new("stacks/prod.yaml", funcs);
+        t.parse("x\n  {{ boom }}").expect("parses");
+        let err: Error = t.execute(&data()).expect_err("fails");
+        assert!(!err.is_parse);
+        assert_eq!(
+            err.to_string(),
+            r#"template: stacks/prod.yaml:2:5: executing "stacks/prod.yaml" at <boom>: error calling boom: no terraform outputs here"#
+        );
+    }
+
+    #[test]
+    fn parse_errors_are_marked_and_name_the_template() {
+        let err = render("catalog/vpc.yaml", "{{ if }}", &data()).expect_err("fails");
+        assert!(err.is_parse);
+        assert_eq!(
+            err.message,
+            "template: catalog/vpc.yaml:1: missing value for if"
+        );
+    }
+
+    #[test]
+    fn missingkey_error_as_atmos_executes_stacks() {
+        let mut t = Template::new("s", Arc::new(Funcs::standard())).missing_key(MissingKey::Error);
+        t.parse("{{ .vars.region }}").expect("parses");
+        let err = t.execute(&data()).expect_err("fails");
+        assert_eq!(
+            err.message,
+            r#"template: s:1:3: executing "s" at <.vars.region>: map has no entry for key "region""#
+        );
+    }
+
+    #[test]
+    fn manifest_nodes_convert_both_ways() {
+        let node = crate::yaml::parse("a: 1\nb: [x, 2.5, true, null]\nc: !env HOME\n", "t.yaml")
+            .expect("yaml");
+        let v = Value::from(&node);
+        assert_eq!(
+            render("t", "{{ .a }} {{ .b }} {{ .c }}", &v).expect("renders"),
+            "1 [x 2.5 true <nil>] !env HOME"
+        );
+        let back = Value::from(&serde_json::json!({"k": [1, "s"]})).to_node();
+        assert_eq!(crate::yaml::to_yaml(&back), "k:\n  - 1\n  - s\n");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+        let err = render("t", &text, &data()).expect_err("fails");
+        assert!(err.message.contains("max nesting depth"), "{}", err.message);
+        let ifs = format!("{}x{}", "{{if true}}".repeat(5000), "{{end}}".repeat(5000));
+        assert!(render("t", &ifs, &data()).is_err());
+    }
+}

@@ -849,7 +849,13 @@ struct Parser<'f> {
     defs: Vec<(String, Vec<Node>)>,
     /// Line of the `{{` of the action being parsed (for "unclosed action started at").
     action_line: usize,
+    /// Nesting of parentheses and control structures, bounded by [`MAX_NESTING`].
+    depth: usize,
 }
+
+/// How deeply parentheses and `if`/`range`/`with` may nest. Go allows 10000 on goroutine stacks
+/// that grow; a fixed thread stack needs a lower bound, and real templates stay far below it.
+pub const MAX_NESTING: usize = 200;
 
 type PResult<T> = Result<T, ParseError>;
 
@@ -871,6 +877,7 @@ pub fn parse(
         has_func,
         defs: Vec::new(),
         action_line: 0,
+        depth: 0,
     };
     let root = p.parse_top()?;
     let mut trees = vec![Tree {
@@ -1104,6 +1111,22 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, kind: ControlKind) -> PResult<Node> {
+        self.enter()?;
+        let r = self.control_inner(kind);
+        self.depth -= 1;
+        r
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            self.depth -= 1;
+            return Err(self.errorf(format!("max nesting depth {MAX_NESTING} exceeded")));
+        }
+        Ok(())
+    }
+
+    fn control_inner(&mut self, kind: ControlKind) -> PResult<Node> {
         let nvars = self.vars.len();
         let context = match kind {
             ControlKind::If => "if",
@@ -1385,8 +1408,10 @@ impl Parser<'_> {
                 t,
             ),
             Tok::LParen => {
-                let p = self.pipeline("parenthesized pipeline", Tok::RParen)?;
-                Arg::Pipe(it.pos, Box::new(p))
+                self.enter()?;
+                let p = self.pipeline("parenthesized pipeline", Tok::RParen);
+                self.depth -= 1;
+                Arg::Pipe(it.pos, Box::new(p?))
             }
             Tok::Str(raw, v) => Arg::Const(it.pos, Value::from(v), raw),
             Tok::Error(ref e) => return Err(self.lex_error(&it, e)),
