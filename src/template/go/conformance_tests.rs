@@ -181,4 +181,20 @@ mod api {
         let ifs = format!("{}x{}", "{{if true}}".repeat(5000), "{{end}}".repeat(5000));
         assert!(render("t", &ifs, &data()).is_err());
     }
+
+    #[test]
+    fn custom_delimiters() {
+        let funcs = Arc::new(Funcs::standard());
+        let mut t = Template::new("t", funcs.clone()).delims("'{{", "}}'");
+        t.parse("stage: '{{ .vars.stage | upper }}' raw: {{ .vars.stage }} n: '{{- .vars.n -}}' '{{/* c */}}'")
+            .expect("parses");
+        assert_eq!(
+            t.execute(&data()).expect("renders"),
+            "stage: PROD raw: {{ .vars.stage }} n:2"
+        );
+        let mut t = Template::new("t", funcs).delims("[[", "]]");
+        t.parse("[[ range $i, $v := list 1 2 ]][[ $i ]]=[[ $v ]];[[ end ]]")
+            .expect("parses");
+        assert_eq!(t.execute(&data()).expect("renders"), "0=1;1=2;");
+    }
 }

@@ -50,6 +50,7 @@ pub struct Template {
     trees: HashMap<String, Arc<Tree>>,
     funcs: Arc<Funcs>,
     missing_key: MissingKey,
+    delims: (String, String),
 }
 
 impl fmt::Debug for Template {
@@ -68,12 +69,19 @@ impl Template {
             trees: HashMap::new(),
             funcs,
             missing_key: MissingKey::Default,
+            delims: (String::new(), String::new()),
         }
     }
 
     /// Sets the `missingkey` option.
     pub fn missing_key(mut self, mk: MissingKey) -> Template {
         self.missing_key = mk;
+        self
+    }
+
+    /// Sets the action delimiters for later [`Template::parse`] calls (empty = `{{`/`}}`).
+    pub fn delims(mut self, left: impl Into<String>, right: impl Into<String>) -> Template {
+        self.delims = (left.into(), right.into());
         self
     }
 
@@ -87,10 +95,11 @@ impl Template {
     pub fn parse(&mut self, text: &str) -> Result<(), Error> {
         let funcs = self.funcs.clone();
         let has = move |name: &str| funcs.contains(name);
-        let trees = parse::parse(&self.name, text, &has).map_err(|e| Error {
-            is_parse: true,
-            message: e.0,
-        })?;
+        let trees = parse::parse_delims(&self.name, text, &has, &self.delims.0, &self.delims.1)
+            .map_err(|e| Error {
+                is_parse: true,
+                message: e.0,
+            })?;
         for tree in trees {
             let replace = match self.trees.get(&tree.name) {
                 Some(_) => !parse::is_empty(&tree.root),

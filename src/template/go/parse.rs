@@ -302,16 +302,20 @@ struct Lexer<'a> {
     line: usize,
     items: Vec<Item>,
     paren_depth: usize,
+    left: &'a str,
+    right: &'a str,
 }
 
 impl<'a> Lexer<'a> {
-    fn lex(src: &'a str) -> Vec<Item> {
+    fn lex(src: &'a str, left: &'a str, right: &'a str) -> Vec<Item> {
         let mut l = Lexer {
             src,
             pos: 0,
             line: 1,
             items: Vec::new(),
             paren_depth: 0,
+            left,
+            right,
         };
         l.run();
         l.items
@@ -341,11 +345,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn at_right_delim(&self) -> Option<bool> {
-        let r = self.rest().as_bytes();
-        if r.len() >= 4 && is_space(r[0]) && r[1] == b'-' && r[2] == b'}' && r[3] == b'}' {
+        let rest = self.rest();
+        let r = rest.as_bytes();
+        if r.len() >= 2 && is_space(r[0]) && r[1] == b'-' && rest[2..].starts_with(self.right) {
             return Some(true);
         }
-        if r.starts_with(b"}}") {
+        if rest.starts_with(self.right) {
             return Some(false);
         }
         None
@@ -355,7 +360,7 @@ impl<'a> Lexer<'a> {
         loop {
             // Text up to the next left delimiter.
             let start = self.pos;
-            let Some(off) = self.rest().find("{{") else {
+            let Some(off) = self.rest().find(self.left) else {
                 self.pos = self.src.len();
                 if self.pos > start {
                     self.emit(Tok::Text(self.src[start..].to_string()), start);
@@ -369,7 +374,8 @@ impl<'a> Lexer<'a> {
                 return;
             };
             let delim = start + off;
-            let after = &self.src[delim + 2..];
+            let ll = self.left.len();
+            let after = &self.src[delim + ll..];
             let trim =
                 after.len() >= 2 && after.as_bytes()[0] == b'-' && is_space(after.as_bytes()[1]);
             let mut text_end = delim;
@@ -385,9 +391,9 @@ impl<'a> Lexer<'a> {
             }
             // Count lines in the trimmed whitespace.
             self.line += self.src[text_end..delim].matches('\n').count();
-            self.pos = delim + 2 + if trim { 2 } else { 0 };
+            self.pos = delim + ll + if trim { 2 } else { 0 };
             if trim {
-                self.line += self.src[delim + 2..self.pos].matches('\n').count();
+                self.line += self.src[delim + ll..self.pos].matches('\n').count();
             }
             if self.rest().starts_with("/*") {
                 if !self.lex_comment(delim) {
@@ -420,7 +426,7 @@ impl<'a> Lexer<'a> {
         self.pos = end;
         match self.at_right_delim() {
             Some(trim) => {
-                self.pos += if trim { 4 } else { 2 };
+                self.pos += self.right.len() + if trim { 2 } else { 0 };
                 if trim {
                     self.trim_leading();
                 }
@@ -456,7 +462,7 @@ impl<'a> Lexer<'a> {
                 }
                 let _ = start;
                 let p = self.pos;
-                self.pos += if trim { 3 } else { 2 };
+                self.pos += self.right.len() + usize::from(trim);
                 let line = self.line;
                 self.items.push(Item {
                     tok: Tok::RightDelim,
@@ -479,8 +485,8 @@ impl<'a> Lexer<'a> {
                     let n = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
                     self.pos += n;
                     // Leave one space for a following ` -}}`.
-                    let r = self.rest().as_bytes();
-                    if r.starts_with(b"-}}") {
+                    let r = self.rest();
+                    if r.starts_with('-') && r[1..].starts_with(self.right) {
                         self.pos -= 1;
                         if n == 1 {
                             continue;
@@ -661,7 +667,7 @@ impl<'a> Lexer<'a> {
             None => true,
             Some(&c) if is_space(c) => true,
             Some(b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
-            _ => r.starts_with("}}"),
+            _ => self.right.chars().next().is_some_and(|c| r.starts_with(c)),
         }
     }
 
@@ -859,13 +865,28 @@ pub const MAX_NESTING: usize = 200;
 
 type PResult<T> = Result<T, ParseError>;
 
-/// Parses `text` named `name`; returns the top-level tree and every `define`/`block` tree.
+/// Parses `text` named `name` with the default `{{`/`}}` delimiters; returns the top-level tree
+/// and every `define`/`block` tree.
 pub fn parse(
     name: &str,
     text: &str,
     has_func: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Tree>, ParseError> {
-    let items = Lexer::lex(text);
+    parse_delims(name, text, has_func, "{{", "}}")
+}
+
+/// [`parse`] with other action delimiters (atmos' `templates.settings.delimiters`); an empty
+/// delimiter means the default, as in Go's `Delims`.
+pub fn parse_delims(
+    name: &str,
+    text: &str,
+    has_func: &dyn Fn(&str) -> bool,
+    left: &str,
+    right: &str,
+) -> Result<Vec<Tree>, ParseError> {
+    let left = if left.is_empty() { "{{" } else { left };
+    let right = if right.is_empty() { "}}" } else { right };
+    let items = Lexer::lex(text, left, right);
     let text: Arc<str> = Arc::from(text);
     let mut p = Parser {
         items,
