@@ -11,7 +11,7 @@
 //! Conformance: `testdata/conformance.jsonl` holds cases derived from Go's
 //! `text/template` `exec_test.go`/`parse_test.go` tables and sprig's documentation, run by
 //! `cargo test --lib template::go`. Write vs adopt: the maintained crate `gtmpl` (0.7.1), run on
-//! the same table, matched 249 of 459 core-language cases (no sprig/gomplate, Rust debug printing
+//! the same table, matched about 248 of 459 core-language cases (no sprig/gomplate, Rust debug printing
 //! of maps and lists, no `=`/`break`/`continue`/`else with`/integer `range`, hash-order map
 //! ranges, eager `and`/`or`, a stack overflow on unbounded recursion), so the engine is written
 //! here; details in `docs/templates.md`.
