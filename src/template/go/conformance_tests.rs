@@ -118,7 +118,8 @@ mod api {
         let mut funcs = Funcs::standard();
         funcs.insert("atmos.Component", |a| {
             super::super::funcs::arity("atmos.Component", a, 2)?;
-            Ok(Value::from(&serde_json::json!({"vars": {"name": format!("{}-{}", a[0].to_go_string(), a[1].to_go_string())}})))
+            let name = format!("{}-{}", a[0].to_go_string(), a[1].to_go_string());
+            Ok(Value::from(&serde_json::json!({"vars": {"name": name}})))
         });
         funcs.insert("boom", |_| {
             Err(FuncError::Call("no terraform outputs here".into()))

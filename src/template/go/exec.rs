@@ -27,7 +27,8 @@ pub enum MissingKey {
 pub struct Error {
     /// Whether the template failed to parse (rather than to execute).
     pub is_parse: bool,
-    /// The full message, e.g. `template: t:1:2: executing "t" at <.x>: map has no entry for key "x"`.
+    /// The full message, e.g.
+    /// `template: t:1:2: executing "t" at <.x>: map has no entry for key "x"`.
     pub message: String,
 }
 

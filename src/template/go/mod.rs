@@ -8,13 +8,13 @@
 //! (`template: NAME:LINE:COL: executing "NAME" at <.x.y>: ...`) so callers can prefix the
 //! manifest, component and section.
 //!
-//! Conformance: `testdata/conformance.jsonl` holds cases derived from Go's
-//! `text/template` `exec_test.go`/`parse_test.go` tables and sprig's documentation, run by
+//! Conformance: `testdata/conformance.jsonl` holds cases derived from Go's `text/template`
+//! `exec_test.go`/`parse_test.go` tables and sprig's documentation, run by
 //! `cargo test --lib template::go`. Write vs adopt: the maintained crate `gtmpl` (0.7.1), run on
-//! the same table, matched about 248 of 459 core-language cases (no sprig/gomplate, Rust debug printing
-//! of maps and lists, no `=`/`break`/`continue`/`else with`/integer `range`, hash-order map
-//! ranges, eager `and`/`or`, a stack overflow on unbounded recursion), so the engine is written
-//! here; details in `docs/templates.md`.
+//! the same table, matched about 248 of 459 core-language cases (no sprig/gomplate, Rust debug
+//! printing of maps and lists, no `=`/`break`/`continue`/`else with`/integer `range`,
+//! hash-order map ranges, eager `and`/`or`, a stack overflow on unbounded recursion), so the
+//! engine is written here; details in `docs/templates.md`.
 //!
 //! Supported and unsupported features are listed in `docs/templates.md`.
 

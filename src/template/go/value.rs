@@ -3,8 +3,8 @@
 //! `serde_json::Value`.
 //!
 //! Go's `text/template` sees atmos data as `map[string]any` produced by `yaml.v3`: integers are
-//! `int`, floats `float64`, maps `map[string]any`, lists `[]any`. [`Value`] mirrors exactly that, so
-//! `%T`, `eq` type rules and printing behave as they do in atmos.
+//! `int`, floats `float64`, maps `map[string]any`, lists `[]any`. [`Value`] mirrors exactly that,
+//! so `%T`, `eq` type rules and printing behave as they do in atmos.
 
 use std::sync::Arc;
 
