@@ -198,4 +198,24 @@ mod api {
             .expect("parses");
         assert_eq!(t.execute(&data()).expect("renders"), "0=1;1=2;");
     }
+
+    #[test]
+    fn templates_and_values_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Template>();
+        shareable::<Funcs>();
+        shareable::<Value>();
+        let mut t = Template::new("t", Arc::new(Funcs::standard()));
+        t.parse("{{ .vars.stage }}").expect("parses");
+        let t = Arc::new(t);
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let t = t.clone();
+                std::thread::spawn(move || t.execute(&data()).expect("renders"))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().expect("thread"), "prod");
+        }
+    }
 }
