@@ -206,7 +206,9 @@ impl Project {
 
     /// A session over an already loaded instance; `stack` is used as given for coordinates.
     pub fn session_for(&self, instance: ComponentInstance, stack: &str) -> Result<Session> {
-        let registry = self.registries()?.for_instance(&instance);
+        let registry = self
+            .registries()?
+            .for_instance(instance.section.get("auth"));
         let cfg = registry.config_arc();
         let decls = crate::secrets::declare::declarations(&instance.section)?;
         let providers = crate::secrets::declare::providers(&instance.section)?;
@@ -227,9 +229,8 @@ impl Project {
         provider: &ProviderConfig,
         force: bool,
     ) -> Result<crate::store::sops::Keygen> {
-        let cfg = self.config()?;
-        let registry = Registry::new(cfg.clone());
-        crate::store::sops::keygen(provider, &cfg, &registry, force)
+        let registry = Registry::new(self.config()?);
+        crate::store::sops::keygen(provider, || registry.sops_store(provider), force)
     }
 }
 
@@ -274,20 +275,18 @@ impl Session {
     }
 
     /// Where a declaration lives: its store (from `atmos.yaml` or the stack's providers), its
-    /// coordinate (a templated `reference` rendered with `atmos_stack`/`atmos_component` of the
-    /// coordinate: empty component for stack scope, both empty for global), with the scope
+    /// coordinate (a templated `reference` rendered over the coordinate's
+    /// [`crate::template::Context`]: empty component for stack scope, both empty for global), with the scope
     /// checked against what the store can hold.
     pub fn resolve(&self, decl: &Declaration) -> Result<Target> {
         #[cfg(test)]
         RESOLVED.with(|n| n.set(n.get() + 1));
         let store = self.registry.for_declaration(decl, &self.providers)?;
         let mut coordinate = decl.coordinate(&self.stack, &self.component);
-        if !decl.reference.is_empty() && crate::stack::template::has_template(&decl.reference) {
-            let ctx = serde_json::json!({
-                "atmos_stack": coordinate.stack,
-                "atmos_component": coordinate.component,
-            });
-            coordinate.key = crate::stack::template::render(
+        if !decl.reference.is_empty() && crate::template::has_template(&decl.reference) {
+            let ctx =
+                crate::template::Context::coordinate(&coordinate.stack, &coordinate.component);
+            coordinate.key = crate::template::render(
                 &decl.reference,
                 &ctx,
                 &format!("secrets.vars.{}.reference", decl.name),
@@ -330,7 +329,7 @@ impl Session {
         provider: &ProviderConfig,
         force: bool,
     ) -> Result<crate::store::sops::Keygen> {
-        crate::store::sops::keygen(provider, &self.cfg, &self.registry, force)
+        crate::store::sops::keygen(provider, || self.registry.sops_store(provider), force)
     }
 
     /// Resolves each of `decls` once, in order.

@@ -12,12 +12,12 @@
 
 use super::functions::{self, YamlFunction};
 use super::merge::{self, ListStrategy};
-use super::template;
 use super::{ComponentInstance, Stack, StackError, close_names};
 use crate::config::CliConfig;
 use crate::secrets::Scope;
 use crate::secrets::declare;
-use crate::yaml::{self, Map, Node};
+use crate::template;
+use crate::yaml::{Map, Node};
 
 /// Component types in the order atmos searches them; others follow alphabetically.
 pub const TYPE_ORDER: &[&str] = &[
@@ -333,7 +333,7 @@ fn render_templates(section: &mut Map, stack: &Stack, name: &str) -> Result<(), 
     if !any_template(&Node::Map(section.clone())) {
         return Ok(());
     }
-    let ctx = yaml::to_json(&Node::Map(section.clone()));
+    let ctx = template::Context::from_map(section);
     let origin = |path: &str| {
         format!(
             "{} (component `{name}`, `{path}`)",
@@ -364,7 +364,7 @@ fn skip_path(path: &str) -> bool {
 fn render_node(
     node: &mut Node,
     path: &str,
-    ctx: &serde_json::Value,
+    ctx: &template::Context,
     origin: &dyn Fn(&str) -> String,
 ) -> Result<(), StackError> {
     if skip_path(path) {

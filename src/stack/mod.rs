@@ -7,7 +7,7 @@
 //! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`].
 //! 3. [`component`]: one [`ComponentInstance`] = stack layers + `metadata.inherits` bases + the
 //!    component + overrides, with `secrets` scope-stamped per layer (`secrets::declare`), then
-//!    templates ([`template`]) and load-time YAML functions ([`functions`]).
+//!    templates ([`crate::template`]) and load-time YAML functions ([`functions`]).
 //! 4. [`functions::resolve_tags`]: commands swap `!secret`/`!store` tags for values.
 //!
 //! [`merge`] is pure; everything that touches the file system lives in [`manifest`].
@@ -17,7 +17,6 @@ pub mod functions;
 pub mod manifest;
 pub mod merge;
 pub mod naming;
-pub mod template;
 
 use std::path::PathBuf;
 
@@ -28,7 +27,7 @@ use crate::error::Diagnose;
 use crate::secrets::declare::DeclareError;
 use crate::yaml::{Map, YamlError};
 
-pub use template::{TemplateError, render, render_with};
+pub use crate::template::{TemplateError, render};
 
 /// One component instance in one stack, fully merged.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::StackError;
-use super::template;
 use crate::config::CliConfig;
+use crate::template;
 use crate::yaml::{self, Map, Node};
 
 /// The logical name of the stack whose merged manifest is `merged`.
@@ -34,7 +34,11 @@ pub fn logical_name(
             serde_json::Value::String(stack_file.to_owned()),
         );
         let origin = format!("stacks.name_template (for `{}`)", file.display());
-        let name = template::render(t, &serde_json::Value::Object(ctx), &origin)?;
+        let name = template::render(
+            t,
+            &template::Context::from_json(serde_json::Value::Object(ctx)),
+            &origin,
+        )?;
         let name = name.trim();
         if name.is_empty() {
             return Err(StackError::Name {

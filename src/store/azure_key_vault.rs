@@ -75,10 +75,7 @@ fn option_bool(cfg: &StoreConfig, key: &str) -> bool {
 
 impl AzureKeyVaultStore {
     /// Builds the store from its `stores:` entry and effective identity. No network I/O.
-    pub fn from_config(
-        cfg: &StoreConfig,
-        env: &super::registry::BuildEnv,
-    ) -> Result<Self, StoreError> {
+    pub fn from_config(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: String| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -555,7 +552,7 @@ impl TokenCredential for Chain {
 mod tests {
     use super::*;
     use crate::config::{CliConfig, StoreKind};
-    use crate::store::registry::BuildEnv;
+    use crate::store::BuildEnv;
 
     fn build(options: &str) -> Result<AzureKeyVaultStore, StoreError> {
         let cfg = StoreConfig {

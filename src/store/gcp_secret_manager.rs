@@ -57,10 +57,7 @@ pub struct GcpSecretManagerStore {
 
 impl GcpSecretManagerStore {
     /// Builds the store from its `stores:` entry and effective identity. No network I/O.
-    pub fn from_config(
-        cfg: &StoreConfig,
-        env: &super::registry::BuildEnv,
-    ) -> Result<Self, StoreError> {
+    pub fn from_config(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: &str| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -541,7 +538,7 @@ mod tests {
 
     use super::*;
     use crate::config::{CliConfig, StoreKind};
-    use crate::store::registry::BuildEnv;
+    use crate::store::BuildEnv;
 
     fn build(options: &str) -> Result<GcpSecretManagerStore, StoreError> {
         let cfg = StoreConfig {

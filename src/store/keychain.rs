@@ -15,24 +15,12 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::memory::MemoryKv;
+pub use super::memory::{Kv, MemoryKv};
 use super::{BoxFuture, Capabilities, Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
-
-/// A flat key/value backend under one service.
-pub trait Kv: Send + Sync {
-    /// Reads `account`.
-    fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String>;
-    /// Writes `account`.
-    fn set(&self, account: &str, value: &str) -> Result<(), String>;
-    /// Removes `account`; missing is not an error.
-    fn delete(&self, account: &str) -> Result<(), String>;
-    /// Where the data lives, for messages.
-    fn location(&self) -> String;
-}
 
 /// The `keychain` store.
 pub struct KeychainStore {

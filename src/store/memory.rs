@@ -1,4 +1,4 @@
-//! Owns [`MemoryKv`]: a process-local key/value map, the `memory` backend of the keychain store
+//! Owns the [`Kv`] trait (a flat key/value backend) and [`MemoryKv`]: a process-local map, the `memory` backend of the keychain store
 //! and the reference backend of the conformance suite.
 
 use std::collections::HashMap;
@@ -6,7 +6,17 @@ use std::sync::Mutex;
 
 use zeroize::Zeroizing;
 
-use super::keychain::Kv;
+/// A flat key/value backend under one service.
+pub trait Kv: Send + Sync {
+    /// Reads `account`.
+    fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String>;
+    /// Writes `account`.
+    fn set(&self, account: &str, value: &str) -> Result<(), String>;
+    /// Removes `account`; missing is not an error.
+    fn delete(&self, account: &str) -> Result<(), String>;
+    /// Where the data lives, for messages.
+    fn location(&self) -> String;
+}
 
 /// An in-memory key/value map; values are zeroed when replaced or dropped.
 #[derive(Default)]

@@ -1,7 +1,8 @@
 //! Owns the [`Store`] trait, [`StoreError`] and the batched-read planner.
 //!
 //! Every backend (cloud stores, the keychain, SOPS files) implements [`Store`]; the commands only
-//! ever see `Arc<dyn Store>` handed out by [`registry`]. SDK types never leave a backend module.
+//! ever see `Arc<dyn Store>` handed out by [`registry`]. Backends that hold one value per
+//! physical key implement [`keyed::KeyedBackend`] and get their `Store` impl from it. SDK types never leave a backend module.
 //! Keys are [`Coordinate`]s; each backend composes its own physical name from them (pure
 //! functions in `keys`).
 //!
@@ -15,6 +16,7 @@ pub mod aws_ssm;
 pub mod azure_key_vault;
 pub mod gcp_secret_manager;
 pub mod keychain;
+pub mod keyed;
 pub mod keys;
 pub mod memory;
 pub mod net;
@@ -121,6 +123,17 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// What a backend constructor gets besides its own `stores:` entry.
+#[derive(Clone)]
+pub struct BuildEnv {
+    /// The whole configuration (auth section, base path, …).
+    pub cli: std::sync::Arc<crate::config::CliConfig>,
+    /// The identity this store authenticates as: the store's own `identity`, else the command's
+    /// default (`--identity`, else the component's default identity); `None` = the SDK's
+    /// default credential chain. Always `None` for kinds that ignore identities.
+    pub identity: Option<String>,
+}
+
 /// Reads one value.
 pub async fn get_one(
     store: &dyn Store,
@@ -205,6 +218,41 @@ impl StoreError {
             message: message.into(),
             hint: None,
             exit_code: code::FAILURE,
+        }
+    }
+
+    /// This error restated for one key of a batch: a failure that applies to every key (no
+    /// client, no credentials) is reported once per key, each naming its own `key` (as the
+    /// store describes it). A `Config` error becomes that key's `Backend` error; the other kinds
+    /// are copied as they are.
+    #[must_use]
+    pub fn for_key(&self, key: impl Into<String>) -> Self {
+        match self {
+            StoreError::Backend {
+                store,
+                message,
+                hint,
+                exit_code,
+                ..
+            } => StoreError::Backend {
+                store: store.clone(),
+                key: key.into(),
+                message: message.clone(),
+                hint: hint.clone(),
+                exit_code: *exit_code,
+            },
+            StoreError::Config {
+                store,
+                message,
+                hint,
+            } => StoreError::Backend {
+                store: store.clone(),
+                key: key.into(),
+                message: message.clone(),
+                hint: hint.clone(),
+                exit_code: code::FAILURE,
+            },
+            other => other.clone(),
         }
     }
 

@@ -278,22 +278,18 @@ impl OnePasswordStore {
     /// The normalized reference of a coordinate: the key rendered as a template, then
     /// `keys::onepassword_reference`.
     pub fn reference(&self, key: &Coordinate) -> Result<String, StoreError> {
-        let ctx = json!({
-            "atmos_stack": key.stack,
-            "atmos_component": key.component,
-            "stack": key.stack,
-            "component": key.component,
-        });
+        let ctx = crate::template::Context::coordinate(&key.stack, &key.component);
         let rendered = if key.key.contains("{{") {
-            crate::stack::template::render(&key.key, &ctx, &format!("stores.{}", self.cfg.name))
-                .map_err(|e| StoreError::Config {
+            crate::template::render(&key.key, &ctx, &format!("stores.{}", self.cfg.name)).map_err(
+                |e| StoreError::Config {
                     store: self.cfg.name.clone(),
                     message: format!("invalid 1Password secret reference `{}`: {e}", key.key),
                     hint: Some(
                         "use `{{ .atmos_stack }}` and `{{ .atmos_component }}` in the reference"
                             .into(),
                     ),
-                })?
+                },
+            )?
         } else {
             key.key.clone()
         };

@@ -14,8 +14,8 @@ use super::gcp_secret_manager::GcpSecretManagerStore;
 use super::keychain::KeychainStore;
 use super::onepassword::OnePasswordStore;
 use super::sops::SopsStore;
-use super::{Store, StoreError};
-use crate::config::{CliConfig, ProviderConfig, StoreConfig, StoreKind};
+use super::{BuildEnv, Store, StoreError};
+use crate::config::{AgeKeySpec, CliConfig, ProviderConfig, StoreConfig, StoreKind};
 use crate::error::Diagnose;
 use crate::secrets::{Backend, Declaration};
 
@@ -66,17 +66,6 @@ impl Diagnose for RegistryError {
     }
 }
 
-/// What a backend constructor gets besides its own `stores:` entry.
-#[derive(Clone)]
-pub struct BuildEnv {
-    /// The whole configuration (auth section, base path, …).
-    pub cli: Arc<CliConfig>,
-    /// The identity this store authenticates as: the store's own `identity`, else the command's
-    /// default (`--identity`, else the component's default identity); `None` = the SDK's
-    /// default credential chain. Always `None` for kinds that ignore identities.
-    pub identity: Option<String>,
-}
-
 /// Which identity stores without their own `identity` inherit (spec §6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum DefaultIdentity {
@@ -121,10 +110,11 @@ impl Registries {
         self.cfg.clone()
     }
 
-    /// The registry for a component instance.
-    pub fn for_instance(&self, instance: &crate::stack::ComponentInstance) -> Arc<Registry> {
+    /// The registry for a component instance, given its `auth` section (which names the
+    /// component's default identity).
+    pub fn for_instance(&self, component_auth: Option<&crate::yaml::Node>) -> Arc<Registry> {
         let identity = self.flag.clone().unwrap_or_else(|| {
-            crate::auth::default_identity(instance.section.get("auth"), &self.cfg.auth)
+            crate::auth::default_identity(component_auth, &self.cfg.auth)
                 .map_or(DefaultIdentity::None, DefaultIdentity::Named)
         });
         let mut map = match self.by_identity.lock() {
@@ -239,8 +229,28 @@ impl Registry {
         // Stack-declared providers may differ per stack: key the cache by their content.
         let cache_key = format!("sops:{origin}:{lower}:{cfg:?}");
         self.cached(&cache_key, || {
-            Ok(Arc::new(SopsStore::new(cfg.clone(), self.cfg.clone(), self)?) as Arc<dyn Store>)
+            Ok(Arc::new(self.sops_store(cfg)?) as Arc<dyn Store>)
         })
+    }
+
+    /// A fresh SOPS store for `cfg`: its `age_key.store` resolved here, its cloud-KMS keys
+    /// authenticated as the provider's effective identity.
+    pub fn sops_store(&self, cfg: &ProviderConfig) -> Result<SopsStore, StoreError> {
+        let key_store = match &cfg.spec.age_key {
+            Some(AgeKeySpec::Store { store, .. }) => {
+                Some(self.store(store).map_err(|e| StoreError::Config {
+                    store: cfg.name.clone(),
+                    message: format!("age key store `{store}` is not usable: {e}"),
+                    hint: Some(format!("configure `stores.{store}` in atmos.yaml")),
+                })?)
+            }
+            _ => None,
+        };
+        let env = BuildEnv {
+            cli: self.cfg.clone(),
+            identity: self.identity_for_provider(cfg.identity.as_deref()),
+        };
+        SopsStore::build(cfg.clone(), &env, key_store)
     }
 
     /// The store for a declaration.

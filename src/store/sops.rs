@@ -19,9 +19,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use zeroize::Zeroizing;
 
-use super::registry::Registry;
-use super::{BoxFuture, Capabilities, Store, StoreError};
-use crate::config::{AgeKeySpec, CliConfig, ProviderConfig};
+use super::{BoxFuture, BuildEnv, Capabilities, Store, StoreError};
+use crate::config::{AgeKeySpec, ProviderConfig};
 use crate::error::{Diagnose, Error, code};
 use crate::secret::{SecretString, SecretValue};
 use crate::secrets::{Coordinate, Scope};
@@ -51,28 +50,19 @@ struct KeyLoadError {
 }
 
 impl SopsStore {
-    /// Builds the provider. `age_key.store` is resolved through `registry`.
-    pub fn new(
+    /// Builds the provider. `key_store` is the store named by `age_key.store` (resolved by the
+    /// caller); `env.identity` is the identity of the provider's cloud-KMS keys.
+    pub fn build(
         cfg: ProviderConfig,
-        cli: Arc<CliConfig>,
-        registry: &Registry,
+        env: &BuildEnv,
+        key_store: Option<Arc<dyn Store>>,
     ) -> Result<Self, StoreError> {
-        let key_store = match &cfg.spec.age_key {
-            Some(AgeKeySpec::Store { store, .. }) => {
-                Some(registry.store(store).map_err(|e| StoreError::Config {
-                    store: cfg.name.clone(),
-                    message: format!("age key store `{store}` is not usable: {e}"),
-                    hint: Some(format!("configure `stores.{store}` in atmos.yaml")),
-                })?)
-            }
-            _ => None,
-        };
         let kms = Arc::new(super::sops_kms::AwsKmsProvider::new(
-            registry.identity_for_provider(cfg.identity.as_deref()),
-            Arc::new(cli.auth.clone()),
+            env.identity.clone(),
+            Arc::new(env.cli.auth.clone()),
         ));
         Ok(Self {
-            base: cli.base_path.clone(),
+            base: env.cli.base_path.clone(),
             cfg,
             key_store,
             identities: OnceLock::new(),
@@ -92,27 +82,18 @@ impl SopsStore {
             });
         }
         let rel = match &self.cfg.spec.file {
-            Some(template) => {
-                let ctx = serde_json::json!({
-                    "atmos_stack": key.stack,
-                    "atmos_component": key.component,
-                    "stack": key.stack,
-                    "component": key.component,
-                });
-                crate::stack::template::render(
-                    template,
-                    &ctx,
-                    &format!("secrets.providers.{}.spec.file", self.cfg.name),
-                )
-                .map_err(|e| StoreError::Config {
-                    store: self.cfg.name.clone(),
-                    message: format!("failed to render SOPS file path template: {e}"),
-                    hint: Some(
-                        "use `{{ .atmos_stack }}` and `{{ .atmos_component }}` in `spec.file`"
-                            .into(),
-                    ),
-                })?
-            }
+            Some(template) => crate::template::render(
+                template,
+                &crate::template::Context::coordinate(&key.stack, &key.component),
+                &format!("secrets.providers.{}.spec.file", self.cfg.name),
+            )
+            .map_err(|e| StoreError::Config {
+                store: self.cfg.name.clone(),
+                message: format!("failed to render SOPS file path template: {e}"),
+                hint: Some(
+                    "use `{{ .atmos_stack }}` and `{{ .atmos_component }}` in `spec.file`".into(),
+                ),
+            })?,
             None => {
                 let base = self.cfg.spec.path.as_deref().unwrap_or("secrets");
                 if key.component.is_empty() {
@@ -555,18 +536,18 @@ pub enum Keygen {
 
 /// Generates an age identity for `provider` (spec §7.5): the private identity goes to the
 /// configured store or key file (0600, appended, idempotent), the public recipient into
-/// `.sops.yaml` (comments and other rules kept).
+/// `.sops.yaml` (comments and other rules kept). `build` builds `provider` as a store (see
+/// `Registry::sops_store`); it is only called for age vaults.
 pub fn keygen(
     provider: &ProviderConfig,
-    cli: &Arc<CliConfig>,
-    registry: &Registry,
+    build: impl FnOnce() -> Result<SopsStore, StoreError>,
     force: bool,
 ) -> Result<Keygen, Error> {
     if !is_age_kind(&provider.kind) {
         return Ok(Keygen::Unsupported);
     }
-    let store = SopsStore::new(provider.clone(), cli.clone(), registry)?;
-    if !force && has_key(provider, &store) {
+    let store = &build()?;
+    if !force && has_key(provider, store) {
         return Ok(Keygen::AlreadyHasKey);
     }
     if let Some(AgeKeySpec::Inline(_)) = provider.spec.age_key {
@@ -625,10 +606,10 @@ pub fn keygen(
             if p.is_absolute() {
                 p
             } else {
-                cli.base_path.join(p)
+                store.base.join(p)
             }
         }
-        None => cli.base_path.join(".sops.yaml"),
+        None => store.base.join(".sops.yaml"),
     };
     let regex = path_regex_for(provider);
     upsert_recipient(&recipients_file, &regex, &recipient)?;

@@ -1,5 +1,67 @@
-//! Templates: the Go `text/template` engine ([`go`]) that renders atmos' Go templates in stack
-//! manifests. The engine is a primitive: it owns parsing, execution, Go's formatting and the
+//! Owns templates as a primitive: the Go-spelled renderer ([`render`]) and the ONE context type
+//! ([`Context`]) every caller renders against — stack manifests (a component section), SOPS
+//! provider `spec.file` and secret `reference` templates (a secret's coordinate); and the Go
+//! `text/template` engine ([`go`]), which owns parsing, execution, Go's formatting and the
 //! sprig/gomplate function set, and knows nothing about stacks, components or sections.
+//!
+//! This layer imports only primitives (`yaml`, `error`); `stack/`, `store/` and the commands use
+//! it, never the other way round.
 
 pub mod go;
+mod render;
+
+pub use render::{TemplateError, has_template, render, translate};
+
+/// The values a template can name (`{{ .atmos_stack }}`, `{{ .vars.stage }}`, …): one JSON object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context(serde_json::Value);
+
+impl Context {
+    /// The context of a secret's coordinate, for SOPS `spec.file` and `reference` templates:
+    /// `atmos_stack` and `atmos_component`, with `stack` and `component` as short aliases (empty
+    /// component for stack scope, both empty for global).
+    pub fn coordinate(stack: &str, component: &str) -> Self {
+        Self(serde_json::json!({
+            "atmos_stack": stack,
+            "atmos_component": component,
+            "stack": stack,
+            "component": component,
+        }))
+    }
+
+    /// A YAML map as the context (e.g. a merged component section, which carries `vars`,
+    /// `settings`, `env`, `atmos_stack`, `atmos_component`, …).
+    pub fn from_map(map: &crate::yaml::Map) -> Self {
+        Self(crate::yaml::to_json(&crate::yaml::Node::Map(map.clone())))
+    }
+
+    /// A JSON object as the context.
+    pub fn from_json(value: serde_json::Value) -> Self {
+        Self(value)
+    }
+
+    /// The context as JSON.
+    pub fn as_json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinate_names_work_in_both_spellings() {
+        let ctx = Context::coordinate("plat-dev", "vpc");
+        for t in [
+            "{{ .atmos_stack }}/{{ .atmos_component }}",
+            "{{ .stack }}/{{ .component }}",
+        ] {
+            assert_eq!(
+                render(t, &ctx, "test").as_deref(),
+                Ok("plat-dev/vpc"),
+                "{t}"
+            );
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Owns template rendering: atmos manifests use Go-template spelling (`{{ .vars.stage | upper }}`);
+//! Owns the renderer: atmos manifests use Go-template spelling (`{{ .vars.stage | upper }}`);
 //! we translate each action to a minijinja expression and render with strict undefined values.
 //!
 //! Supported Go syntax inside `{{ … }}`: fields (`.a.b`, `.atmos_stack`), string/number/bool
@@ -9,6 +9,8 @@
 
 use minijinja::value::{Rest, Value};
 use minijinja::{Environment, UndefinedBehavior};
+
+use super::Context;
 
 /// A template that could not be translated or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,13 +55,8 @@ pub fn has_template(text: &str) -> bool {
     text.contains("{{")
 }
 
-/// Renders a Go-spelled template against `context` (a JSON object). `origin` names the file and
-/// field in errors.
-pub fn render(
-    template: &str,
-    context: &serde_json::Value,
-    origin: &str,
-) -> Result<String, TemplateError> {
+/// Renders a Go-spelled template against `context`. `origin` names the file and field in errors.
+pub fn render(template: &str, context: &Context, origin: &str) -> Result<String, TemplateError> {
     if !has_template(template) {
         return Ok(template.to_owned());
     }
@@ -69,21 +66,13 @@ pub fn render(
         message,
     };
     let source = translate(template).map_err(fail)?;
-    ENV.with(|env| env.render_str(&source, Value::from(minijinja::value::Serde(context))))
-        .map_err(|e| fail(render_message(&e)))
-}
-
-/// [`render`] with a YAML map as the context (e.g. a component section).
-pub fn render_with(
-    template: &str,
-    context: &crate::yaml::Map,
-    origin: &str,
-) -> Result<String, TemplateError> {
-    if !has_template(template) {
-        return Ok(template.to_owned());
-    }
-    let ctx = crate::yaml::to_json(&crate::yaml::Node::Map(context.clone()));
-    render(template, &ctx, origin)
+    ENV.with(|env| {
+        env.render_str(
+            &source,
+            Value::from(minijinja::value::Serde(context.as_json())),
+        )
+    })
+    .map_err(|e| fail(render_message(&e)))
 }
 
 fn render_message(e: &minijinja::Error) -> String {
@@ -481,8 +470,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ctx() -> serde_json::Value {
-        json!({"vars": {"stage": "Dev", "tenant": "plat", "empty": ""}, "atmos_stack": "plat-dev", "atmos_component": "vpc/primary", "settings": {"a-b": {"c": 1}}})
+    fn ctx() -> Context {
+        Context::from_json(
+            json!({"vars": {"stage": "Dev", "tenant": "plat", "empty": ""}, "atmos_stack": "plat-dev", "atmos_component": "vpc/primary", "settings": {"a-b": {"c": 1}}}),
+        )
     }
 
     fn r(t: &str) -> Result<String, TemplateError> {
@@ -551,9 +542,9 @@ mod tests {
             crate::yaml::Node::Str(String::new()),
         );
         assert_eq!(
-            render_with(
+            render(
                 "secrets/{{ .atmos_stack }}{{ .atmos_component }}.enc.yaml",
-                &m,
+                &Context::from_map(&m),
                 "spec.file"
             )
             .as_deref(),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use atmos_secrets::config::{CliConfig, StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
 use atmos_secrets::secrets::Scope;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::azure_key_vault::{AzureKeyVaultStore, STUB_TOKEN};
-use atmos_secrets::store::registry::BuildEnv;
 use atmos_secrets::store::{Store, get_one};
 
 use super::fakes::{self, Fake};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use atmos_secrets::config::{CliConfig, StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::Store;
 use atmos_secrets::store::gcp_secret_manager::GcpSecretManagerStore;
-use atmos_secrets::store::registry::BuildEnv;
 use base64::Engine as _;
 
 use super::fakes::{self, Fake};

@@ -59,7 +59,6 @@ fn sops_provider() {
     use atmos_secrets::config::{AgeKeySpec, CliConfig, ProviderConfig, ProviderSpec};
     use atmos_secrets::secrets::Scope;
     use atmos_secrets::store::registry::Registry;
-    use atmos_secrets::store::sops::SopsStore;
 
     let dir = tempfile::tempdir().unwrap();
     let identity = age::x25519::Identity::generate();
@@ -81,8 +80,7 @@ fn sops_provider() {
             ..ProviderSpec::default()
         },
     };
-    let registry = Registry::new(cli.clone());
-    let store = SopsStore::new(provider, cli, &registry).unwrap();
+    let store = Registry::new(cli).sops_store(&provider).unwrap();
     suite::run(
         &store,
         &suite::Expect {

@@ -1,7 +1,7 @@
 //! Property tests: parsers that see user input never panic, and emitted YAML reads back equal.
 
 use atmos_secrets::stack::functions::{parse_secret, parse_store, parse_store_get};
-use atmos_secrets::stack::template;
+use atmos_secrets::template;
 use atmos_secrets::yaml::{self, Node};
 use proptest::prelude::*;
 
@@ -47,7 +47,7 @@ proptest! {
 
     #[test]
     fn templates_never_panic(text in "(?s).{0,80}", action in "[ .a-z|\"()$`0-9-]{0,30}") {
-        let ctx = serde_json::json!({"vars": {"a": "x"}, "atmos_stack": "s"});
+        let ctx = template::Context::from_json(serde_json::json!({"vars": {"a": "x"}, "atmos_stack": "s"}));
         let _ = template::render(&text, &ctx, "fuzz");
         let _ = template::render(&format!("{{{{{action}}}}}"), &ctx, "fuzz");
     }

@@ -1,0 +1,176 @@
+//! Owns [`KeyedBackend`]: the shape of a backend that holds one value per physical key (vault,
+//! artifactory, redis, GCP Secret Manager, Azure Key Vault, 1Password, AWS SSM / Secrets
+//! Manager). A backend implements the per-key calls once; the [`Store`] impl (batching, bounded
+//! fan-out, one failed connection reported for every key, `describe_key`) comes from here.
+
+use futures_util::StreamExt as _;
+
+use super::{BoxFuture, Capabilities, Store, StoreError};
+use crate::secret::SecretValue;
+use crate::secrets::Coordinate;
+
+/// The results of one batch of per-key calls, in key order.
+pub type Batch<T> = Vec<Result<T, StoreError>>;
+
+/// A backend addressed one physical key at a time.
+///
+/// `Conn` is what a batch shares (a client built once for the batch); backends that cache their
+/// client per runtime ([`super::per_runtime::PerRuntime`]) use `()`.
+pub trait KeyedBackend: Send + Sync {
+    /// What one batch of calls shares.
+    type Conn: Send + Sync;
+
+    /// The configured store name.
+    fn store_name(&self) -> &str;
+
+    /// The canonical kind, e.g. `hashicorp/vault`.
+    fn store_kind(&self) -> &str;
+
+    /// What the backend supports (default: every scope, delete, no batching, 8 in flight).
+    fn store_capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// The physical key of a coordinate: the one place a backend composes its name for a value
+    /// (path, secret id, reference, …).
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError>;
+
+    /// Where a coordinate lives, for messages. Default: the physical key, or
+    /// ``<invalid key `k`>`` when it cannot be composed.
+    fn describe(&self, key: &Coordinate) -> String {
+        self.physical_key(key)
+            .unwrap_or_else(|_| format!("<invalid key `{}`>", key.key))
+    }
+
+    /// Builds what a batch shares; `first` names the key in errors.
+    fn connect<'a>(
+        &'a self,
+        first: &'a Coordinate,
+    ) -> BoxFuture<'a, Result<Self::Conn, StoreError>>;
+
+    /// Reads one key; `Ok(None)` = not set.
+    fn get_key<'a>(
+        &'a self,
+        conn: &'a Self::Conn,
+        key: &'a Coordinate,
+    ) -> BoxFuture<'a, Result<Option<SecretValue>, StoreError>>;
+
+    /// Whether one key is set. Default: reads it.
+    fn exists_key<'a>(
+        &'a self,
+        conn: &'a Self::Conn,
+        key: &'a Coordinate,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { self.get_key(conn, key).await.map(|v| v.is_some()) })
+    }
+
+    /// Writes one key.
+    fn put_key<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Deletes one key.
+    fn delete_key<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Batch hook for reads. Default: one connection, then the per-key reads with at most
+    /// `store_capabilities().concurrency` in flight.
+    fn get_batch<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Batch<Option<SecretValue>>> {
+        Box::pin(async move {
+            let conn = match connect_batch(self, keys).await {
+                Ok(conn) => conn,
+                Err(errors) => return errors,
+            };
+            let calls = keys.iter().map(|k| self.get_key(&conn, k)).collect();
+            bounded(calls, self.store_capabilities().concurrency).await
+        })
+    }
+
+    /// Batch hook for existence checks. Default: like [`KeyedBackend::get_batch`].
+    fn exists_batch<'a>(&'a self, keys: &'a [Coordinate]) -> BoxFuture<'a, Batch<bool>> {
+        Box::pin(async move {
+            let conn = match connect_batch(self, keys).await {
+                Ok(conn) => conn,
+                Err(errors) => return errors,
+            };
+            let calls = keys.iter().map(|k| self.exists_key(&conn, k)).collect();
+            bounded(calls, self.store_capabilities().concurrency).await
+        })
+    }
+}
+
+/// The connection of a batch; an empty batch, or a failed connection reported for every key,
+/// is the batch's (final) result.
+async fn connect_batch<B, T>(backend: &B, keys: &[Coordinate]) -> Result<B::Conn, Batch<T>>
+where
+    B: KeyedBackend + ?Sized,
+{
+    let Some(first) = keys.first() else {
+        return Err(Vec::new());
+    };
+    backend.connect(first).await.map_err(|e| {
+        keys.iter()
+            .map(|k| Err(e.for_key(backend.describe(k))))
+            .collect()
+    })
+}
+
+/// Runs `calls` with at most `limit` in flight; results in call order. The one bounded fan-out
+/// of the store layer.
+pub async fn bounded<T, F>(calls: Vec<F>, limit: usize) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    futures_util::stream::iter(calls)
+        .buffered(limit.max(1))
+        .collect()
+        .await
+}
+
+impl<B: KeyedBackend> Store for B {
+    fn name(&self) -> &str {
+        self.store_name()
+    }
+
+    fn kind(&self) -> &str {
+        self.store_kind()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.store_capabilities()
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
+        self.get_batch(keys)
+    }
+
+    fn exists_many<'a>(
+        &'a self,
+        keys: &'a [Coordinate],
+    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
+        self.exists_batch(keys)
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a Coordinate,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.put_key(key, value)
+    }
+
+    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.delete_key(key)
+    }
+
+    fn describe_key(&self, key: &Coordinate) -> String {
+        self.describe(key)
+    }
+}
