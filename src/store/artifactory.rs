@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::keyed::KeyedBackend;
 use super::net;
-use super::{BoxFuture, Capabilities, Store, StoreError};
+use super::{Capabilities, Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::{SecretString, SecretValue};
@@ -35,7 +36,7 @@ pub struct ArtifactoryStore {
 
 impl ArtifactoryStore {
     /// Builds the store from its config: checks the URL, reads the CA bundle; no network I/O.
-    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, _env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: &str| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -88,38 +89,15 @@ impl ArtifactoryStore {
         })
     }
 
-    /// The repository path of a coordinate: `<repo_name>/<prefix>/…/<key>` (spec §3.1).
-    pub fn repo_path(&self, key: &Coordinate) -> Result<String, StoreError> {
-        super::keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
-            .map(|p| p.trim_start_matches('/').to_owned())
-            .map_err(|e| StoreError::Backend {
-                store: self.cfg.name.clone(),
-                key: key.key.clone(),
-                message: e.to_string(),
-                hint: None,
-                exit_code: code::FAILURE,
-            })
-    }
-
     /// The file URL of a coordinate; each path segment is percent-encoded.
     fn file_url(&self, key: &Coordinate) -> Result<reqwest::Url, StoreError> {
-        let path = self.repo_path(key)?;
+        let path = self.physical_key(key)?;
         let mut url = self.base.clone();
         if let Ok(mut segs) = url.path_segments_mut() {
             segs.pop_if_empty();
             segs.extend(path.split('/').filter(|s| !s.is_empty()));
         }
         Ok(url)
-    }
-
-    /// `e` (about one key of a batch) restated for `k`: one failed client build fails every
-    /// key, each named in its own error.
-    fn for_key(&self, e: &StoreError, k: &Coordinate) -> StoreError {
-        let mut e = e.clone();
-        if let StoreError::Backend { key, .. } = &mut e {
-            *key = self.describe_key(k);
-        }
-        e
     }
 
     fn err(&self, key: &Coordinate, message: String, hint: impl Into<String>) -> StoreError {
@@ -242,8 +220,36 @@ impl ArtifactoryStore {
             ),
         }
     }
+}
 
-    async fn read_one(
+impl KeyedBackend for ArtifactoryStore {
+    type Conn = reqwest::Client;
+
+    const KIND: &'static str = "artifactory";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
+    }
+
+    fn store_capabilities(&self) -> Capabilities {
+        Capabilities {
+            batch_size: 1,
+            concurrency: CONCURRENCY,
+            ..Capabilities::default()
+        }
+    }
+
+    /// The repository path of a coordinate: `<repo_name>/<prefix>/…/<key>` (spec §3.1).
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        super::keys::compose_coordinate(&self.cfg, key)
+            .map(|p| p.trim_start_matches('/').to_owned())
+    }
+
+    async fn connect(&self, first: &Coordinate) -> Result<reqwest::Client, StoreError> {
+        self.client(first)
+    }
+
+    async fn get_key(
         &self,
         client: &reqwest::Client,
         key: &Coordinate,
@@ -276,7 +282,7 @@ impl ArtifactoryStore {
         }
     }
 
-    async fn exists_one(
+    async fn exists_key(
         &self,
         client: &reqwest::Client,
         key: &Coordinate,
@@ -289,96 +295,31 @@ impl ArtifactoryStore {
             _ => Err(self.status_err(key, "existence check", resp).await),
         }
     }
-}
 
-impl Store for ArtifactoryStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
-    }
-
-    fn kind(&self) -> &str {
-        "artifactory"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: 1,
-            concurrency: CONCURRENCY,
-            ..Capabilities::default()
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let url = self.file_url(key)?;
+        let client = self.client(key)?;
+        let body = Zeroizing::new(value.expose().to_string().into_bytes());
+        let req = client
+            .put(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+        let resp = self.send(key, "write", req).await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.status_err(key, "write", resp).await)
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(async move {
-            let Some(first) = keys.first() else {
-                return Vec::new();
-            };
-            let client = match self.client(first) {
-                Ok(c) => c,
-                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
-            };
-            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.read_one(c, k)).await
-        })
-    }
-
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(async move {
-            let Some(first) = keys.first() else {
-                return Vec::new();
-            };
-            let client = match self.client(first) {
-                Ok(c) => c,
-                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
-            };
-            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.exists_one(c, k)).await
-        })
-    }
-
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let url = self.file_url(key)?;
-            let client = self.client(key)?;
-            let body = Zeroizing::new(value.expose().to_string().into_bytes());
-            let req = client
-                .put(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
-            let resp = self.send(key, "write", req).await?;
-            if resp.status().is_success() {
-                Ok(())
-            } else {
-                Err(self.status_err(key, "write", resp).await)
-            }
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let url = self.file_url(key)?;
-            let client = self.client(key)?;
-            let resp = self.send(key, "delete", client.delete(url)).await?;
-            match resp.status().as_u16() {
-                // Deleting a file that is not there leaves the store as asked.
-                200..=299 | 404 => Ok(()),
-                _ => Err(self.status_err(key, "delete", resp).await),
-            }
-        })
-    }
-
-    fn describe_key(&self, key: &Coordinate) -> String {
-        match self.repo_path(key) {
-            Ok(p) => p,
-            Err(_) => format!("<invalid key `{}`>", key.key),
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let url = self.file_url(key)?;
+        let client = self.client(key)?;
+        let resp = self.send(key, "delete", client.delete(url)).await?;
+        match resp.status().as_u16() {
+            // Deleting a file that is not there leaves the store as asked.
+            200..=299 | 404 => Ok(()),
+            _ => Err(self.status_err(key, "delete", resp).await),
         }
     }
 }

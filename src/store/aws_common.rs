@@ -14,9 +14,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_sts::config::Credentials;
-use tokio::sync::OnceCell;
 
 use super::StoreError;
+use super::per_runtime::PerRuntime;
 use crate::auth::aws::{self as aws_auth, CredentialSource, StsSettings};
 use crate::config::{AuthConfig, StoreConfig, option_str};
 use crate::error::{Diagnose, code};
@@ -43,8 +43,8 @@ pub enum Creds {
     Static(Credentials),
 }
 
-/// The shared part of an AWS store.
-pub struct AwsContext {
+/// The shared part of an AWS store; `C` is its SDK client, built once per runtime and access.
+pub struct AwsContext<C> {
     /// Store name (for errors).
     pub store: String,
     /// `aws/ssm` or `aws/asm`.
@@ -55,8 +55,8 @@ pub struct AwsContext {
     write_role: Option<String>,
     creds: Creds,
     auth: Arc<AuthConfig>,
-    read_conf: OnceCell<aws_config::SdkConfig>,
-    write_conf: OnceCell<aws_config::SdkConfig>,
+    read: PerRuntime<C>,
+    write: PerRuntime<C>,
 }
 
 /// Read or write (picks `read_role_arn` / `write_role_arn`).
@@ -68,14 +68,15 @@ pub enum Access {
     Write,
 }
 
-impl AwsContext {
+impl<C> AwsContext<C> {
     /// From a `stores:` entry; no I/O.
-    pub fn from_config(
+    pub fn build(
         cfg: &StoreConfig,
         kind: &'static str,
-        identity: Option<String>,
-        auth: Arc<AuthConfig>,
+        env: &super::BuildEnv,
     ) -> Result<Self, StoreError> {
+        let identity = env.identity.clone();
+        let auth = Arc::new(env.cli.auth.clone());
         let region = option_str(&cfg.options, "region")
             .filter(|r| !r.is_empty())
             .ok_or_else(|| StoreError::Config {
@@ -114,8 +115,8 @@ impl AwsContext {
             write_role: role("write_role_arn"),
             creds: identity.map_or(Creds::DefaultChain, Creds::Identity),
             auth,
-            read_conf: OnceCell::new(),
-            write_conf: OnceCell::new(),
+            read: PerRuntime::default(),
+            write: PerRuntime::default(),
         })
     }
 
@@ -141,16 +142,22 @@ impl AwsContext {
             .build()
     }
 
-    /// The SDK configuration for `access`, built on first use.
-    pub async fn sdk_config(&self, access: Access) -> Result<&aws_config::SdkConfig, StoreError> {
+    /// The SDK client for `access` (its role, credentials, region and endpoint), built by
+    /// `make` once per runtime.
+    pub async fn client(
+        &self,
+        access: Access,
+        make: impl FnOnce(&aws_config::SdkConfig) -> C,
+    ) -> Result<Arc<C>, StoreError> {
         let (cell, role) = match access {
-            Access::Read => (&self.read_conf, self.read_role.as_deref()),
-            Access::Write => (&self.write_conf, self.write_role.as_deref()),
+            Access::Read => (&self.read, self.read_role.as_deref()),
+            Access::Write => (&self.write, self.write_role.as_deref()),
         };
-        cell.get_or_try_init(|| self.build(role)).await
+        cell.get_or_try_init(|| async { Ok(make(&self.sdk_config(role).await?)) })
+            .await
     }
 
-    async fn build(&self, role: Option<&str>) -> Result<aws_config::SdkConfig, StoreError> {
+    async fn sdk_config(&self, role: Option<&str>) -> Result<aws_config::SdkConfig, StoreError> {
         let sts = StsSettings {
             region: self.region.clone(),
             endpoint: self.endpoint.clone(),
@@ -353,20 +360,6 @@ impl AwsContext {
         })
     }
 
-    /// A store-wide failure (no credentials, role not assumable) as the error of one key.
-    pub fn for_key(&self, e: &StoreError, key: &str) -> StoreError {
-        match e {
-            StoreError::Config { message, hint, .. } => StoreError::Backend {
-                store: self.store.clone(),
-                key: key.to_owned(),
-                message: message.clone(),
-                hint: hint.clone(),
-                exit_code: code::FAILURE,
-            },
-            other => replicate(other),
-        }
-    }
-
     /// A backend error not coming from the SDK.
     pub fn plain(&self, key: &str, message: impl Into<String>, hint: Option<String>) -> StoreError {
         StoreError::Backend {
@@ -402,52 +395,5 @@ where
             s.err().code().is_some_and(|c| codes.contains(&c))
         }
         _ => false,
-    }
-}
-
-/// A copy of a store error (for a failure that applies to every key of a batch).
-pub fn replicate(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NotFound { store, key } => StoreError::NotFound {
-            store: store.clone(),
-            key: key.clone(),
-        },
-        StoreError::ScopeUnsupported {
-            store,
-            kind,
-            key,
-            scope,
-        } => StoreError::ScopeUnsupported {
-            store: store.clone(),
-            kind: kind.clone(),
-            key: key.clone(),
-            scope: *scope,
-        },
-        StoreError::DeleteUnsupported { store, kind } => StoreError::DeleteUnsupported {
-            store: store.clone(),
-            kind: kind.clone(),
-        },
-        StoreError::Config {
-            store,
-            message,
-            hint,
-        } => StoreError::Config {
-            store: store.clone(),
-            message: message.clone(),
-            hint: hint.clone(),
-        },
-        StoreError::Backend {
-            store,
-            key,
-            message,
-            hint,
-            exit_code,
-        } => StoreError::Backend {
-            store: store.clone(),
-            key: key.clone(),
-            message: message.clone(),
-            hint: hint.clone(),
-            exit_code: *exit_code,
-        },
     }
 }

@@ -13,14 +13,12 @@
 //! Encoding (§3.4): a string that trims to valid JSON starting with `{` or `[` is written
 //! verbatim, everything else as JSON; reading is JSON-or-raw.
 
-use std::sync::Arc;
-
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
-use tokio::sync::OnceCell;
 
 use super::aws_common::{Access, AwsContext, Creds, is_code};
-use super::{BoxFuture, Capabilities, Store, StoreError, keys};
-use crate::config::{AuthConfig, StoreConfig};
+use super::keyed::KeyedBackend;
+use super::{Capabilities, StoreError, keys};
+use crate::config::StoreConfig;
 use crate::secret::SecretValue;
 use crate::secrets::Coordinate;
 
@@ -35,23 +33,15 @@ const MAX_LIST_PAGES: usize = 3;
 /// An `aws/asm` store.
 pub struct SecretsManagerStore {
     cfg: StoreConfig,
-    ctx: AwsContext,
-    read: OnceCell<aws_sdk_secretsmanager::Client>,
-    write: OnceCell<aws_sdk_secretsmanager::Client>,
+    ctx: AwsContext<aws_sdk_secretsmanager::Client>,
 }
 
 impl SecretsManagerStore {
     /// From a `stores:` entry; no network I/O.
-    pub fn from_config(
-        cfg: &StoreConfig,
-        identity: Option<String>,
-        auth: Arc<AuthConfig>,
-    ) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
         Ok(Self {
-            ctx: AwsContext::from_config(cfg, "aws/asm", identity, auth)?,
+            ctx: AwsContext::build(cfg, Self::KIND, env)?,
             cfg: cfg.clone(),
-            read: OnceCell::new(),
-            write: OnceCell::new(),
         })
     }
 
@@ -60,24 +50,6 @@ impl SecretsManagerStore {
     pub fn with_credentials(mut self, creds: aws_sdk_secretsmanager::config::Credentials) -> Self {
         self.ctx.set_creds(Creds::Static(creds));
         self
-    }
-
-    /// The secret name of a coordinate.
-    pub fn name_of(&self, key: &Coordinate) -> Result<String, StoreError> {
-        keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
-            .map_err(|e| self.ctx.plain(&key.key, e.to_string(), None))
-    }
-
-    async fn client(&self, access: Access) -> Result<&aws_sdk_secretsmanager::Client, StoreError> {
-        let cell = match access {
-            Access::Read => &self.read,
-            Access::Write => &self.write,
-        };
-        cell.get_or_try_init(|| async {
-            let conf = self.ctx.sdk_config(access).await?;
-            Ok(aws_sdk_secretsmanager::Client::new(conf))
-        })
-        .await
     }
 
     fn encode(value: &SecretValue) -> String {
@@ -100,14 +72,19 @@ impl SecretsManagerStore {
         &self,
         keys: &[Coordinate],
     ) -> Vec<Result<Option<SecretValue>, StoreError>> {
-        let names: Vec<Result<String, StoreError>> = keys.iter().map(|k| self.name_of(k)).collect();
+        let names: Vec<Result<String, StoreError>> =
+            keys.iter().map(|k| self.physical_key(k)).collect();
         let mut ids: Vec<String> = names
             .iter()
             .filter_map(|n| n.as_ref().ok().cloned())
             .collect();
         ids.sort();
         ids.dedup();
-        let client = match self.client(Access::Read).await {
+        let client = match self
+            .ctx
+            .client(Access::Read, aws_sdk_secretsmanager::Client::new)
+            .await
+        {
             Ok(c) => c,
             Err(e) => return self.fan_out(&e, &names),
         };
@@ -161,16 +138,21 @@ impl SecretsManagerStore {
     }
 
     async fn exists_chunk(&self, keys: &[Coordinate]) -> Vec<Result<bool, StoreError>> {
-        let names: Vec<Result<String, StoreError>> = keys.iter().map(|k| self.name_of(k)).collect();
+        let names: Vec<Result<String, StoreError>> =
+            keys.iter().map(|k| self.physical_key(k)).collect();
         let valid: Vec<&str> = names.iter().filter_map(|n| n.as_deref().ok()).collect();
-        let client = match self.client(Access::Read).await {
+        let client = match self
+            .ctx
+            .client(Access::Read, aws_sdk_secretsmanager::Client::new)
+            .await
+        {
             Ok(c) => c,
             Err(e) => return self.fan_out(&e, &names),
         };
         let listed = match common_prefix(&valid) {
             // A leading `!` would negate the filter.
             Some(prefix) if valid.len() > 1 && !prefix.starts_with('!') => {
-                self.list(client, &prefix).await
+                self.list(&client, &prefix).await
             }
             _ => Ok(None),
         };
@@ -208,8 +190,8 @@ impl SecretsManagerStore {
         names
             .iter()
             .map(|n| match n {
-                Ok(n) => Err(self.ctx.for_key(e, n)),
-                Err(e) => Err(super::aws_common::replicate(e)),
+                Ok(n) => Err(e.for_key(n.clone())),
+                Err(e) => Err(e.clone()),
             })
             .collect()
     }
@@ -270,16 +252,22 @@ fn common_prefix(names: &[&str]) -> Option<String> {
     (!p.is_empty()).then(|| p.to_owned())
 }
 
-impl Store for SecretsManagerStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
+impl KeyedBackend for SecretsManagerStore {
+    /// The SDK clients are cached per runtime inside the store.
+    type Conn = ();
+    const KIND: &'static str = "aws/asm";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
     }
 
-    fn kind(&self) -> &str {
-        "aws/asm"
+    /// The secret name of a coordinate.
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
+            .map_err(|e| self.ctx.plain(&key.key, e.to_string(), None))
     }
 
-    fn capabilities(&self) -> Capabilities {
+    fn store_capabilities(&self) -> Capabilities {
         Capabilities {
             batch_size: BATCH,
             concurrency: 4,
@@ -287,113 +275,109 @@ impl Store for SecretsManagerStore {
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(keys.len());
-            for chunk in keys.chunks(BATCH) {
-                out.extend(self.read_chunk(chunk).await);
-            }
-            out
-        })
+    async fn get_batch(&self, keys: &[Coordinate]) -> Vec<Result<Option<SecretValue>, StoreError>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            out.extend(self.read_chunk(chunk).await);
+        }
+        out
     }
 
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(keys.len());
-            for chunk in keys.chunks(BATCH) {
-                out.extend(self.exists_chunk(chunk).await);
-            }
-            out
-        })
+    async fn exists_batch(&self, keys: &[Coordinate]) -> Vec<Result<bool, StoreError>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            out.extend(self.exists_chunk(chunk).await);
+        }
+        out
     }
 
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let name = self.name_of(key)?;
-            let encoded = zeroize::Zeroizing::new(Self::encode(value));
-            if encoded.len() > MAX_VALUE {
-                return Err(self.ctx.plain(
-                    &name,
-                    format!(
-                        "the encoded value is {} bytes; Secrets Manager holds at most {MAX_VALUE} bytes",
-                        encoded.len()
-                    ),
-                    Some("store large data elsewhere (e.g. S3) and keep a reference in the secret".into()),
-                ));
-            }
-            let client = self
-                .client(Access::Write)
-                .await
-                .map_err(|e| self.ctx.for_key(&e, &name))?;
-            let put = client
-                .put_secret_value()
-                .secret_id(&name)
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let name = self.physical_key(key)?;
+        let encoded = zeroize::Zeroizing::new(Self::encode(value));
+        if encoded.len() > MAX_VALUE {
+            return Err(self.ctx.plain(
+                &name,
+                format!(
+                    "the encoded value is {} bytes; Secrets Manager holds at most {MAX_VALUE} bytes",
+                    encoded.len()
+                ),
+                Some("store large data elsewhere (e.g. S3) and keep a reference in the secret".into()),
+            ));
+        }
+        let client = self
+            .ctx
+            .client(Access::Write, aws_sdk_secretsmanager::Client::new)
+            .await
+            .map_err(|e| e.for_key(name.clone()))?;
+        let put = client
+            .put_secret_value()
+            .secret_id(&name)
+            .secret_string(encoded.as_str())
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => client
+                .create_secret()
+                .name(&name)
                 .secret_string(encoded.as_str())
-                .send()
-                .await;
-            match put {
-                Ok(_) => Ok(()),
-                Err(e) if is_code(&e, &["ResourceNotFoundException"]) => client
-                    .create_secret()
-                    .name(&name)
-                    .secret_string(encoded.as_str())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| self.ctx.error("CreateSecret", &name, &e, Some(&encoded))),
-                Err(e) => Err(self.ctx.error("PutSecretValue", &name, &e, Some(&encoded))),
-            }
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let name = self.name_of(key)?;
-            let client = self
-                .client(Access::Write)
-                .await
-                .map_err(|e| self.ctx.for_key(&e, &name))?;
-            // A forced delete of a missing name succeeds on AWS; spec §4.3 wants not-found, so
-            // look first (deletes are single calls; the extra one is cheap).
-            match client.describe_secret().secret_id(&name).send().await {
-                Ok(d) if d.deleted_date().is_none() => {}
-                Ok(_) => {
-                    return Err(StoreError::NotFound {
-                        store: self.cfg.name.clone(),
-                        key: name,
-                    });
-                }
-                Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {
-                    return Err(StoreError::NotFound {
-                        store: self.cfg.name.clone(),
-                        key: name,
-                    });
-                }
-                Err(e) => return Err(self.ctx.error("DescribeSecret", &name, &e, None)),
-            }
-            client
-                .delete_secret()
-                .secret_id(&name)
-                .force_delete_without_recovery(true)
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| self.ctx.error("DeleteSecret", &name, &e, None))
-        })
+                .map_err(|e| self.ctx.error("CreateSecret", &name, &e, Some(&encoded))),
+            Err(e) => Err(self.ctx.error("PutSecretValue", &name, &e, Some(&encoded))),
+        }
     }
 
-    fn describe_key(&self, key: &Coordinate) -> String {
-        self.name_of(key).unwrap_or_else(|_| key.key.clone())
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let name = self.physical_key(key)?;
+        let client = self
+            .ctx
+            .client(Access::Write, aws_sdk_secretsmanager::Client::new)
+            .await
+            .map_err(|e| e.for_key(name.clone()))?;
+        // A forced delete of a missing name succeeds on AWS; spec §4.3 wants not-found, so
+        // look first (deletes are single calls; the extra one is cheap).
+        match client.describe_secret().secret_id(&name).send().await {
+            Ok(d) if d.deleted_date().is_none() => {}
+            Ok(_) => {
+                return Err(StoreError::NotFound {
+                    store: self.cfg.name.clone(),
+                    key: name,
+                });
+            }
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {
+                return Err(StoreError::NotFound {
+                    store: self.cfg.name.clone(),
+                    key: name,
+                });
+            }
+            Err(e) => return Err(self.ctx.error("DescribeSecret", &name, &e, None)),
+        }
+        client
+            .delete_secret()
+            .secret_id(&name)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.ctx.error("DeleteSecret", &name, &e, None))
+    }
+
+    fn describe(&self, key: &Coordinate) -> String {
+        self.physical_key(key).unwrap_or_else(|_| key.key.clone())
+    }
+
+    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn get_key(
+        &self,
+        _conn: &(),
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        super::get_one(self, key).await
     }
 }
 

@@ -14,14 +14,12 @@
 //! returns decoded objects, arrays and strings and raw text for numbers, booleans and non-JSON; a
 //! plain store returns whatever JSON decodes to, else the raw text.
 
-use std::sync::Arc;
-
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
-use tokio::sync::OnceCell;
 
 use super::aws_common::{Access, AwsContext, Creds, is_code};
-use super::{BoxFuture, Capabilities, Store, StoreError, keys};
-use crate::config::{AuthConfig, StoreConfig};
+use super::keyed::KeyedBackend;
+use super::{Capabilities, StoreError, keys};
+use crate::config::StoreConfig;
 use crate::secret::SecretValue;
 use crate::secrets::Coordinate;
 
@@ -35,23 +33,15 @@ const ADVANCED_MAX: usize = 8192;
 /// An `aws/ssm` store.
 pub struct SsmStore {
     cfg: StoreConfig,
-    ctx: AwsContext,
-    read: OnceCell<aws_sdk_ssm::Client>,
-    write: OnceCell<aws_sdk_ssm::Client>,
+    ctx: AwsContext<aws_sdk_ssm::Client>,
 }
 
 impl SsmStore {
     /// From a `stores:` entry; no network I/O.
-    pub fn from_config(
-        cfg: &StoreConfig,
-        identity: Option<String>,
-        auth: Arc<AuthConfig>,
-    ) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
         Ok(Self {
-            ctx: AwsContext::from_config(cfg, "aws/ssm", identity, auth)?,
+            ctx: AwsContext::build(cfg, Self::KIND, env)?,
             cfg: cfg.clone(),
-            read: OnceCell::new(),
-            write: OnceCell::new(),
         })
     }
 
@@ -60,29 +50,6 @@ impl SsmStore {
     pub fn with_credentials(mut self, creds: aws_sdk_ssm::config::Credentials) -> Self {
         self.ctx.set_creds(Creds::Static(creds));
         self
-    }
-
-    /// The parameter name of a coordinate.
-    pub fn name_of(&self, key: &Coordinate) -> Result<String, StoreError> {
-        let n = keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
-            .map_err(|e| self.ctx.plain(&key.key, e.to_string(), None))?;
-        Ok(if n.starts_with('/') {
-            n
-        } else {
-            format!("/{n}")
-        })
-    }
-
-    async fn client(&self, access: Access) -> Result<&aws_sdk_ssm::Client, StoreError> {
-        let cell = match access {
-            Access::Read => &self.read,
-            Access::Write => &self.write,
-        };
-        cell.get_or_try_init(|| async {
-            let conf = self.ctx.sdk_config(access).await?;
-            Ok(aws_sdk_ssm::Client::new(conf))
-        })
-        .await
     }
 
     fn encode(&self, value: &SecretValue) -> String {
@@ -110,21 +77,25 @@ impl SsmStore {
         decrypt: bool,
     ) -> Vec<Result<Option<SecretValue>, StoreError>> {
         let mut out: Vec<Result<Option<SecretValue>, StoreError>> = Vec::with_capacity(keys.len());
-        let client = match self.client(Access::Read).await {
+        let client = match self
+            .ctx
+            .client(Access::Read, aws_sdk_ssm::Client::new)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 return keys
                     .iter()
                     .map(|k| {
-                        let name = self.name_of(k)?;
-                        Err(self.ctx.for_key(&e, &name))
+                        let name = self.physical_key(k)?;
+                        Err(e.for_key(name.clone()))
                     })
                     .collect();
             }
         };
         for chunk in keys.chunks(BATCH) {
             let names: Vec<Result<String, StoreError>> =
-                chunk.iter().map(|k| self.name_of(k)).collect();
+                chunk.iter().map(|k| self.physical_key(k)).collect();
             let mut valid: Vec<String> = names
                 .iter()
                 .filter_map(|n| n.as_ref().ok().cloned())
@@ -173,16 +144,27 @@ impl SsmStore {
     }
 }
 
-impl Store for SsmStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
+impl KeyedBackend for SsmStore {
+    /// The SDK clients are cached per runtime inside the store.
+    type Conn = ();
+    const KIND: &'static str = "aws/ssm";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
     }
 
-    fn kind(&self) -> &str {
-        "aws/ssm"
+    /// The parameter name of a coordinate.
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        let n = keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
+            .map_err(|e| self.ctx.plain(&key.key, e.to_string(), None))?;
+        Ok(if n.starts_with('/') {
+            n
+        } else {
+            format!("/{n}")
+        })
     }
 
-    fn capabilities(&self) -> Capabilities {
+    fn store_capabilities(&self) -> Capabilities {
         Capabilities {
             batch_size: BATCH,
             concurrency: 4,
@@ -190,88 +172,86 @@ impl Store for SsmStore {
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(self.fetch(keys, true))
+    async fn get_batch(&self, keys: &[Coordinate]) -> Vec<Result<Option<SecretValue>, StoreError>> {
+        self.fetch(keys, true).await
     }
 
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(async move {
-            self.fetch(keys, false)
-                .await
-                .into_iter()
-                .map(|r| r.map(|v| v.is_some()))
-                .collect()
-        })
+    async fn exists_batch(&self, keys: &[Coordinate]) -> Vec<Result<bool, StoreError>> {
+        self.fetch(keys, false)
+            .await
+            .into_iter()
+            .map(|r| r.map(|v| v.is_some()))
+            .collect()
     }
 
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let name = self.name_of(key)?;
-            let encoded = zeroize::Zeroizing::new(self.encode(value));
-            if encoded.len() > ADVANCED_MAX {
-                return Err(self.ctx.plain(
-                    &name,
-                    format!(
-                        "the value is {} bytes; SSM parameters hold at most {ADVANCED_MAX} bytes",
-                        encoded.len()
-                    ),
-                    Some("keep large values in an `aws/asm` store (64 KiB)".into()),
-                ));
-            }
-            let client = self
-                .client(Access::Write)
-                .await
-                .map_err(|e| self.ctx.for_key(&e, &name))?;
-            let mut req = client
-                .put_parameter()
-                .name(&name)
-                .value(encoded.as_str())
-                .overwrite(true)
-                .r#type(if self.cfg.secret {
-                    ParameterType::SecureString
-                } else {
-                    ParameterType::String
-                });
-            if encoded.len() > STANDARD_MAX {
-                req = req.tier(ParameterTier::Advanced);
-            }
-            req.send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.ctx.error("PutParameter", &name, &e, Some(&encoded)))
-        })
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let name = self.physical_key(key)?;
+        let encoded = zeroize::Zeroizing::new(self.encode(value));
+        if encoded.len() > ADVANCED_MAX {
+            return Err(self.ctx.plain(
+                &name,
+                format!(
+                    "the value is {} bytes; SSM parameters hold at most {ADVANCED_MAX} bytes",
+                    encoded.len()
+                ),
+                Some("keep large values in an `aws/asm` store (64 KiB)".into()),
+            ));
+        }
+        let client = self
+            .ctx
+            .client(Access::Write, aws_sdk_ssm::Client::new)
+            .await
+            .map_err(|e| e.for_key(name.clone()))?;
+        let mut req = client
+            .put_parameter()
+            .name(&name)
+            .value(encoded.as_str())
+            .overwrite(true)
+            .r#type(if self.cfg.secret {
+                ParameterType::SecureString
+            } else {
+                ParameterType::String
+            });
+        if encoded.len() > STANDARD_MAX {
+            req = req.tier(ParameterTier::Advanced);
+        }
+        req.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.ctx.error("PutParameter", &name, &e, Some(&encoded)))
     }
 
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let name = self.name_of(key)?;
-            let client = self
-                .client(Access::Write)
-                .await
-                .map_err(|e| self.ctx.for_key(&e, &name))?;
-            match client.delete_parameter().name(&name).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if is_code(&e, &["ParameterNotFound"]) => Err(StoreError::NotFound {
-                    store: self.cfg.name.clone(),
-                    key: name,
-                }),
-                Err(e) => Err(self.ctx.error("DeleteParameter", &name, &e, None)),
-            }
-        })
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let name = self.physical_key(key)?;
+        let client = self
+            .ctx
+            .client(Access::Write, aws_sdk_ssm::Client::new)
+            .await
+            .map_err(|e| e.for_key(name.clone()))?;
+        match client.delete_parameter().name(&name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["ParameterNotFound"]) => Err(StoreError::NotFound {
+                store: self.cfg.name.clone(),
+                key: name,
+            }),
+            Err(e) => Err(self.ctx.error("DeleteParameter", &name, &e, None)),
+        }
     }
 
-    fn describe_key(&self, key: &Coordinate) -> String {
-        self.name_of(key).unwrap_or_else(|_| key.key.clone())
+    fn describe(&self, key: &Coordinate) -> String {
+        self.physical_key(key).unwrap_or_else(|_| key.key.clone())
+    }
+
+    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn get_key(
+        &self,
+        _conn: &(),
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        super::get_one(self, key).await
     }
 }
 
@@ -293,7 +273,7 @@ mod tests {
             identity: None,
             options,
         };
-        SsmStore::from_config(&cfg, None, Default::default()).unwrap()
+        SsmStore::build(&cfg, &crate::store::BuildEnv::default()).unwrap()
     }
 
     #[test]
@@ -325,13 +305,15 @@ mod tests {
         };
         assert_eq!(
             store(true, "/atmos/secrets")
-                .name_of(&c("plat-ue2-dev", "vpc/primary", "DB_PASSWORD"))
+                .physical_key(&c("plat-ue2-dev", "vpc/primary", "DB_PASSWORD"))
                 .unwrap(),
             "/atmos/secrets/plat/ue2/dev/vpc/primary/DB_PASSWORD"
         );
-        assert_eq!(store(true, "").name_of(&c("", "", "K")).unwrap(), "/K");
+        assert_eq!(store(true, "").physical_key(&c("", "", "K")).unwrap(), "/K");
         assert_eq!(
-            store(true, "atmos").name_of(&c("dev", "", "K")).unwrap(),
+            store(true, "atmos")
+                .physical_key(&c("dev", "", "K"))
+                .unwrap(),
             "/atmos/dev/K"
         );
     }

@@ -35,8 +35,9 @@ use azure_security_keyvault_secrets::models::SetSecretParameters;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use futures_util::StreamExt;
 
+use super::keyed::KeyedBackend;
 use super::per_runtime::PerRuntime;
-use super::{BoxFuture, Capabilities, Store, StoreError, check_scope, keys};
+use super::{Capabilities, StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::SecretValue;
@@ -75,7 +76,7 @@ fn option_bool(cfg: &StoreConfig, key: &str) -> bool {
 
 impl AzureKeyVaultStore {
     /// Builds the store from its `stores:` entry and effective identity. No network I/O.
-    pub fn from_config(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: String| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -133,12 +134,7 @@ impl AzureKeyVaultStore {
     /// The vault name of a coordinate, after the scope check and the collision guard.
     fn secret_name(&self, key: &Coordinate) -> Result<String, StoreError> {
         check_scope(self, key)?;
-        let name = keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key)
-            .map_err(|e| StoreError::Config {
-                store: self.cfg.name.clone(),
-                message: format!("cannot name secret `{}`: {e}", key.key),
-                hint: crate::error::Diagnose::hint(&e),
-            })?;
+        let name = self.physical_key(key)?;
         let me = (key.stack.clone(), key.component.clone(), key.key.clone());
         let mut claimed = match self.claimed.lock() {
             Ok(c) => c,
@@ -168,7 +164,7 @@ impl AzureKeyVaultStore {
     fn err(&self, key: &Coordinate, message: String, hint: Option<String>) -> StoreError {
         StoreError::Backend {
             store: self.cfg.name.clone(),
-            key: self.describe_key(key),
+            key: self.describe(key),
             message,
             hint,
             exit_code: code::FAILURE,
@@ -282,162 +278,6 @@ impl AzureKeyVaultStore {
             )
         })?))
     }
-
-    async fn read(&self, key: &Coordinate) -> Result<Option<SecretValue>, StoreError> {
-        let name = self.secret_name(key)?;
-        let client = self.client(key).await?;
-        let resp = match client.get_secret(&name, None).await {
-            Ok(r) => r,
-            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(None),
-            Err(e) => return Err(self.api_err(key, "reading the secret", &e)),
-        };
-        let secret = resp
-            .into_model()
-            .map_err(|e| self.err(key, format!("unreadable answer: {e}"), None))?;
-        let text = zeroize::Zeroizing::new(secret.value.unwrap_or_default());
-        Ok(Some(SecretValue::from_stored(&text)))
-    }
-
-    async fn exists(&self, key: &Coordinate) -> Result<bool, StoreError> {
-        let name = self.secret_name(key)?;
-        let client = self.client(key).await?;
-        let mut pager = client
-            .list_secret_properties_versions(&name, None)
-            .map_err(|e| self.api_err(key, "listing versions", &e))?;
-        let mut seen = 0;
-        while let Some(item) = pager.next().await {
-            match item {
-                Ok(props) => {
-                    let enabled = props
-                        .attributes
-                        .as_ref()
-                        .and_then(|a| a.enabled)
-                        .unwrap_or(true);
-                    if enabled {
-                        return Ok(true);
-                    }
-                }
-                Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(false),
-                Err(e) => return Err(self.api_err(key, "listing versions", &e)),
-            }
-            seen += 1;
-            if seen >= MAX_VERSIONS {
-                break;
-            }
-        }
-        Ok(false)
-    }
-
-    async fn write(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
-        let name = self.secret_name(key)?;
-        let client = self.client(key).await?;
-        let encoded = serde_json::to_string(value.expose())
-            .map_err(|e| self.err(key, format!("cannot encode the value: {e}"), None))?;
-        let params = SetSecretParameters {
-            value: Some(encoded),
-            content_type: Some("application/json".into()),
-            ..SetSecretParameters::default()
-        };
-        let body = params.try_into().map_err(|e: azure_core::Error| {
-            self.err(key, format!("cannot encode the request: {e}"), None)
-        })?;
-        client
-            .set_secret(&name, body, None)
-            .await
-            .map_err(|e| self.api_err(key, "writing the secret", &e))?;
-        Ok(())
-    }
-
-    async fn remove(&self, key: &Coordinate) -> Result<(), StoreError> {
-        let name = self.secret_name(key)?;
-        let client = self.client(key).await?;
-        match client.delete_secret(&name, None).await {
-            Ok(_) => {}
-            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(()),
-            Err(e) => return Err(self.api_err(key, "deleting the secret", &e)),
-        }
-        // Purge, retrying while the deletion completes (the deleted secret shows up, then
-        // purging stops answering 409).
-        let mut last = None;
-        for _ in 0..PURGE_ATTEMPTS {
-            match client.purge_deleted_secret(&name, None).await {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.http_status(),
-                        Some(StatusCode::NotFound | StatusCode::Conflict)
-                    ) =>
-                {
-                    last = Some(e);
-                    tokio::time::sleep(PURGE_DELAY).await;
-                }
-                Err(e) => {
-                    last = Some(e);
-                    break;
-                }
-            }
-        }
-        let why = last.map(|e| e.to_string()).unwrap_or_default();
-        crate::printer::queue_warning(format!(
-            "store `{}`: `{name}` is deleted but could not be purged ({why}); it stays recoverable until the vault's retention ends, and setting it again needs a purge or recovery first",
-            self.cfg.name
-        ));
-        Ok(())
-    }
-}
-
-impl Store for AzureKeyVaultStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
-    }
-
-    fn kind(&self) -> &str {
-        "azure/keyvault"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scopes: &[Scope::Instance],
-            ..Capabilities::default()
-        }
-    }
-
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(futures_util::future::join_all(
-            keys.iter().map(|k| self.read(k)),
-        ))
-    }
-
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, value))
-    }
-
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.remove(key))
-    }
-
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(futures_util::future::join_all(
-            keys.iter().map(|k| self.exists(k)),
-        ))
-    }
-
-    fn describe_key(&self, key: &Coordinate) -> String {
-        match keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key) {
-            Ok(name) => format!("{}/secrets/{name}", self.vault_url),
-            Err(_) => format!("{}/secrets/?{}", self.vault_url, key.key),
-        }
-    }
 }
 
 /// `without_authentication: true`: a fixed token, for emulators.
@@ -548,11 +388,156 @@ impl TokenCredential for Chain {
     }
 }
 
+impl KeyedBackend for AzureKeyVaultStore {
+    /// The client is cached per runtime inside the store.
+    type Conn = ();
+
+    const KIND: &'static str = "azure/keyvault";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
+    }
+
+    fn store_capabilities(&self) -> Capabilities {
+        Capabilities {
+            scopes: &[Scope::Instance],
+            ..Capabilities::default()
+        }
+    }
+
+    /// The Key Vault name of a coordinate (spec §3.1), before the collision guard.
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(|e| {
+            StoreError::Config {
+                store: self.cfg.name.clone(),
+                message: format!("cannot name secret `{}`: {e}", key.key),
+                hint: crate::error::Diagnose::hint(&e),
+            }
+        })
+    }
+
+    fn describe(&self, key: &Coordinate) -> String {
+        match self.physical_key(key) {
+            Ok(name) => format!("{}/secrets/{name}", self.vault_url),
+            Err(_) => format!("{}/secrets/?{}", self.vault_url, key.key),
+        }
+    }
+
+    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn get_key(
+        &self,
+        _conn: &(),
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        let resp = match client.get_secret(&name, None).await {
+            Ok(r) => r,
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(None),
+            Err(e) => return Err(self.api_err(key, "reading the secret", &e)),
+        };
+        let secret = resp
+            .into_model()
+            .map_err(|e| self.err(key, format!("unreadable answer: {e}"), None))?;
+        let text = zeroize::Zeroizing::new(secret.value.unwrap_or_default());
+        Ok(Some(SecretValue::from_stored(&text)))
+    }
+
+    async fn exists_key(&self, _conn: &(), key: &Coordinate) -> Result<bool, StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        let mut pager = client
+            .list_secret_properties_versions(&name, None)
+            .map_err(|e| self.api_err(key, "listing versions", &e))?;
+        let mut seen = 0;
+        while let Some(item) = pager.next().await {
+            match item {
+                Ok(props) => {
+                    let enabled = props
+                        .attributes
+                        .as_ref()
+                        .and_then(|a| a.enabled)
+                        .unwrap_or(true);
+                    if enabled {
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(false),
+                Err(e) => return Err(self.api_err(key, "listing versions", &e)),
+            }
+            seen += 1;
+            if seen >= MAX_VERSIONS {
+                break;
+            }
+        }
+        Ok(false)
+    }
+
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        let encoded = serde_json::to_string(value.expose())
+            .map_err(|e| self.err(key, format!("cannot encode the value: {e}"), None))?;
+        let params = SetSecretParameters {
+            value: Some(encoded),
+            content_type: Some("application/json".into()),
+            ..SetSecretParameters::default()
+        };
+        let body = params.try_into().map_err(|e: azure_core::Error| {
+            self.err(key, format!("cannot encode the request: {e}"), None)
+        })?;
+        client
+            .set_secret(&name, body, None)
+            .await
+            .map_err(|e| self.api_err(key, "writing the secret", &e))?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let name = self.secret_name(key)?;
+        let client = self.client(key).await?;
+        match client.delete_secret(&name, None).await {
+            Ok(_) => {}
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(()),
+            Err(e) => return Err(self.api_err(key, "deleting the secret", &e)),
+        }
+        // Purge, retrying while the deletion completes (the deleted secret shows up, then
+        // purging stops answering 409).
+        let mut last = None;
+        for _ in 0..PURGE_ATTEMPTS {
+            match client.purge_deleted_secret(&name, None).await {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.http_status(),
+                        Some(StatusCode::NotFound | StatusCode::Conflict)
+                    ) =>
+                {
+                    last = Some(e);
+                    tokio::time::sleep(PURGE_DELAY).await;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let why = last.map(|e| e.to_string()).unwrap_or_default();
+        crate::printer::queue_warning(format!(
+            "store `{}`: `{name}` is deleted but could not be purged ({why}); it stays recoverable until the vault's retention ends, and setting it again needs a purge or recovery first",
+            self.cfg.name
+        ));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CliConfig, StoreKind};
-    use crate::store::BuildEnv;
+    use crate::config::StoreKind;
 
     fn build(options: &str) -> Result<AzureKeyVaultStore, StoreError> {
         let cfg = StoreConfig {
@@ -566,11 +551,7 @@ mod tests {
                 .cloned()
                 .unwrap_or_default(),
         };
-        let env = BuildEnv {
-            cli: Arc::new(CliConfig::default()),
-            identity: None,
-        };
-        AzureKeyVaultStore::from_config(&cfg, &env)
+        AzureKeyVaultStore::build(&cfg, &crate::store::BuildEnv::default())
     }
 
     #[test]

@@ -22,8 +22,9 @@ use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model;
 use zeroize::Zeroizing;
 
+use super::keyed::KeyedBackend;
 use super::per_runtime::PerRuntime;
-use super::{BoxFuture, Capabilities, Store, StoreError, check_scope, keys};
+use super::{Capabilities, StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::{SecretString, SecretValue};
@@ -57,7 +58,7 @@ pub struct GcpSecretManagerStore {
 
 impl GcpSecretManagerStore {
     /// Builds the store from its `stores:` entry and effective identity. No network I/O.
-    pub fn from_config(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: &str| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -127,15 +128,10 @@ impl GcpSecretManagerStore {
         })
     }
 
+    /// The secret id of a coordinate, after the scope check.
     fn secret_id(&self, key: &Coordinate) -> Result<String, StoreError> {
         check_scope(self, key)?;
-        keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(|e| {
-            StoreError::Config {
-                store: self.cfg.name.clone(),
-                message: format!("cannot name secret `{}`: {e}", key.key),
-                hint: None,
-            }
-        })
+        self.physical_key(key)
     }
 
     fn secret_path(&self, id: &str) -> String {
@@ -145,7 +141,7 @@ impl GcpSecretManagerStore {
     fn err(&self, key: &Coordinate, message: String, hint: Option<String>) -> StoreError {
         StoreError::Backend {
             store: self.cfg.name.clone(),
-            key: self.describe_key(key),
+            key: self.describe(key),
             message,
             hint,
             exit_code: code::FAILURE,
@@ -305,57 +301,6 @@ impl GcpSecretManagerStore {
         }
     }
 
-    async fn read(&self, key: &Coordinate) -> Result<Option<SecretValue>, StoreError> {
-        let id = self.secret_id(key)?;
-        let client = self.client(key).await?;
-        let resp = client
-            .access_secret_version()
-            .set_name(format!("{}/versions/latest", self.secret_path(&id)))
-            .send()
-            .await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => return Ok(None),
-            Err(e) => return Err(self.api_err(key, "reading the latest version", &e)),
-        };
-        let Some(payload) = resp.payload else {
-            return Err(self.err(key, "the service returned no payload".into(), None));
-        };
-        let data = Zeroizing::new(payload.data.to_vec());
-        if let Some(expected) = payload.data_crc32c
-            && i64::from(crc32c::crc32c(&data)) != expected
-        {
-            return Err(self.err(
-                key,
-                "the payload failed its CRC32C check (corrupted in transit or at rest)".into(),
-                Some("retry; if it persists, write the secret again".into()),
-            ));
-        }
-        let text = std::str::from_utf8(&data).map_err(|_| {
-            self.err(
-                key,
-                "the stored value is not UTF-8 text".into(),
-                Some("write it again with `atmos secret set`".into()),
-            )
-        })?;
-        Ok(Some(SecretValue::from_stored(text)))
-    }
-
-    async fn exists(&self, key: &Coordinate) -> Result<bool, StoreError> {
-        let id = self.secret_id(key)?;
-        let client = self.client(key).await?;
-        match client
-            .get_secret()
-            .set_name(self.secret_path(&id))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => Ok(false),
-            Err(e) => Err(self.api_err(key, "reading the secret's metadata", &e)),
-        }
-    }
-
     fn replication(&self) -> model::Replication {
         if self.locations.is_empty() {
             model::Replication::new().set_automatic(model::replication::Automatic::new())
@@ -367,55 +312,6 @@ impl GcpSecretManagerStore {
                         .map(|l| model::replication::user_managed::Replica::new().set_location(l)),
                 ),
             )
-        }
-    }
-
-    async fn write(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
-        let id = self.secret_id(key)?;
-        let client = self.client(key).await?;
-        let created = client
-            .create_secret()
-            .set_parent(format!("projects/{}", self.project))
-            .set_secret_id(&id)
-            .set_secret(model::Secret::new().set_replication(self.replication()))
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(e) if e.status().is_some_and(|s| s.code == Code::AlreadyExists) => {}
-            Err(e) => return Err(self.api_err(key, "creating the secret", &e)),
-        }
-        let data = Zeroizing::new(
-            serde_json::to_vec(value.expose())
-                .map_err(|e| self.err(key, format!("cannot encode the value: {e}"), None))?,
-        );
-        let crc = i64::from(crc32c::crc32c(&data));
-        client
-            .add_secret_version()
-            .set_parent(self.secret_path(&id))
-            .set_payload(
-                model::SecretPayload::new()
-                    .set_data(data.to_vec())
-                    .set_data_crc32c(crc),
-            )
-            .send()
-            .await
-            .map_err(|e| self.api_err(key, "adding a version", &e))?;
-        Ok(())
-    }
-
-    async fn remove(&self, key: &Coordinate) -> Result<(), StoreError> {
-        let id = self.secret_id(key)?;
-        let client = self.client(key).await?;
-        match client
-            .delete_secret()
-            .set_name(self.secret_path(&id))
-            .send()
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => Ok(()),
-            Err(e) => Err(self.api_err(key, "deleting the secret", &e)),
         }
     }
 }
@@ -478,66 +374,155 @@ impl google_cloud_auth::credentials::CredentialsProvider for AccessToken {
     }
 }
 
-impl Store for GcpSecretManagerStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
+impl KeyedBackend for GcpSecretManagerStore {
+    /// The client is cached per runtime inside the store.
+    type Conn = ();
+
+    const KIND: &'static str = "gcp/secretmanager";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
     }
 
-    fn kind(&self) -> &str {
-        "gcp/secretmanager"
-    }
-
-    fn capabilities(&self) -> Capabilities {
+    fn store_capabilities(&self) -> Capabilities {
         Capabilities {
             concurrency: 8,
             ..Capabilities::default()
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(
-            async move { futures_util::future::join_all(keys.iter().map(|k| self.read(k))).await },
-        )
-    }
-
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, value))
-    }
-
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.remove(key))
-    }
-
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(async move {
-            futures_util::future::join_all(keys.iter().map(|k| self.exists(k))).await
+    /// The secret id of a coordinate (spec §3.1).
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(|e| {
+            StoreError::Config {
+                store: self.cfg.name.clone(),
+                message: format!("cannot name secret `{}`: {e}", key.key),
+                hint: None,
+            }
         })
     }
 
-    fn describe_key(&self, key: &Coordinate) -> String {
-        match keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key) {
+    fn describe(&self, key: &Coordinate) -> String {
+        match self.physical_key(key) {
             Ok(id) => self.secret_path(&id),
             Err(_) => format!("projects/{}/secrets/?{}", self.project, key.key),
+        }
+    }
+
+    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn get_key(
+        &self,
+        _conn: &(),
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        let resp = client
+            .access_secret_version()
+            .set_name(format!("{}/versions/latest", self.secret_path(&id)))
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => return Ok(None),
+            Err(e) => return Err(self.api_err(key, "reading the latest version", &e)),
+        };
+        let Some(payload) = resp.payload else {
+            return Err(self.err(key, "the service returned no payload".into(), None));
+        };
+        let data = Zeroizing::new(payload.data.to_vec());
+        if let Some(expected) = payload.data_crc32c
+            && i64::from(crc32c::crc32c(&data)) != expected
+        {
+            return Err(self.err(
+                key,
+                "the payload failed its CRC32C check (corrupted in transit or at rest)".into(),
+                Some("retry; if it persists, write the secret again".into()),
+            ));
+        }
+        let text = std::str::from_utf8(&data).map_err(|_| {
+            self.err(
+                key,
+                "the stored value is not UTF-8 text".into(),
+                Some("write it again with `atmos secret set`".into()),
+            )
+        })?;
+        Ok(Some(SecretValue::from_stored(text)))
+    }
+
+    async fn exists_key(&self, _conn: &(), key: &Coordinate) -> Result<bool, StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        match client
+            .get_secret()
+            .set_name(self.secret_path(&id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => Ok(false),
+            Err(e) => Err(self.api_err(key, "reading the secret's metadata", &e)),
+        }
+    }
+
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        let created = client
+            .create_secret()
+            .set_parent(format!("projects/{}", self.project))
+            .set_secret_id(&id)
+            .set_secret(model::Secret::new().set_replication(self.replication()))
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.status().is_some_and(|s| s.code == Code::AlreadyExists) => {}
+            Err(e) => return Err(self.api_err(key, "creating the secret", &e)),
+        }
+        let data = Zeroizing::new(
+            serde_json::to_vec(value.expose())
+                .map_err(|e| self.err(key, format!("cannot encode the value: {e}"), None))?,
+        );
+        let crc = i64::from(crc32c::crc32c(&data));
+        client
+            .add_secret_version()
+            .set_parent(self.secret_path(&id))
+            .set_payload(
+                model::SecretPayload::new()
+                    .set_data(data.to_vec())
+                    .set_data_crc32c(crc),
+            )
+            .send()
+            .await
+            .map_err(|e| self.api_err(key, "adding a version", &e))?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let id = self.secret_id(key)?;
+        let client = self.client(key).await?;
+        match client
+            .delete_secret()
+            .set_name(self.secret_path(&id))
+            .send()
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.status().is_some_and(|s| s.code == Code::NotFound) => Ok(()),
+            Err(e) => Err(self.api_err(key, "deleting the secret", &e)),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::config::{CliConfig, StoreKind};
+    use crate::config::StoreKind;
     use crate::store::BuildEnv;
 
     fn build(options: &str) -> Result<GcpSecretManagerStore, StoreError> {
@@ -552,11 +537,7 @@ mod tests {
                 .cloned()
                 .unwrap_or_default(),
         };
-        let env = BuildEnv {
-            cli: Arc::new(CliConfig::default()),
-            identity: None,
-        };
-        GcpSecretManagerStore::from_config(&cfg, &env)
+        GcpSecretManagerStore::build(&cfg, &BuildEnv::default())
     }
 
     #[test]

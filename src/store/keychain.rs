@@ -32,7 +32,7 @@ pub struct KeychainStore {
 
 impl KeychainStore {
     /// Builds the store from its config.
-    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, _env: &super::BuildEnv) -> Result<Self, StoreError> {
         let service = option_str(&cfg.options, "service")
             .unwrap_or("atmos-secrets")
             .to_owned();

@@ -3,9 +3,12 @@
 //! Manager). A backend implements the per-key calls once; the [`Store`] impl (batching, bounded
 //! fan-out, one failed connection reported for every key, `describe_key`) comes from here.
 
+use std::future::Future;
+
 use futures_util::StreamExt as _;
 
 use super::{BoxFuture, Capabilities, Store, StoreError};
+use crate::config::StoreConfig;
 use crate::secret::SecretValue;
 use crate::secrets::Coordinate;
 
@@ -20,11 +23,11 @@ pub trait KeyedBackend: Send + Sync {
     /// What one batch of calls shares.
     type Conn: Send + Sync;
 
-    /// The configured store name.
-    fn store_name(&self) -> &str;
-
     /// The canonical kind, e.g. `hashicorp/vault`.
-    fn store_kind(&self) -> &str;
+    const KIND: &'static str;
+
+    /// The store's `stores:` entry (its name, options, prefix and delimiters).
+    fn config(&self) -> &StoreConfig;
 
     /// What the backend supports (default: every scope, delete, no batching, 8 in flight).
     fn store_capabilities(&self) -> Capabilities {
@@ -43,63 +46,63 @@ pub trait KeyedBackend: Send + Sync {
     }
 
     /// Builds what a batch shares; `first` names the key in errors.
-    fn connect<'a>(
-        &'a self,
-        first: &'a Coordinate,
-    ) -> BoxFuture<'a, Result<Self::Conn, StoreError>>;
+    fn connect(
+        &self,
+        first: &Coordinate,
+    ) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
 
     /// Reads one key; `Ok(None)` = not set.
-    fn get_key<'a>(
-        &'a self,
-        conn: &'a Self::Conn,
-        key: &'a Coordinate,
-    ) -> BoxFuture<'a, Result<Option<SecretValue>, StoreError>>;
+    fn get_key(
+        &self,
+        conn: &Self::Conn,
+        key: &Coordinate,
+    ) -> impl Future<Output = Result<Option<SecretValue>, StoreError>> + Send;
 
     /// Whether one key is set. Default: reads it.
-    fn exists_key<'a>(
-        &'a self,
-        conn: &'a Self::Conn,
-        key: &'a Coordinate,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move { self.get_key(conn, key).await.map(|v| v.is_some()) })
+    fn exists_key(
+        &self,
+        conn: &Self::Conn,
+        key: &Coordinate,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move { self.get_key(conn, key).await.map(|v| v.is_some()) }
     }
 
     /// Writes one key.
-    fn put_key<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn put_key(
+        &self,
+        key: &Coordinate,
+        value: &SecretValue,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes one key.
-    fn delete_key<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn delete_key(&self, key: &Coordinate) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Batch hook for reads. Default: one connection, then the per-key reads with at most
     /// `store_capabilities().concurrency` in flight.
-    fn get_batch<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Batch<Option<SecretValue>>> {
-        Box::pin(async move {
+    fn get_batch(
+        &self,
+        keys: &[Coordinate],
+    ) -> impl Future<Output = Batch<Option<SecretValue>>> + Send {
+        async move {
             let conn = match connect_batch(self, keys).await {
                 Ok(conn) => conn,
                 Err(errors) => return errors,
             };
             let calls = keys.iter().map(|k| self.get_key(&conn, k)).collect();
             bounded(calls, self.store_capabilities().concurrency).await
-        })
+        }
     }
 
     /// Batch hook for existence checks. Default: like [`KeyedBackend::get_batch`].
-    fn exists_batch<'a>(&'a self, keys: &'a [Coordinate]) -> BoxFuture<'a, Batch<bool>> {
-        Box::pin(async move {
+    fn exists_batch(&self, keys: &[Coordinate]) -> impl Future<Output = Batch<bool>> + Send {
+        async move {
             let conn = match connect_batch(self, keys).await {
                 Ok(conn) => conn,
                 Err(errors) => return errors,
             };
             let calls = keys.iter().map(|k| self.exists_key(&conn, k)).collect();
             bounded(calls, self.store_capabilities().concurrency).await
-        })
+        }
     }
 }
 
@@ -119,6 +122,25 @@ where
     })
 }
 
+/// Spreads the result of one batch call over its keys: each value in key order, or the batch's
+/// error restated for every key ([`StoreError::for_key`]).
+pub fn spread<B, T>(
+    backend: &B,
+    keys: &[Coordinate],
+    result: Result<Vec<T>, StoreError>,
+) -> Batch<T>
+where
+    B: KeyedBackend + ?Sized,
+{
+    match result {
+        Ok(values) => values.into_iter().map(Ok).collect(),
+        Err(e) => keys
+            .iter()
+            .map(|k| Err(e.for_key(backend.describe(k))))
+            .collect(),
+    }
+}
+
 /// Runs `calls` with at most `limit` in flight; results in call order. The one bounded fan-out
 /// of the store layer.
 pub async fn bounded<T, F>(calls: Vec<F>, limit: usize) -> Vec<T>
@@ -133,11 +155,11 @@ where
 
 impl<B: KeyedBackend> Store for B {
     fn name(&self) -> &str {
-        self.store_name()
+        &self.config().name
     }
 
     fn kind(&self) -> &str {
-        self.store_kind()
+        Self::KIND
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -148,14 +170,14 @@ impl<B: KeyedBackend> Store for B {
         &'a self,
         keys: &'a [Coordinate],
     ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        self.get_batch(keys)
+        Box::pin(self.get_batch(keys))
     }
 
     fn exists_many<'a>(
         &'a self,
         keys: &'a [Coordinate],
     ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        self.exists_batch(keys)
+        Box::pin(self.exists_batch(keys))
     }
 
     fn set<'a>(
@@ -163,11 +185,11 @@ impl<B: KeyedBackend> Store for B {
         key: &'a Coordinate,
         value: &'a SecretValue,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.put_key(key, value)
+        Box::pin(self.put_key(key, value))
     }
 
     fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.delete_key(key)
+        Box::pin(self.delete_key(key))
     }
 
     fn describe_key(&self, key: &Coordinate) -> String {

@@ -74,6 +74,22 @@ pub fn store_prefix(store: &StoreConfig) -> String {
     }
 }
 
+/// [`compose_for_store`] of a coordinate, failing as a backend error of that coordinate.
+pub fn compose_coordinate(
+    store: &StoreConfig,
+    key: &crate::secrets::Coordinate,
+) -> Result<String, super::StoreError> {
+    compose_for_store(store, &key.stack, &key.component, &key.key).map_err(|e| {
+        super::StoreError::Backend {
+            store: store.name.clone(),
+            key: key.key.clone(),
+            message: e.to_string(),
+            hint: None,
+            exit_code: crate::error::code::FAILURE,
+        }
+    })
+}
+
 /// Composes the key of `(stack, component, key)` in a configured store.
 pub fn compose_for_store(
     store: &StoreConfig,

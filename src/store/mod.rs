@@ -124,7 +124,7 @@ pub trait Store: Send + Sync {
 }
 
 /// What a backend constructor gets besides its own `stores:` entry.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct BuildEnv {
     /// The whole configuration (auth section, base path, …).
     pub cli: std::sync::Arc<crate::config::CliConfig>,

@@ -5,30 +5,10 @@
 //! Every network call is bounded: `options.timeout` (seconds, default [`DEFAULT_TIMEOUT`]) caps
 //! connecting and the whole request, so an unreachable or silent server fails in bounded time.
 
-use std::future::Future;
 use std::time::Duration;
-
-use futures_util::StreamExt as _;
 
 use crate::config::StoreConfig;
 use crate::store::StoreError;
-
-/// Runs `op` once per key with at most `limit` calls in flight, results in key order.
-pub async fn per_key<'a, C, T, Fut>(
-    keys: &'a [crate::secrets::Coordinate],
-    limit: usize,
-    client: &'a C,
-    op: impl Fn(&'a C, &'a crate::secrets::Coordinate) -> Fut,
-) -> Vec<Result<T, StoreError>>
-where
-    Fut: Future<Output = Result<T, StoreError>>,
-{
-    let calls: Vec<Fut> = keys.iter().map(|k| op(client, k)).collect();
-    futures_util::stream::iter(calls)
-        .buffered(limit)
-        .collect()
-        .await
-}
 
 /// Default bound on one network request (connect + answer).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -25,8 +25,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use super::keyed::KeyedBackend;
 use super::per_runtime::PerRuntime;
-use super::{BoxFuture, Capabilities, Store, StoreError, keys};
+use super::{Capabilities, Store, StoreError, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::{SecretString, SecretValue};
@@ -251,7 +252,7 @@ fn has_values(item: &Value) -> bool {
 
 impl OnePasswordStore {
     /// Builds the store; credentials are resolved at first use (spec §1.1).
-    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, _env: &super::BuildEnv) -> Result<Self, StoreError> {
         let mode = match option_str(&cfg.options, "mode") {
             None | Some("auto") => Mode::Auto,
             Some("connect") => Mode::Connect,
@@ -277,7 +278,7 @@ impl OnePasswordStore {
 
     /// The normalized reference of a coordinate: the key rendered as a template, then
     /// `keys::onepassword_reference`.
-    pub fn reference(&self, key: &Coordinate) -> Result<String, StoreError> {
+    fn reference(&self, key: &Coordinate) -> Result<String, StoreError> {
         let ctx = crate::template::Context::coordinate(&key.stack, &key.component);
         let rendered = if key.key.contains("{{") {
             crate::template::render(&key.key, &ctx, &format!("stores.{}", self.cfg.name)).map_err(
@@ -306,7 +307,7 @@ impl OnePasswordStore {
     }
 
     fn parsed(&self, key: &Coordinate) -> Result<Reference, StoreError> {
-        let full = self.reference(key)?;
+        let full = self.physical_key(key)?;
         Reference::parse(&full).ok_or_else(|| StoreError::Config {
             store: self.cfg.name.clone(),
             message: format!("invalid 1Password secret reference `{full}`: empty segment"),
@@ -452,170 +453,6 @@ impl OnePasswordStore {
             m.insert(vault.to_owned(), id.clone());
         }
         Ok(found)
-    }
-
-    async fn get(&self, key: &Coordinate) -> Result<Option<SecretValue>, StoreError> {
-        let r = self.parsed(key)?;
-        let backend = self.backend().await.map_err(|f| self.fail(key, f))?;
-        if let Backend::Cli { op, token } = &*backend {
-            return cli_read(op, token, &self.reference(key)?)
-                .await
-                .map(|v| v.map(|t| SecretValue::from_stored(&t)))
-                .map_err(|f| self.fail(key, f));
-        }
-        let item = self.read_item(&r).await.map_err(|f| self.fail(key, f))?;
-        Ok(item
-            .as_ref()
-            .and_then(|i| field_value(i, &r))
-            .map(|t| SecretValue::from_stored(&t)))
-    }
-
-    async fn exists(&self, key: &Coordinate) -> Result<bool, StoreError> {
-        let r = self.parsed(key)?;
-        let item = self.read_item(&r).await.map_err(|f| self.fail(key, f))?;
-        Ok(item.as_ref().and_then(|i| field_value(i, &r)).is_some())
-    }
-
-    async fn write(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
-        let r = self.parsed(key)?;
-        let text = encode(value).map_err(|e| {
-            self.fail(
-                key,
-                Failure::new(format!("cannot encode the value: {e}"), ""),
-            )
-        })?;
-        let fail = |f| self.fail(key, f);
-        let backend = self.backend().await.map_err(fail)?;
-        match &*backend {
-            Backend::Connect { host, token, http } => {
-                let vault = self
-                    .vault_id(host, token, http, &r.vault)
-                    .await
-                    .map_err(fail)?
-                    .ok_or_else(|| fail(vault_missing(&r.vault)))?;
-                match connect_item(host, token, http, &vault, &r.item)
-                    .await
-                    .map_err(fail)?
-                {
-                    Some(mut item) => {
-                        put_field(&mut item, &r, &text);
-                        let id = item["id"].as_str().unwrap_or_default().to_owned();
-                        connect_send(
-                            http,
-                            token,
-                            reqwest::Method::PUT,
-                            &format!("{host}/v1/vaults/{vault}/items/{id}"),
-                            &item,
-                        )
-                        .await
-                        .map_err(fail)?;
-                    }
-                    None => {
-                        let mut item = json!({
-                            "title": r.item,
-                            "category": "API_CREDENTIAL",
-                            "vault": {"id": vault},
-                            "fields": [],
-                        });
-                        put_field(&mut item, &r, &text);
-                        connect_send(
-                            http,
-                            token,
-                            reqwest::Method::POST,
-                            &format!("{host}/v1/vaults/{vault}/items"),
-                            &item,
-                        )
-                        .await
-                        .map_err(fail)?;
-                    }
-                }
-                Ok(())
-            }
-            Backend::Cli { op, token } => {
-                match cli_item(op, token, &r).await.map_err(fail)? {
-                    Some(mut item) => {
-                        put_field(&mut item, &r, &text);
-                        let id = item["id"].as_str().unwrap_or_default().to_owned();
-                        run_op(
-                            op,
-                            token,
-                            &["item", "edit", &id, "--vault", &r.vault, "--format", "json"],
-                            Some(&item),
-                        )
-                        .await
-                        .map_err(fail)?;
-                    }
-                    None => {
-                        let mut item =
-                            json!({"title": r.item, "category": "API_CREDENTIAL", "fields": []});
-                        put_field(&mut item, &r, &text);
-                        run_op(
-                            op,
-                            token,
-                            &["item", "create", "--vault", &r.vault, "--format", "json"],
-                            Some(&item),
-                        )
-                        .await
-                        .map_err(fail)?;
-                    }
-                }
-                Ok(())
-            }
-        }
-    }
-
-    async fn remove(&self, key: &Coordinate) -> Result<(), StoreError> {
-        let r = self.parsed(key)?;
-        let fail = |f| self.fail(key, f);
-        let Some(mut item) = self.read_item(&r).await.map_err(fail)? else {
-            return Ok(());
-        };
-        let Some(i) = find_field(&item, &r, false) else {
-            return Ok(());
-        };
-        if let Some(fields) = item.get_mut("fields").and_then(Value::as_array_mut) {
-            fields.remove(i);
-        }
-        let id = item["id"].as_str().unwrap_or_default().to_owned();
-        let empty = !has_values(&item);
-        let backend = self.backend().await.map_err(fail)?;
-        match &*backend {
-            Backend::Connect { host, token, http } => {
-                let vault = item["vault"]["id"].as_str().unwrap_or_default().to_owned();
-                let url = format!("{host}/v1/vaults/{vault}/items/{id}");
-                if empty {
-                    connect_delete(http, token, &url).await.map_err(fail)
-                } else {
-                    connect_send(http, token, reqwest::Method::PUT, &url, &item)
-                        .await
-                        .map_err(fail)
-                        .map(drop)
-                }
-            }
-            Backend::Cli { op, token } => {
-                if empty {
-                    run_op(
-                        op,
-                        token,
-                        &["item", "delete", &id, "--vault", &r.vault],
-                        None,
-                    )
-                    .await
-                    .map_err(fail)
-                    .map(drop)
-                } else {
-                    run_op(
-                        op,
-                        token,
-                        &["item", "edit", &id, "--vault", &r.vault, "--format", "json"],
-                        Some(&item),
-                    )
-                    .await
-                    .map_err(fail)
-                    .map(drop)
-                }
-            }
-        }
     }
 }
 
@@ -933,54 +770,202 @@ async fn cli_read(
     }
 }
 
-impl Store for OnePasswordStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
+impl KeyedBackend for OnePasswordStore {
+    /// The client is cached per runtime inside the store.
+    type Conn = ();
+
+    const KIND: &'static str = "onepassword";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
     }
 
-    fn kind(&self) -> &str {
-        "onepassword"
-    }
-
-    fn capabilities(&self) -> Capabilities {
+    fn store_capabilities(&self) -> Capabilities {
         Capabilities {
             concurrency: 4,
             ..Capabilities::default()
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(futures_util::future::join_all(
-            keys.iter().map(|k| self.get(k)),
-        ))
+    /// The normalized `op://` reference of a coordinate.
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        self.reference(key)
     }
 
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(key, value))
+    fn describe(&self, key: &Coordinate) -> String {
+        self.physical_key(key).unwrap_or_else(|_| key.key.clone())
     }
 
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.remove(key))
+    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
+        Ok(())
     }
 
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(futures_util::future::join_all(
-            keys.iter().map(|k| self.exists(k)),
-        ))
+    async fn get_key(
+        &self,
+        _conn: &(),
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        let r = self.parsed(key)?;
+        let backend = self.backend().await.map_err(|f| self.fail(key, f))?;
+        if let Backend::Cli { op, token } = &*backend {
+            return cli_read(op, token, &self.physical_key(key)?)
+                .await
+                .map(|v| v.map(|t| SecretValue::from_stored(&t)))
+                .map_err(|f| self.fail(key, f));
+        }
+        let item = self.read_item(&r).await.map_err(|f| self.fail(key, f))?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| field_value(i, &r))
+            .map(|t| SecretValue::from_stored(&t)))
     }
 
-    fn describe_key(&self, key: &Coordinate) -> String {
-        self.reference(key).unwrap_or_else(|_| key.key.clone())
+    async fn exists_key(&self, _conn: &(), key: &Coordinate) -> Result<bool, StoreError> {
+        let r = self.parsed(key)?;
+        let item = self.read_item(&r).await.map_err(|f| self.fail(key, f))?;
+        Ok(item.as_ref().and_then(|i| field_value(i, &r)).is_some())
+    }
+
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let r = self.parsed(key)?;
+        let text = encode(value).map_err(|e| {
+            self.fail(
+                key,
+                Failure::new(format!("cannot encode the value: {e}"), ""),
+            )
+        })?;
+        let fail = |f| self.fail(key, f);
+        let backend = self.backend().await.map_err(fail)?;
+        match &*backend {
+            Backend::Connect { host, token, http } => {
+                let vault = self
+                    .vault_id(host, token, http, &r.vault)
+                    .await
+                    .map_err(fail)?
+                    .ok_or_else(|| fail(vault_missing(&r.vault)))?;
+                match connect_item(host, token, http, &vault, &r.item)
+                    .await
+                    .map_err(fail)?
+                {
+                    Some(mut item) => {
+                        put_field(&mut item, &r, &text);
+                        let id = item["id"].as_str().unwrap_or_default().to_owned();
+                        connect_send(
+                            http,
+                            token,
+                            reqwest::Method::PUT,
+                            &format!("{host}/v1/vaults/{vault}/items/{id}"),
+                            &item,
+                        )
+                        .await
+                        .map_err(fail)?;
+                    }
+                    None => {
+                        let mut item = json!({
+                            "title": r.item,
+                            "category": "API_CREDENTIAL",
+                            "vault": {"id": vault},
+                            "fields": [],
+                        });
+                        put_field(&mut item, &r, &text);
+                        connect_send(
+                            http,
+                            token,
+                            reqwest::Method::POST,
+                            &format!("{host}/v1/vaults/{vault}/items"),
+                            &item,
+                        )
+                        .await
+                        .map_err(fail)?;
+                    }
+                }
+                Ok(())
+            }
+            Backend::Cli { op, token } => {
+                match cli_item(op, token, &r).await.map_err(fail)? {
+                    Some(mut item) => {
+                        put_field(&mut item, &r, &text);
+                        let id = item["id"].as_str().unwrap_or_default().to_owned();
+                        run_op(
+                            op,
+                            token,
+                            &["item", "edit", &id, "--vault", &r.vault, "--format", "json"],
+                            Some(&item),
+                        )
+                        .await
+                        .map_err(fail)?;
+                    }
+                    None => {
+                        let mut item =
+                            json!({"title": r.item, "category": "API_CREDENTIAL", "fields": []});
+                        put_field(&mut item, &r, &text);
+                        run_op(
+                            op,
+                            token,
+                            &["item", "create", "--vault", &r.vault, "--format", "json"],
+                            Some(&item),
+                        )
+                        .await
+                        .map_err(fail)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let r = self.parsed(key)?;
+        let fail = |f| self.fail(key, f);
+        let Some(mut item) = self.read_item(&r).await.map_err(fail)? else {
+            return Ok(());
+        };
+        let Some(i) = find_field(&item, &r, false) else {
+            return Ok(());
+        };
+        if let Some(fields) = item.get_mut("fields").and_then(Value::as_array_mut) {
+            fields.remove(i);
+        }
+        let id = item["id"].as_str().unwrap_or_default().to_owned();
+        let empty = !has_values(&item);
+        let backend = self.backend().await.map_err(fail)?;
+        match &*backend {
+            Backend::Connect { host, token, http } => {
+                let vault = item["vault"]["id"].as_str().unwrap_or_default().to_owned();
+                let url = format!("{host}/v1/vaults/{vault}/items/{id}");
+                if empty {
+                    connect_delete(http, token, &url).await.map_err(fail)
+                } else {
+                    connect_send(http, token, reqwest::Method::PUT, &url, &item)
+                        .await
+                        .map_err(fail)
+                        .map(drop)
+                }
+            }
+            Backend::Cli { op, token } => {
+                if empty {
+                    run_op(
+                        op,
+                        token,
+                        &["item", "delete", &id, "--vault", &r.vault],
+                        None,
+                    )
+                    .await
+                    .map_err(fail)
+                    .map(drop)
+                } else {
+                    run_op(
+                        op,
+                        token,
+                        &["item", "edit", &id, "--vault", &r.vault, "--format", "json"],
+                        Some(&item),
+                    )
+                    .await
+                    .map_err(fail)
+                    .map(drop)
+                }
+            }
+        }
     }
 }
 

@@ -13,8 +13,9 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use zeroize::Zeroizing;
 
+use super::keyed::{Batch, KeyedBackend, spread};
 use super::net;
-use super::{BoxFuture, Capabilities, Store, StoreError};
+use super::{Capabilities, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::{SecretString, SecretValue};
@@ -34,7 +35,7 @@ pub struct RedisStore {
 
 impl RedisStore {
     /// Builds the store from its config: parses the URL, reads the CA bundle; no network I/O.
-    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, _env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: &str| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -93,19 +94,6 @@ impl RedisStore {
             url,
             cfg: cfg.clone(),
         })
-    }
-
-    /// The redis key of a coordinate (spec §3.1).
-    pub fn redis_key(&self, key: &Coordinate) -> Result<String, StoreError> {
-        super::keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(
-            |e| StoreError::Backend {
-                store: self.cfg.name.clone(),
-                key: key.key.clone(),
-                message: e.to_string(),
-                hint: None,
-                exit_code: code::FAILURE,
-            },
-        )
     }
 
     fn location(&self) -> String {
@@ -169,7 +157,7 @@ impl RedisStore {
             .password()
     }
 
-    async fn connect(
+    async fn open(
         &self,
         what: &str,
         op: &str,
@@ -200,7 +188,7 @@ impl RedisStore {
 
     /// Keys of a batch, or the error for every coordinate.
     fn keys_of(&self, coords: &[Coordinate]) -> Result<Vec<String>, StoreError> {
-        coords.iter().map(|c| self.redis_key(c)).collect()
+        coords.iter().map(|c| self.physical_key(c)).collect()
     }
 
     fn batch_name(&self, keys: &[String]) -> String {
@@ -214,7 +202,7 @@ impl RedisStore {
     async fn mget(&self, coords: &[Coordinate]) -> Result<Vec<Option<SecretValue>>, StoreError> {
         let keys = self.keys_of(coords)?;
         let what = self.batch_name(&keys);
-        let mut conn = self.connect(&what, "read").await?;
+        let mut conn = self.open(&what, "read").await?;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH) {
             // `MGET` of one key answers a list too; ask for `Vec` explicitly.
@@ -246,7 +234,7 @@ impl RedisStore {
     async fn exists(&self, coords: &[Coordinate]) -> Result<Vec<bool>, StoreError> {
         let keys = self.keys_of(coords)?;
         let what = self.batch_name(&keys);
-        let mut conn = self.connect(&what, "existence check").await?;
+        let mut conn = self.open(&what, "existence check").await?;
         let mut pipe = redis::pipe();
         for k in &keys {
             pipe.exists(k);
@@ -257,37 +245,17 @@ impl RedisStore {
     }
 }
 
-/// Spreads one batch result over its keys; a batch error is restated for each key.
-fn fan_out<T>(
-    store: &RedisStore,
-    keys: &[Coordinate],
-    r: Result<Vec<T>, StoreError>,
-) -> Vec<Result<T, StoreError>> {
-    match r {
-        Ok(v) => v.into_iter().map(Ok).collect(),
-        Err(e) => keys
-            .iter()
-            .map(|k| {
-                let mut e = e.clone();
-                if let StoreError::Backend { key, .. } = &mut e {
-                    *key = store.describe_key(k);
-                }
-                Err(e)
-            })
-            .collect(),
-    }
-}
+impl KeyedBackend for RedisStore {
+    /// Each batch opens its own multiplexed connection (in `mget`/`exists`).
+    type Conn = ();
 
-impl Store for RedisStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
+    const KIND: &'static str = "redis";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
     }
 
-    fn kind(&self) -> &str {
-        "redis"
-    }
-
-    fn capabilities(&self) -> Capabilities {
+    fn store_capabilities(&self) -> Capabilities {
         Capabilities {
             batch_size: BATCH,
             concurrency: 4,
@@ -295,60 +263,62 @@ impl Store for RedisStore {
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(async move {
-            if keys.is_empty() {
-                return Vec::new();
-            }
-            fan_out(self, keys, self.mget(keys).await)
-        })
+    /// The redis key of a coordinate (spec §3.1).
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        super::keys::compose_coordinate(&self.cfg, key)
     }
 
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(async move {
-            if keys.is_empty() {
-                return Vec::new();
-            }
-            fan_out(self, keys, self.exists(keys).await)
-        })
+    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
+        Ok(())
     }
 
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let k = self.redis_key(key)?;
-            let encoded = Zeroizing::new(value.expose().to_string());
-            let mut conn = self.connect(&k, "write").await?;
-            conn.set::<_, _, ()>(&k, encoded.as_str())
-                .await
-                .map_err(|e| self.fail(k.clone(), "write", &e))
-        })
+    async fn get_key(
+        &self,
+        _conn: &(),
+        key: &Coordinate,
+    ) -> Result<Option<SecretValue>, StoreError> {
+        Ok(self.mget(std::slice::from_ref(key)).await?.pop().flatten())
     }
 
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let k = self.redis_key(key)?;
-            let mut conn = self.connect(&k, "delete").await?;
-            // `DEL` of a missing key is not an error.
-            conn.del::<_, ()>(&k)
-                .await
-                .map_err(|e| self.fail(k.clone(), "delete", &e))
-        })
+    async fn exists_key(&self, _conn: &(), key: &Coordinate) -> Result<bool, StoreError> {
+        Ok(self
+            .exists(std::slice::from_ref(key))
+            .await?
+            .pop()
+            .unwrap_or(false))
     }
 
-    fn describe_key(&self, key: &Coordinate) -> String {
-        match self.redis_key(key) {
-            Ok(k) => k,
-            Err(_) => format!("<invalid key `{}`>", key.key),
+    /// One `MGET` (chunked) for the whole batch.
+    async fn get_batch(&self, keys: &[Coordinate]) -> Batch<Option<SecretValue>> {
+        if keys.is_empty() {
+            return Vec::new();
         }
+        spread(self, keys, self.mget(keys).await)
+    }
+
+    /// One pipeline of `EXISTS` for the whole batch.
+    async fn exists_batch(&self, keys: &[Coordinate]) -> Batch<bool> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        spread(self, keys, self.exists(keys).await)
+    }
+
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let k = self.physical_key(key)?;
+        let encoded = Zeroizing::new(value.expose().to_string());
+        let mut conn = self.open(&k, "write").await?;
+        conn.set::<_, _, ()>(&k, encoded.as_str())
+            .await
+            .map_err(|e| self.fail(k.clone(), "write", &e))
+    }
+
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let k = self.physical_key(key)?;
+        let mut conn = self.open(&k, "delete").await?;
+        // `DEL` of a missing key is not an error.
+        conn.del::<_, ()>(&k)
+            .await
+            .map_err(|e| self.fail(k.clone(), "delete", &e))
     }
 }

@@ -286,26 +286,18 @@ impl Registry {
 /// first use, so a misconfigured store only fails the commands that touch it.
 fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, StoreError> {
     match cfg.kind {
-        StoreKind::Keychain => Ok(Arc::new(KeychainStore::from_config(cfg)?)),
-        StoreKind::GcpSecretManager => Ok(Arc::new(GcpSecretManagerStore::from_config(cfg, env)?)),
-        StoreKind::AzureKeyVault => Ok(Arc::new(AzureKeyVaultStore::from_config(cfg, env)?)),
-        StoreKind::OnePassword => Ok(Arc::new(OnePasswordStore::from_config(cfg)?)),
-        StoreKind::HashicorpVault => Ok(Arc::new(super::vault::VaultStore::from_config(cfg)?)),
-        StoreKind::Redis => Ok(Arc::new(super::redis::RedisStore::from_config(cfg)?)),
-        StoreKind::Artifactory => Ok(Arc::new(super::artifactory::ArtifactoryStore::from_config(
-            cfg,
+        StoreKind::Keychain => Ok(Arc::new(KeychainStore::build(cfg, env)?)),
+        StoreKind::GcpSecretManager => Ok(Arc::new(GcpSecretManagerStore::build(cfg, env)?)),
+        StoreKind::AzureKeyVault => Ok(Arc::new(AzureKeyVaultStore::build(cfg, env)?)),
+        StoreKind::OnePassword => Ok(Arc::new(OnePasswordStore::build(cfg, env)?)),
+        StoreKind::HashicorpVault => Ok(Arc::new(super::vault::VaultStore::build(cfg, env)?)),
+        StoreKind::Redis => Ok(Arc::new(super::redis::RedisStore::build(cfg, env)?)),
+        StoreKind::Artifactory => Ok(Arc::new(super::artifactory::ArtifactoryStore::build(
+            cfg, env,
         )?)),
-        StoreKind::AwsSsm => Ok(Arc::new(super::aws_ssm::SsmStore::from_config(
-            cfg,
-            env.identity.clone(),
-            Arc::new(env.cli.auth.clone()),
-        )?)),
+        StoreKind::AwsSsm => Ok(Arc::new(super::aws_ssm::SsmStore::build(cfg, env)?)),
         StoreKind::AwsAsm => Ok(Arc::new(
-            super::aws_secrets_manager::SecretsManagerStore::from_config(
-                cfg,
-                env.identity.clone(),
-                Arc::new(env.cli.auth.clone()),
-            )?,
+            super::aws_secrets_manager::SecretsManagerStore::build(cfg, env)?,
         )),
         other => Err(StoreError::Config {
             store: cfg.name.clone(),

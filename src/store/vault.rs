@@ -15,8 +15,9 @@ use std::time::Duration;
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
+use super::keyed::KeyedBackend;
 use super::net;
-use super::{BoxFuture, Capabilities, Store, StoreError};
+use super::{Capabilities, Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret::{SecretString, SecretValue};
@@ -44,7 +45,7 @@ struct Written<'a> {
 
 impl VaultStore {
     /// Builds the store from its config. No network I/O; a missing token fails at first use.
-    pub fn from_config(cfg: &StoreConfig) -> Result<Self, StoreError> {
+    pub fn build(cfg: &StoreConfig, _env: &super::BuildEnv) -> Result<Self, StoreError> {
         let config_err = |message: String, hint: &str| StoreError::Config {
             store: cfg.name.clone(),
             message,
@@ -99,30 +100,6 @@ impl VaultStore {
             timeout: net::timeout(cfg)?,
             cfg: cfg.clone(),
         })
-    }
-
-    /// The path of a coordinate inside the mount (spec §3.1; stack and global scope get real
-    /// paths, docs/decisions.md).
-    pub fn path(&self, key: &Coordinate) -> Result<String, StoreError> {
-        super::keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(
-            |e| StoreError::Backend {
-                store: self.cfg.name.clone(),
-                key: key.key.clone(),
-                message: e.to_string(),
-                hint: None,
-                exit_code: code::FAILURE,
-            },
-        )
-    }
-
-    /// `e` (about one key of a batch) restated for `k`: one failed client build fails every
-    /// key, each named in its own error.
-    fn for_key(&self, e: &StoreError, k: &Coordinate) -> StoreError {
-        let mut e = e.clone();
-        if let StoreError::Backend { key, .. } = &mut e {
-            *key = self.describe_key(k);
-        }
-        e
     }
 
     fn err(&self, key: &Coordinate, message: String, hint: String) -> StoreError {
@@ -183,7 +160,7 @@ impl VaultStore {
         op: &str,
         e: ClientError,
     ) -> StoreError {
-        let path = self.path(key).unwrap_or_default();
+        let path = self.physical_key(key).unwrap_or_default();
         match &e {
             ClientError::APIError { code: 403, .. } => {
                 if vaultrs::token::lookup_self(client).await.is_err() {
@@ -265,13 +242,48 @@ impl VaultStore {
             _ => false,
         }
     }
+}
 
-    async fn read_one(
+impl KeyedBackend for VaultStore {
+    type Conn = VaultClient;
+
+    const KIND: &'static str = "hashicorp/vault";
+
+    fn config(&self) -> &StoreConfig {
+        &self.cfg
+    }
+
+    fn store_capabilities(&self) -> Capabilities {
+        Capabilities {
+            batch_size: 1,
+            concurrency: CONCURRENCY,
+            ..Capabilities::default()
+        }
+    }
+
+    /// The path of a coordinate inside the mount (spec §3.1; stack and global scope get real
+    /// paths, docs/decisions.md).
+    fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
+        super::keys::compose_coordinate(&self.cfg, key)
+    }
+
+    fn describe(&self, key: &Coordinate) -> String {
+        match self.physical_key(key) {
+            Ok(p) => format!("{}/{p}", self.mount),
+            Err(_) => format!("{}/<invalid key `{}`>", self.mount, key.key),
+        }
+    }
+
+    async fn connect(&self, first: &Coordinate) -> Result<VaultClient, StoreError> {
+        self.client(first)
+    }
+
+    async fn get_key(
         &self,
         client: &VaultClient,
         key: &Coordinate,
     ) -> Result<Option<SecretValue>, StoreError> {
-        let path = self.path(key)?;
+        let path = self.physical_key(key)?;
         match vaultrs::kv2::read::<serde_json::Value>(client, &self.mount, &path).await {
             Ok(serde_json::Value::Object(mut map)) => Ok(Some(match map.remove("value") {
                 Some(v) => SecretValue::json(v),
@@ -285,8 +297,8 @@ impl VaultStore {
         }
     }
 
-    async fn exists_one(&self, client: &VaultClient, key: &Coordinate) -> Result<bool, StoreError> {
-        let path = self.path(key)?;
+    async fn exists_key(&self, client: &VaultClient, key: &Coordinate) -> Result<bool, StoreError> {
+        let path = self.physical_key(key)?;
         match vaultrs::kv2::read_metadata(client, &self.mount, &path).await {
             Ok(meta) => Ok(meta
                 .versions
@@ -296,92 +308,27 @@ impl VaultStore {
             Err(e) => Err(self.fail(client, key, "metadata read", e).await),
         }
     }
-}
 
-impl Store for VaultStore {
-    fn name(&self) -> &str {
-        &self.cfg.name
-    }
-
-    fn kind(&self) -> &str {
-        "hashicorp/vault"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: 1,
-            concurrency: CONCURRENCY,
-            ..Capabilities::default()
+    async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
+        let path = self.physical_key(key)?;
+        let client = self.client(key)?;
+        let data = Written {
+            value: value.expose(),
+        };
+        match vaultrs::kv2::set(&client, &self.mount, &path, &data).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.fail(&client, key, "write", e).await),
         }
     }
 
-    fn get_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(async move {
-            let Some(first) = keys.first() else {
-                return Vec::new();
-            };
-            let client = match self.client(first) {
-                Ok(c) => c,
-                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
-            };
-            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.read_one(c, k)).await
-        })
-    }
-
-    fn exists_many<'a>(
-        &'a self,
-        keys: &'a [Coordinate],
-    ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(async move {
-            let Some(first) = keys.first() else {
-                return Vec::new();
-            };
-            let client = match self.client(first) {
-                Ok(c) => c,
-                Err(e) => return keys.iter().map(|k| Err(self.for_key(&e, k))).collect(),
-            };
-            super::net::per_key(keys, CONCURRENCY, &client, |c, k| self.exists_one(c, k)).await
-        })
-    }
-
-    fn set<'a>(
-        &'a self,
-        key: &'a Coordinate,
-        value: &'a SecretValue,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let path = self.path(key)?;
-            let client = self.client(key)?;
-            let data = Written {
-                value: value.expose(),
-            };
-            match vaultrs::kv2::set(&client, &self.mount, &path, &data).await {
-                Ok(_) => Ok(()),
-                Err(e) => Err(self.fail(&client, key, "write", e).await),
-            }
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let path = self.path(key)?;
-            let client = self.client(key)?;
-            // Metadata delete removes every version; Vault answers 204 for a missing path too.
-            match vaultrs::kv2::delete_metadata(&client, &self.mount, &path).await {
-                Ok(()) => Ok(()),
-                Err(e) if Self::not_found(&e) => Ok(()),
-                Err(e) => Err(self.fail(&client, key, "delete", e).await),
-            }
-        })
-    }
-
-    fn describe_key(&self, key: &Coordinate) -> String {
-        match self.path(key) {
-            Ok(p) => format!("{}/{p}", self.mount),
-            Err(_) => format!("{}/<invalid key `{}`>", self.mount, key.key),
+    async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
+        let path = self.physical_key(key)?;
+        let client = self.client(key)?;
+        // Metadata delete removes every version; Vault answers 204 for a missing path too.
+        match vaultrs::kv2::delete_metadata(&client, &self.mount, &path).await {
+            Ok(()) => Ok(()),
+            Err(e) if Self::not_found(&e) => Ok(()),
+            Err(e) => Err(self.fail(&client, key, "delete", e).await),
         }
     }
 }

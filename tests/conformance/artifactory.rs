@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::artifactory::ArtifactoryStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
@@ -43,7 +44,7 @@ fn store(url: &str, token: &str, extra: &[(&str, &str)]) -> ArtifactoryStore {
         ("access_token", token),
     ];
     opts.extend_from_slice(extra);
-    ArtifactoryStore::from_config(&config("artifacts", &opts)).unwrap()
+    ArtifactoryStore::build(&config("artifacts", &opts), &BuildEnv::default()).unwrap()
 }
 
 fn bearer(t: &str) -> String {
@@ -110,14 +111,17 @@ fn artifactory_paths_per_scope() {
     );
     assert_eq!((status, body), (200, b"\"odd\"".to_vec()));
     // Without a prefix the file sits right under the repository.
-    let bare = ArtifactoryStore::from_config(&config(
-        "artifacts",
-        &[
-            ("url", &base(&svc)),
-            ("repo_name", REPO),
-            ("access_token", TOKEN),
-        ],
-    ))
+    let bare = ArtifactoryStore::build(
+        &config(
+            "artifacts",
+            &[
+                ("url", &base(&svc)),
+                ("repo_name", REPO),
+                ("access_token", TOKEN),
+            ],
+        ),
+        &BuildEnv::default(),
+    )
     .unwrap();
     assert_eq!(
         bare.describe_key(&coord("dev", "api", "K")),
@@ -335,10 +339,10 @@ fn artifactory_faults_are_clear_and_bounded() {
     if std::env::var_os("ARTIFACTORY_ACCESS_TOKEN").is_none()
         && std::env::var_os("JFROG_ACCESS_TOKEN").is_none()
     {
-        let none = ArtifactoryStore::from_config(&config(
-            "artifacts",
-            &[("url", &base(&svc)), ("repo_name", REPO)],
-        ))
+        let none = ArtifactoryStore::build(
+            &config("artifacts", &[("url", &base(&svc)), ("repo_name", REPO)]),
+            &BuildEnv::default(),
+        )
         .unwrap();
         let err = block(get_one(&none, &key)).unwrap_err();
         check_err(&err, "no Artifactory access token");

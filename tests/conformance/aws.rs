@@ -10,6 +10,7 @@ use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::error::Diagnose;
 use atmos_secrets::secret::SecretValue;
 use atmos_secrets::secrets::Scope;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::aws_secrets_manager::SecretsManagerStore;
 use atmos_secrets::store::aws_ssm::SsmStore;
 use atmos_secrets::store::{Store, get_one};
@@ -84,14 +85,14 @@ fn creds() -> Credentials {
 
 fn ssm(endpoint: &str, secret: bool) -> SsmStore {
     let cfg = store_config(StoreKind::AwsSsm, secret, "/atmos/secrets", endpoint);
-    SsmStore::from_config(&cfg, None, Default::default())
+    SsmStore::build(&cfg, &BuildEnv::default())
         .unwrap()
         .with_credentials(creds())
 }
 
 fn asm(endpoint: &str) -> SecretsManagerStore {
     let cfg = store_config(StoreKind::AwsAsm, true, "atmos", endpoint);
-    SecretsManagerStore::from_config(&cfg, None, Default::default())
+    SecretsManagerStore::build(&cfg, &BuildEnv::default())
         .unwrap()
         .with_credentials(creds())
 }
@@ -229,7 +230,7 @@ print(json.dumps({"names": names, "config": cfg, "pw": pw}))
 fn asm_empty_prefix_and_stack_global_scopes() {
     let Some(m) = moto(&[]) else { return };
     let cfg = store_config(StoreKind::AwsAsm, true, "", &m.svc.url);
-    let store = SecretsManagerStore::from_config(&cfg, None, Default::default())
+    let store = SecretsManagerStore::build(&cfg, &BuildEnv::default())
         .unwrap()
         .with_credentials(creds());
     assert_eq!(
@@ -345,7 +346,7 @@ fn rejected_credentials_name_store_and_hint() {
 fn missing_region_and_bad_endpoint_are_config_errors() {
     let mut cfg = store_config(StoreKind::AwsSsm, true, "/p", "http://127.0.0.1:1");
     cfg.options.shift_remove("region");
-    let err = SsmStore::from_config(&cfg, None, Default::default())
+    let err = SsmStore::build(&cfg, &BuildEnv::default())
         .err()
         .expect("no region");
     assert!(
@@ -354,7 +355,7 @@ fn missing_region_and_bad_endpoint_are_config_errors() {
         "{err}"
     );
     let cfg = store_config(StoreKind::AwsAsm, true, "/p", "127.0.0.1:4566");
-    let err = SecretsManagerStore::from_config(&cfg, None, Default::default())
+    let err = SecretsManagerStore::build(&cfg, &BuildEnv::default())
         .err()
         .expect("bad endpoint");
     assert!(err.to_string().contains("not an http(s) URL"), "{err}");
@@ -470,7 +471,7 @@ fn read_and_write_roles_are_assumed() {
         .insert("write_role_arn".into(), Node::Str(role.into()));
     cfg.options
         .insert("read_role_arn".into(), Node::Str(role.into()));
-    let store = SsmStore::from_config(&cfg, None, Default::default())
+    let store = SsmStore::build(&cfg, &BuildEnv::default())
         .unwrap()
         .with_credentials(creds());
     let c = suite::coord("dev", "api", "K");
@@ -492,10 +493,9 @@ print(json.dumps({{"role": [p["Name"] for p in other.describe_parameters()["Para
     assert_eq!(got["role"], serde_json::json!(["/roles/dev/api/K"]));
     assert_eq!(got["caller"], serde_json::json!([]));
     // Without the read role, the caller's own account has nothing under that name.
-    let caller = SsmStore::from_config(
+    let caller = SsmStore::build(
         &store_config(StoreKind::AwsSsm, true, "/roles", &m.svc.url),
-        None,
-        Default::default(),
+        &BuildEnv::default(),
     )
     .unwrap()
     .with_credentials(creds());

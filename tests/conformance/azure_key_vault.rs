@@ -2,9 +2,7 @@
 //! official Python SDK, the conformance suite against that fake, and the exact names of spec
 //! §3.1 plus the scope limits and collision guard of §3.3.
 
-use std::sync::Arc;
-
-use atmos_secrets::config::{CliConfig, StoreConfig, StoreKind};
+use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
 use atmos_secrets::secrets::Scope;
 use atmos_secrets::store::BuildEnv;
@@ -32,11 +30,7 @@ fn store_with(fake: &Fake, ca: bool) -> AzureKeyVaultStore {
             fake.url
         )),
     };
-    let env = BuildEnv {
-        cli: Arc::new(CliConfig::default()),
-        identity: None,
-    };
-    AzureKeyVaultStore::from_config(&cfg, &env).unwrap()
+    AzureKeyVaultStore::build(&cfg, &BuildEnv::default()).unwrap()
 }
 
 fn start() -> Option<Fake> {

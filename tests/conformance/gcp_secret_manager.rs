@@ -2,9 +2,7 @@
 //! conformance suite against that fake, and the exact names and encodings of spec §3.1/§3.4
 //! read back from the fake's state.
 
-use std::sync::Arc;
-
-use atmos_secrets::config::{CliConfig, StoreConfig, StoreKind};
+use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::Store;
@@ -29,11 +27,7 @@ fn store_with(fake: &Fake, extra: &str) -> GcpSecretManagerStore {
             fake.url
         )),
     };
-    let env = BuildEnv {
-        cli: Arc::new(CliConfig::default()),
-        identity: None,
-    };
-    GcpSecretManagerStore::from_config(&cfg, &env).unwrap()
+    GcpSecretManagerStore::build(&cfg, &BuildEnv::default()).unwrap()
 }
 
 #[test]

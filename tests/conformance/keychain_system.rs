@@ -9,6 +9,7 @@ use std::process::Command;
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::Store;
 use atmos_secrets::store::keychain::KeychainStore;
 use atmos_secrets::yaml::{Map, Node};
@@ -83,7 +84,7 @@ fn inner_system_conformance() {
     let service = std::env::var(SERVICE_ENV).expect("started by keychain_system_backend");
     // No ATMOS_KEYRING_PASSWORD here: a fallback to the file backend would fail to build.
     assert!(std::env::var_os("ATMOS_KEYRING_PASSWORD").is_none());
-    let store = KeychainStore::from_config(&system_config(&service)).unwrap();
+    let store = KeychainStore::build(&system_config(&service), &BuildEnv::default()).unwrap();
     let c = coord("dev", "api", "K");
     assert!(
         store
@@ -104,7 +105,7 @@ fn inner_system_conformance() {
     ))
     .unwrap();
     // A second store object (a later command) reads what the first wrote.
-    let again = KeychainStore::from_config(&system_config(&service)).unwrap();
+    let again = KeychainStore::build(&system_config(&service), &BuildEnv::default()).unwrap();
     let v = block(atmos_secrets::store::get_one(
         &again,
         &coord("dev", "api", "LEAK_CHECK"),
@@ -144,7 +145,7 @@ fn keychain_system_without_session_or_password_is_a_clear_error() {
 #[ignore = "run by keychain_system_without_session_or_password_is_a_clear_error"]
 fn inner_no_session() {
     assert!(std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none());
-    let err = KeychainStore::from_config(&system_config("atmos-no-session"))
+    let err = KeychainStore::build(&system_config("atmos-no-session"), &BuildEnv::default())
         .err()
         .expect("no keychain and no file password");
     let msg = err.to_string();

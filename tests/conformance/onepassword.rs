@@ -5,6 +5,7 @@
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
 use atmos_secrets::secrets::Coordinate;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::onepassword::OnePasswordStore;
 use atmos_secrets::store::{BoxFuture, Capabilities, Store, StoreError, get_one};
 
@@ -22,7 +23,7 @@ fn store(fake: &Fake, token: &str) -> OnePasswordStore {
             fake.url
         )),
     };
-    OnePasswordStore::from_config(&cfg).unwrap()
+    OnePasswordStore::build(&cfg, &BuildEnv::default()).unwrap()
 }
 
 fn start() -> Option<Fake> {

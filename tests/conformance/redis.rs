@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::redis::RedisStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
@@ -35,7 +36,7 @@ pub fn config(name: &str, options: &[(&str, &str)]) -> StoreConfig {
 fn store(url: &str, extra: &[(&str, &str)]) -> RedisStore {
     let mut opts = vec![("url", url), ("prefix", "atmos")];
     opts.extend_from_slice(extra);
-    RedisStore::from_config(&config("cache", &opts)).unwrap()
+    RedisStore::build(&config("cache", &opts), &BuildEnv::default()).unwrap()
 }
 
 #[test]
@@ -172,9 +173,12 @@ fn redis_faults_are_clear_and_bounded() {
 
 #[test]
 fn redis_config_errors() {
-    let err = RedisStore::from_config(&config("cache", &[("url", "http://:pw@host:1")]))
-        .err()
-        .unwrap();
+    let err = RedisStore::build(
+        &config("cache", &[("url", "http://:pw@host:1")]),
+        &BuildEnv::default(),
+    )
+    .err()
+    .unwrap();
     let msg = err.to_string();
     assert!(msg.contains("is not a redis URL"), "{msg}");
     assert!(!msg.contains(":pw@"), "{msg}");

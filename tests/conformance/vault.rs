@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret::SecretValue;
+use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::vault::VaultStore;
 use atmos_secrets::store::{Store, get_one};
 use atmos_secrets::yaml::{Map, Node};
@@ -39,7 +40,7 @@ fn store(url: &str, token: &str, extra: &[(&str, &str)]) -> VaultStore {
         ("prefix", "atmos"),
     ];
     opts.extend_from_slice(extra);
-    VaultStore::from_config(&config("team-vault", &opts)).unwrap()
+    VaultStore::build(&config("team-vault", &opts), &BuildEnv::default()).unwrap()
 }
 
 #[test]
@@ -211,7 +212,7 @@ fn vault_faults_are_clear_and_bounded() {
         "team-vault",
         &[("address", &bao.svc.url), ("mount", "secret")],
     );
-    let none = VaultStore::from_config(&cfg).unwrap();
+    let none = VaultStore::build(&cfg, &BuildEnv::default()).unwrap();
     if std::env::var_os("VAULT_TOKEN").is_none() {
         let err = block(get_one(&none, &key)).unwrap_err();
         check_err(&err, "no Vault token", &[ROOT]);
@@ -220,34 +221,43 @@ fn vault_faults_are_clear_and_bounded() {
 
 #[test]
 fn vault_config_errors() {
-    let err = VaultStore::from_config(&config(
-        "team-vault",
-        &[("address", "vault.example.com"), ("mount", "secret")],
-    ))
+    let err = VaultStore::build(
+        &config(
+            "team-vault",
+            &[("address", "vault.example.com"), ("mount", "secret")],
+        ),
+        &BuildEnv::default(),
+    )
     .err()
     .unwrap();
     assert!(err.to_string().contains("not an http(s) URL"), "{err}");
-    let err = VaultStore::from_config(&config(
-        "team-vault",
-        &[
-            ("address", "http://127.0.0.1:1"),
-            ("mount", "secret"),
-            ("timeout", "soon"),
-        ],
-    ))
+    let err = VaultStore::build(
+        &config(
+            "team-vault",
+            &[
+                ("address", "http://127.0.0.1:1"),
+                ("mount", "secret"),
+                ("timeout", "soon"),
+            ],
+        ),
+        &BuildEnv::default(),
+    )
     .err()
     .unwrap();
     assert!(err.to_string().contains("`timeout`"), "{err}");
     // A CA bundle that does not exist fails at first use, naming the file.
-    let s = VaultStore::from_config(&config(
-        "team-vault",
-        &[
-            ("address", "https://127.0.0.1:1"),
-            ("mount", "secret"),
-            ("token", "t"),
-            ("ca_cert", "/nonexistent/ca.pem"),
-        ],
-    ))
+    let s = VaultStore::build(
+        &config(
+            "team-vault",
+            &[
+                ("address", "https://127.0.0.1:1"),
+                ("mount", "secret"),
+                ("token", "t"),
+                ("ca_cert", "/nonexistent/ca.pem"),
+            ],
+        ),
+        &BuildEnv::default(),
+    )
     .unwrap();
     let err = block(get_one(&s, &coord("dev", "api", "K"))).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
