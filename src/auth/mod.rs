@@ -5,6 +5,7 @@
 //! Backend-specific readers (AWS credentials/config INI, GCP ADC, Azure) live in submodules and
 //! only use the path helpers below.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod azure;
 pub mod gcp;

@@ -9,24 +9,38 @@
 //! The trait is async (boxed futures, so it stays object-safe) because cloud backends are; local
 //! backends simply return ready futures.
 
+#[cfg(feature = "artifactory")]
 pub mod artifactory;
+#[cfg(feature = "aws")]
 pub mod aws_common;
+#[cfg(feature = "aws")]
 pub mod aws_secrets_manager;
+#[cfg(feature = "aws")]
 pub mod aws_ssm;
+#[cfg(feature = "azure")]
 pub mod azure_key_vault;
+pub mod descriptor;
+#[cfg(feature = "gcp")]
 pub mod gcp_secret_manager;
 pub mod keychain;
 pub mod keyed;
 pub mod keys;
 pub mod memory;
 pub mod net;
+#[cfg(feature = "onepassword")]
 pub mod onepassword;
 pub mod per_runtime;
 pub mod plan;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod registry;
 pub mod sops;
+#[cfg(feature = "aws")]
 pub mod sops_kms;
+#[cfg(not(feature = "aws"))]
+#[path = "sops_kms_off.rs"]
+pub mod sops_kms;
+#[cfg(feature = "vault")]
 pub mod vault;
 
 use std::future::Future;

@@ -1,5 +1,5 @@
-//! Owns the registry: kind → constructor, and declaration → store. This is the only file that
-//! names every backend.
+//! Owns the registry: declaration → store, built once per command through the descriptor table
+//! (`descriptor`), which is the only file that names every backend.
 //!
 //! Stores are built lazily, once per command, on first use; a store whose options are wrong only
 //! fails the commands that touch it.
@@ -9,13 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
-use super::azure_key_vault::AzureKeyVaultStore;
-use super::gcp_secret_manager::GcpSecretManagerStore;
-use super::keychain::KeychainStore;
-use super::onepassword::OnePasswordStore;
 use super::sops::SopsStore;
 use super::{BuildEnv, Store, StoreError};
-use crate::config::{AgeKeySpec, CliConfig, ProviderConfig, StoreConfig, StoreKind};
+use crate::config::{AgeKeySpec, CliConfig, ProviderConfig, StoreConfig};
 use crate::error::Diagnose;
 use crate::secrets::{Backend, Declaration};
 
@@ -195,7 +191,9 @@ impl Registry {
             cli: self.cfg.clone(),
             identity: self.identity_for(cfg),
         };
-        self.cached(&format!("store:{name}"), || build_store(cfg, &env))
+        self.cached(&format!("store:{name}"), || {
+            super::descriptor::build(cfg, &env)
+        })
     }
 
     /// A secret store by name: like [`Registry::store`] but rejects non-secret stores.
@@ -279,33 +277,5 @@ impl Registry {
             m.insert(key.to_owned(), store.clone());
         }
         Ok(store)
-    }
-}
-
-/// kind → constructor. Constructors must not do network I/O: clients are created lazily on
-/// first use, so a misconfigured store only fails the commands that touch it.
-fn build_store(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, StoreError> {
-    match cfg.kind {
-        StoreKind::Keychain => Ok(Arc::new(KeychainStore::build(cfg, env)?)),
-        StoreKind::GcpSecretManager => Ok(Arc::new(GcpSecretManagerStore::build(cfg, env)?)),
-        StoreKind::AzureKeyVault => Ok(Arc::new(AzureKeyVaultStore::build(cfg, env)?)),
-        StoreKind::OnePassword => Ok(Arc::new(OnePasswordStore::build(cfg, env)?)),
-        StoreKind::HashicorpVault => Ok(Arc::new(super::vault::VaultStore::build(cfg, env)?)),
-        StoreKind::Redis => Ok(Arc::new(super::redis::RedisStore::build(cfg, env)?)),
-        StoreKind::Artifactory => Ok(Arc::new(super::artifactory::ArtifactoryStore::build(
-            cfg, env,
-        )?)),
-        StoreKind::AwsSsm => Ok(Arc::new(super::aws_ssm::SsmStore::build(cfg, env)?)),
-        StoreKind::AwsAsm => Ok(Arc::new(
-            super::aws_secrets_manager::SecretsManagerStore::build(cfg, env)?,
-        )),
-        other => Err(StoreError::Config {
-            store: cfg.name.clone(),
-            message: format!(
-                "backend `{}` is not available in this build yet",
-                other.as_str()
-            ),
-            hint: Some("use a `keychain` store or a SOPS provider for now".to_owned()),
-        }),
     }
 }

@@ -7,8 +7,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[cfg(feature = "artifactory")]
 mod artifactory;
+#[cfg(feature = "aws")]
 mod aws;
+#[cfg(all(feature = "gcp", feature = "azure", feature = "onepassword"))]
 mod cloud;
 mod config_bad_input;
 mod config_discovery;
@@ -20,9 +23,11 @@ mod keychain;
 mod leak;
 mod listing;
 mod localsrv;
+#[cfg(feature = "redis")]
 mod redis;
 mod setget;
 mod sops_cli;
 mod sops_crash_safety;
 mod sops_interop;
+#[cfg(feature = "vault")]
 mod vault;

@@ -1,18 +1,25 @@
 //! The backend conformance suite: one set of behaviours every store must show, run against each
 //! backend (real servers or vetted fakes where a backend needs one).
 
+#[cfg(feature = "artifactory")]
 mod artifactory;
+#[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "azure")]
 mod azure_key_vault;
 mod fakes;
+#[cfg(feature = "gcp")]
 mod gcp_secret_manager;
 mod keychain_system;
 mod localsrv;
+#[cfg(feature = "onepassword")]
 mod onepassword;
+#[cfg(feature = "redis")]
 mod redis;
 mod services;
 mod session_bus;
 mod suite;
+#[cfg(feature = "vault")]
 mod vault;
 
 use std::sync::Arc;
