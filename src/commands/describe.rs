@@ -18,7 +18,8 @@ use crate::yaml::{self, Map, Node};
 
 /// Runs `atmos describe …`.
 pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
-    let cfg = config::load::load(global)?;
+    let cfg = config::load::load(&global.load_options())?;
+    crate::store::descriptor::validate_config(&cfg)?;
     for w in &cfg.warnings {
         printer.warn(w);
     }

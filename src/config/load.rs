@@ -16,7 +16,6 @@ use super::{
     AgeKeySpec, AuthConfig, CliConfig, ProviderConfig, ProviderSpec, StacksConfig, StoreConfig,
     StoreKind,
 };
-use crate::cli::GlobalArgs;
 use crate::env;
 use crate::error::Diagnose;
 use crate::yaml::{self, Map, Node, YamlError};
@@ -194,13 +193,23 @@ impl StoreKind {
     }
 }
 
+/// Where to look for `atmos.yaml`: what the command line says (`--config`, `--base-path`); the
+/// commands build it from their flags, so this layer does not depend on the CLI.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--config`: a file or a directory holding `atmos.yaml`.
+    pub config_path: Option<PathBuf>,
+    /// `--base-path`: the project root, winning over `base_path` in the file.
+    pub base_path: Option<PathBuf>,
+}
+
 /// Finds and loads `atmos.yaml` following the discovery order in the module docs.
-pub fn load(global: &GlobalArgs) -> Result<CliConfig, ConfigError> {
-    let config_path = global
+pub fn load(options: &LoadOptions) -> Result<CliConfig, ConfigError> {
+    let config_path = options
         .config_path
         .clone()
         .or_else(|| env::var(env::ATMOS_CLI_CONFIG_PATH).map(PathBuf::from));
-    let base_override = global
+    let base_override = options
         .base_path
         .clone()
         .or_else(|| env::var(env::ATMOS_BASE_PATH).map(PathBuf::from));
@@ -627,7 +636,6 @@ fn parse_store(
             ));
         }
     };
-    check_options(name, kind, &options, file)?;
     Ok(StoreConfig {
         name: name.to_lowercase(),
         kind,
@@ -635,88 +643,6 @@ fn parse_store(
         identity: if kind.uses_identity() { identity } else { None },
         options,
     })
-}
-
-fn check_options(name: &str, kind: StoreKind, o: &Map, file: &Path) -> Result<(), ConfigError> {
-    let has = |k: &str| super::option_str(o, k).is_some();
-    let has_env = |k: &str| env::var(k).is_some();
-    let missing = |option: &str, message: &str| ConfigError::MissingOption {
-        file: file.to_path_buf(),
-        store: name.to_owned(),
-        option: option.to_owned(),
-        message: message.to_owned(),
-    };
-    match kind {
-        StoreKind::AwsSsm if !has("region") => Err(missing(
-            "region",
-            "region is required in ssm store configuration",
-        )),
-        StoreKind::AwsAsm if !has("region") => Err(missing(
-            "region",
-            "region is required in asm store configuration",
-        )),
-        StoreKind::AzureKeyVault if !has("vault_url") && !has("endpoint") => Err(missing(
-            "vault_url",
-            "vault_url is required in key vault store configuration",
-        )),
-        StoreKind::GcpSecretManager if !has("project_id") => Err(missing(
-            "project_id",
-            "project_id is required in google secret manager store configuration",
-        )),
-        StoreKind::HashicorpVault if !has("mount") && !has("path") => Err(missing(
-            "mount",
-            "mount is required in vault store configuration",
-        )),
-        StoreKind::HashicorpVault
-            if !has("address") && !has("url") && !has_env(env::VAULT_ADDR) =>
-        {
-            Err(missing(
-                "address",
-                "address is required in vault store configuration (or set VAULT_ADDR)",
-            ))
-        }
-        StoreKind::GithubActions if !has("owner") || !has("repo") => Err(missing(
-            if has("owner") { "repo" } else { "owner" },
-            "owner and repo are required in github actions store configuration",
-        )),
-        StoreKind::Redis if !has("url") && !has_env(env::ATMOS_REDIS_URL) => Err(missing(
-            "url",
-            "url is required in redis store configuration (or set ATMOS_REDIS_URL)",
-        )),
-        StoreKind::Artifactory
-            if !has("access_token")
-                && !has_env(env::ARTIFACTORY_ACCESS_TOKEN)
-                && !has_env(env::JFROG_ACCESS_TOKEN) =>
-        {
-            Err(missing(
-                "access_token",
-                "access_token is required in artifactory store configuration (or set ARTIFACTORY_ACCESS_TOKEN)",
-            ))
-        }
-        StoreKind::Artifactory if !has("repo_name") => Err(missing(
-            "repo_name",
-            "repo_name is required in artifactory store configuration",
-        )),
-        StoreKind::OnePassword => match super::option_str(o, "mode") {
-            None | Some("auto" | "connect" | "service-account") => Ok(()),
-            Some(m) => Err(invalid(
-                file,
-                &format!("stores.{name}.options.mode"),
-                format!(
-                    "unknown 1Password mode `{m}` (expected auto, connect, or service-account)"
-                ),
-            )),
-        },
-        StoreKind::Keychain => match super::option_str(o, "backend") {
-            None | Some("system" | "file" | "memory") => Ok(()),
-            Some(b) => Err(invalid(
-                file,
-                &format!("stores.{name}.options.backend"),
-                format!("unknown keychain backend `{b}` (expected system, file, or memory)"),
-            )),
-        },
-        _ => Ok(()),
-    }
 }
 
 /// Parses one `secrets.providers.<name>` entry (shared by `atmos.yaml` and stack manifests).
@@ -935,12 +861,6 @@ mod tests {
     fn store_errors() {
         let e = load_text("stores:\n  x:\n    kind: nope\n").expect_err("unknown");
         assert!(e.to_string().contains("store type not found: nope"), "{e}");
-        let e = load_text("stores:\n  x:\n    kind: aws/ssm\n").expect_err("region");
-        assert!(
-            e.to_string()
-                .contains("region is required in ssm store configuration"),
-            "{e}"
-        );
         let e =
             load_text("stores:\n  x:\n    kind: redis\n    secret: true\n    options: {url: u}\n")
                 .expect_err("secret");

@@ -28,9 +28,11 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         identity: cmd.scope.identity,
         interactive: crate::prompt::interactive(global.interactive),
     };
-    let config_args = global.clone();
+    let load_options = global.load_options();
     let project = Project::new(settings, move || {
-        Ok(crate::config::load::load(&config_args)?)
+        let cfg = crate::config::load::load(&load_options)?;
+        crate::store::descriptor::validate_config(&cfg)?;
+        Ok(cfg)
     });
     // Masking settings live in atmos.yaml; a config that does not load is reported by the verb.
     if let Ok(cfg) = project.config() {
