@@ -1,6 +1,8 @@
 //! Owns `.sops.yaml`: finding it (walking up from a start directory), parsing creation rules and
 //! `stores:` options, and selecting the first rule whose `path_regex` matches a file (sops
-//! semantics: the path relative to the config's directory, unanchored search).
+//! semantics: the path relative to the config's directory, unanchored search); and adding an age
+//! recipient to a creation rule with a line-based edit that keeps order and comments
+//! ([`upsert_age_recipient`]).
 
 use std::path::{Path, PathBuf};
 
@@ -404,5 +406,206 @@ mod tests {
             Path::new("/r/.sops.yaml"),
         );
         assert!(e.is_err());
+    }
+}
+
+// --- Line-based editing of `.sops.yaml` that keeps order, comments and unrelated keys. ---
+
+/// Adds `recipient` to the `age` list of the creation rule whose `path_regex` is `regex`,
+/// or appends a new `{path_regex, age}` rule. Returns the new text.
+pub fn upsert_age_recipient(text: &str, regex: &str, recipient: &str) -> Result<String, String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let Some(start) = lines
+        .iter()
+        .position(|l| l.starts_with("creation_rules:") && l[15..].trim().is_empty())
+    else {
+        if lines.iter().any(|l| l.starts_with("creation_rules:")) {
+            return Err("`creation_rules` must be a block list".into());
+        }
+        let mut out = text.to_owned();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "creation_rules:\n  - path_regex: {}\n    age: {recipient}\n",
+            quote(regex)
+        ));
+        return Ok(out);
+    };
+    // The list runs until the next line at column 0 that is not a comment or blank.
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| {
+            !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('-')
+        })
+        .map_or(lines.len(), |p| start + 1 + p);
+    // Item starts: lines whose first non-space character is `-` at the list's indent.
+    let items: Vec<usize> = (start + 1..end)
+        .filter(|&i| lines[i].trim_start().starts_with("- ") || lines[i].trim() == "-")
+        .collect();
+    let item_indent = items
+        .first()
+        .map_or(2, |&i| lines[i].len() - lines[i].trim_start().len());
+    let items: Vec<usize> = items
+        .into_iter()
+        .filter(|&i| lines[i].len() - lines[i].trim_start().len() == item_indent)
+        .collect();
+    for (n, &item) in items.iter().enumerate() {
+        let item_end = items.get(n + 1).copied().unwrap_or(end);
+        let field = |name: &str| -> Option<(usize, String)> {
+            (item..item_end).find_map(|i| {
+                let body = lines[i].trim_start().trim_start_matches("- ").trim_start();
+                body.strip_prefix(name)
+                    .and_then(|r| r.strip_prefix(':'))
+                    .map(|v| (i, v.trim().to_owned()))
+            })
+        };
+        let Some((re_line, raw)) = field("path_regex") else {
+            continue;
+        };
+        if unquote(strip_comment(&raw)) != regex {
+            continue;
+        }
+        let key_indent = {
+            let l = &lines[re_line];
+            let lead = l.len() - l.trim_start().len();
+            if l.trim_start().starts_with("- ") {
+                lead + 2
+            } else {
+                lead
+            }
+        };
+        return match field("age") {
+            Some((age_line, raw_age)) => {
+                let value = strip_comment(&raw_age);
+                if value.is_empty() || value.starts_with(['|', '>', '[']) {
+                    return Err(
+                        "the matching rule's `age` must be a plain comma-separated string".into(),
+                    );
+                }
+                let current = unquote(value);
+                let mut keys: Vec<String> = current
+                    .split(',')
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if keys.iter().any(|k| k == recipient) {
+                    return Ok(text.to_owned());
+                }
+                keys.push(recipient.to_owned());
+                let l = &lines[age_line];
+                let prefix = &l[..l.find("age:").unwrap_or(0)];
+                lines[age_line] = format!("{prefix}age: {}", keys.join(","));
+                Ok(join(&lines, text))
+            }
+            None => {
+                lines.insert(
+                    re_line + 1,
+                    format!("{}age: {recipient}", " ".repeat(key_indent)),
+                );
+                Ok(join(&lines, text))
+            }
+        };
+    }
+    // No rule for this path: append one at the end of the list.
+    let pad = " ".repeat(item_indent);
+    let mut insert_at = end;
+    while insert_at > start + 1 && lines[insert_at - 1].trim().is_empty() {
+        insert_at -= 1;
+    }
+    lines.insert(insert_at, format!("{pad}- path_regex: {}", quote(regex)));
+    lines.insert(insert_at + 1, format!("{pad}  age: {recipient}"));
+    Ok(join(&lines, text))
+}
+
+fn join(lines: &[String], original: &str) -> String {
+    let mut s = lines.join("\n");
+    if original.ends_with('\n') || original.is_empty() || !s.is_empty() {
+        s.push('\n');
+    }
+    s
+}
+
+fn strip_comment(v: &str) -> &str {
+    if v.starts_with(['\'', '"']) {
+        return v;
+    }
+    match v.find(" #") {
+        Some(i) => v[..i].trim_end(),
+        None => v,
+    }
+}
+
+fn quote(regex: &str) -> String {
+    format!("'{}'", regex.replace('\'', "''"))
+}
+
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    if let Some(inner) = v
+        .strip_prefix('\'')
+        .and_then(|s| s.rfind('\'').map(|e| &s[..e]))
+    {
+        return inner.replace("''", "'");
+    }
+    if let Some(inner) = v
+        .strip_prefix('"')
+        .and_then(|s| s.rfind('"').map(|e| &s[..e]))
+    {
+        return inner
+            .replace("\\\\", "\u{0}")
+            .replace("\\\"", "\"")
+            .replace('\u{0}', "\\");
+    }
+    v.to_owned()
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::upsert_age_recipient as up;
+
+    const RE: &str = r"secrets/.*\.enc\.yaml$";
+
+    #[test]
+    fn creates_a_file() {
+        assert_eq!(
+            up("", RE, "age1a").unwrap(),
+            "creation_rules:\n  - path_regex: 'secrets/.*\\.enc\\.yaml$'\n    age: age1a\n"
+        );
+    }
+
+    #[test]
+    fn adds_to_matching_rule_keeping_comments() {
+        let text = "# top\ncreation_rules:\n  # first\n  - path_regex: 'secrets/.*\\.enc\\.yaml$'\n    age: age1a  # team\n  - path_regex: other$\n    age: age1z\nstores: x\n";
+        let out = up(text, RE, "age1b").unwrap();
+        assert_eq!(
+            out,
+            "# top\ncreation_rules:\n  # first\n  - path_regex: 'secrets/.*\\.enc\\.yaml$'\n    age: age1a,age1b\n  - path_regex: other$\n    age: age1z\nstores: x\n"
+        );
+        // Idempotent.
+        assert_eq!(up(&out, RE, "age1b").unwrap(), out);
+    }
+
+    #[test]
+    fn appends_a_rule_when_none_matches() {
+        let text = "creation_rules:\n- path_regex: other$\n  age: age1z\n";
+        assert_eq!(
+            up(text, RE, "age1b").unwrap(),
+            "creation_rules:\n- path_regex: other$\n  age: age1z\n- path_regex: 'secrets/.*\\.enc\\.yaml$'\n  age: age1b\n"
+        );
+    }
+
+    #[test]
+    fn inserts_age_into_rule_without_one() {
+        let text = "creation_rules:\n  - path_regex: \"secrets/.*\\\\.enc\\\\.yaml$\"\n    encrypted_regex: x\n";
+        assert_eq!(
+            up(text, RE, "age1b").unwrap(),
+            "creation_rules:\n  - path_regex: \"secrets/.*\\\\.enc\\\\.yaml$\"\n    age: age1b\n    encrypted_regex: x\n"
+        );
+    }
+
+    #[test]
+    fn rejects_flow_lists() {
+        assert!(up("creation_rules: []\n", RE, "age1b").is_err());
     }
 }
