@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::process::Stdio;
 
 use crate::error::{Error, code};
-use crate::secret::SecretString;
+use crate::secret_value::SecretString;
 
 /// The environment a child gets: the process environment, then atmos.yaml `env:`, then secrets.
 /// A later layer replaces an earlier variable of the same name in place; new names are appended.

@@ -11,7 +11,8 @@
 //!   [`secrets`] (declarations, scopes, coordinates), [`auth`] (identities), [`store`] (the
 //!   store trait, key composition, the registry and the backends), [`sops`] (the pure SOPS
 //!   codec).
-//! - Primitives: [`template`] (the Go `text/template` engine), [`yaml`], [`secret`], [`env`],
+//! - Primitives: [`template`] (the renderer, its one context type, the Go `text/template`
+//!   engine), [`yaml`], [`secret_value`], [`env`],
 //!   [`error`], [`printer`] (the only writer of stdout/stderr, and masking), [`prompt`],
 //!   [`dotenv`], [`child`], [`fsx`].
 
@@ -31,7 +32,7 @@ pub mod fsx;
 pub mod printer;
 pub mod prompt;
 pub mod runtime;
-pub mod secret;
+pub mod secret_value;
 pub mod secrets;
 pub mod session;
 pub mod sops;

@@ -20,7 +20,7 @@ use std::io::{self, IsTerminal, Write};
 use base64::Engine as _;
 
 use crate::error::Error;
-use crate::secret::SecretString;
+use crate::secret_value::SecretString;
 use crate::yaml::{Map, Node};
 
 /// Warnings raised where no printer is at hand (store construction, config loading); the

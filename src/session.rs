@@ -26,7 +26,7 @@ use indexmap::IndexMap;
 
 use crate::config::{CliConfig, ProviderConfig};
 use crate::error::{Error, Result};
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::{Coordinate, Declaration, Scope};
 use crate::stack::ComponentInstance;
 use crate::stack::functions::{FunctionResolver, SecretFn, StoreFn, StoreGetFn};

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use crate::secret::SecretString;
+use crate::secret_value::SecretString;
 use crate::yaml::{Map, Node};
 
 /// The merged, validated `atmos.yaml`.

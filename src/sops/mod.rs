@@ -42,7 +42,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::secret::SecretString;
+use crate::secret_value::SecretString;
 
 pub use cipher::DataKey;
 pub use config::{Config, CreationRule, find_config};

@@ -18,7 +18,7 @@ use super::net;
 use super::{Capabilities, Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
 
 /// Requests in flight at once within one `get_many`/`exists_many`.

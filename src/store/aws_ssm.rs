@@ -20,7 +20,7 @@ use super::aws_common::{Access, AwsContext, Creds, is_code};
 use super::keyed::KeyedBackend;
 use super::{Capabilities, StoreError, keys};
 use crate::config::StoreConfig;
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::Coordinate;
 
 /// SSM's `GetParameters` limit.

@@ -40,7 +40,7 @@ use super::per_runtime::PerRuntime;
 use super::{Capabilities, StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::{Coordinate, Scope};
 
 /// The bearer `without_authentication: true` sends (spec: "stub token").

@@ -27,7 +27,7 @@ use super::per_runtime::PerRuntime;
 use super::{Capabilities, StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
 
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -19,7 +19,7 @@ pub use super::memory::{Kv, MemoryKv};
 use super::{BoxFuture, Capabilities, Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
 
 /// The `keychain` store.

@@ -9,7 +9,7 @@ use futures_util::StreamExt as _;
 
 use super::{BoxFuture, Capabilities, Store, StoreError};
 use crate::config::StoreConfig;
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::Coordinate;
 
 /// The results of one batch of per-key calls, in key order.

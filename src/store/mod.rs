@@ -47,7 +47,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::error::{Diagnose, code};
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::{Coordinate, Scope};
 
 /// A boxed, sendable future: what trait methods return.

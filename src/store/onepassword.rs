@@ -30,7 +30,7 @@ use super::per_runtime::PerRuntime;
 use super::{Capabilities, Store, StoreError, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

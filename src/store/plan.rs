@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::{Store, StoreError};
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::Coordinate;
 
 /// One read request: which store, which key; `tag` is the caller's index.

@@ -18,7 +18,7 @@ use super::net;
 use super::{Capabilities, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
 
 /// Keys per `MGET`.

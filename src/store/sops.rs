@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 use super::{BoxFuture, BuildEnv, Capabilities, Store, StoreError};
 use crate::config::{AgeKeySpec, ProviderConfig};
 use crate::error::{Diagnose, Error, code};
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::{Coordinate, Scope};
 use crate::sops::{self, AgeIdentities, Document, EmitOptions, Format, KeySource};
 

@@ -20,7 +20,7 @@ use super::net;
 use super::{Capabilities, Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
-use crate::secret::{SecretString, SecretValue};
+use crate::secret_value::{SecretString, SecretValue};
 use crate::secrets::Coordinate;
 
 /// Reads in flight at once within one `get_many`.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use age::secrecy::ExposeSecret;
-use atmos_secrets::secret::SecretString;
+use atmos_secrets::secret_value::SecretString;
 use atmos_secrets::sops;
 
 use crate::support::{Atmos, sops_bin, vectors_dir};

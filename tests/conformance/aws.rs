@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::error::Diagnose;
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::secrets::Scope;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::aws_secrets_manager::SecretsManagerStore;

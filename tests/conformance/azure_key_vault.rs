@@ -3,7 +3,7 @@
 //! §3.1 plus the scope limits and collision guard of §3.3.
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::secrets::Scope;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::azure_key_vault::{AzureKeyVaultStore, STUB_TOKEN};

@@ -3,7 +3,7 @@
 //! read back from the fake's state.
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::Store;
 use atmos_secrets::store::gcp_secret_manager::GcpSecretManagerStore;

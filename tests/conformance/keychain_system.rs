@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::Store;
 use atmos_secrets::store::keychain::KeychainStore;

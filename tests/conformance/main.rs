@@ -24,7 +24,7 @@ mod vault;
 
 use std::sync::Arc;
 
-use atmos_secrets::secret::SecretString;
+use atmos_secrets::secret_value::SecretString;
 use atmos_secrets::store::keychain::{FileKv, KeychainStore};
 use atmos_secrets::store::memory::MemoryKv;
 

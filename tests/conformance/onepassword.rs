@@ -3,7 +3,7 @@
 //! delete semantics of spec §3.2 read back from the fake's state.
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::secrets::Coordinate;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::onepassword::OnePasswordStore;

@@ -1,6 +1,6 @@
 //! The behaviours. Each backend calls [`run`] with what it is expected to support.
 
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::secrets::{Coordinate, Scope};
 use atmos_secrets::store::{Store, get_one};
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
-use atmos_secrets::secret::SecretValue;
+use atmos_secrets::secret_value::SecretValue;
 use atmos_secrets::store::BuildEnv;
 use atmos_secrets::store::vault::VaultStore;
 use atmos_secrets::store::{Store, get_one};

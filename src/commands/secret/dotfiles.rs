@@ -10,7 +10,7 @@ use crate::cli::{ImportArgs, PullArgs, PushArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::prompt::read_stdin;
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::{Backend, Coordinate, Declaration, Scope};
 use crate::session::Project;
 
@@ -92,9 +92,9 @@ pub(crate) fn pull(project: &Project, args: PullArgs, printer: &mut Printer) -> 
     // On a masked stdout, print the mask itself rather than a masked rendering (which would
     // still show quoting and length hints).
     let masked = args.output.is_none() && printer.masker.enabled();
-    let shown = |v: &SecretValue| -> crate::secret::SecretString {
+    let shown = |v: &SecretValue| -> crate::secret_value::SecretString {
         if masked {
-            crate::secret::SecretString::from(crate::printer::MASK)
+            crate::secret_value::SecretString::from(crate::printer::MASK)
         } else {
             v.to_text()
         }
@@ -123,7 +123,7 @@ pub(crate) fn pull(project: &Project, args: PullArgs, printer: &mut Printer) -> 
                 .collect(),
         ),
         _ => {
-            let texts: Vec<(String, crate::secret::SecretString)> = values
+            let texts: Vec<(String, crate::secret_value::SecretString)> = values
                 .iter()
                 .map(|(k, v)| (k.clone(), v.to_text()))
                 .collect();

@@ -5,7 +5,7 @@
 use crate::cli::{ExecArgs, ShellArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secret::SecretString;
+use crate::secret_value::SecretString;
 use crate::secrets::Declaration;
 use crate::session::{Project, Session};
 

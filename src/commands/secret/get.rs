@@ -17,7 +17,7 @@ pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Re
     let value = session.get_value(&decl)?;
     let value = match args.path.as_deref() {
         Some(p) => select_json(&structured(&value), p)
-            .map(crate::secret::SecretValue::json)
+            .map(crate::secret_value::SecretValue::json)
             .map_err(|e| {
                 Error::new(format!(
                     "cannot apply path `{p}` to secret `{}`: {e}",
@@ -43,7 +43,7 @@ pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Re
 
 /// The value to apply `--path` to: a JSON object or array stored as text is parsed first (SOPS
 /// and most stores hold strings).
-fn structured(value: &crate::secret::SecretValue) -> serde_json::Value {
+fn structured(value: &crate::secret_value::SecretValue) -> serde_json::Value {
     match value.as_str() {
         Some(s) if s.trim_start().starts_with(['{', '[']) => {
             serde_json::from_str(s).unwrap_or_else(|_| value.expose().clone())

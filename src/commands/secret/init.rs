@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::Scope;
 use crate::session::{self, Project, Session, Target};
 

@@ -3,7 +3,7 @@
 use crate::cli::{DeleteArgs, SetArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secret::SecretValue;
+use crate::secret_value::SecretValue;
 use crate::secrets::{Declaration, Scope};
 use crate::session::Project;
 
