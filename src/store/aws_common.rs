@@ -59,6 +59,43 @@ pub struct AwsContext<C> {
     write: PerRuntime<C>,
 }
 
+/// The SDK client of one AWS store kind.
+pub trait AwsApi: Send + Sync + Sized {
+    /// The store kind, e.g. `aws/ssm`.
+    const KIND: &'static str;
+    /// The client for an SDK configuration.
+    fn new(conf: &aws_config::SdkConfig) -> Self;
+}
+
+/// An AWS store (`aws/ssm`, `aws/asm`): its `stores:` entry and the shared context (region,
+/// roles, credentials, per-runtime clients of type `C`).
+pub struct AwsStore<C> {
+    pub(super) cfg: StoreConfig,
+    pub(super) ctx: AwsContext<C>,
+}
+
+impl<C: AwsApi> AwsStore<C> {
+    /// From a `stores:` entry; no network I/O.
+    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
+        Ok(Self {
+            ctx: AwsContext::build(cfg, C::KIND, env)?,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Uses these credentials instead of the identity or the default chain.
+    #[must_use]
+    pub fn with_credentials(mut self, creds: Credentials) -> Self {
+        self.ctx.set_creds(Creds::Static(creds));
+        self
+    }
+
+    /// The client for `access`, built once per runtime.
+    pub(super) async fn client(&self, access: Access) -> Result<Arc<C>, StoreError> {
+        self.ctx.client(access, C::new).await
+    }
+}
+
 /// Read or write (picks `read_role_arn` / `write_role_arn`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Access {

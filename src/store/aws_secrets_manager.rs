@@ -15,7 +15,7 @@
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 
-use super::aws_common::{Access, AwsContext, Creds, is_code};
+use super::aws_common::{Access, AwsApi, AwsStore, is_code};
 use super::keyed::KeyedBackend;
 use super::{Capabilities, StoreError, keys};
 use crate::config::StoreConfig;
@@ -30,28 +30,18 @@ const MAX_VALUE: usize = 65536;
 /// one `DescribeSecret` per name.
 const MAX_LIST_PAGES: usize = 3;
 
-/// An `aws/asm` store.
-pub struct SecretsManagerStore {
-    cfg: StoreConfig,
-    ctx: AwsContext<aws_sdk_secretsmanager::Client>,
+/// An `aws/asm` store: the SDK client of [`AwsStore`].
+pub type SecretsManagerStore = AwsStore<aws_sdk_secretsmanager::Client>;
+
+impl AwsApi for aws_sdk_secretsmanager::Client {
+    const KIND: &'static str = "aws/asm";
+
+    fn new(conf: &aws_config::SdkConfig) -> Self {
+        aws_sdk_secretsmanager::Client::new(conf)
+    }
 }
 
 impl SecretsManagerStore {
-    /// From a `stores:` entry; no network I/O.
-    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
-        Ok(Self {
-            ctx: AwsContext::build(cfg, Self::KIND, env)?,
-            cfg: cfg.clone(),
-        })
-    }
-
-    /// Uses these credentials instead of the identity or the default chain.
-    #[must_use]
-    pub fn with_credentials(mut self, creds: aws_sdk_secretsmanager::config::Credentials) -> Self {
-        self.ctx.set_creds(Creds::Static(creds));
-        self
-    }
-
     fn encode(value: &SecretValue) -> String {
         match value.expose() {
             serde_json::Value::String(s) => {
@@ -80,11 +70,7 @@ impl SecretsManagerStore {
             .collect();
         ids.sort();
         ids.dedup();
-        let client = match self
-            .ctx
-            .client(Access::Read, aws_sdk_secretsmanager::Client::new)
-            .await
-        {
+        let client = match self.client(Access::Read).await {
             Ok(c) => c,
             Err(e) => return self.fan_out(&e, &names),
         };
@@ -141,11 +127,7 @@ impl SecretsManagerStore {
         let names: Vec<Result<String, StoreError>> =
             keys.iter().map(|k| self.physical_key(k)).collect();
         let valid: Vec<&str> = names.iter().filter_map(|n| n.as_deref().ok()).collect();
-        let client = match self
-            .ctx
-            .client(Access::Read, aws_sdk_secretsmanager::Client::new)
-            .await
-        {
+        let client = match self.client(Access::Read).await {
             Ok(c) => c,
             Err(e) => return self.fan_out(&e, &names),
         };
@@ -255,7 +237,7 @@ fn common_prefix(names: &[&str]) -> Option<String> {
 impl KeyedBackend for SecretsManagerStore {
     /// The SDK clients are cached per runtime inside the store.
     type Conn = ();
-    const KIND: &'static str = "aws/asm";
+    const KIND: &'static str = <aws_sdk_secretsmanager::Client as AwsApi>::KIND;
 
     fn config(&self) -> &StoreConfig {
         &self.cfg
@@ -305,8 +287,7 @@ impl KeyedBackend for SecretsManagerStore {
             ));
         }
         let client = self
-            .ctx
-            .client(Access::Write, aws_sdk_secretsmanager::Client::new)
+            .client(Access::Write)
             .await
             .map_err(|e| e.for_key(name.clone()))?;
         let put = client
@@ -332,8 +313,7 @@ impl KeyedBackend for SecretsManagerStore {
     async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
         let name = self.physical_key(key)?;
         let client = self
-            .ctx
-            .client(Access::Write, aws_sdk_secretsmanager::Client::new)
+            .client(Access::Write)
             .await
             .map_err(|e| e.for_key(name.clone()))?;
         // A forced delete of a missing name succeeds on AWS; spec §4.3 wants not-found, so

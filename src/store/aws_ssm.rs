@@ -16,7 +16,7 @@
 
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 
-use super::aws_common::{Access, AwsContext, Creds, is_code};
+use super::aws_common::{Access, AwsApi, AwsStore, is_code};
 use super::keyed::KeyedBackend;
 use super::{Capabilities, StoreError, keys};
 use crate::config::StoreConfig;
@@ -30,28 +30,18 @@ const STANDARD_MAX: usize = 4096;
 /// Advanced-tier value limit (bytes).
 const ADVANCED_MAX: usize = 8192;
 
-/// An `aws/ssm` store.
-pub struct SsmStore {
-    cfg: StoreConfig,
-    ctx: AwsContext<aws_sdk_ssm::Client>,
+/// An `aws/ssm` store: the SDK client of [`AwsStore`].
+pub type SsmStore = AwsStore<aws_sdk_ssm::Client>;
+
+impl AwsApi for aws_sdk_ssm::Client {
+    const KIND: &'static str = "aws/ssm";
+
+    fn new(conf: &aws_config::SdkConfig) -> Self {
+        aws_sdk_ssm::Client::new(conf)
+    }
 }
 
 impl SsmStore {
-    /// From a `stores:` entry; no network I/O.
-    pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
-        Ok(Self {
-            ctx: AwsContext::build(cfg, Self::KIND, env)?,
-            cfg: cfg.clone(),
-        })
-    }
-
-    /// Uses these credentials instead of the identity or the default chain.
-    #[must_use]
-    pub fn with_credentials(mut self, creds: aws_sdk_ssm::config::Credentials) -> Self {
-        self.ctx.set_creds(Creds::Static(creds));
-        self
-    }
-
     fn encode(&self, value: &SecretValue) -> String {
         match value.expose() {
             serde_json::Value::String(s) if self.cfg.secret && !s.is_empty() => s.clone(),
@@ -77,11 +67,7 @@ impl SsmStore {
         decrypt: bool,
     ) -> Vec<Result<Option<SecretValue>, StoreError>> {
         let mut out: Vec<Result<Option<SecretValue>, StoreError>> = Vec::with_capacity(keys.len());
-        let client = match self
-            .ctx
-            .client(Access::Read, aws_sdk_ssm::Client::new)
-            .await
-        {
+        let client = match self.client(Access::Read).await {
             Ok(c) => c,
             Err(e) => {
                 return keys
@@ -147,7 +133,7 @@ impl SsmStore {
 impl KeyedBackend for SsmStore {
     /// The SDK clients are cached per runtime inside the store.
     type Conn = ();
-    const KIND: &'static str = "aws/ssm";
+    const KIND: &'static str = <aws_sdk_ssm::Client as AwsApi>::KIND;
 
     fn config(&self) -> &StoreConfig {
         &self.cfg
@@ -198,8 +184,7 @@ impl KeyedBackend for SsmStore {
             ));
         }
         let client = self
-            .ctx
-            .client(Access::Write, aws_sdk_ssm::Client::new)
+            .client(Access::Write)
             .await
             .map_err(|e| e.for_key(name.clone()))?;
         let mut req = client
@@ -224,8 +209,7 @@ impl KeyedBackend for SsmStore {
     async fn delete_key(&self, key: &Coordinate) -> Result<(), StoreError> {
         let name = self.physical_key(key)?;
         let client = self
-            .ctx
-            .client(Access::Write, aws_sdk_ssm::Client::new)
+            .client(Access::Write)
             .await
             .map_err(|e| e.for_key(name.clone()))?;
         match client.delete_parameter().name(&name).send().await {

@@ -136,6 +136,15 @@ impl AwsKmsProvider {
         Ok(aws_sdk_kms::Client::new(&loader.load().await))
     }
 
+    /// A failed KMS call, for messages.
+    fn failed(&self, op: &str, arn: &str, e: &dyn std::error::Error) -> String {
+        format!(
+            "KMS {op} with key `{arn}` as {} failed: {}",
+            self.who(),
+            aws_sdk_kms::error::DisplayErrorContext(e)
+        )
+    }
+
     async fn unwrap_async(&self, entry: &Value) -> Result<Zeroizing<Vec<u8>>, String> {
         let arn = Self::field(entry, "arn").ok_or("the `kms` entry has no `arn`")?;
         let enc = Self::field(entry, "enc").ok_or("the `kms` entry has no `enc`")?;
@@ -152,13 +161,10 @@ impl AwsKmsProvider {
         for (k, v) in Self::context(entry) {
             req = req.encryption_context(k, v);
         }
-        let out = req.send().await.map_err(|e| {
-            format!(
-                "KMS Decrypt with key `{arn}` as {} failed: {}",
-                self.who(),
-                aws_sdk_kms::error::DisplayErrorContext(&e)
-            )
-        })?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.failed("Decrypt", &arn, &e))?;
         let plain = out
             .plaintext()
             .ok_or_else(|| format!("KMS Decrypt with key `{arn}` returned no plaintext"))?;
@@ -177,13 +183,10 @@ impl AwsKmsProvider {
         for (k, v) in Self::context(spec) {
             req = req.encryption_context(k, v);
         }
-        let out = req.send().await.map_err(|e| {
-            format!(
-                "KMS Encrypt with key `{arn}` as {} failed: {}",
-                self.who(),
-                aws_sdk_kms::error::DisplayErrorContext(&e)
-            )
-        })?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.failed("Encrypt", &arn, &e))?;
         let blob = out
             .ciphertext_blob()
             .ok_or_else(|| format!("KMS Encrypt with key `{arn}` returned no ciphertext"))?;
