@@ -374,3 +374,25 @@ fn describe_masks_or_resolves_secret_functions() {
         .stderr_has("secret is not initialized in its backend: \"DB_PASSWORD\"");
     p.run(&["describe", "component", "api", "-s", "dev"]).ok();
 }
+
+#[test]
+fn reference_templates_name_the_stack_in_both_spellings() {
+    // `reference` is rendered over the secret's coordinate with the same context as SOPS
+    // `spec.file`: `{{ .stack }}` / `{{ .component }}` work as well as the `atmos_*` names.
+    let p = TestContext::quickstart();
+    let api = p.join("stacks/catalog/api.yaml");
+    let text = std::fs::read_to_string(&api).unwrap();
+    let text = text.replacen(
+        "          API_SIGNING_KEY:\n",
+        "          SHORT_REF:\n            sops: local-sops\n            reference: \"{{ .stack }}-{{ .component }}-short\"\n          LONG_REF:\n            sops: local-sops\n            reference: \"{{ .atmos_stack }}-{{ .atmos_component }}-long\"\n          API_SIGNING_KEY:\n",
+        1,
+    );
+    std::fs::write(&api, text).unwrap();
+    p.set("SHORT_REF", "short-value", "dev", "api");
+    p.set("LONG_REF", "long-value", "dev", "api");
+    let file = std::fs::read_to_string(p.join("secrets/dev.api.enc.yaml")).unwrap();
+    assert!(file.contains("dev-api-short:"), "{file}");
+    assert!(file.contains("dev-api-long:"), "{file}");
+    assert_eq!(p.get("SHORT_REF", "dev", "api"), "short-value");
+    assert_eq!(p.get("LONG_REF", "dev", "api"), "long-value");
+}
