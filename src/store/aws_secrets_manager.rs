@@ -351,14 +351,6 @@ impl KeyedBackend for SecretsManagerStore {
     async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
         Ok(())
     }
-
-    async fn get_key(
-        &self,
-        _conn: &(),
-        key: &Coordinate,
-    ) -> Result<Option<SecretValue>, StoreError> {
-        super::get_one(self, key).await
-    }
 }
 
 #[cfg(test)]

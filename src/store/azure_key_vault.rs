@@ -540,17 +540,7 @@ mod tests {
     use crate::config::StoreKind;
 
     fn build(options: &str) -> Result<AzureKeyVaultStore, StoreError> {
-        let cfg = StoreConfig {
-            name: "akv".into(),
-            kind: StoreKind::AzureKeyVault,
-            secret: true,
-            identity: None,
-            options: crate::yaml::parse(options, "t")
-                .unwrap()
-                .as_map()
-                .cloned()
-                .unwrap_or_default(),
-        };
+        let cfg = crate::store::test_config("akv", StoreKind::AzureKeyVault, options);
         AzureKeyVaultStore::build(&cfg, &crate::store::BuildEnv::default())
     }
 

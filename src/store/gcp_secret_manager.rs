@@ -526,17 +526,7 @@ mod tests {
     use crate::store::BuildEnv;
 
     fn build(options: &str) -> Result<GcpSecretManagerStore, StoreError> {
-        let cfg = StoreConfig {
-            name: "gsm".into(),
-            kind: StoreKind::GcpSecretManager,
-            secret: true,
-            identity: None,
-            options: crate::yaml::parse(options, "t")
-                .unwrap()
-                .as_map()
-                .cloned()
-                .unwrap_or_default(),
-        };
+        let cfg = crate::store::test_config("gsm", StoreKind::GcpSecretManager, options);
         GcpSecretManagerStore::build(&cfg, &BuildEnv::default())
     }
 

@@ -51,12 +51,30 @@ pub trait KeyedBackend: Send + Sync {
         first: &Coordinate,
     ) -> impl Future<Output = Result<Self::Conn, StoreError>> + Send;
 
-    /// Reads one key; `Ok(None)` = not set.
+    /// Reads one key; `Ok(None)` = not set. Implement this, or override
+    /// [`KeyedBackend::get_batch`] (a backend whose reads are batch calls): the default reads a
+    /// batch of one, so a backend must provide at least one of the two.
     fn get_key(
         &self,
         conn: &Self::Conn,
         key: &Coordinate,
-    ) -> impl Future<Output = Result<Option<SecretValue>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<SecretValue>, StoreError>> + Send {
+        let _ = conn;
+        async move {
+            self.get_batch(std::slice::from_ref(key))
+                .await
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(StoreError::Backend {
+                        store: self.config().name.clone(),
+                        key: self.describe(key),
+                        message: "the backend returned no result".to_owned(),
+                        hint: None,
+                        exit_code: crate::error::code::FAILURE,
+                    })
+                })
+        }
+    }
 
     /// Whether one key is set. Default: reads it.
     fn exists_key(

@@ -313,6 +313,26 @@ impl StoreError {
     }
 }
 
+/// A secret `stores:` entry for unit tests, options given as YAML text.
+#[cfg(test)]
+pub(crate) fn test_config(
+    name: &str,
+    kind: crate::config::StoreKind,
+    options: &str,
+) -> crate::config::StoreConfig {
+    crate::config::StoreConfig {
+        name: name.into(),
+        kind,
+        secret: true,
+        identity: None,
+        options: crate::yaml::parse(options, "t")
+            .unwrap()
+            .as_map()
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
 /// Checks that `store` can hold `key`'s scope.
 pub fn check_scope(store: &dyn Store, key: &Coordinate) -> Result<(), StoreError> {
     if store.capabilities().scopes.contains(&key.scope) {
