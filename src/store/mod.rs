@@ -314,7 +314,7 @@ impl StoreError {
 }
 
 /// A secret `stores:` entry for unit tests, options given as YAML text.
-#[cfg(test)]
+#[cfg(all(test, any(feature = "azure", feature = "gcp")))]
 pub(crate) fn test_config(
     name: &str,
     kind: crate::config::StoreKind,
