@@ -18,7 +18,7 @@
 //! Bounded: connect 5 s, request 15 s; reads retry twice on transport errors and 5xx.
 //!
 //! Layout: this file owns references, the item/field layout and the store; the two ways of
-//! reaching 1Password implement [`Transport`]: [`connect`] (REST) and [`cli`] (`op`).
+//! reaching 1Password implement `Transport`: `connect` (REST) and `cli` (`op`).
 
 mod cli;
 mod connect;
