@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
-use super::parse::from_str;
+use super::parse::{absolutize, from_str};
 use crate::config::CliConfig;
 use crate::env;
 
@@ -88,30 +88,4 @@ fn discover(config_path: Option<&Path>, base: Option<&Path>) -> Result<PathBuf, 
         searched.push(format!("`{}`", dir.display()));
     }
     Err(ConfigError::NotFound { searched })
-}
-
-pub(super) fn absolutize(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        normalize(&base.join(p))
-    }
-}
-
-/// Removes `.` and `a/..` components without touching the file system.
-pub fn normalize(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }

@@ -22,8 +22,8 @@ use super::{CliConfig, ProviderConfig};
 use crate::error::Diagnose;
 use crate::yaml::YamlError;
 
-pub use discovery::{LoadOptions, load, normalize};
-pub use parse::{from_str, parse_provider};
+pub use discovery::{LoadOptions, load};
+pub use parse::{from_str, normalize, parse_provider};
 use validate::KINDS;
 pub use validate::validate_realm;
 

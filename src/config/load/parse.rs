@@ -1,10 +1,9 @@
 //! `atmos.yaml` text → [`CliConfig`]: keys lowercased, load-time YAML functions evaluated, each
 //! section read into its typed form with errors naming the file and field.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::ConfigError;
-use super::discovery::absolutize;
 use super::validate::validate_realm;
 use crate::config::functions;
 use crate::config::{
@@ -498,4 +497,30 @@ fn auth_config(root: &Map, file: &Path) -> Result<AuthConfig, ConfigError> {
         }
     }
     Ok(auth)
+}
+
+pub(super) fn absolutize(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        normalize(&base.join(p))
+    }
+}
+
+/// Removes `.` and `a/..` components without touching the file system.
+pub fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
