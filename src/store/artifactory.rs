@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use super::keyed::KeyedBackend;
 use super::net;
-use super::{Capabilities, Store, StoreError};
+use super::{Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret_value::{SecretString, SecretValue};
@@ -231,13 +231,7 @@ impl KeyedBackend for ArtifactoryStore {
         &self.cfg
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: 1,
-            concurrency: CONCURRENCY,
-            ..Capabilities::default()
-        }
-    }
+    const CONCURRENCY: usize = CONCURRENCY;
 
     /// The repository path of a coordinate: `<repo_name>/<prefix>/…/<key>` (spec §3.1).
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {

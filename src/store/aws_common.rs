@@ -94,6 +94,42 @@ impl<C: AwsApi> AwsStore<C> {
     pub(super) async fn client(&self, access: Access) -> Result<Arc<C>, StoreError> {
         self.ctx.client(access, C::new).await
     }
+
+    /// The write client, once `encoded` (the value as it will be sent) fits the service's
+    /// `limit`; errors name `name`. Every write of both kinds starts here.
+    pub(super) async fn write_client(
+        &self,
+        name: &str,
+        encoded: &str,
+        limit: &SizeLimit,
+    ) -> Result<Arc<C>, StoreError> {
+        if encoded.len() > limit.max {
+            let message = format!(
+                "{} is {} bytes; {} at most {} bytes",
+                limit.subject,
+                encoded.len(),
+                limit.holder,
+                limit.max
+            );
+            return Err(self.ctx.plain(name, message, Some(limit.hint.to_owned())));
+        }
+        self.client(Access::Write)
+            .await
+            .map_err(|e| e.for_key(name.to_owned()))
+    }
+}
+
+/// The largest value a service accepts, and how a refusal reads:
+/// `"<subject> is <n> bytes; <holder> at most <max> bytes"` + `hint`.
+pub struct SizeLimit {
+    /// What is measured (`the value`).
+    pub subject: &'static str,
+    /// Who holds it (`SSM parameters hold`).
+    pub holder: &'static str,
+    /// The limit in bytes.
+    pub max: usize,
+    /// How to store a larger value.
+    pub hint: &'static str,
 }
 
 /// Read or write (picks `read_role_arn` / `write_role_arn`).

@@ -15,9 +15,9 @@
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 
-use super::aws_common::{Access, AwsApi, AwsStore, is_code};
+use super::aws_common::{Access, AwsApi, AwsStore, SizeLimit, is_code};
 use super::keyed::KeyedBackend;
-use super::{Capabilities, StoreError, keys};
+use super::{StoreError, keys};
 use crate::config::StoreConfig;
 use crate::secret_value::SecretValue;
 use crate::secrets::Coordinate;
@@ -26,6 +26,14 @@ use crate::secrets::Coordinate;
 pub const BATCH: usize = 20;
 /// Secrets Manager's limit on `SecretString` (bytes).
 const MAX_VALUE: usize = 65536;
+
+/// Larger values are refused before any call.
+const LIMIT: SizeLimit = SizeLimit {
+    subject: "the encoded value",
+    holder: "Secrets Manager holds",
+    max: MAX_VALUE,
+    hint: "store large data elsewhere (e.g. S3) and keep a reference in the secret",
+};
 /// Pages of `ListSecrets` (100 entries each) an existence check may read before it falls back to
 /// one `DescribeSecret` per name.
 const MAX_LIST_PAGES: usize = 3;
@@ -249,13 +257,8 @@ impl KeyedBackend for SecretsManagerStore {
             .map_err(|e| self.ctx.plain(&key.key, e.to_string(), None))
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: BATCH,
-            concurrency: 4,
-            ..Capabilities::default()
-        }
-    }
+    const BATCH_SIZE: usize = BATCH;
+    const CONCURRENCY: usize = 4;
 
     async fn get_batch(&self, keys: &[Coordinate]) -> Vec<Result<Option<SecretValue>, StoreError>> {
         let mut out = Vec::with_capacity(keys.len());
@@ -276,20 +279,7 @@ impl KeyedBackend for SecretsManagerStore {
     async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
         let name = self.physical_key(key)?;
         let encoded = zeroize::Zeroizing::new(Self::encode(value));
-        if encoded.len() > MAX_VALUE {
-            return Err(self.ctx.plain(
-                &name,
-                format!(
-                    "the encoded value is {} bytes; Secrets Manager holds at most {MAX_VALUE} bytes",
-                    encoded.len()
-                ),
-                Some("store large data elsewhere (e.g. S3) and keep a reference in the secret".into()),
-            ));
-        }
-        let client = self
-            .client(Access::Write)
-            .await
-            .map_err(|e| e.for_key(name.clone()))?;
+        let client = self.write_client(&name, &encoded, &LIMIT).await?;
         let put = client
             .put_secret_value()
             .secret_id(&name)

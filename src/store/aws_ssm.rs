@@ -16,9 +16,9 @@
 
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 
-use super::aws_common::{Access, AwsApi, AwsStore, is_code};
+use super::aws_common::{Access, AwsApi, AwsStore, SizeLimit, is_code};
 use super::keyed::KeyedBackend;
-use super::{Capabilities, StoreError, keys};
+use super::{StoreError, keys};
 use crate::config::StoreConfig;
 use crate::secret_value::SecretValue;
 use crate::secrets::Coordinate;
@@ -29,6 +29,14 @@ pub const BATCH: usize = 10;
 const STANDARD_MAX: usize = 4096;
 /// Advanced-tier value limit (bytes).
 const ADVANCED_MAX: usize = 8192;
+
+/// Larger values are refused before any call.
+const LIMIT: SizeLimit = SizeLimit {
+    subject: "the value",
+    holder: "SSM parameters hold",
+    max: ADVANCED_MAX,
+    hint: "keep large values in an `aws/asm` store (64 KiB)",
+};
 
 /// An `aws/ssm` store: the SDK client of [`AwsStore`].
 pub type SsmStore = AwsStore<aws_sdk_ssm::Client>;
@@ -150,13 +158,8 @@ impl KeyedBackend for SsmStore {
         })
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: BATCH,
-            concurrency: 4,
-            ..Capabilities::default()
-        }
-    }
+    const BATCH_SIZE: usize = BATCH;
+    const CONCURRENCY: usize = 4;
 
     async fn get_batch(&self, keys: &[Coordinate]) -> Vec<Result<Option<SecretValue>, StoreError>> {
         self.fetch(keys, true).await
@@ -173,20 +176,7 @@ impl KeyedBackend for SsmStore {
     async fn put_key(&self, key: &Coordinate, value: &SecretValue) -> Result<(), StoreError> {
         let name = self.physical_key(key)?;
         let encoded = zeroize::Zeroizing::new(self.encode(value));
-        if encoded.len() > ADVANCED_MAX {
-            return Err(self.ctx.plain(
-                &name,
-                format!(
-                    "the value is {} bytes; SSM parameters hold at most {ADVANCED_MAX} bytes",
-                    encoded.len()
-                ),
-                Some("keep large values in an `aws/asm` store (64 KiB)".into()),
-            ));
-        }
-        let client = self
-            .client(Access::Write)
-            .await
-            .map_err(|e| e.for_key(name.clone()))?;
+        let client = self.write_client(&name, &encoded, &LIMIT).await?;
         let mut req = client
             .put_parameter()
             .name(&name)

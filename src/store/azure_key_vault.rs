@@ -37,7 +37,7 @@ use futures_util::StreamExt;
 
 use super::keyed::KeyedBackend;
 use super::per_runtime::PerRuntime;
-use super::{Capabilities, StoreError, check_scope, keys};
+use super::{StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret_value::SecretValue;
@@ -389,8 +389,8 @@ impl TokenCredential for Chain {
 }
 
 impl KeyedBackend for AzureKeyVaultStore {
-    /// The client is cached per runtime inside the store.
-    type Conn = ();
+    /// The per-runtime client, looked up once per batch.
+    type Conn = Arc<SecretClient>;
 
     const KIND: &'static str = "azure/keyvault";
 
@@ -398,12 +398,7 @@ impl KeyedBackend for AzureKeyVaultStore {
         &self.cfg
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            scopes: &[Scope::Instance],
-            ..Capabilities::default()
-        }
-    }
+    const SCOPES: &'static [Scope] = &[Scope::Instance];
 
     /// The Key Vault name of a coordinate (spec §3.1), before the collision guard.
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
@@ -423,17 +418,16 @@ impl KeyedBackend for AzureKeyVaultStore {
         }
     }
 
-    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
-        Ok(())
+    async fn connect(&self, first: &Coordinate) -> Result<Arc<SecretClient>, StoreError> {
+        self.client(first).await
     }
 
     async fn get_key(
         &self,
-        _conn: &(),
+        client: &Self::Conn,
         key: &Coordinate,
     ) -> Result<Option<SecretValue>, StoreError> {
         let name = self.secret_name(key)?;
-        let client = self.client(key).await?;
         let resp = match client.get_secret(&name, None).await {
             Ok(r) => r,
             Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(None),
@@ -446,9 +440,8 @@ impl KeyedBackend for AzureKeyVaultStore {
         Ok(Some(SecretValue::from_stored(&text)))
     }
 
-    async fn exists_key(&self, _conn: &(), key: &Coordinate) -> Result<bool, StoreError> {
+    async fn exists_key(&self, client: &Self::Conn, key: &Coordinate) -> Result<bool, StoreError> {
         let name = self.secret_name(key)?;
-        let client = self.client(key).await?;
         let mut pager = client
             .list_secret_properties_versions(&name, None)
             .map_err(|e| self.api_err(key, "listing versions", &e))?;

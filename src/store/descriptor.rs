@@ -64,6 +64,18 @@ fn boxed<S: Store + 'static>(store: Result<S, StoreError>) -> Result<Arc<dyn Sto
     Ok(Arc::new(store?))
 }
 
+/// The constructor of a backend that the cargo feature `$feature` compiles in; `None` when the
+/// feature is off.
+macro_rules! builder {
+    ($feature:literal, $store:path) => {{
+        #[cfg(feature = $feature)]
+        let build: Option<Builder> = Some(|c, e| boxed(<$store>::build(c, e)));
+        #[cfg(not(feature = $feature))]
+        let build: Option<Builder> = None;
+        build
+    }};
+}
+
 /// One entry per [`StoreKind`].
 pub const DESCRIPTORS: &[Descriptor] = &[
     Descriptor {
@@ -85,10 +97,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             "region is required in ssm store configuration",
         )],
         choice: None,
-        #[cfg(feature = "aws")]
-        build: Some(|c, e| boxed(super::aws_ssm::SsmStore::build(c, e))),
-        #[cfg(not(feature = "aws"))]
-        build: None,
+        build: builder!("aws", super::aws_ssm::SsmStore),
     },
     Descriptor {
         kind: StoreKind::AwsAsm,
@@ -98,10 +107,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             "region is required in asm store configuration",
         )],
         choice: None,
-        #[cfg(feature = "aws")]
-        build: Some(|c, e| boxed(super::aws_secrets_manager::SecretsManagerStore::build(c, e))),
-        #[cfg(not(feature = "aws"))]
-        build: None,
+        build: builder!("aws", super::aws_secrets_manager::SecretsManagerStore),
     },
     Descriptor {
         kind: StoreKind::GcpSecretManager,
@@ -111,14 +117,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             "project_id is required in google secret manager store configuration",
         )],
         choice: None,
-        #[cfg(feature = "gcp")]
-        build: Some(|c, e| {
-            boxed(super::gcp_secret_manager::GcpSecretManagerStore::build(
-                c, e,
-            ))
-        }),
-        #[cfg(not(feature = "gcp"))]
-        build: None,
+        build: builder!("gcp", super::gcp_secret_manager::GcpSecretManagerStore),
     },
     Descriptor {
         kind: StoreKind::AzureKeyVault,
@@ -128,10 +127,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             "vault_url is required in key vault store configuration",
         )],
         choice: None,
-        #[cfg(feature = "azure")]
-        build: Some(|c, e| boxed(super::azure_key_vault::AzureKeyVaultStore::build(c, e))),
-        #[cfg(not(feature = "azure"))]
-        build: None,
+        build: builder!("azure", super::azure_key_vault::AzureKeyVaultStore),
     },
     Descriptor {
         kind: StoreKind::HashicorpVault,
@@ -148,10 +144,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             },
         ],
         choice: None,
-        #[cfg(feature = "vault")]
-        build: Some(|c, e| boxed(super::vault::VaultStore::build(c, e))),
-        #[cfg(not(feature = "vault"))]
-        build: None,
+        build: builder!("vault", super::vault::VaultStore),
     },
     Descriptor {
         kind: StoreKind::OnePassword,
@@ -162,10 +155,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             label: "1Password mode",
             allowed: &["auto", "connect", "service-account"],
         }),
-        #[cfg(feature = "onepassword")]
-        build: Some(|c, e| boxed(super::onepassword::OnePasswordStore::build(c, e))),
-        #[cfg(not(feature = "onepassword"))]
-        build: None,
+        build: builder!("onepassword", super::onepassword::OnePasswordStore),
     },
     Descriptor {
         kind: StoreKind::Redis,
@@ -176,10 +166,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             message: "url is required in redis store configuration (or set ATMOS_REDIS_URL)",
         }],
         choice: None,
-        #[cfg(feature = "redis")]
-        build: Some(|c, e| boxed(super::redis::RedisStore::build(c, e))),
-        #[cfg(not(feature = "redis"))]
-        build: None,
+        build: builder!("redis", super::redis::RedisStore),
     },
     Descriptor {
         kind: StoreKind::Artifactory,
@@ -196,10 +183,7 @@ pub const DESCRIPTORS: &[Descriptor] = &[
             ),
         ],
         choice: None,
-        #[cfg(feature = "artifactory")]
-        build: Some(|c, e| boxed(super::artifactory::ArtifactoryStore::build(c, e))),
-        #[cfg(not(feature = "artifactory"))]
-        build: None,
+        build: builder!("artifactory", super::artifactory::ArtifactoryStore),
     },
     Descriptor {
         kind: StoreKind::GithubActions,

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 
 use super::keyed::KeyedBackend;
 use super::per_runtime::PerRuntime;
-use super::{Capabilities, StoreError, check_scope, keys};
+use super::{StoreError, check_scope, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret_value::{SecretString, SecretValue};
@@ -375,20 +375,13 @@ impl google_cloud_auth::credentials::CredentialsProvider for AccessToken {
 }
 
 impl KeyedBackend for GcpSecretManagerStore {
-    /// The client is cached per runtime inside the store.
-    type Conn = ();
+    /// The per-runtime client, looked up once per batch.
+    type Conn = std::sync::Arc<SecretManagerService>;
 
     const KIND: &'static str = "gcp/secretmanager";
 
     fn config(&self) -> &StoreConfig {
         &self.cfg
-    }
-
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            concurrency: 8,
-            ..Capabilities::default()
-        }
     }
 
     /// The secret id of a coordinate (spec §3.1).
@@ -409,17 +402,19 @@ impl KeyedBackend for GcpSecretManagerStore {
         }
     }
 
-    async fn connect(&self, _first: &Coordinate) -> Result<(), StoreError> {
-        Ok(())
+    async fn connect(
+        &self,
+        first: &Coordinate,
+    ) -> Result<std::sync::Arc<SecretManagerService>, StoreError> {
+        self.client(first).await
     }
 
     async fn get_key(
         &self,
-        _conn: &(),
+        client: &Self::Conn,
         key: &Coordinate,
     ) -> Result<Option<SecretValue>, StoreError> {
         let id = self.secret_id(key)?;
-        let client = self.client(key).await?;
         let resp = client
             .access_secret_version()
             .set_name(format!("{}/versions/latest", self.secret_path(&id)))
@@ -453,9 +448,8 @@ impl KeyedBackend for GcpSecretManagerStore {
         Ok(Some(SecretValue::from_stored(text)))
     }
 
-    async fn exists_key(&self, _conn: &(), key: &Coordinate) -> Result<bool, StoreError> {
+    async fn exists_key(&self, client: &Self::Conn, key: &Coordinate) -> Result<bool, StoreError> {
         let id = self.secret_id(key)?;
-        let client = self.client(key).await?;
         match client
             .get_secret()
             .set_name(self.secret_path(&id))

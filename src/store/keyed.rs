@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use super::{BoxFuture, Capabilities, Store, StoreError};
 use crate::config::StoreConfig;
 use crate::secret_value::SecretValue;
-use crate::secrets::Coordinate;
+use crate::secrets::{Coordinate, Scope};
 
 /// The results of one batch of per-key calls, in key order.
 pub type Batch<T> = Vec<Result<T, StoreError>>;
@@ -29,9 +29,23 @@ pub trait KeyedBackend: Send + Sync {
     /// The store's `stores:` entry (its name, options, prefix and delimiters).
     fn config(&self) -> &StoreConfig;
 
-    /// What the backend supports (default: every scope, delete, no batching, 8 in flight).
+    /// How many keys one read call carries (1 = one call per key).
+    const BATCH_SIZE: usize = 1;
+
+    /// How many read calls may be in flight at once.
+    const CONCURRENCY: usize = 8;
+
+    /// The scopes the backend can hold.
+    const SCOPES: &'static [Scope] = &[Scope::Instance, Scope::Stack, Scope::Global];
+
+    /// What the backend supports: the constants above, with delete support.
     fn store_capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        Capabilities {
+            scopes: Self::SCOPES,
+            batch_size: Self::BATCH_SIZE,
+            concurrency: Self::CONCURRENCY,
+            ..Capabilities::default()
+        }
     }
 
     /// The physical key of a coordinate: the one place a backend composes its name for a value

@@ -13,9 +13,9 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use zeroize::Zeroizing;
 
+use super::StoreError;
 use super::keyed::{Batch, KeyedBackend, spread};
 use super::net;
-use super::{Capabilities, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret_value::{SecretString, SecretValue};
@@ -255,13 +255,8 @@ impl KeyedBackend for RedisStore {
         &self.cfg
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: BATCH,
-            concurrency: 4,
-            ..Capabilities::default()
-        }
-    }
+    const BATCH_SIZE: usize = BATCH;
+    const CONCURRENCY: usize = 4;
 
     /// The redis key of a coordinate (spec §3.1).
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {

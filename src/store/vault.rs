@@ -17,7 +17,7 @@ use vaultrs::error::ClientError;
 
 use super::keyed::KeyedBackend;
 use super::net;
-use super::{Capabilities, Store, StoreError};
+use super::{Store, StoreError};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret_value::{SecretString, SecretValue};
@@ -253,13 +253,7 @@ impl KeyedBackend for VaultStore {
         &self.cfg
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            batch_size: 1,
-            concurrency: CONCURRENCY,
-            ..Capabilities::default()
-        }
-    }
+    const CONCURRENCY: usize = CONCURRENCY;
 
     /// The path of a coordinate inside the mount (spec §3.1; stack and global scope get real
     /// paths, docs/decisions.md).

@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 
 use super::keyed::KeyedBackend;
 use super::per_runtime::PerRuntime;
-use super::{BoxFuture, Capabilities, Store, StoreError, keys};
+use super::{BoxFuture, Store, StoreError, keys};
 use crate::config::{StoreConfig, option_str};
 use crate::error::code;
 use crate::secret_value::SecretValue;
@@ -392,12 +392,7 @@ impl KeyedBackend for OnePasswordStore {
         &self.cfg
     }
 
-    fn store_capabilities(&self) -> Capabilities {
-        Capabilities {
-            concurrency: 4,
-            ..Capabilities::default()
-        }
-    }
+    const CONCURRENCY: usize = 4;
 
     /// The normalized `op://` reference of a coordinate.
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
