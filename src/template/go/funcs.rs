@@ -58,17 +58,6 @@ impl Funcs {
         f
     }
 
-    /// What atmos registers: Go's builtins, the gomplate namespaces, then sprig's hermetic text
-    /// functions (sprig wins a name clash, as in atmos' `lo.Assign(gomplate, sprig, atmos)`).
-    /// Hermetic means no `env`/`expandenv` (atmos uses `sprig.HermeticTxtFuncMap`); callers that
-    /// want them add [`super::sprig::register_sprig_env`].
-    pub fn standard() -> Funcs {
-        let mut f = Funcs::builtins();
-        super::sprig::register_gomplate(&mut f);
-        super::sprig::register_sprig(&mut f);
-        f
-    }
-
     /// Adds (or replaces) a function.
     pub fn insert(
         &mut self,

@@ -14,6 +14,21 @@ use super::funcs::{FuncError, FuncResult, Funcs, arity, arity_min, int_arg, str_
 use super::parse::go_quote;
 use super::value::{Map, Value};
 
+// The standard set lives beside the functions it registers, so `funcs` (the registry) does not
+// depend on `sprig` (its biggest user).
+impl Funcs {
+    /// What atmos registers: Go's builtins, the gomplate namespaces, then sprig's hermetic text
+    /// functions (sprig wins a name clash, as in atmos' `lo.Assign(gomplate, sprig, atmos)`).
+    /// Hermetic means no `env`/`expandenv` (atmos uses `sprig.HermeticTxtFuncMap`); callers that
+    /// want them add [`register_sprig_env`].
+    pub fn standard() -> Funcs {
+        let mut f = Funcs::builtins();
+        register_gomplate(&mut f);
+        register_sprig(&mut f);
+        f
+    }
+}
+
 /// sprig's `strval`: strings as is, everything else `fmt.Sprintf("%v")`.
 pub fn strval(v: &Value) -> String {
     match v {
