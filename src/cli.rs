@@ -38,16 +38,6 @@ pub struct GlobalArgs {
     pub config_path: Option<PathBuf>,
 }
 
-impl GlobalArgs {
-    /// Where to find `atmos.yaml`, as the config loader takes it.
-    pub fn load_options(&self) -> crate::config::load::LoadOptions {
-        crate::config::load::LoadOptions {
-            config_path: self.config_path.clone(),
-            base_path: self.base_path.clone(),
-        }
-    }
-}
-
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -18,7 +18,10 @@ use crate::yaml::{self, Map, Node};
 
 /// Runs `atmos describe …`.
 pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
-    let cfg = config::load::load(&global.load_options())?;
+    let cfg = config::load::load(&config::load::LoadOptions {
+        config_path: global.config_path.clone(),
+        base_path: global.base_path.clone(),
+    })?;
     crate::store::descriptor::validate_config(&cfg)?;
     for w in &cfg.warnings {
         printer.warn(w);

@@ -28,7 +28,10 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         identity: cmd.scope.identity,
         interactive: crate::prompt::interactive(global.interactive),
     };
-    let load_options = global.load_options();
+    let load_options = crate::config::load::LoadOptions {
+        config_path: global.config_path.clone(),
+        base_path: global.base_path.clone(),
+    };
     let project = Project::new(settings, move || {
         let cfg = crate::config::load::load(&load_options)?;
         crate::store::descriptor::validate_config(&cfg)?;
