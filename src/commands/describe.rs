@@ -22,7 +22,6 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
         config_path: global.config_path.clone(),
         base_path: global.base_path.clone(),
     })?;
-    crate::store::descriptor::validate_config(&cfg)?;
     for w in &cfg.warnings {
         printer.warn(w);
     }

@@ -6,6 +6,7 @@
 //! contacts a backend.
 
 pub mod functions;
+pub mod kinds;
 pub mod load;
 
 use std::path::PathBuf;
@@ -80,24 +81,6 @@ pub enum StoreKind {
     Redis,
     /// `artifactory`
     Artifactory,
-}
-
-impl StoreKind {
-    /// The canonical kind string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::AwsSsm => "aws/ssm",
-            StoreKind::AwsAsm => "aws/asm",
-            StoreKind::AzureKeyVault => "azure/keyvault",
-            StoreKind::GcpSecretManager => "gcp/secretmanager",
-            StoreKind::HashicorpVault => "hashicorp/vault",
-            StoreKind::OnePassword => "onepassword",
-            StoreKind::Keychain => "keychain",
-            StoreKind::GithubActions => "github/actions",
-            StoreKind::Redis => "redis",
-            StoreKind::Artifactory => "artifactory",
-        }
-    }
 }
 
 /// One `stores:` entry.

@@ -43,14 +43,6 @@ impl crate::error::Diagnose for KeyError {
     }
 }
 
-/// The default `stack_delimiter` of a kind.
-pub fn default_stack_delimiter(kind: StoreKind) -> &'static str {
-    match kind {
-        StoreKind::HashicorpVault | StoreKind::Redis | StoreKind::Artifactory => "/",
-        _ => "-",
-    }
-}
-
 /// The separator between composed parts.
 fn final_delimiter(kind: StoreKind) -> &'static str {
     match kind {
@@ -129,7 +121,7 @@ pub fn compose(
     }
     let delim = stack_delimiter
         .filter(|d| !d.is_empty())
-        .unwrap_or(default_stack_delimiter(kind));
+        .unwrap_or(kind.default_stack_delimiter());
     let mut parts: Vec<&str> = vec![prefix];
     if !stack.is_empty() {
         parts.extend(stack.split(delim));

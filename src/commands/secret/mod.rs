@@ -34,7 +34,6 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
     };
     let project = Project::new(settings, move || {
         let cfg = crate::config::load::load(&load_options)?;
-        crate::store::descriptor::validate_config(&cfg)?;
         Ok(cfg)
     });
     // Masking settings live in atmos.yaml; a config that does not load is reported by the verb.

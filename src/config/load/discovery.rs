@@ -34,7 +34,9 @@ pub fn load(options: &LoadOptions) -> Result<CliConfig, ConfigError> {
     })?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let base_override = base_override.map(|b| absolutize(&cwd, &b));
-    from_str(&text, &file, base_override.as_deref())
+    let cfg = from_str(&text, &file, base_override.as_deref())?;
+    super::validate::validate_options(&cfg)?;
+    Ok(cfg)
 }
 
 fn discover(config_path: Option<&Path>, base: Option<&Path>) -> Result<PathBuf, ConfigError> {

@@ -1,7 +1,7 @@
 //! Finds `atmos.yaml`, evaluates its load-time YAML functions and validates it into [`CliConfig`]:
 //! `discovery` (where the file is), `parse` (text → typed sections, YAML functions) and
-//! `validate` (kind names and aliases, realm rules). Store options are checked by the store
-//! layer's descriptor table (`store::descriptor::validate_config`), not here.
+//! `validate` (each store's options against its row of the kinds table, `config::kinds`, once
+//! the whole file is parsed; realm rules).
 //!
 //! Discovery (first hit wins, no merging): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or
 //! directory), then `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`, then `./atmos.yaml` and the
@@ -22,10 +22,10 @@ use super::{CliConfig, ProviderConfig};
 use crate::error::Diagnose;
 use crate::yaml::YamlError;
 
+use crate::config::kinds::KINDS;
 pub use discovery::{LoadOptions, load};
 pub use parse::{from_str, normalize, parse_provider};
-use validate::KINDS;
-pub use validate::validate_realm;
+pub use validate::{validate_options, validate_realm};
 
 /// What can go wrong while loading `atmos.yaml`.
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +120,7 @@ impl Diagnose for ConfigError {
             ConfigError::Yaml(e) => e.hint(),
             ConfigError::StoreTypeNotFound { .. } => Some(format!(
                 "use one of: {}",
-                KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
             )),
             ConfigError::MissingOption { store, option, .. } => {
                 Some(format!("set `stores.{store}.options.{option}`"))

@@ -1,69 +1,46 @@
-//! The rules `atmos.yaml` values must follow that are not about one section's shape: store kind
-//! names and their legacy aliases (and what each kind implies), and the auth realm rules.
+//! The rules `atmos.yaml` values must follow that are not about one section's shape: each store
+//! entry's options against its kind's row of [`crate::config::kinds::KINDS`] (required options,
+//! option choices), and the auth realm rules.
 
-use crate::config::StoreKind;
+use super::ConfigError;
+use crate::config::{CliConfig, option_str};
+use crate::env;
 
-/// Canonical kind names and their legacy aliases (spec §1.1).
-pub(super) const KINDS: &[(&str, StoreKind)] = &[
-    ("aws/ssm", StoreKind::AwsSsm),
-    ("aws/asm", StoreKind::AwsAsm),
-    ("azure/keyvault", StoreKind::AzureKeyVault),
-    ("gcp/secretmanager", StoreKind::GcpSecretManager),
-    ("hashicorp/vault", StoreKind::HashicorpVault),
-    ("onepassword", StoreKind::OnePassword),
-    ("keychain", StoreKind::Keychain),
-    ("github/actions", StoreKind::GithubActions),
-    ("redis", StoreKind::Redis),
-    ("artifactory", StoreKind::Artifactory),
-];
-
-const ALIASES: &[(&str, StoreKind)] = &[
-    ("aws-ssm-parameter-store", StoreKind::AwsSsm),
-    ("aws-secrets-manager", StoreKind::AwsAsm),
-    ("azure-key-vault", StoreKind::AzureKeyVault),
-    ("google-secret-manager", StoreKind::GcpSecretManager),
-    ("google/secretmanager", StoreKind::GcpSecretManager),
-    ("gsm", StoreKind::GcpSecretManager),
-    ("hashicorp-vault", StoreKind::HashicorpVault),
-    ("1password", StoreKind::OnePassword),
-    ("keyring", StoreKind::Keychain),
-    ("github-actions", StoreKind::GithubActions),
-];
-
-impl StoreKind {
-    /// Parses a canonical kind or a legacy alias.
-    pub fn parse(kind: &str) -> Option<StoreKind> {
-        KINDS
-            .iter()
-            .chain(ALIASES)
-            .find(|(name, _)| *name == kind)
-            .map(|(_, k)| *k)
+/// Checks every `stores:` entry's options against its kind's row of the kinds table: required
+/// options ([`ConfigError::MissingOption`]) and option choices ([`ConfigError::Invalid`]),
+/// entries in file order. [`super::load`] runs it once the whole file is parsed.
+pub fn validate_options(cfg: &CliConfig) -> Result<(), ConfigError> {
+    let file = cfg.config_file.clone().unwrap_or_default();
+    for store in cfg.stores.values() {
+        let info = store.kind.info();
+        let has = |k: &str| option_str(&store.options, k).is_some();
+        for r in info.required {
+            if !r.names.iter().any(|n| has(n)) && !r.env.iter().any(|v| env::var(v).is_some()) {
+                return Err(ConfigError::MissingOption {
+                    file,
+                    store: store.name.clone(),
+                    option: r.names[0].to_owned(),
+                    message: r.message.to_owned(),
+                });
+            }
+        }
+        if let Some(c) = &info.choice
+            && let Some(v) = option_str(&store.options, c.option)
+            && !c.allowed.contains(&v)
+        {
+            let (last, rest) = c.allowed.split_last().unwrap_or((&"", &[]));
+            return Err(ConfigError::Invalid {
+                file,
+                field: format!("stores.{}.options.{}", store.name, c.option),
+                message: format!(
+                    "unknown {} `{v}` (expected {}, or {last})",
+                    c.label,
+                    rest.join(", ")
+                ),
+            });
+        }
     }
-
-    /// Kinds that always hold secrets (forced `secret: true`).
-    pub fn secret_by_default(self) -> bool {
-        matches!(
-            self,
-            StoreKind::OnePassword | StoreKind::Keychain | StoreKind::GithubActions
-        )
-    }
-
-    /// Kinds that may not be marked secret (no encryption at rest).
-    pub fn may_be_secret(self) -> bool {
-        !matches!(self, StoreKind::Redis | StoreKind::Artifactory)
-    }
-
-    /// Kinds that use a store `identity`.
-    pub fn uses_identity(self) -> bool {
-        matches!(
-            self,
-            StoreKind::AwsSsm
-                | StoreKind::AwsAsm
-                | StoreKind::AzureKeyVault
-                | StoreKind::GcpSecretManager
-                | StoreKind::HashicorpVault
-        )
-    }
+    Ok(())
 }
 
 /// Checks the realm rules of spec §1.3; returns the rule broken.
