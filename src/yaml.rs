@@ -56,14 +56,6 @@ impl Node {
         }
     }
 
-    /// The mutable mapping, if this is one.
-    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
-        match self {
-            Node::Map(m) => Some(m),
-            _ => None,
-        }
-    }
-
     /// The sequence, if this is one.
     pub fn as_seq(&self) -> Option<&[Node]> {
         match self {

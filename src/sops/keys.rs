@@ -453,12 +453,6 @@ fn unwrap_group(
     None
 }
 
-/// Wraps `payload` for every key of a group (age keys; other kinds are kept from the old
-/// metadata only when the payload did not change, see `Document`).
-pub fn wrap_group(recipients: &[String], payload: &[u8]) -> Result<KeyGroup> {
-    wrap_group_with(recipients, &[], None, payload)
-}
-
 /// Wraps `payload` for age recipients and for other master keys through `provider` (which
 /// must handle every kind asked for).
 pub fn wrap_group_with(

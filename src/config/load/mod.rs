@@ -137,11 +137,6 @@ impl Diagnose for ConfigError {
     }
 }
 
-/// Names of the stores, for "did you mean" hints.
-pub fn store_names(cfg: &CliConfig) -> Vec<&str> {
-    cfg.stores.keys().map(String::as_str).collect()
-}
-
 /// Lookup helper used by the providers map: by lowercased name.
 pub fn provider<'a>(
     providers: &'a IndexMap<String, ProviderConfig>,
