@@ -1,4 +1,4 @@
-//! Finds `atmos.yaml`, evaluates its load-time YAML functions and validates it into [`CliConfig`]:
+//! Finds `atmos.yaml`, evaluates its load-time YAML functions and validates it into [`CliConfig`](super::CliConfig):
 //! `discovery` (where the file is), `parse` (text → typed sections, YAML functions) and
 //! `validate` (each store's options against its row of the kinds table, `config::kinds`, once
 //! the whole file is parsed; realm rules).
@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use super::{CliConfig, ProviderConfig};
+use super::ProviderConfig;
 use crate::error::Diagnose;
 use crate::yaml::YamlError;
 
@@ -150,7 +150,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    use crate::config::{AgeKeySpec, StoreKind};
+    use crate::config::{AgeKeySpec, CliConfig, StoreKind};
 
     fn load_text(text: &str) -> Result<CliConfig, ConfigError> {
         from_str(text, Path::new("/p/atmos.yaml"), None)
