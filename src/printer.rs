@@ -118,9 +118,10 @@ impl Masker {
         }
     }
 
-    /// Applies masking to `text`. Values of [`SHORT`] characters or fewer are replaced only where
-    /// they stand as a whole token (not inside a longer word), so that a secret such as `a` or
-    /// `imp` does not garble every message; longer values are replaced wherever they appear.
+    /// Applies masking to `text`. Short values (`SHORT`, 7 characters or fewer) are replaced
+    /// only where they stand as a whole token (not inside a longer word), so that a secret such
+    /// as `a` or `imp` does not garble every message; longer values are replaced wherever they
+    /// appear.
     pub fn mask(&self, text: &str) -> String {
         if !self.enabled || self.literals.is_empty() {
             return text.to_owned();

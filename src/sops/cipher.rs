@@ -47,9 +47,13 @@ impl fmt::Debug for DataKey {
 /// The parts of an `ENC[…]` string (still base64).
 #[derive(Debug, Clone, Copy)]
 pub struct EncParts<'a> {
+    /// The AES-GCM ciphertext (`data:`).
     pub data: &'a str,
+    /// The initialization vector (`iv:`).
     pub iv: &'a str,
+    /// The GCM authentication tag (`tag:`).
     pub tag: &'a str,
+    /// The plaintext's type name (`type:`, e.g. `str`, `int`, `bool`), not base64.
     pub ty: &'a str,
 }
 

@@ -20,6 +20,7 @@ pub const CONFIG_FILE: &str = ".sops.yaml";
 pub struct Config {
     /// Where it was read from.
     pub path: PathBuf,
+    /// `creation_rules:` in file order; the first whose `path_regex` matches applies.
     pub creation_rules: Vec<CreationRule>,
     /// `stores:` output options.
     pub stores: EmitOptions,
@@ -138,6 +139,8 @@ fn kms_specs(m: &Map) -> Vec<KmsSpec> {
 /// One creation rule, as encryption options.
 #[derive(Debug, Clone)]
 pub struct CreationRule {
+    /// Matched against the file path relative to the config's directory; `None` matches every
+    /// file.
     pub path_regex: Option<Regex>,
     /// One group normally; several with `key_groups` (Shamir).
     pub groups: Vec<RuleGroup>,
@@ -145,6 +148,8 @@ pub struct CreationRule {
     pub shamir_threshold: usize,
     /// The crypt rule, if the rule sets one.
     pub crypt_rule: Option<CryptRule>,
+    /// Whether the MAC covers only the encrypted values (sops `mac_only_encrypted`) instead of
+    /// every value.
     pub mac_only_encrypted: bool,
 }
 

@@ -27,71 +27,132 @@ pub enum SopsError {
     /// The input could not be parsed in its format.
     #[error("cannot parse {format} input{file}: {message}")]
     Parse {
+        /// The file being processed, when known.
         file: FileRef,
+        /// The input format that failed to parse (`yaml`, `json`, …).
         format: &'static str,
+        /// The parser's description of the problem.
         message: String,
     },
     /// The file has no `sops` metadata (it is not encrypted).
     #[error("no sops metadata found{file}")]
-    NotEncrypted { file: FileRef },
+    NotEncrypted {
+        /// The file being processed, when known.
+        file: FileRef,
+    },
     /// The metadata is malformed.
     #[error("invalid sops metadata{file}: {message}")]
-    Metadata { file: FileRef, message: String },
+    Metadata {
+        /// The file being processed, when known.
+        file: FileRef,
+        /// What is wrong with the metadata.
+        message: String,
+    },
     /// The plaintext already carries a `sops` entry.
     #[error("file already encrypted{file}: it contains a top-level entry called `sops`")]
-    AlreadyEncrypted { file: FileRef },
+    AlreadyEncrypted {
+        /// The file being processed, when known.
+        file: FileRef,
+    },
     /// Nothing to encrypt or decrypt.
     #[error("the document is empty{file}")]
-    Empty { file: FileRef },
+    Empty {
+        /// The file being processed, when known.
+        file: FileRef,
+    },
     /// An encrypted value failed to decrypt (wrong AAD, corrupt data, bad syntax).
     #[error("could not decrypt value at `{key_path}`{file}: {reason}")]
     DecryptValue {
+        /// The file being processed, when known.
         file: FileRef,
+        /// The path of the failing value in the document.
         key_path: String,
+        /// Why decryption failed (never the value itself).
         reason: String,
     },
     /// The stored MAC could not be decrypted.
     #[error("cannot decrypt the mac{file}: `lastmodified` or `mac` was modified")]
-    MacDecrypt { file: FileRef },
+    MacDecrypt {
+        /// The file being processed, when known.
+        file: FileRef,
+    },
     /// The computed MAC differs from the stored one.
     #[error("mac mismatch{file}: the file was modified outside sops")]
-    MacMismatch { file: FileRef },
+    MacMismatch {
+        /// The file being processed, when known.
+        file: FileRef,
+    },
     /// No master key could recover the data key.
     #[error("no key could recover the data key{file}: {detail}")]
-    NoKey { file: FileRef, detail: String },
+    NoKey {
+        /// The file being processed, when known.
+        file: FileRef,
+        /// Which identities were tried and why each failed.
+        detail: String,
+    },
     /// The data key could only come from master keys this build cannot use yet.
     #[error("{kinds} master keys are not supported yet{file}")]
-    UnsupportedMasterKey { file: FileRef, kinds: String },
+    UnsupportedMasterKey {
+        /// The file being processed, when known.
+        file: FileRef,
+        /// The unsupported master-key kinds, comma-separated (e.g. `kms, pgp`).
+        kinds: String,
+    },
     /// An age identity or recipient is malformed.
     #[error("invalid age {what} from {source_name}: {message}")]
     AgeKey {
+        /// Which kind of key was malformed: `identity` or `recipient`.
         what: &'static str,
+        /// Where the key came from: a file, an environment variable or the recipient text.
         source_name: String,
+        /// The age parser's description of the problem.
         message: String,
     },
     /// Encryption needs at least one recipient.
     #[error("no recipients to encrypt for{file}")]
-    NoRecipients { file: FileRef },
+    NoRecipients {
+        /// The file being processed, when known.
+        file: FileRef,
+    },
     /// A master-key operation failed.
     #[error("cannot wrap the data key for {recipient}: {message}")]
-    Wrap { recipient: String, message: String },
+    Wrap {
+        /// The recipient the data key was being wrapped for.
+        recipient: String,
+        /// Why wrapping failed.
+        message: String,
+    },
     /// A `["a"]["b"]` path is malformed or does not exist.
     #[error("{message}")]
-    Path { message: String },
+    Path {
+        /// What is wrong with the path.
+        message: String,
+    },
     /// `.sops.yaml` is malformed or has no matching rule.
     #[error("{message} (config `{}`)", path.display())]
-    Config { path: PathBuf, message: String },
+    Config {
+        /// The `.sops.yaml` file at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
+        /// What was being attempted, as a verb phrase (`read`, `write`, …).
         action: &'static str,
+        /// The file that could not be read or written.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
     /// Bad option combination.
     #[error("{message}")]
-    Usage { message: String },
+    Usage {
+        /// Which options conflict or are missing.
+        message: String,
+    },
 }
 
 impl SopsError {

@@ -22,10 +22,20 @@ pub const KINDS: [&str; 6] = ["kms", "gcp_kms", "azure_kv", "hc_vault", "age", "
 #[derive(Clone, Debug, PartialEq)]
 pub enum MasterKey {
     /// An age recipient and the armored age file holding the data key (or share).
-    Age { recipient: String, enc: String },
+    Age {
+        /// The `age1…` recipient the data key was encrypted to.
+        recipient: String,
+        /// The armored age file holding the data key or share.
+        enc: String,
+    },
     /// Any other kind (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `pgp`), kept verbatim so that
     /// writing the metadata back preserves it.
-    Other { kind: &'static str, entry: Value },
+    Other {
+        /// The metadata list the entry came from (one of [`KINDS`] other than `age`).
+        kind: &'static str,
+        /// The whole entry, as read.
+        entry: Value,
+    },
 }
 
 impl MasterKey {
@@ -41,6 +51,7 @@ impl MasterKey {
 /// A key group: every key wraps the same bytes (the data key, or this group's Shamir share).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyGroup {
+    /// The group's master keys, in the order they are written.
     pub keys: Vec<MasterKey>,
 }
 
@@ -342,7 +353,9 @@ pub fn age_unwrap(enc: &str, ids: &AgeIdentities) -> Option<Zeroizing<Vec<u8>>> 
 
 /// Keys available for decryption.
 pub struct KeySource<'a> {
+    /// The age identities to try.
     pub age: &'a AgeIdentities,
+    /// Unwraps the non-age master keys; `None` means only age keys can be used.
     pub provider: Option<&'a dyn MasterKeyProvider>,
 }
 

@@ -24,7 +24,10 @@ pub struct Metadata {
     pub rule: CryptRule,
     /// Whether the rule is written (sops omits it for the binary store).
     pub write_rule: bool,
+    /// Whether the MAC covers only the encrypted values (sops `mac_only_encrypted`) instead of
+    /// every value.
     pub mac_only_encrypted: bool,
+    /// The sops version recorded in the file (`version:`).
     pub version: String,
 }
 

@@ -21,7 +21,7 @@
 //! written back verbatim; recovering a data key from them, or wrapping one for them (the `kms`
 //! keys of a creation rule, [`EncryptOptions::other_keys`]), needs a [`MasterKeyProvider`]. The
 //! codec has none built in; the SOPS secret provider passes an AWS KMS one. Without one, such
-//! files fail with "<kind> master keys are not supported yet".
+//! files fail with `<kind> master keys are not supported yet`.
 //!
 //! Modules: [`tree`] (model, canonical values, crypt rule, the walker), [`cipher`] (AES-GCM,
 //! `ENC[…]`, MAC), [`keys`] (age, Shamir, data key), [`metadata`], [`stores`] (formats, dotenv,
@@ -64,6 +64,8 @@ pub struct EncryptOptions {
     pub shamir_threshold: usize,
     /// The crypt rule (default `unencrypted_suffix: _unencrypted`).
     pub rule: Option<CryptRule>,
+    /// Whether the MAC covers only the encrypted values (sops `mac_only_encrypted`) instead of
+    /// every value.
     pub mac_only_encrypted: bool,
     /// Other master keys per group (`("kms", entry without enc)`), parallel to `groups`.
     pub other_keys: Vec<Vec<(&'static str, Value)>>,

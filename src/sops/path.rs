@@ -7,7 +7,9 @@ use super::tree::{Entry, Map, Text, Value};
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
+    /// `["key"]`: a mapping key.
     Key(String),
+    /// `[0]`: a sequence position.
     Index(usize),
 }
 

@@ -12,10 +12,15 @@ use super::{json, yaml};
 /// A SOPS store format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// YAML, comments kept.
     Yaml,
+    /// JSON.
     Json,
+    /// `KEY=value` lines.
     Dotenv,
+    /// INI sections of `key = value` pairs.
     Ini,
+    /// Any other file: the whole content is one value under `data`.
     Binary,
 }
 
@@ -63,6 +68,7 @@ impl Format {
 /// Output options (`stores:` of `.sops.yaml`).
 #[derive(Debug, Clone, Copy)]
 pub struct EmitOptions {
+    /// Spaces per YAML indentation level.
     pub yaml_indent: usize,
     /// `None` = a tab per level (Go default), else that many spaces.
     pub json_indent: Option<usize>,

@@ -61,15 +61,23 @@ impl fmt::Debug for Text {
 /// One node of the tree. `Debug` shows the structure and keys but never a scalar's value.
 #[derive(Clone, PartialEq)]
 pub enum Value {
+    /// `null` (an empty YAML value).
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A YAML timestamp, with its offset.
     Time(DateTime<FixedOffset>),
+    /// A string.
     Str(Text),
     /// Legacy `type:bytes` values (read only).
     Bytes(Text),
+    /// A mapping.
     Map(Map),
+    /// A sequence.
     Seq(Vec<Value>),
     /// A comment item of a sequence, or the payload of [`Entry::Comment`].
     Comment(Text),
@@ -92,6 +100,7 @@ pub type Map = Vec<Entry>;
 /// One item of a mapping.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Entry {
+    /// A key and its value.
     Pair(String, Value),
     /// Always holds a [`Value::Comment`] (a `Value` so that the walker can treat it as a leaf).
     Comment(Value),
@@ -279,11 +288,18 @@ pub fn format_time(t: &DateTime<FixedOffset>) -> String {
 /// Which leaves are encrypted (§6 of the format).
 #[derive(Clone, Debug)]
 pub enum CryptRule {
+    /// Everything except values under a key ending with this suffix (`unencrypted_suffix`).
     UnencryptedSuffix(String),
+    /// Only values under a key ending with this suffix (`encrypted_suffix`).
     EncryptedSuffix(String),
+    /// Everything except values under a key matching this regex (`unencrypted_regex`).
     UnencryptedRegex(Regex),
+    /// Only values under a key matching this regex (`encrypted_regex`).
     EncryptedRegex(Regex),
+    /// Everything except values after a comment matching this regex
+    /// (`unencrypted_comment_regex`).
     UnencryptedCommentRegex(Regex),
+    /// Only values after a comment matching this regex (`encrypted_comment_regex`).
     EncryptedCommentRegex(Regex),
 }
 

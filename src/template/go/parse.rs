@@ -33,8 +33,11 @@ pub enum Node {
     Control(Box<Control>),
     /// `{{template "name" pipeline}}` (and the call half of `block`).
     Template {
+        /// Byte offset in the source.
         pos: usize,
+        /// The name of the template to execute.
         name: String,
+        /// The pipeline whose value becomes the template's `.`; `None` passes nil.
         pipe: Option<Pipe>,
     },
     /// `{{break}}`.
