@@ -72,3 +72,46 @@ pub fn validate_realm(realm: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses and checks a config as `config::load` does (option checks included).
+    fn load(text: &str) -> Result<CliConfig, ConfigError> {
+        let cfg = crate::config::load::from_str(text, std::path::Path::new("/p/atmos.yaml"), None)?;
+        validate_options(&cfg)?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn options_are_checked_per_kind() {
+        let e = load("stores:\n  x:\n    kind: aws/ssm\n").expect_err("region");
+        assert!(
+            e.to_string()
+                .contains("region is required in ssm store configuration"),
+            "{e}"
+        );
+        assert_eq!(
+            crate::error::Diagnose::hint(&e).as_deref(),
+            Some("set `stores.x.options.region`")
+        );
+        let e = load("stores:\n  g:\n    kind: github/actions\n    options: {owner: o}\n")
+            .expect_err("repo");
+        assert_eq!(
+            crate::error::Diagnose::hint(&e).as_deref(),
+            Some("set `stores.g.options.repo`")
+        );
+        let e = load("stores:\n  k:\n    kind: keychain\n    options: {backend: cloud}\n")
+            .expect_err("backend");
+        assert!(
+            e.to_string()
+                .contains("unknown keychain backend `cloud` (expected system, file, or memory)"),
+            "{e}"
+        );
+        assert!(
+            load("stores:\n  v:\n    kind: hashicorp/vault\n    options: {path: p, url: u}\n")
+                .is_ok()
+        );
+    }
+}
