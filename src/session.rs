@@ -374,6 +374,33 @@ impl Session {
         }
     }
 
+    /// The manifest and 1-based line that declare `name` for this instance, for CI annotations:
+    /// the stack's files are searched from the most specific (the stack manifest) back through
+    /// its imports for a `secrets.vars.<name>` key, preferring one under this instance's own
+    /// component entry; `None` when the stacks do not load or nothing matches.
+    pub fn declaration_site(&self, name: &str) -> Option<(std::path::PathBuf, usize)> {
+        let stacks = crate::stack::load(&self.cfg).ok()?;
+        let stack = stacks.stack(&self.instance.stack).ok()?;
+        let mut fallback = None;
+        for file in stack.files.iter().rev() {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            for (path, line) in crate::yaml::key_lines(&text) {
+                let n = path.len();
+                if n < 3 || path[n - 1] != name || path[n - 2] != "vars" || path[n - 3] != "secrets"
+                {
+                    continue;
+                }
+                if path.contains(&self.instance.name) {
+                    return Some((file.clone(), line));
+                }
+                fallback.get_or_insert_with(|| (file.clone(), line));
+            }
+        }
+        fallback
+    }
+
     /// "for component `C` in stack `S`".
     pub fn where_(&self) -> String {
         format!(

@@ -309,6 +309,57 @@ fn core_suffix(tag: Option<&Tag>) -> Option<&str> {
     tag.filter(|t| t.is_yaml_core_schema()).map(Tag::suffix)
 }
 
+/// Every mapping key of the first document of `text` with its path from the root (sequence
+/// items as their index) and its 1-based line, in document order. Used to point reports at the
+/// line that declares something; the value tree ([`Node`]) does not keep positions.
+pub fn key_lines(text: &str) -> Vec<(Vec<String>, usize)> {
+    enum Frame {
+        Map { key: Option<String> },
+        Seq { index: usize },
+    }
+    fn path(stack: &[Frame]) -> Vec<String> {
+        stack
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Map { key } => key.clone(),
+                Frame::Seq { index } => Some(index.to_string()),
+            })
+            .collect()
+    }
+    // A value (scalar, alias or a closed collection) completes the enclosing slot.
+    fn completed(stack: &mut [Frame]) {
+        match stack.last_mut() {
+            Some(Frame::Map { key }) => *key = None,
+            Some(Frame::Seq { index }) => *index += 1,
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { break };
+        match event {
+            Event::DocumentEnd => break,
+            Event::Scalar(value, ..) => match stack.last_mut() {
+                Some(Frame::Map { key }) if key.is_none() => {
+                    *key = Some(value.into_owned());
+                    out.push((path(&stack), span.start.line()));
+                }
+                _ => completed(&mut stack),
+            },
+            Event::Alias(_) => completed(&mut stack),
+            Event::MappingStart(..) => stack.push(Frame::Map { key: None }),
+            Event::SequenceStart(..) => stack.push(Frame::Seq { index: 0 }),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                completed(&mut stack);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Parses the first document of `text`. `origin` names the file in errors. An empty document is
 /// [`Node::Null`].
 pub fn parse(text: &str, origin: &str) -> Result<Node, YamlError> {
@@ -810,6 +861,22 @@ pub fn query(node: &Node, path: &str) -> Result<Node, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_lines_give_paths_and_one_based_lines() {
+        let text =
+            "a: 1\nsecrets:\n  vars:\n    DB:\n      required: true\nlist:\n  - x: 1\n    y: 2\n";
+        let keys = key_lines(text);
+        let find = |p: &[&str]| {
+            keys.iter()
+                .find(|(k, _)| k.iter().map(String::as_str).eq(p.iter().copied()))
+                .map(|(_, l)| *l)
+        };
+        assert_eq!(find(&["a"]), Some(1));
+        assert_eq!(find(&["secrets", "vars", "DB"]), Some(4));
+        assert_eq!(find(&["secrets", "vars", "DB", "required"]), Some(5));
+        assert_eq!(find(&["list", "0", "y"]), Some(8));
+    }
 
     fn p(text: &str) -> Node {
         parse(text, "t.yaml").expect("valid yaml")

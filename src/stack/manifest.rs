@@ -66,6 +66,8 @@ pub struct Loader<'a> {
     lists: ListStrategy,
     parsed: HashMap<PathBuf, Rc<Parsed>>,
     layers: HashMap<PathBuf, Layers>,
+    /// The file of each layer in `layers`, same order (for "declared at file:line" reports).
+    files: HashMap<PathBuf, Rc<Vec<PathBuf>>>,
     /// Glob imports already expanded (compiling a glob is the costly part).
     globs: HashMap<String, Rc<Vec<PathBuf>>>,
     chain: Vec<PathBuf>,
@@ -156,6 +158,7 @@ impl<'a> Loader<'a> {
             lists,
             parsed: HashMap::new(),
             layers: HashMap::new(),
+            files: HashMap::new(),
             globs: HashMap::new(),
             chain: Vec::new(),
         }
@@ -203,20 +206,41 @@ impl<'a> Loader<'a> {
         self.chain.push(file.clone());
         let result = self.collect_layers(&file, &parsed);
         self.chain.pop();
-        let layers: Layers = Rc::new(result?);
-        self.layers.insert(file, Rc::clone(&layers));
+        let (layers, files) = result?;
+        let layers: Layers = Rc::new(layers);
+        self.layers.insert(file.clone(), Rc::clone(&layers));
+        self.files.insert(file, Rc::new(files));
         Ok(layers)
     }
 
-    fn collect_layers(&mut self, file: &Path, parsed: &Parsed) -> Result<Vec<Rc<Map>>, StackError> {
+    /// The file each of `file`'s layers came from, in merge order (after [`Loader::layers`]).
+    pub fn layer_files(&self, file: &Path) -> Rc<Vec<PathBuf>> {
+        self.files
+            .get(&normalize(file))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[allow(
+        clippy::type_complexity,
+        reason = "layers and their files, built together"
+    )]
+    fn collect_layers(
+        &mut self,
+        file: &Path,
+        parsed: &Parsed,
+    ) -> Result<(Vec<Rc<Map>>, Vec<PathBuf>), StackError> {
         let mut out = Vec::new();
+        let mut files = Vec::new();
         for import in &parsed.imports {
             for target in self.expand(file, import)? {
                 out.extend(self.layers(&target)?.iter().cloned());
+                files.extend(self.layer_files(&target).iter().cloned());
             }
         }
         out.push(Rc::clone(&parsed.body));
-        Ok(out)
+        files.push(file.to_path_buf());
+        Ok((out, files))
     }
 
     /// The files an import entry names.

@@ -54,6 +54,8 @@ pub struct Stack {
     pub manifest: PathBuf,
     /// The manifest path relative to the stacks base path, without extension.
     pub stack_file: String,
+    /// Every file merged into this stack, imports first, `manifest` last.
+    pub files: std::rc::Rc<Vec<PathBuf>>,
     layers: manifest::Layers,
     lists: merge::ListStrategy,
     config: std::cell::OnceCell<Map>,
@@ -295,6 +297,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
         let layers = loader.layers(&file)?;
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
+        let files = loader.layer_files(&file);
         // Naming needs only these sections; components are merged when a stack is used.
         let naming_view =
             manifest::merge_layers(&layers, Some(&["vars", "settings", "env"]), loader.lists());
@@ -313,6 +316,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
                 name,
                 manifest: file,
                 stack_file,
+                files,
                 layers,
                 lists: loader.lists(),
                 config: std::cell::OnceCell::new(),
