@@ -9,6 +9,7 @@ use std::process::Stdio;
 
 use crate::error::{Error, code};
 use crate::secret_value::SecretString;
+use crate::yaml::{Map, Node};
 
 /// The environment a child gets: the process environment, then atmos.yaml `env:`, then secrets.
 /// A later layer replaces an earlier variable of the same name in place; new names are appended.
@@ -32,6 +33,45 @@ pub fn layer_env(
         upsert(k, v.expose());
     }
     env
+}
+
+/// A component value as an environment string: strings as they are, other scalars as their
+/// YAML text, maps and lists as compact JSON (what terraform expects of `TF_VAR_*` for complex
+/// types). `None` for null and for a YAML function that is still unresolved.
+pub fn env_text(node: &Node) -> Option<String> {
+    match node {
+        Node::Null | Node::Tagged(_) => None,
+        Node::Str(s) => Some(s.clone()),
+        Node::Map(_) | Node::Seq(_) => serde_json::to_string(&crate::yaml::to_json(node)).ok(),
+        other => other.scalar_text(),
+    }
+}
+
+/// `TF_VAR_<name>` for every component var, as `atmos terraform` passes them (see
+/// [`env_text`]); the names of vars that were skipped (null or unresolved functions) come second.
+pub fn tf_vars(vars: &Map) -> (Vec<(String, String)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for (k, v) in vars {
+        match env_text(v) {
+            Some(text) => out.push((format!("TF_VAR_{k}"), text)),
+            None => skipped.push(k.clone()),
+        }
+    }
+    (out, skipped)
+}
+
+/// A component's `env:` section as variables (see [`env_text`]); skipped names come second.
+pub fn env_section(env: &Map) -> (Vec<(String, String)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for (k, v) in env {
+        match env_text(v) {
+            Some(text) => out.push((k.clone(), text)),
+            None => skipped.push(k.clone()),
+        }
+    }
+    (out, skipped)
 }
 
 /// Runs `program args…` with exactly `env`, inheriting stdio, forwarding SIGTERM, SIGHUP,

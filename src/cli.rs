@@ -2,13 +2,21 @@
 //!
 //! `lib.rs` parses these and hands them to `commands/`, which turn them into settings.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// `atmos`: declarative secrets for atmos stacks, with an in-process SOPS codec.
 #[derive(Debug, Parser)]
-#[command(name = "atmos", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "atmos",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Any other command (terraform, helmfile, packer, workflow, list, vendor, auth, …) is handed to the Go atmos: `ATMOS_GO_BINARY`, else the next `atmos` on PATH."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -36,6 +44,80 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub config_path: Option<PathBuf>,
+    /// Directory holding `atmos.yaml` (upstream spelling; `--config` wins when both are given)
+    #[arg(
+        long = "config-path",
+        global = true,
+        env = "ATMOS_CONFIG_PATH",
+        value_name = "DIR"
+    )]
+    pub config_dir: Option<PathBuf>,
+    /// Change to this directory before doing anything else
+    #[arg(
+        short = 'C',
+        long,
+        global = true,
+        env = "ATMOS_CHDIR",
+        value_name = "DIR"
+    )]
+    pub chdir: Option<PathBuf>,
+    /// Which UI lines reach the log: Trace, Debug, Info, Warning or Off (errors always do)
+    #[arg(
+        long,
+        global = true,
+        env = "ATMOS_LOGS_LEVEL",
+        value_enum,
+        ignore_case = true,
+        value_name = "LEVEL"
+    )]
+    pub logs_level: Option<LogsLevel>,
+    /// Write status, warning and info lines to this file (appended) instead of stderr
+    #[arg(long, global = true, env = "ATMOS_LOGS_FILE", value_name = "FILE")]
+    pub logs_file: Option<PathBuf>,
+    /// Disable colour and progress bars (also `NO_COLOR`)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Configuration profile(s); accepted for upstream compatibility (see docs/commands.md)
+    #[arg(
+        long,
+        global = true,
+        env = "ATMOS_PROFILE",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub profile: Vec<String>,
+    /// Send everything this process writes to stderr (and its children's stderr) to this file
+    #[arg(
+        long,
+        global = true,
+        env = "ATMOS_REDIRECT_STDERR",
+        value_name = "FILE"
+    )]
+    pub redirect_stderr: Option<PathBuf>,
+    /// CI mode: `::add-mask::` before revealed values, annotations and a step summary from
+    /// `validate` (default: on when `GITHUB_ACTIONS=true`)
+    #[arg(long, global = true, env = "ATMOS_CI", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ci: Option<bool>,
+}
+
+/// `--logs-level` values (upstream atmos spelling).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogsLevel {
+    Trace,
+    Debug,
+    Info,
+    Warning,
+    Off,
+}
+
+/// Shells for `atmos completion`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 /// Top-level commands.
@@ -49,8 +131,23 @@ pub enum Command {
     /// Encrypt, decrypt and edit SOPS files in-process (no `sops` binary needed)
     #[command(subcommand)]
     Sops(SopsCommand),
-    /// Print the version
+    /// Print the version (and the Go atmos' version when one is found)
     Version,
+    /// Print a shell completion script (`source <(atmos completion bash)`)
+    Completion(CompletionArgs),
+    /// Print the man page (roff) on stdout
+    Man,
+    /// Any other command is handed to the Go atmos
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
+}
+
+/// `atmos completion SHELL`
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
 }
 
 /// Output format for `describe`.
@@ -68,6 +165,9 @@ pub enum DescribeCommand {
     Component(DescribeComponentArgs),
     /// Show every stack and its components
     Stacks(DescribeStacksArgs),
+    /// Any other `describe` command (affected, config, workflows, …) is handed to the Go atmos
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 /// `atmos describe component NAME -s STACK`
@@ -140,7 +240,7 @@ pub enum SecretSubcommand {
     /// List declared secrets and their status
     List(ListArgs),
     /// Check that every required secret is initialized
-    Validate,
+    Validate(ValidateArgs),
     /// Import values from a dotenv/JSON file or from a legacy store coordinate
     Import(ImportArgs),
     /// Run a command with the secrets in its environment
@@ -247,9 +347,37 @@ pub struct ImportArgs {
     pub from_key: Option<String>,
 }
 
+/// `secret validate` report formats.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum ValidateFormat {
+    /// Status lines on stderr
+    #[default]
+    Text,
+    /// A JUnit XML report (GitLab CI `artifacts:reports:junit`) as well
+    Junit,
+}
+
+/// `secret validate`
+#[derive(Debug, Args, Default)]
+pub struct ValidateArgs {
+    /// Report format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ValidateFormat,
+    /// Write the JUnit report to this file instead of stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// `secret exec`
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// Also pass the component's resolved `env:` section (`!secret` values included), under the
+    /// declared secrets
+    #[arg(long)]
+    pub component_env: bool,
+    /// Also pass every component var as `TF_VAR_<name>` (non-strings JSON-encoded)
+    #[arg(long)]
+    pub tf_vars: bool,
     /// The command and its arguments, after `--`
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,

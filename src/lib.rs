@@ -13,8 +13,9 @@
 //!   codec).
 //! - Primitives: [`template`] (the renderer, its one context type, the Go `text/template`
 //!   engine), [`yaml`], [`secret_value`], [`env`](mod@env),
-//!   [`error`], [`printer`] (the only writer of stdout/stderr, and masking), [`prompt`],
-//!   [`dotenv`], [`child`], [`fsx`].
+//!   [`error`], [`printer`] (the only writer of stdout/stderr, and masking), [`ci`] (workflow
+//!   commands, step summary, JUnit), [`goatmos`] (finding and exec'ing the Go atmos),
+//!   [`prompt`], [`dotenv`], [`child`], [`fsx`].
 
 // Only the printer writes to stdout/stderr (it masks); `print!`-style macros elsewhere would
 // bypass masking.
@@ -24,6 +25,7 @@
 
 pub mod auth;
 pub mod child;
+pub mod ci;
 #[allow(
     missing_docs,
     reason = "clap: a field's doc comment is its --help text; the undocumented fields are \
@@ -36,6 +38,7 @@ pub mod dotenv;
 pub mod env;
 pub mod error;
 pub mod fsx;
+pub mod goatmos;
 pub mod printer;
 pub mod prompt;
 pub mod runtime;
@@ -55,11 +58,16 @@ use clap::Parser;
 
 /// Parses `args`, runs the command and renders any error. Never panics on user input.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // A shell asking for completions (`_ATMOS_COMPLETE=bash atmos -- …`) gets them and nothing else.
+    if commands::completion::complete(&args) {
+        return ExitCode::SUCCESS;
+    }
     // One TLS crypto provider for every client (AWS SDK and others): aws-lc-rs. Installing it
     // explicitly keeps rustls from panicking if a dependency ever enables a second one; an
     // error only means a provider is already installed.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let cli = match cli::Cli::try_parse_from(args) {
+    let mut cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
@@ -68,10 +76,26 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(u8::try_from(code).unwrap_or(error::code::USAGE));
         }
     };
+    let raw = args.get(1..).unwrap_or_default();
+    // Commands for the Go atmos leave with their argv untouched: it applies `-C`,
+    // `--redirect-stderr` and the rest itself.
+    let globals = if commands::foreign(&cli).is_some() {
+        Ok(())
+    } else {
+        apply_globals(&mut cli.global)
+    };
     let mut printer = printer::Printer::from_settings(&printer::Settings {
         mask: cli.global.mask,
+        ci: ci::enabled(cli.global.ci),
+        level: match cli.global.logs_level {
+            Some(cli::LogsLevel::Off) => printer::Level::Off,
+            Some(cli::LogsLevel::Warning) => printer::Level::Warning,
+            _ => printer::Level::Info,
+        },
+        logs_file: cli.global.logs_file.clone(),
+        plain: cli.global.no_color || env::var("NO_COLOR").is_some(),
     });
-    let result = commands::dispatch(cli, &mut printer);
+    let result = globals.and_then(|()| commands::dispatch(cli, raw, &mut printer));
     printer.flush_warnings();
     match result {
         Ok(code) => ExitCode::from(code),
@@ -80,4 +104,57 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Applies the process-wide global flags before a command runs: `--redirect-stderr` (this
+/// process and its children), `-C/--chdir`, `--config-path` (when `--config` is not given) and
+/// `--profile` (accepted; reported as not applied).
+fn apply_globals(global: &mut cli::GlobalArgs) -> error::Result<()> {
+    if let Some(path) = &global.redirect_stderr {
+        redirect_stderr(path)?;
+    }
+    if let Some(dir) = &global.chdir {
+        std::env::set_current_dir(dir).map_err(|e| {
+            error::Error::new(format!("cannot change to `{}`: {e}", dir.display()))
+                .with_hint("`-C/--chdir` takes an existing directory")
+        })?;
+    }
+    if global.config_path.is_none() {
+        global.config_path = global.config_dir.clone();
+    }
+    if !global.profile.is_empty() {
+        printer::queue_warning(format!(
+            "`--profile {}` is accepted but profiles are not applied by this binary yet; the base configuration is used",
+            global.profile.join(",")
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn redirect_stderr(path: &std::path::Path) -> error::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            error::Error::new(format!(
+                "cannot open `{}` for `--redirect-stderr`: {e}",
+                path.display()
+            ))
+        })?;
+    nix::unistd::dup2_stderr(&file).map_err(|e| {
+        error::Error::new(format!(
+            "cannot redirect stderr to `{}`: {e}",
+            path.display()
+        ))
+    })
+}
+
+#[cfg(not(unix))]
+fn redirect_stderr(path: &std::path::Path) -> error::Result<()> {
+    Err(error::Error::new(format!(
+        "`--redirect-stderr {}` is only supported on Unix",
+        path.display()
+    )))
 }

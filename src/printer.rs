@@ -87,17 +87,7 @@ impl Masker {
         if value.is_empty() {
             return;
         }
-        let e = base64::engine::general_purpose::STANDARD;
-        let variants = [
-            value.to_owned(),
-            e.encode(value),
-            base64::engine::general_purpose::URL_SAFE.encode(value),
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(value),
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
-            query_escape(value),
-            json_inner(value),
-        ];
-        for v in variants {
+        for v in forms(value) {
             if !v.is_empty() && !self.literals.iter().any(|l| l.expose() == v) {
                 self.literals.push(SecretString::new(v));
             }
@@ -140,6 +130,30 @@ impl Masker {
         }
         out
     }
+}
+
+/// `value` and the encoded forms the masker replaces: base64 (std, url, with and without
+/// padding), URL query escaping and JSON string escaping; duplicates removed, never empty.
+pub fn forms(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    let e = base64::engine::general_purpose::STANDARD;
+    let mut out: Vec<String> = Vec::new();
+    for v in [
+        value.to_owned(),
+        e.encode(value),
+        base64::engine::general_purpose::URL_SAFE.encode(value),
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(value),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
+        query_escape(value),
+        json_inner(value),
+    ] {
+        if !v.is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// Values up to this many characters are masked only as whole tokens.
@@ -189,11 +203,31 @@ fn json_inner(value: &str) -> String {
         .to_owned()
 }
 
+/// Which UI lines are shown (`--logs-level`). Errors are always shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Info, success, warning and failure lines (Trace, Debug and Info map here).
+    #[default]
+    Info,
+    /// Warnings and failures only.
+    Warning,
+    /// Failure lines only.
+    Off,
+}
+
 /// How the printer behaves, from flags and environment (no clap types here).
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// `--mask` / `ATMOS_MASK` when given; it wins over `settings.terminal.mask.enabled`.
     pub mask: Option<bool>,
+    /// CI mode: revealed values are announced to the runner with `::add-mask::` first.
+    pub ci: bool,
+    /// `--logs-level`.
+    pub level: Level,
+    /// `--logs-file`: UI lines go here (appended) instead of stderr.
+    pub logs_file: Option<std::path::PathBuf>,
+    /// `--no-color` / `NO_COLOR`: no colour, no progress bars.
+    pub plain: bool,
 }
 
 /// The only writer of stdout and stderr.
@@ -203,21 +237,127 @@ pub struct Printer {
     pub masker: Masker,
     mask_flag: Option<bool>,
     quiet: bool,
+    ci: bool,
+    level: Level,
+    logs_file: Option<std::sync::Mutex<std::fs::File>>,
+    plain: bool,
+    /// Forms already announced with `::add-mask::` (each is announced once).
+    announced: Vec<SecretString>,
 }
 
 impl Printer {
-    /// A printer from the flags: masking is on unless `--mask=false` / `ATMOS_MASK=false`.
+    /// A printer from the flags: masking is on unless `--mask=false` / `ATMOS_MASK=false`. A
+    /// logs file that cannot be opened leaves UI lines on stderr, with a warning.
     pub fn from_settings(settings: &Settings) -> Self {
+        let logs_file = settings.logs_file.as_ref().and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    queue_warning(format!(
+                        "cannot open the logs file `{}`: {e}; logging to stderr",
+                        path.display()
+                    ));
+                })
+                .ok()
+                .map(std::sync::Mutex::new)
+        });
         Self {
             masker: Masker::new(settings.mask.unwrap_or(true)),
             mask_flag: settings.mask,
             quiet: false,
+            ci: settings.ci,
+            level: settings.level,
+            logs_file,
+            plain: settings.plain,
+            announced: Vec::new(),
         }
+    }
+
+    /// Whether CI mode is on.
+    pub fn ci(&self) -> bool {
+        self.ci
+    }
+
+    /// Declares that `value` is about to leave the process in clear text (`get --mask=false`,
+    /// `pull`, `describe --mask=false`, a child's environment). It is registered with the masker
+    /// (our own masked output still hides it) and, in CI mode, announced to the runner first: one
+    /// `::add-mask::` line on stderr per line, JSON/YAML leaf and encoded form of the value.
+    pub fn reveal(&mut self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        self.masker.register(value);
+        if !self.ci {
+            return;
+        }
+        let mut text = String::new();
+        for candidate in crate::ci::mask_candidates(value) {
+            self.masker.register(&candidate);
+            for form in forms(&candidate) {
+                if !self.announced.iter().any(|a| a.expose() == form) {
+                    text.push_str(&crate::ci::add_mask(&form));
+                    self.announced.push(SecretString::new(form));
+                }
+            }
+        }
+        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
+    }
+
+    /// [`Printer::reveal`] for every leaf of a JSON value.
+    pub fn reveal_json(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => self.reveal(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| self.reveal_json(v)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| self.reveal_json(v)),
+            serde_json::Value::Null => {}
+            other => self.reveal(&other.to_string()),
+        }
+    }
+
+    /// Writes a CI workflow command line (`::error …`) to stderr, masked (the runner reads
+    /// workflow commands from both streams; stderr keeps stdout for data such as a JUnit report).
+    pub fn ci_command(&self, line: &str) {
+        let mut text = self.masker.mask(line);
+        text.push('\n');
+        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
+    }
+
+    /// Shows `done/total` progress for a long run on stderr, only on a terminal (never in CI,
+    /// under `--no-color`/`NO_COLOR`, or when UI lines go to a logs file). `done == total`
+    /// clears the bar.
+    pub fn progress(&self, label: &str, done: usize, total: usize) {
+        if self.plain
+            || self.ci
+            || self.quiet
+            || self.logs_file.is_some()
+            || self.level == Level::Off
+            || total < 2
+            || !io::stderr().is_terminal()
+        {
+            return;
+        }
+        let text = if done >= total {
+            "\r\x1b[2K".to_owned()
+        } else {
+            const WIDTH: usize = 24;
+            let filled = done * WIDTH / total;
+            format!(
+                "\r\x1b[2K{label} [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                "-".repeat(WIDTH - filled)
+            )
+        };
+        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
     }
 
     /// A printer for tests.
     pub fn new(mask: bool) -> Self {
-        Self::from_settings(&Settings { mask: Some(mask) })
+        Self::from_settings(&Settings {
+            mask: Some(mask),
+            ..Settings::default()
+        })
     }
 
     /// Applies `atmos.yaml` `settings.terminal.mask.{enabled,replacement}`: masking is the flag
@@ -251,24 +391,34 @@ impl Printer {
         write_ignoring_broken_pipe(&mut io::stdout().lock(), bytes);
     }
 
-    /// Writes a UI line to stderr (masked).
+    /// Writes a UI line to stderr, or to the `--logs-file` (masked).
     pub fn status(&self, line: &str) {
         if self.quiet {
             return;
         }
         let mut text = self.masker.mask(line);
         text.push('\n');
+        if let Some(file) = &self.logs_file
+            && let Ok(mut f) = file.lock()
+        {
+            write_ignoring_broken_pipe(&mut *f, text.as_bytes());
+            return;
+        }
         write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
     }
 
     /// `✓ line` on stderr.
     pub fn success(&self, line: &str) {
-        self.status(&format!("✓ {line}"));
+        if self.level <= Level::Info {
+            self.status(&format!("✓ {line}"));
+        }
     }
 
     /// `⚠ line` on stderr.
     pub fn warn(&self, line: &str) {
-        self.status(&format!("⚠ {line}"));
+        if self.level <= Level::Warning {
+            self.status(&format!("⚠ {line}"));
+        }
     }
 
     /// `✗ line` on stderr.
@@ -278,7 +428,9 @@ impl Printer {
 
     /// `ℹ line` on stderr.
     pub fn info(&self, line: &str) {
-        self.status(&format!("ℹ {line}"));
+        if self.level <= Level::Info {
+            self.status(&format!("ℹ {line}"));
+        }
     }
 
     /// Prints queued warnings.
@@ -357,7 +509,10 @@ mod tests {
         p.apply_config(&settings);
         assert!(!p.masker.enabled());
 
-        let mut p = Printer::from_settings(&Settings { mask: Some(true) });
+        let mut p = Printer::from_settings(&Settings {
+            mask: Some(true),
+            ..Settings::default()
+        });
         p.apply_config(&settings);
         p.masker.register("hunter2-secret");
         assert!(p.masker.enabled());

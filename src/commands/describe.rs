@@ -12,7 +12,7 @@ use crate::config::{self, CliConfig};
 use crate::error::Result;
 use crate::printer::Printer;
 use crate::session::BackendResolver;
-use crate::stack::functions::{self, FunctionResolver, MaskingResolver};
+use crate::stack::functions::{self, FunctionResolver, MaskingResolver, Recording};
 use crate::stack::{self, ComponentInstance};
 use crate::yaml::{self, Map, Node};
 
@@ -26,11 +26,24 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
         printer.warn(w);
     }
     printer.apply_config(&cfg.settings);
-    let mut resolver = resolver_for(printer.masker.enabled(), std::sync::Arc::new(cfg.clone()));
-    match cmd {
-        DescribeCommand::Component(args) => component(&cfg, &args, resolver.as_mut(), printer),
-        DescribeCommand::Stacks(args) => stacks(&cfg, &args, resolver.as_mut(), printer),
+    let mut base = resolver_for(printer.masker.enabled(), std::sync::Arc::new(cfg.clone()));
+    let mut resolver = Recording::new(base.as_mut());
+    let text = match cmd {
+        DescribeCommand::Component(args) => component(&cfg, &args, &mut resolver)?,
+        DescribeCommand::Stacks(args) => stacks(&cfg, &args, &mut resolver)?,
+        // `dispatch` hands these to the Go atmos before any command runs.
+        DescribeCommand::External(_) => {
+            return Err(crate::error::Error::new(
+                "internal error: `describe` pass-through reached the describe command",
+            ));
+        }
+    };
+    // Unmasked `!secret` values are announced (CI `::add-mask::`) before the document.
+    for value in &resolver.secrets {
+        printer.reveal_json(&yaml::to_json(value));
     }
+    printer.stdout(&text);
+    Ok(0)
 }
 
 /// The resolver for `describe`: masking, or (unmasked) the backend resolver.
@@ -62,8 +75,7 @@ fn component(
     cfg: &CliConfig,
     args: &DescribeComponentArgs,
     resolver: &mut dyn FunctionResolver,
-    printer: &mut Printer,
-) -> Result<u8> {
+) -> Result<String> {
     let stacks = stack::load(cfg)?;
     let inst = stacks.component(
         cfg,
@@ -72,16 +84,14 @@ fn component(
         args.component_type.as_deref(),
     )?;
     let section = resolved(&inst, resolver)?;
-    printer.stdout(&render(&Node::Map(section), args.format));
-    Ok(0)
+    Ok(render(&Node::Map(section), args.format))
 }
 
 fn stacks(
     cfg: &CliConfig,
     args: &DescribeStacksArgs,
     resolver: &mut dyn FunctionResolver,
-    printer: &mut Printer,
-) -> Result<u8> {
+) -> Result<String> {
     let stacks = stack::load(cfg)?;
     let names: Vec<String> = match &args.stack {
         Some(s) => vec![stacks.stack(s)?.name.clone()],
@@ -109,6 +119,5 @@ fn stacks(
         stack_map.insert("components".to_owned(), Node::Map(types));
         out.insert(name, Node::Map(stack_map));
     }
-    printer.stdout(&render(&Node::Map(out), args.format));
-    Ok(0)
+    Ok(render(&Node::Map(out), args.format))
 }

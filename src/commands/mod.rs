@@ -3,22 +3,47 @@
 //! backend or format logic, and no command module imports another: what several verbs share
 //! (sessions, targets, pickers, suggestions, the backend resolver) lives in [`crate::session`].
 
+pub mod completion;
 pub mod describe;
+pub mod passthrough;
 pub mod secret;
 pub mod sops;
 
-use crate::cli::{Cli, Command};
+use std::ffi::OsString;
+
+use crate::cli::{Cli, Command, DescribeCommand};
 use crate::error::Result;
 use crate::printer::Printer;
 
-/// Runs the parsed command; returns the process exit code.
-pub fn dispatch(cli: Cli, printer: &mut Printer) -> Result<u8> {
+/// The unknown command name when `cli` is one this binary hands to the Go atmos (checked before
+/// any global flag such as `--chdir` takes effect, since the Go atmos applies them itself).
+pub fn foreign(cli: &Cli) -> Option<&OsString> {
+    match &cli.command {
+        Command::External(words) | Command::Describe(DescribeCommand::External(words)) => {
+            words.first()
+        }
+        _ => None,
+    }
+}
+
+/// Runs the parsed command; returns the process exit code. `raw` is argv without the program
+/// name, handed unchanged to the Go atmos for commands this binary does not implement.
+pub fn dispatch(cli: Cli, raw: &[OsString], printer: &mut Printer) -> Result<u8> {
+    if let Some(name) = foreign(&cli) {
+        return passthrough::run(name, raw);
+    }
     let global = cli.global;
     match cli.command {
         Command::Version => {
             printer.stdout(&format!("atmos {}\n", env!("CARGO_PKG_VERSION")));
+            if let Some((path, line)) = crate::goatmos::version() {
+                printer.stdout(&format!("go atmos ({}): {line}\n", path.display()));
+            }
             Ok(0)
         }
+        Command::Completion(args) => completion::completion(&args, printer),
+        Command::Man => completion::man(printer),
+        Command::External(words) => passthrough::run(&words[0], raw),
         Command::Sops(cmd) => sops::run(cmd, printer),
         Command::Describe(cmd) => describe::run(cmd, &global, printer),
         Command::Secret(cmd) => secret::run(cmd, &global, printer),

@@ -286,6 +286,51 @@ impl FunctionResolver for MaskingResolver {
     }
 }
 
+/// Wraps a resolver and keeps every `!secret` value it returns, so that a command can announce
+/// them (CI `::add-mask::`) and mask them before printing anything. `!store` values are not
+/// secrets (secret stores are refused there) and are not kept.
+pub struct Recording<'a> {
+    inner: &'a mut dyn FunctionResolver,
+    /// The `!secret` values resolved so far.
+    pub secrets: Vec<Node>,
+}
+
+impl<'a> Recording<'a> {
+    /// Records what `inner` resolves.
+    pub fn new(inner: &'a mut dyn FunctionResolver) -> Self {
+        Self {
+            inner,
+            secrets: Vec::new(),
+        }
+    }
+}
+
+impl FunctionResolver for Recording<'_> {
+    fn resolve_secret(
+        &mut self,
+        f: &SecretFn,
+        instance: &ComponentInstance,
+    ) -> Result<Node, Error> {
+        let v = self.inner.resolve_secret(f, instance)?;
+        // A `| default "…"` fallback is written in the manifest, not a secret.
+        let is_default = f.default.is_some() && v.as_str() == f.default.as_deref();
+        if !is_default {
+            self.secrets.push(v.clone());
+        }
+        Ok(v)
+    }
+    fn resolve_store(&mut self, f: &StoreFn, instance: &ComponentInstance) -> Result<Node, Error> {
+        self.inner.resolve_store(f, instance)
+    }
+    fn resolve_store_get(
+        &mut self,
+        f: &StoreGetFn,
+        instance: &ComponentInstance,
+    ) -> Result<Node, Error> {
+        self.inner.resolve_store_get(f, instance)
+    }
+}
+
 /// Returns `instance.section` with every `!secret`, `!store` and `!store.get` replaced by the
 /// resolver's value. Other tags are kept.
 pub fn resolve_tags(

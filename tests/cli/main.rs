@@ -11,6 +11,7 @@ mod support;
 mod artifactory;
 #[cfg(feature = "aws")]
 mod aws;
+mod ci;
 #[cfg(all(feature = "gcp", feature = "azure", feature = "onepassword"))]
 mod cloud;
 mod config_bad_input;
@@ -23,6 +24,8 @@ mod keychain;
 mod leak;
 mod listing;
 mod localsrv;
+mod operators;
+mod passthrough;
 #[cfg(feature = "redis")]
 mod redis;
 mod setget;

@@ -130,6 +130,12 @@ pub(crate) fn pull(project: &Project, args: PullArgs, printer: &mut Printer) -> 
             crate::dotenv::render(texts.iter().map(|(k, v)| (k.as_str(), v.expose())))
         }
     };
+    // Values leaving in clear text (a file, or an unmasked stdout) are announced first (CI mode).
+    if !masked {
+        for v in values.values() {
+            printer.reveal_json(v.expose());
+        }
+    }
     match &args.output {
         Some(path) => {
             crate::fsx::write_atomic_exact(path, body.as_bytes(), 0o600)

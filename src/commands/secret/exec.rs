@@ -1,5 +1,5 @@
 //! `secret exec -- CMD…` and `secret shell`: run a child with the declared secrets in its
-//! environment. A required secret that cannot be read stops the command before the child starts
+//! environment (`exec --component-env --tf-vars` adds what `atmos terraform` would pass). A required secret that cannot be read stops the command before the child starts
 //! (atmos only warns); optional ones are skipped with a warning.
 
 use crate::cli::{ExecArgs, ShellArgs};
@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secret_value::SecretString;
 use crate::secrets::Declaration;
-use crate::session::{Project, Session};
+use crate::session::{BackendResolver, Project, Session};
+use crate::stack::functions::{self, Recording};
+use crate::yaml::{Map, Node};
 
 /// Reads every declared secret; returns `(NAME, value)` sorted by name.
 fn secret_env(session: &Session, printer: &Printer) -> Result<Vec<(String, SecretString)>> {
@@ -40,20 +42,58 @@ fn secret_env(session: &Session, printer: &Printer) -> Result<Vec<(String, Secre
     Ok(env)
 }
 
+/// The child's environment: the process, atmos.yaml `env:`, then (when asked) the component's
+/// resolved `env:` section and its vars as `TF_VAR_*`, then the declared secrets. Every secret
+/// value the child gets is revealed to the printer first (masked in our output; `::add-mask::`
+/// in CI mode) — all of it before the child can write a byte.
 fn child_env(
     session: &Session,
-    printer: &Printer,
+    printer: &mut Printer,
+    component_env: bool,
+    tf_vars: bool,
 ) -> Result<Vec<(std::ffi::OsString, std::ffi::OsString)>> {
     let secrets = secret_env(session, printer)?;
-    let config_env: Vec<(String, String)> = session
+    let mut layered: Vec<(String, String)> = session
         .cfg
         .env
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    if component_env || tf_vars {
+        // `!secret` values are read in memory for this child only; nothing is written to disk.
+        let mut backend = BackendResolver::new(session.cfg.clone());
+        let mut recording = Recording::new(&mut backend);
+        let section = functions::resolve_tags(&session.instance, &mut recording)?;
+        for value in &recording.secrets {
+            printer.reveal_json(&crate::yaml::to_json(value));
+        }
+        let empty = Map::new();
+        let of = |key: &str| section.get(key).and_then(Node::as_map).unwrap_or(&empty);
+        if component_env {
+            let (vars, skipped) = crate::child::env_section(of("env"));
+            layered.extend(vars);
+            for k in skipped {
+                printer.warn(&format!(
+                    "Skipping env `{k}`: null or an unresolved YAML function"
+                ));
+            }
+        }
+        if tf_vars {
+            let (vars, skipped) = crate::child::tf_vars(of("vars"));
+            layered.extend(vars);
+            for k in skipped {
+                printer.warn(&format!(
+                    "Skipping `TF_VAR_{k}`: null or an unresolved YAML function"
+                ));
+            }
+        }
+    }
+    for (_, v) in &secrets {
+        printer.reveal(v.expose());
+    }
     Ok(crate::child::layer_env(
         std::env::vars_os(),
-        &config_env,
+        &layered,
         &secrets,
     ))
 }
@@ -65,7 +105,7 @@ pub(crate) fn exec(project: &Project, args: ExecArgs, printer: &mut Printer) -> 
             .with_hint("put the command after `--`: `atmos secret exec -s STACK -c COMPONENT -- terraform plan`"));
     };
     let session = project.session()?;
-    let env = child_env(&session, printer)?;
+    let env = child_env(&session, printer, args.component_env, args.tf_vars)?;
     crate::child::run(program, rest, env)
 }
 
@@ -79,7 +119,7 @@ pub(crate) fn shell(project: &Project, args: ShellArgs, printer: &mut Printer) -
         ));
     }
     let session = project.session()?;
-    let mut env = child_env(&session, printer)?;
+    let mut env = child_env(&session, printer, false, false)?;
     let level = crate::env::var(crate::env::ATMOS_SHLVL)
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(0)

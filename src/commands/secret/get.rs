@@ -26,7 +26,12 @@ pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Re
             })?,
         None => value,
     };
-    printer.masker.register_json(value.expose());
+    if printer.masker.enabled() {
+        printer.masker.register_json(value.expose());
+    } else {
+        // About to print it in clear text: in CI mode the runner learns to mask it first.
+        printer.reveal_json(value.expose());
+    }
     let text = value.to_text();
     let out = if args.raw {
         text.expose().to_owned()

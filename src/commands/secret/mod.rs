@@ -46,7 +46,7 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         SecretSubcommand::Get(a) => get::get(&project, a, printer),
         SecretSubcommand::Delete(a) => modify::delete(&project, a, printer),
         SecretSubcommand::List(a) => list::list(&project, a, printer),
-        SecretSubcommand::Validate => validate::validate(&project, printer),
+        SecretSubcommand::Validate(a) => validate::validate(&project, a, printer),
         SecretSubcommand::Import(a) => dotfiles::import(&project, a, printer),
         SecretSubcommand::Exec(a) => exec::exec(&project, a, printer),
         SecretSubcommand::Shell(a) => exec::shell(&project, a, printer),

@@ -1,15 +1,20 @@
-//! `secret validate`: the SOPS collision guard, then every required secret must be initialized.
+//! `secret validate`: the SOPS collision guard, then every required secret must be initialized;
+//! in CI mode also annotations and a step summary, and a JUnit report on request.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::ci;
+use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::secrets::{Declaration, Scope};
 use crate::session::{self, Project, Session, Target};
 
-/// Validates one component instance.
-pub(crate) fn validate(project: &Project, printer: &mut Printer) -> Result<u8> {
+/// Validates one component instance. In CI mode each missing required secret is also an
+/// `::error` annotation at its declaring line, and a table goes to `$GITHUB_STEP_SUMMARY`;
+/// `--format junit` writes a JUnit report (stdout or `-o FILE`).
+pub(crate) fn validate(project: &Project, args: ValidateArgs, printer: &mut Printer) -> Result<u8> {
     let session = project.session()?;
     // Each declaration is resolved once: for the collision guard and for the status check.
     let decls: Vec<&Declaration> = session.decls.iter().collect();
@@ -18,9 +23,11 @@ pub(crate) fn validate(project: &Project, printer: &mut Printer) -> Result<u8> {
     let results = session::exists_each(targets);
     let mut missing = 0usize;
     let mut errors = 0usize;
+    let mut rows = Vec::new();
+    let reporting = printer.ci() || args.format == ValidateFormat::Junit;
     for (d, r) in decls.iter().zip(results) {
-        match r {
-            Ok(true) => {}
+        let (status, failed) = match r {
+            Ok(true) => ("ok".to_owned(), false),
             Ok(false) if d.required => {
                 missing += 1;
                 printer.fail(&format!(
@@ -28,15 +35,74 @@ pub(crate) fn validate(project: &Project, printer: &mut Printer) -> Result<u8> {
                     d.name,
                     d.backend.label()
                 ));
+                ("missing".to_owned(), true)
             }
-            Ok(false) => {}
+            Ok(false) => ("not set (optional)".to_owned(), false),
             Err(e) => {
                 errors += 1;
                 printer.warn(&format!(
                     "Could not determine status of secret `{}`: {e}",
                     d.name
                 ));
+                (format!("error: {}", e.message()), true)
             }
+        };
+        if reporting {
+            let site = if failed {
+                session.declaration_site(&d.name)
+            } else {
+                None
+            };
+            rows.push(ci::CheckRow {
+                name: d.name.clone(),
+                backend: d.backend.label(),
+                required: d.required,
+                status,
+                failed,
+                site,
+            });
+        }
+    }
+    let title = format!("{}/{}", session.stack, session.component);
+    if printer.ci() {
+        for r in rows.iter().filter(|r| r.failed) {
+            let message = if r.status == "missing" {
+                format!(
+                    "required secret `{}` ({}) is not initialized {}; set it with `atmos secret set {} -s {} -c {}`",
+                    r.name,
+                    r.backend,
+                    session.where_(),
+                    r.name,
+                    session.stack,
+                    session.component
+                )
+            } else {
+                format!("secret `{}`: {}", r.name, r.status)
+            };
+            let site = r.site.as_ref().map(|(f, l)| (f.as_path(), *l));
+            printer.ci_command(&ci::error_annotation(
+                site,
+                &format!("atmos secret validate: {}", r.name),
+                &message,
+            ));
+        }
+        if let Err(e) = ci::append_step_summary(&ci::summary_markdown(
+            &format!("atmos secret validate: {title}"),
+            &rows,
+        )) {
+            printer.warn(&format!("cannot write the step summary: {e}"));
+        }
+    }
+    if args.format == ValidateFormat::Junit {
+        let report = ci::junit(&title, &rows);
+        match &args.output {
+            Some(path) => std::fs::write(path, report).map_err(|e| {
+                Error::new(format!(
+                    "cannot write the JUnit report `{}`: {e}",
+                    path.display()
+                ))
+            })?,
+            None => printer.stdout(&report),
         }
     }
     if missing == 0 && errors == 0 {
