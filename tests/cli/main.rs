@@ -29,6 +29,7 @@ mod passthrough;
 #[cfg(feature = "redis")]
 mod redis;
 mod setget;
+mod shell;
 mod sops_cli;
 mod sops_crash_safety;
 mod sops_interop;

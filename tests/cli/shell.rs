@@ -1,0 +1,217 @@
+//! Shell integration and the global flags upstream scripts pass: completion scripts with
+//! project-aware candidates, the man page, -C, --logs-level, --logs-file, --redirect-stderr,
+//! --config-path, --profile and NO_COLOR.
+
+use crate::common::Project;
+
+fn bash(p: &Project, script: &str) -> crate::common::Run {
+    let bin = env!("CARGO_BIN_EXE_atmos");
+    let full = format!("source <('{bin}' completion bash) || exit 9\n{script}");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c")
+        .arg(full)
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", p.join("home"));
+    let out = cmd.output().unwrap();
+    crate::common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Completes the last word of `words` as bash would, printing one candidate per line.
+fn complete(p: &Project, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let prev = words[cword - 1];
+    let cur = words[cword];
+    let r = bash(
+        p,
+        &format!(
+            "COMP_WORDS=({}); COMP_CWORD={cword}; _clap_complete_atmos atmos '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            quoted.join(" ")
+        ),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    r.stdout.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn bash_completion_registers_and_completes_project_names() {
+    let p = Project::fixture("quickstart");
+    let r = bash(&p, "complete -p atmos");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("-F _clap_complete_atmos atmos"), "{r:?}");
+    assert_eq!(
+        complete(&p, &["atmos", "secret", "list", "-s", ""]),
+        ["dev", "prod"]
+    );
+    assert_eq!(
+        complete(&p, &["atmos", "secret", "list", "-s", "pr"]),
+        ["prod"]
+    );
+    assert_eq!(
+        complete(&p, &["atmos", "secret", "list", "-c", ""]),
+        ["api", "worker"]
+    );
+    let names = complete(&p, &["atmos", "secret", "get", "-s", "dev", "D"]);
+    assert_eq!(names, ["DB_PASSWORD"]);
+    // An empty positional also offers the flags; the only value is the vault.
+    let vaults: Vec<String> = complete(&p, &["atmos", "secret", "keygen", ""])
+        .into_iter()
+        .filter(|c| !c.starts_with('-'))
+        .collect();
+    assert_eq!(vaults, ["local-sops"]);
+    assert_eq!(
+        complete(&p, &["atmos", "describe", "component", "api", "-s", "d"]),
+        ["dev"]
+    );
+    // Subcommands complete as well.
+    assert!(complete(&p, &["atmos", "sec"]).contains(&"secret".to_owned()));
+}
+
+#[test]
+fn other_shells_and_the_man_page() {
+    let p = Project::fixture("quickstart");
+    for (shell, marker) in [
+        ("zsh", "#compdef atmos"),
+        ("fish", "complete --keep-order --exclusive --command atmos"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        p.run(&["completion", shell]).ok().stdout_has(marker);
+    }
+    p.run(&["completion", "tcsh"]).code(2);
+    let r = p.run(&["man"]).ok();
+    assert!(
+        r.stdout.contains(".TH atmos 1"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    assert!(r.stdout.contains("secret"));
+    // The committed page is the generated one.
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/man/atmos.1")).unwrap();
+    assert_eq!(
+        committed, r.stdout,
+        "regenerate with `atmos man > docs/man/atmos.1`"
+    );
+}
+
+#[test]
+fn chdir_config_path_and_profile() {
+    let p = Project::fixture("quickstart");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = p.path().to_str().unwrap();
+    let run_in = |args: &[&str]| {
+        let mut cmd = p.command(args);
+        cmd.current_dir(elsewhere.path());
+        let out = cmd.output().unwrap();
+        crate::common::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    run_in(&["-C", dir, "describe", "stacks", "-f", "json"])
+        .ok()
+        .stdout_has("\"prod\"");
+    run_in(&["--chdir", "/does/not/exist", "describe", "stacks"])
+        .code(1)
+        .stderr_has("cannot change to `/does/not/exist`");
+    // --config-path names the directory of atmos.yaml (base_path "." is relative to the cwd).
+    let r = run_in(&[
+        "--config-path",
+        dir,
+        "--base-path",
+        dir,
+        "describe",
+        "stacks",
+        "-f",
+        "json",
+    ])
+    .ok();
+    assert!(r.stdout.contains("\"dev\""), "{r:?}");
+    p.run(&["--profile", "ci,dev", "describe", "stacks"])
+        .ok()
+        .stderr_has("`--profile ci,dev` is accepted but profiles are not applied");
+}
+
+#[test]
+fn logs_level_logs_file_redirect_stderr_and_no_color() {
+    let mut p = Project::quickstart();
+    p.env("ATMOS_EXPERIMENTAL", "warn");
+    let list = ["secret", "list", "-s", "dev", "-c", "api"];
+    let with = |extra: &[&str]| {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(list);
+        p.run(&args)
+    };
+    with(&[]).ok().stderr_has("`atmos secret` is experimental");
+    let r = with(&["--logs-level", "Warning"]).ok();
+    assert!(!r.stderr.contains("experimental"), "{r:?}");
+    let r = with(&["--logs-level", "off"]).ok();
+    assert!(r.stderr.is_empty(), "{r:?}");
+    with(&["--logs-level", "Loud"]).code(2);
+
+    let log = p.join("atmos.log");
+    let r = with(&["--logs-file", log.to_str().unwrap()]).ok();
+    assert!(r.stderr.is_empty(), "{r:?}");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("experimental")
+    );
+
+    let err = p.join("stderr.txt");
+    let r = p.run(&[
+        "--redirect-stderr",
+        err.to_str().unwrap(),
+        "secret",
+        "exec",
+        "-s",
+        "dev",
+        "-c",
+        "worker",
+        "--",
+        "sh",
+        "-c",
+        "echo child-stderr >&2",
+    ]);
+    // The required secrets are missing: our error and nothing else lands in the file.
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.is_empty(), "{r:?}");
+    let text = std::fs::read_to_string(&err).unwrap();
+    assert!(text.contains("required secret(s) missing"), "{text}");
+
+    p.set("QUEUE_PASSWORD", "q", "dev", "worker");
+    p.set("SHARED_TOKEN", "t", "dev", "worker");
+    let r = p
+        .run(&[
+            "--redirect-stderr",
+            err.to_str().unwrap(),
+            "secret",
+            "exec",
+            "-s",
+            "dev",
+            "-c",
+            "worker",
+            "--",
+            "sh",
+            "-c",
+            "echo child-stderr >&2",
+        ])
+        .ok();
+    assert!(r.stderr.is_empty(), "{r:?}");
+    assert!(
+        std::fs::read_to_string(&err)
+            .unwrap()
+            .contains("child-stderr")
+    );
+
+    with(&["--no-color"]).ok();
+    p.env("NO_COLOR", "1");
+    p.run(&list).ok();
+}
