@@ -243,6 +243,8 @@ pub struct Printer {
     plain: bool,
     /// Forms already announced with `::add-mask::` (each is announced once).
     announced: Vec<SecretString>,
+    /// A progress bar is on the terminal's last line (status lines clear it first).
+    bar: std::cell::Cell<bool>,
 }
 
 impl Printer {
@@ -272,6 +274,7 @@ impl Printer {
             logs_file,
             plain: settings.plain,
             announced: Vec::new(),
+            bar: std::cell::Cell::new(false),
         }
     }
 
@@ -338,6 +341,7 @@ impl Printer {
         {
             return;
         }
+        self.bar.set(done < total);
         let text = if done >= total {
             "\r\x1b[2K".to_owned()
         } else {
@@ -398,6 +402,9 @@ impl Printer {
         }
         let mut text = self.masker.mask(line);
         text.push('\n');
+        if self.bar.replace(false) {
+            text.insert_str(0, "\r\x1b[2K");
+        }
         if let Some(file) = &self.logs_file
             && let Ok(mut f) = file.lock()
         {
@@ -446,7 +453,10 @@ impl Printer {
 
     /// Renders an error on stderr.
     pub fn error(&self, err: &Error) {
-        let text = self.masker.mask(&err.render());
+        let mut text = self.masker.mask(&err.render());
+        if self.bar.replace(false) {
+            text.insert_str(0, "\r\x1b[2K");
+        }
         write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
     }
 }

@@ -215,3 +215,50 @@ fn logs_level_logs_file_redirect_stderr_and_no_color() {
     p.env("NO_COLOR", "1");
     p.run(&list).ok();
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let p = Project::quickstart();
+    // Piped stderr: no bar, no escape codes.
+    let r = p.run(&["secret", "list", "--verify"]).ok();
+    assert!(!r.stderr.contains('\x1b'), "{r:?}");
+    // A pseudo-terminal (util-linux `script`): the bar is drawn on stderr, then cleared.
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_atmos");
+    let out = std::process::Command::new(script)
+        .args([
+            "-qec",
+            &format!("'{bin}' secret list --verify 2>&1 >/dev/null"),
+            "/dev/null",
+        ])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", p.join("home"))
+        .env("ATMOS_EXPERIMENTAL", "silence")
+        .env("ATMOS_KEYRING_PASSWORD", "test-keyring-password")
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("Loading components ["), "{tty:?}");
+    assert!(tty.contains("] 3/4"), "{tty:?}");
+    // --no-color turns it off on a terminal too.
+    let out = std::process::Command::new(script)
+        .args([
+            "-qec",
+            &format!("'{bin}' --no-color secret list --verify 2>&1 >/dev/null"),
+            "/dev/null",
+        ])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", p.join("home"))
+        .env("ATMOS_EXPERIMENTAL", "silence")
+        .env("ATMOS_KEYRING_PASSWORD", "test-keyring-password")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Loading"));
+}

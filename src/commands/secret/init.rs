@@ -100,7 +100,12 @@ pub(crate) fn init(project: &Project, args: InitArgs, printer: &mut Printer) -> 
     let mut tally = Tally::default();
     let mut seen_stack: BTreeSet<(String, String)> = BTreeSet::new();
     let mut offered: BTreeSet<String> = BTreeSet::new();
-    for session in &sessions {
+    // A bar only when nothing will prompt (it shares the terminal with the questions).
+    let bar = sessions.len() > 1 && (input.is_some() || !project.interactive());
+    for (i, session) in sessions.iter().enumerate() {
+        if bar {
+            printer.progress("Initializing", i, sessions.len());
+        }
         offer_keygen(project, &args, session, &mut offered, printer)?;
         // Each declaration is resolved once: for the status check and for the write.
         let targets: Vec<Result<Target>> =

@@ -70,13 +70,16 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         let mut seen_stack: Vec<(String, String)> = Vec::new();
         let mut seen_global: Vec<String> = Vec::new();
         let mut sessions = Vec::new();
-        for inst in instances {
+        let total = instances.len();
+        for (i, inst) in instances.into_iter().enumerate() {
+            printer.progress("Loading components", i, total);
             let stack_name = inst.stack.clone();
             let session = project.session_for(inst, &stack_name)?;
             if !session.decls.is_empty() {
                 sessions.push(session);
             }
         }
+        printer.progress("Loading components", total, total);
         for row in rows_for_all(&sessions, args.verify, true)
             .into_iter()
             .flatten()
