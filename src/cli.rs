@@ -74,7 +74,7 @@ pub struct GlobalArgs {
     /// Write status, warning and info lines to this file (appended) instead of stderr
     #[arg(long, global = true, env = "ATMOS_LOGS_FILE", value_name = "FILE")]
     pub logs_file: Option<PathBuf>,
-    /// Disable colour and progress bars (also `NO_COLOR`)
+    /// Disable colour and progress bars (also `NO_COLOR`, `ATMOS_NO_COLOR`)
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Configuration profile(s); accepted for upstream compatibility (see docs/commands.md)

@@ -93,7 +93,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             _ => printer::Level::Info,
         },
         logs_file: cli.global.logs_file.clone(),
-        plain: cli.global.no_color || env::var("NO_COLOR").is_some(),
+        plain: cli.global.no_color || env::var("NO_COLOR").is_some() || env::flag("ATMOS_NO_COLOR"),
     });
     let result = globals.and_then(|()| commands::dispatch(cli, raw, &mut printer));
     printer.flush_warnings();
