@@ -192,22 +192,54 @@ pub fn pass_through(
     }
 }
 
-/// The Go atmos' own `version` line, when it is found and answers within its first line.
+/// How long `atmos version` of the Go binary may take before it is given up on.
+const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The Go atmos' path and its version line, when one is found and answers within
+/// [`VERSION_TIMEOUT`] (its update check and telemetry are switched off for the probe). The line
+/// is the first that names atmos and a number, else the first non-empty one.
 pub fn version() -> Option<(PathBuf, String)> {
     let go = locate().ok()??;
-    let out = std::process::Command::new(&go)
+    let mut child = std::process::Command::new(&go)
         .arg("version")
         .env(ATMOS_GO_PASSTHROUGH_DEPTH, (depth() + 1).to_string())
+        .env("ATMOS_VERSION_CHECK_ENABLED", "false")
+        .env("ATMOS_TELEMETRY_ENABLED", "false")
+        .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .output()
+        .spawn()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() < VERSION_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Some((go, "(did not answer `atmos version`)".to_owned()));
+            }
+        }
+    }
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        use std::io::Read;
+        let _ = out.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("(no version output)")
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l.to_lowercase().contains("atmos") && l.chars().any(|c| c.is_ascii_digit()))
+        .or(lines.first())
+        .map_or("(no version output)", |l| l)
         .to_owned();
     Some((go, line))
 }
