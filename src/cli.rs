@@ -24,6 +24,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Help heading of the global flags upstream scripts pass.
+const GLOBAL: &str = "Global options";
+
 /// Flags accepted by every command.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
@@ -44,10 +47,11 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub config_path: Option<PathBuf>,
-    /// Directory holding `atmos.yaml` (upstream spelling; `--config` wins when both are given)
+    /// Directory holding `atmos.yaml` (`--config` wins when both are given)
     #[arg(
         long = "config-path",
         global = true,
+        help_heading = GLOBAL,
         env = "ATMOS_CONFIG_PATH",
         value_name = "DIR"
     )]
@@ -57,46 +61,49 @@ pub struct GlobalArgs {
         short = 'C',
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ATMOS_CHDIR",
         value_name = "DIR"
     )]
     pub chdir: Option<PathBuf>,
-    /// Which UI lines reach the log: Trace, Debug, Info, Warning or Off (errors always do)
+    /// Status lines to show: Trace, Debug, Info, Warning or Off (errors always show)
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ATMOS_LOGS_LEVEL",
         value_enum,
         ignore_case = true,
         value_name = "LEVEL"
     )]
     pub logs_level: Option<LogsLevel>,
-    /// Write status, warning and info lines to this file (appended) instead of stderr
-    #[arg(long, global = true, env = "ATMOS_LOGS_FILE", value_name = "FILE")]
+    /// Append status lines to this file instead of stderr
+    #[arg(long, global = true, help_heading = GLOBAL, env = "ATMOS_LOGS_FILE", value_name = "FILE")]
     pub logs_file: Option<PathBuf>,
     /// Disable colour and progress bars (also `NO_COLOR`, `ATMOS_NO_COLOR`)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_color: bool,
-    /// Configuration profile(s); accepted for upstream compatibility (see docs/commands.md)
+    /// Configuration profile(s): accepted, not applied yet
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ATMOS_PROFILE",
         value_delimiter = ',',
         value_name = "NAME"
     )]
     pub profile: Vec<String>,
-    /// Send everything this process writes to stderr (and its children's stderr) to this file
+    /// Send this process' stderr, and its children's, to this file
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ATMOS_REDIRECT_STDERR",
         value_name = "FILE"
     )]
     pub redirect_stderr: Option<PathBuf>,
-    /// CI mode: `::add-mask::` before revealed values, annotations and a step summary from
-    /// `validate` (default: on when `GITHUB_ACTIONS=true`)
-    #[arg(long, global = true, env = "ATMOS_CI", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    /// CI mode: `::add-mask::`, annotations, step summary (default: on under GitHub Actions)
+    #[arg(long, global = true, help_heading = GLOBAL, env = "ATMOS_CI", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub ci: Option<bool>,
 }
 
@@ -350,17 +357,17 @@ pub struct ImportArgs {
 /// `secret validate` report formats.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
 pub enum ValidateFormat {
-    /// Status lines on stderr
+    // Status lines on stderr only.
     #[default]
     Text,
-    /// A JUnit XML report (GitLab CI `artifacts:reports:junit`) as well
+    // Also a JUnit XML report (GitLab CI `artifacts:reports:junit`).
     Junit,
 }
 
 /// `secret validate`
 #[derive(Debug, Args, Default)]
 pub struct ValidateArgs {
-    /// Report format
+    /// Also write a report: `junit` (JUnit XML, for GitLab CI)
     #[arg(long, value_enum, default_value_t)]
     pub format: ValidateFormat,
     /// Write the JUnit report to this file instead of stdout
@@ -371,8 +378,7 @@ pub struct ValidateArgs {
 /// `secret exec`
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Also pass the component's resolved `env:` section (`!secret` values included), under the
-    /// declared secrets
+    /// Also pass the component's resolved `env:` section, under the declared secrets
     #[arg(long)]
     pub component_env: bool,
     /// Also pass every component var as `TF_VAR_<name>` (non-strings JSON-encoded)

@@ -2,10 +2,10 @@
 //! before any value or child output, `::error` annotations at the declaring file and line, the
 //! step summary, and the JUnit report.
 
-use crate::common::Project;
+use crate::support::TestContext;
 
-fn ready() -> Project {
-    let p = Project::quickstart();
+fn ready() -> TestContext {
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw-ci-Value1", "dev", "api");
     p.set("SHARED_TOKEN", "line-one-Tok\nline-two-Tok", "dev", "api");
     p.set(
@@ -130,7 +130,7 @@ fn get_pull_and_describe_announce_before_printing_when_forced() {
 
 #[test]
 fn validate_annotates_the_declaring_file_and_line_and_writes_the_summary() {
-    let mut p = Project::quickstart();
+    let mut p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw", "dev", "api");
     let summary = p.join("summary.md");
     p.env("GITHUB_ACTIONS", "true");
@@ -176,7 +176,7 @@ fn validate_annotates_the_declaring_file_and_line_and_writes_the_summary() {
 
 #[test]
 fn validate_writes_a_junit_report() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     p.set("DB_PASSWORD", "pw", "dev", "api");
     let report = p.join("junit.xml");
     p.run(&[

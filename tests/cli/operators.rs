@@ -2,10 +2,10 @@
 //! `atmos terraform plan` would: every var as `TF_VAR_*` (non-strings JSON-encoded), the
 //! component's `env:` section, `!secret` values resolved in memory, the declared secrets on top.
 
-use crate::common::Project;
+use crate::support::TestContext;
 
-fn operators() -> Project {
-    let p = Project::fixture("operators");
+fn operators() -> TestContext {
+    let p = TestContext::fixture("operators");
     p.run(&["secret", "keygen", "local-sops"]).ok();
     p.set("DB_PASSWORD", "pw-db-Operators1", "dev", "api");
     p.set("SHARED_TOKEN", "tok-shared-Operators2", "dev", "api");

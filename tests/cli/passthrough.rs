@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::Project;
+use crate::support::TestContext;
 
 /// A stand-in Go atmos that prints its argv and one variable, and exits with `code`.
 fn stand_in(dir: &Path, code: i32) -> PathBuf {
@@ -22,7 +22,7 @@ fn stand_in(dir: &Path, code: i32) -> PathBuf {
 }
 
 /// A directory holding `atmos` as a symlink to this binary (as if installed on PATH).
-fn self_on_path(p: &Project) -> PathBuf {
+fn self_on_path(p: &TestContext) -> PathBuf {
     let dir = p.join("self-bin");
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_atmos"), dir.join("atmos")).unwrap();
@@ -37,7 +37,7 @@ fn path_of(dirs: &[&Path]) -> String {
 
 #[test]
 fn unknown_commands_reach_the_go_atmos_later_on_path_with_argv_env_and_exit_code() {
-    let mut p = Project::fixture("quickstart");
+    let mut p = TestContext::fixture("quickstart");
     let me = self_on_path(&p);
     let go = p.join("go-bin");
     stand_in(&go, 3);
@@ -74,7 +74,7 @@ fn unknown_commands_reach_the_go_atmos_later_on_path_with_argv_env_and_exit_code
 
 #[test]
 fn go_binary_variable_wins_and_exit_zero_passes_through() {
-    let mut p = Project::fixture("quickstart");
+    let mut p = TestContext::fixture("quickstart");
     let go = stand_in(&p.join("elsewhere"), 0);
     p.env("PATH", "/usr/bin:/bin");
     p.env("ATMOS_GO_BINARY", go.to_str().unwrap());
@@ -97,7 +97,7 @@ fn go_binary_variable_wins_and_exit_zero_passes_through() {
 
 #[test]
 fn without_a_go_atmos_exit_127_says_what_this_binary_provides() {
-    let mut p = Project::fixture("quickstart");
+    let mut p = TestContext::fixture("quickstart");
     let me = self_on_path(&p);
     p.env("PATH", &path_of(&[&me]));
     let r = p
@@ -118,7 +118,7 @@ fn without_a_go_atmos_exit_127_says_what_this_binary_provides() {
 
 #[test]
 fn go_binary_naming_this_binary_is_refused() {
-    let mut p = Project::fixture("quickstart");
+    let mut p = TestContext::fixture("quickstart");
     let me = self_on_path(&p);
     p.env("PATH", "/usr/bin:/bin");
     p.env("ATMOS_GO_BINARY", me.join("atmos").to_str().unwrap());
@@ -129,7 +129,7 @@ fn go_binary_naming_this_binary_is_refused() {
 
 #[test]
 fn a_wrapper_calling_us_back_is_stopped_as_a_loop() {
-    let mut p = Project::fixture("quickstart");
+    let mut p = TestContext::fixture("quickstart");
     let me = self_on_path(&p);
     // A wrapper named `atmos` that runs `atmos` again: found first, it calls this binary back.
     let wrap = p.join("wrap");

@@ -2,9 +2,9 @@
 //! project-aware candidates, the man page, -C, --logs-level, --logs-file, --redirect-stderr,
 //! --config-path, --profile and NO_COLOR.
 
-use crate::common::Project;
+use crate::support::TestContext;
 
-fn bash(p: &Project, script: &str) -> crate::common::Run {
+fn bash(p: &TestContext, script: &str) -> crate::support::Run {
     let bin = env!("CARGO_BIN_EXE_atmos");
     let full = format!("source <('{bin}' completion bash) || exit 9\n{script}");
     let mut cmd = std::process::Command::new("bash");
@@ -15,7 +15,7 @@ fn bash(p: &Project, script: &str) -> crate::common::Run {
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", p.join("home"));
     let out = cmd.output().unwrap();
-    crate::common::Run {
+    crate::support::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -23,7 +23,7 @@ fn bash(p: &Project, script: &str) -> crate::common::Run {
 }
 
 /// Completes the last word of `words` as bash would, printing one candidate per line.
-fn complete(p: &Project, words: &[&str]) -> Vec<String> {
+fn complete(p: &TestContext, words: &[&str]) -> Vec<String> {
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
     let cword = words.len() - 1;
     let prev = words[cword - 1];
@@ -41,7 +41,7 @@ fn complete(p: &Project, words: &[&str]) -> Vec<String> {
 
 #[test]
 fn bash_completion_registers_and_completes_project_names() {
-    let p = Project::fixture("quickstart");
+    let p = TestContext::fixture("quickstart");
     let r = bash(&p, "complete -p atmos");
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("-F _clap_complete_atmos atmos"), "{r:?}");
@@ -75,7 +75,7 @@ fn bash_completion_registers_and_completes_project_names() {
 
 #[test]
 fn other_shells_and_the_man_page() {
-    let p = Project::fixture("quickstart");
+    let p = TestContext::fixture("quickstart");
     for (shell, marker) in [
         ("zsh", "#compdef atmos"),
         ("fish", "complete --keep-order --exclusive --command atmos"),
@@ -102,14 +102,14 @@ fn other_shells_and_the_man_page() {
 
 #[test]
 fn chdir_config_path_and_profile() {
-    let p = Project::fixture("quickstart");
+    let p = TestContext::fixture("quickstart");
     let elsewhere = tempfile::tempdir().unwrap();
     let dir = p.path().to_str().unwrap();
     let run_in = |args: &[&str]| {
         let mut cmd = p.command(args);
         cmd.current_dir(elsewhere.path());
         let out = cmd.output().unwrap();
-        crate::common::Run {
+        crate::support::Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -141,7 +141,7 @@ fn chdir_config_path_and_profile() {
 
 #[test]
 fn logs_level_logs_file_redirect_stderr_and_no_color() {
-    let mut p = Project::quickstart();
+    let mut p = TestContext::quickstart();
     p.env("ATMOS_EXPERIMENTAL", "warn");
     let list = ["secret", "list", "-s", "dev", "-c", "api"];
     let with = |extra: &[&str]| {
@@ -218,7 +218,7 @@ fn logs_level_logs_file_redirect_stderr_and_no_color() {
 
 #[test]
 fn progress_bar_only_on_a_terminal() {
-    let p = Project::quickstart();
+    let p = TestContext::quickstart();
     // Piped stderr: no bar, no escape codes.
     let r = p.run(&["secret", "list", "--verify"]).ok();
     assert!(!r.stderr.contains('\x1b'), "{r:?}");
