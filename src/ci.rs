@@ -88,19 +88,27 @@ fn yaml_leaves(v: &Node, out: &mut Vec<String>) {
     }
 }
 
+/// `path` relative to the working directory when it is inside it (CI tools expect
+/// workspace-relative paths), else as it is.
+pub fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir().ok().and_then(|cwd| {
+        let canonical = cwd.canonicalize().ok();
+        std::iter::once(cwd)
+            .chain(canonical)
+            .find_map(|base| path.strip_prefix(base).ok().map(Path::to_path_buf))
+    });
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// `::error file=F,line=N,title=T::message` (file relative to the working directory when it
 /// is inside it, as annotations expect workspace-relative paths).
 pub fn error_annotation(file: Option<(&Path, usize)>, title: &str, message: &str) -> String {
     let mut props = Vec::new();
     if let Some((path, line)) = file {
-        let shown = std::env::current_dir()
-            .ok()
-            .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-            .unwrap_or_else(|| path.to_path_buf());
-        props.push(format!(
-            "file={}",
-            escape_property(&shown.to_string_lossy())
-        ));
+        props.push(format!("file={}", escape_property(&display_path(path))));
         if line > 0 {
             props.push(format!("line={line}"));
         }
@@ -198,7 +206,7 @@ pub fn junit(suite: &str, rows: &[CheckRow]) -> String {
         let file = r
             .site
             .as_ref()
-            .map(|(f, l)| format!(" file=\"{}\" line=\"{l}\"", xml(&f.to_string_lossy())))
+            .map(|(f, l)| format!(" file=\"{}\" line=\"{l}\"", xml(&display_path(f))))
             .unwrap_or_default();
         out.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"{}\"{file}",

@@ -82,7 +82,7 @@ pub fn locate() -> Result<Option<PathBuf>, Error> {
     let me = this_binary();
     let is_me = |p: &Path| me.as_deref().is_some_and(|m| same_file(p, m));
     if let Some(explicit) = crate::env::var(ATMOS_GO_BINARY) {
-        let path = which_explicit(&explicit);
+        let path = which_explicit(&explicit, &is_me);
         return match path {
             Some(p) if is_me(&p) => Err(Error::new(format!(
                 "`{ATMOS_GO_BINARY}` names this binary (`{}`), not the Go atmos",
@@ -109,16 +109,22 @@ pub fn locate() -> Result<Option<PathBuf>, Error> {
         .find(|candidate| is_executable(candidate) && !is_me(candidate)))
 }
 
-/// `ATMOS_GO_BINARY` may be a path or a bare name looked up on `PATH`.
-fn which_explicit(raw: &str) -> Option<PathBuf> {
+/// `ATMOS_GO_BINARY` may be a path, or a bare name looked up on `PATH` (skipping this binary, so
+/// `ATMOS_GO_BINARY=atmos` means "the other atmos").
+fn which_explicit(raw: &str, is_me: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     let p = crate::env::expand_path(raw);
     if p.components().count() > 1 || p.is_absolute() {
         return is_executable(&p).then_some(p);
     }
     let path = std::env::var_os(crate::env::PATH)?;
-    std::env::split_paths(&path)
+    let mut found = std::env::split_paths(&path)
         .map(|dir| dir.join(&p))
-        .find(|c| is_executable(c))
+        .filter(|c| is_executable(c));
+    let first = found.next()?;
+    if !is_me(&first) {
+        return Some(first);
+    }
+    Some(found.find(|c| !is_me(c)).unwrap_or(first))
 }
 
 fn depth() -> u32 {

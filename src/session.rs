@@ -374,14 +374,36 @@ impl Session {
         }
     }
 
-    /// The manifest and 1-based line that declare `name` for this instance, for CI annotations:
-    /// the stack's files are searched from the most specific (the stack manifest) back through
-    /// its imports for a `secrets.vars.<name>` key, preferring one under this instance's own
-    /// component entry; `None` when the stacks do not load or nothing matches.
+    /// The manifest and 1-based line that declare `name` for this instance, for CI annotations.
+    /// The stack's files are searched from the most specific (the stack manifest) back through
+    /// its imports for a `secrets.vars.<name>` key; the best place wins: under this instance's
+    /// own entry, then under a component it inherits from (`metadata.inherits`,
+    /// `metadata.component`), then at the stack's top level, then anywhere. `None` when the
+    /// stacks do not load or nothing matches.
     pub fn declaration_site(&self, name: &str) -> Option<(std::path::PathBuf, usize)> {
         let stacks = crate::stack::load(&self.cfg).ok()?;
         let stack = stacks.stack(&self.instance.stack).ok()?;
-        let mut fallback = None;
+        let meta = self.instance.section.get("metadata").and_then(Node::as_map);
+        let mut bases: Vec<&str> = meta
+            .and_then(|m| m.get("inherits"))
+            .and_then(|i| match i {
+                Node::Seq(items) => Some(items.iter().filter_map(Node::as_str).collect()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        bases.extend(meta.and_then(|m| m.get("component")).and_then(Node::as_str));
+        let rank = |path: &[String]| {
+            if path.contains(&self.instance.name) {
+                0
+            } else if bases.iter().any(|b| path.iter().any(|p| p == b)) {
+                1
+            } else if path.len() == 3 {
+                2
+            } else {
+                3
+            }
+        };
+        let mut best: Option<(u8, std::path::PathBuf, usize)> = None;
         for file in stack.files.iter().rev() {
             let Ok(text) = std::fs::read_to_string(file) else {
                 continue;
@@ -392,13 +414,13 @@ impl Session {
                 {
                     continue;
                 }
-                if path.contains(&self.instance.name) {
-                    return Some((file.clone(), line));
+                let r = rank(&path);
+                if best.as_ref().is_none_or(|(b, ..)| r < *b) {
+                    best = Some((r, file.clone(), line));
                 }
-                fallback.get_or_insert_with(|| (file.clone(), line));
             }
         }
-        fallback
+        best.map(|(_, file, line)| (file, line))
     }
 
     /// "for component `C` in stack `S`".

@@ -210,3 +210,35 @@ fn validate_writes_a_junit_report() {
     assert!(r.stdout.contains("<testsuites"), "{}", r.stdout);
     assert!(!r.stderr.contains("::error"), "{}", r.stderr);
 }
+
+#[test]
+fn inherited_and_stack_level_declarations_are_found_where_they_are_written() {
+    let mut p = TestContext::quickstart();
+    p.env("ATMOS_CI", "true");
+    let r = p
+        .run(&["secret", "validate", "-s", "prod", "-c", "worker"])
+        .code(1);
+    // worker's own secret is in the prod manifest; the stack-level one in the shared catalog.
+    assert!(
+        r.stderr
+            .contains("::error file=stacks/deploy/prod.yaml,line=13,title=atmos secret validate%3A QUEUE_PASSWORD::"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("::error file=stacks/catalog/shared.yaml,line=3,title=atmos secret validate%3A SHARED_TOKEN::"),
+        "{}",
+        r.stderr
+    );
+    // api inherits DB_PASSWORD from the abstract api-defaults (catalog/api.yaml line 12).
+    let r = p
+        .run(&["secret", "validate", "-s", "prod", "-c", "api"])
+        .code(1);
+    assert!(
+        r.stderr
+            .contains("::error file=stacks/catalog/api.yaml,line=12,title=atmos secret validate%3A DB_PASSWORD::"),
+        "{}",
+        r.stderr
+    );
+}

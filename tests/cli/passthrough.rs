@@ -117,6 +117,22 @@ fn without_a_go_atmos_exit_127_says_what_this_binary_provides() {
 }
 
 #[test]
+fn a_bare_go_binary_name_means_the_other_atmos_on_path() {
+    let mut p = TestContext::fixture("quickstart");
+    let me = self_on_path(&p);
+    let go = p.join("go-bin");
+    stand_in(&go, 4);
+    p.env("PATH", &path_of(&[&me, &go]));
+    p.env("ATMOS_GO_BINARY", "atmos");
+    let r = p.run(&["list", "stacks"]).code(4);
+    assert!(
+        r.stdout.starts_with("go-atmos argv: [list] [stacks]\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn go_binary_naming_this_binary_is_refused() {
     let mut p = TestContext::fixture("quickstart");
     let me = self_on_path(&p);

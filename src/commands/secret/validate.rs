@@ -19,7 +19,7 @@ pub(crate) fn validate(project: &Project, args: ValidateArgs, printer: &mut Prin
     // Each declaration is resolved once: for the collision guard and for the status check.
     let decls: Vec<&Declaration> = session.decls.iter().collect();
     let targets = session.resolve_each(&decls);
-    collision_guard(project, &session, &targets)?;
+    collision_guard(project, &session, &targets, printer)?;
     let results = session::exists_each(targets);
     let mut missing = 0usize;
     let mut errors = 0usize;
@@ -144,16 +144,23 @@ fn sops_files<'a>(
 /// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
 /// `own` are the already resolved targets of `session`'s declarations.
-fn collision_guard(project: &Project, session: &Session, own: &[Result<Target>]) -> Result<()> {
+fn collision_guard(
+    project: &Project,
+    session: &Session,
+    own: &[Result<Target>],
+    printer: &Printer,
+) -> Result<()> {
     let instances = project.instances()?;
+    let total = instances.len();
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();
     let stack = &session.stack;
-    for inst in instances
-        .into_iter()
-        .filter(|i| i.stack == session.instance.stack)
-    {
+    for (i, inst) in instances.into_iter().enumerate() {
+        printer.progress("Checking SOPS placements", i, total);
+        if inst.stack != session.instance.stack {
+            continue;
+        }
         let name = inst.name.clone();
         let files = if inst.name == session.instance.name
             && inst.component_type == session.instance.component_type
@@ -204,6 +211,7 @@ fn collision_guard(project: &Project, session: &Session, own: &[Result<Target>])
             }
         }
     }
+    printer.progress("Checking SOPS placements", total, total);
     problems.sort();
     problems.dedup();
     if problems.is_empty() {
