@@ -70,6 +70,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let mut cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
+            // An upstream flag we do not know before a command for the Go atmos is not ours to
+            // refuse: hand the argv over unchanged.
+            if err.kind() == clap::error::ErrorKind::UnknownArgument
+                && let Some(word) = commands::passthrough::foreign_word(&args)
+            {
+                let printer = printer::Printer::new(true);
+                return match commands::passthrough::run(&word, args.get(1..).unwrap_or_default()) {
+                    Ok(code) => ExitCode::from(code),
+                    Err(e) => {
+                        printer.error(&e);
+                        ExitCode::from(e.exit_code())
+                    }
+                };
+            }
             // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
             let code = err.exit_code();
             let _ = err.print();

@@ -67,6 +67,30 @@ fn unknown_commands_reach_the_go_atmos_later_on_path_with_argv_env_and_exit_code
         "{}",
         r.stdout
     );
+    // Upstream global flags we do not define, before the command, do not stop the hand-over.
+    let r = p
+        .run(&[
+            "--pager=false",
+            "--profiler-port",
+            "6060",
+            "--force-tty",
+            "-C",
+            ".",
+            "terraform",
+            "plan",
+        ])
+        .code(3);
+    assert!(
+        r.stdout.starts_with(
+            "go-atmos argv: [--pager=false] [--profiler-port] [6060] [--force-tty] [-C] [.] [terraform] [plan]\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    // …but an unknown flag before one of our commands is still a usage error.
+    p.run(&["--pager", "secret", "list"])
+        .code(2)
+        .stderr_has("unexpected argument '--pager'");
     // Our own commands stay ours.
     let r = p.run(&["describe", "stacks", "-f", "json"]).ok();
     assert!(r.stdout.contains("\"dev\""), "{}", r.stdout);
