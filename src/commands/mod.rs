@@ -43,7 +43,8 @@ pub fn dispatch(cli: Cli, raw: &[OsString], printer: &mut Printer) -> Result<u8>
         }
         Command::Completion(args) => completion::completion(&args, printer),
         Command::Man => completion::man(printer),
-        Command::External(words) => passthrough::run(&words[0], raw),
+        // `foreign` above takes every non-empty one; clap never yields an empty one.
+        Command::External(_) => Err(crate::error::Error::usage("a command name is required")),
         Command::Sops(cmd) => sops::run(cmd, printer),
         Command::Describe(cmd) => describe::run(cmd, &global, printer),
         Command::Secret(cmd) => secret::run(cmd, &global, printer),
