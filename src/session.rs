@@ -616,6 +616,14 @@ impl BackendResolver {
         }
     }
 
+    /// A resolver for a secret verb: its `--identity` (and other settings) apply to the reads.
+    pub fn with_settings(settings: Settings, cfg: Arc<CliConfig>) -> Self {
+        Self {
+            project: Project::with_config(settings, cfg),
+            sessions: HashMap::new(),
+        }
+    }
+
     fn session(&mut self, inst: &ComponentInstance) -> Result<&Session> {
         let key = (inst.stack.clone(), inst.name.clone());
         if !self.sessions.contains_key(&key) {

@@ -47,6 +47,7 @@ fn secret_env(session: &Session, printer: &Printer) -> Result<Vec<(String, Secre
 /// value the child gets is revealed to the printer first (masked in our output; `::add-mask::`
 /// in CI mode) — all of it before the child can write a byte.
 fn child_env(
+    project: &Project,
     session: &Session,
     printer: &mut Printer,
     component_env: bool,
@@ -61,7 +62,8 @@ fn child_env(
         .collect();
     if component_env || tf_vars {
         // `!secret` values are read in memory for this child only; nothing is written to disk.
-        let mut backend = BackendResolver::new(session.cfg.clone());
+        let mut backend =
+            BackendResolver::with_settings(project.settings().clone(), session.cfg.clone());
         let mut recording = Recording::new(&mut backend);
         let section = functions::resolve_tags(&session.instance, &mut recording)?;
         for value in &recording.secrets {
@@ -105,7 +107,7 @@ pub(crate) fn exec(project: &Project, args: ExecArgs, printer: &mut Printer) -> 
             .with_hint("put the command after `--`: `atmos secret exec -s STACK -c COMPONENT -- terraform plan`"));
     };
     let session = project.session()?;
-    let env = child_env(&session, printer, args.component_env, args.tf_vars)?;
+    let env = child_env(project, &session, printer, args.component_env, args.tf_vars)?;
     crate::child::run(program, rest, env)
 }
 
@@ -119,7 +121,7 @@ pub(crate) fn shell(project: &Project, args: ShellArgs, printer: &mut Printer) -
         ));
     }
     let session = project.session()?;
-    let mut env = child_env(&session, printer, false, false)?;
+    let mut env = child_env(project, &session, printer, false, false)?;
     let level = crate::env::var(crate::env::ATMOS_SHLVL)
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(0)
