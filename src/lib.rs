@@ -94,10 +94,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // Commands for the Go atmos leave with their argv untouched: it applies `-C`,
     // `--redirect-stderr` and the rest itself.
     let globals = if commands::foreign(&cli).is_some() {
-        Ok(())
+        Ok(None)
     } else {
         apply_globals(&mut cli.global)
     };
+    let ci_sink = globals.as_ref().ok().cloned().flatten();
     let mut printer = printer::Printer::from_settings(&printer::Settings {
         mask: cli.global.mask,
         ci: ci::enabled(cli.global.ci),
@@ -108,8 +109,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         },
         logs_file: cli.global.logs_file.clone(),
         plain: cli.global.no_color || env::var("NO_COLOR").is_some() || env::flag("ATMOS_NO_COLOR"),
+        ci_sink,
     });
-    let result = globals.and_then(|()| commands::dispatch(cli, raw, &mut printer));
+    let result = globals.and_then(|_| commands::dispatch(cli, raw, &mut printer));
     printer.flush_warnings();
     match result {
         Ok(code) => ExitCode::from(code),
@@ -122,10 +124,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// Applies the process-wide global flags before a command runs: `--redirect-stderr` (this
 /// process and its children), `-C/--chdir`, `--config-path` (when `--config` is not given) and
-/// `--profile` (accepted; reported as not applied).
-fn apply_globals(global: &mut cli::GlobalArgs) -> error::Result<()> {
+/// `--profile` (accepted; reported as not applied). Returns the original stderr when it was
+/// redirected: CI workflow commands (`::add-mask::` carries values) must reach the runner, not
+/// the redirect file.
+fn apply_globals(
+    global: &mut cli::GlobalArgs,
+) -> error::Result<Option<std::sync::Arc<std::fs::File>>> {
+    let mut original = None;
     if let Some(path) = &global.redirect_stderr {
-        redirect_stderr(path)?;
+        original = redirect_stderr(path)?.map(std::sync::Arc::new);
     }
     if let Some(dir) = &global.chdir {
         std::env::set_current_dir(dir).map_err(|e| {
@@ -142,11 +149,12 @@ fn apply_globals(global: &mut cli::GlobalArgs) -> error::Result<()> {
             global.profile.join(",")
         ));
     }
-    Ok(())
+    Ok(original)
 }
 
 #[cfg(unix)]
-fn redirect_stderr(path: &std::path::Path) -> error::Result<()> {
+fn redirect_stderr(path: &std::path::Path) -> error::Result<Option<std::fs::File>> {
+    use std::os::fd::AsFd;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -157,16 +165,22 @@ fn redirect_stderr(path: &std::path::Path) -> error::Result<()> {
                 path.display()
             ))
         })?;
+    let original = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::fs::File::from);
     nix::unistd::dup2_stderr(&file).map_err(|e| {
         error::Error::new(format!(
             "cannot redirect stderr to `{}`: {e}",
             path.display()
         ))
-    })
+    })?;
+    Ok(original)
 }
 
 #[cfg(not(unix))]
-fn redirect_stderr(path: &std::path::Path) -> error::Result<()> {
+fn redirect_stderr(path: &std::path::Path) -> error::Result<Option<std::fs::File>> {
     Err(error::Error::new(format!(
         "`--redirect-stderr {}` is only supported on Unix",
         path.display()

@@ -228,6 +228,9 @@ pub struct Settings {
     pub logs_file: Option<std::path::PathBuf>,
     /// `--no-color` / `NO_COLOR`: no colour, no progress bars.
     pub plain: bool,
+    /// Where CI workflow commands go when not to the current stderr: the process' original
+    /// stderr, kept before `--redirect-stderr` moved fd 2 (the runner reads the original).
+    pub ci_sink: Option<std::sync::Arc<std::fs::File>>,
 }
 
 /// The only writer of stdout and stderr.
@@ -245,6 +248,7 @@ pub struct Printer {
     announced: Vec<SecretString>,
     /// A progress bar is on the terminal's last line (status lines clear it first).
     bar: std::cell::Cell<bool>,
+    ci_sink: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl Printer {
@@ -275,6 +279,7 @@ impl Printer {
             plain: settings.plain,
             announced: Vec::new(),
             bar: std::cell::Cell::new(false),
+            ci_sink: settings.ci_sink.clone(),
         }
     }
 
@@ -305,7 +310,15 @@ impl Printer {
                 }
             }
         }
-        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
+        self.write_ci(text.as_bytes());
+    }
+
+    /// Workflow commands go to the original stderr (see [`Settings::ci_sink`]).
+    fn write_ci(&self, bytes: &[u8]) {
+        match &self.ci_sink {
+            Some(file) => write_ignoring_broken_pipe(&mut &**file, bytes),
+            None => write_ignoring_broken_pipe(&mut io::stderr().lock(), bytes),
+        }
     }
 
     /// [`Printer::reveal`] for every leaf of a JSON value.
@@ -324,7 +337,7 @@ impl Printer {
     pub fn ci_command(&self, line: &str) {
         let mut text = self.masker.mask(line);
         text.push('\n');
-        write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes());
+        self.write_ci(text.as_bytes());
     }
 
     /// Shows `done/total` progress for a long run on stderr, only on a terminal (never in CI,

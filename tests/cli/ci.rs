@@ -242,3 +242,32 @@ fn inherited_and_stack_level_declarations_are_found_where_they_are_written() {
         r.stderr
     );
 }
+
+#[test]
+fn workflow_commands_reach_the_runner_even_with_redirect_stderr() {
+    let mut p = ready();
+    p.env("GITHUB_ACTIONS", "true");
+    let file = p.join("errors.txt");
+    let r = p
+        .run(&[
+            "--redirect-stderr",
+            file.to_str().unwrap(),
+            "secret",
+            "exec",
+            "-s",
+            "dev",
+            "-c",
+            "api",
+            "--",
+            "sh",
+            "-c",
+            "echo child-err >&2",
+        ])
+        .ok();
+    // The announcements (which carry the values) go to the original stderr, the runner's…
+    assert!(r.stderr.contains("::add-mask::pw-ci-Value1\n"), "{r:?}");
+    // …and never into the redirect file, which gets the child's stderr.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("pw-ci-Value1"), "{text}");
+    assert!(text.contains("child-err"), "{text}");
+}
