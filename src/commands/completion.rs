@@ -13,7 +13,7 @@ use clap::CommandFactory;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
-use crate::cli::{Cli, CompletionArgs, CompletionShell, GlobalArgs};
+use crate::cli::{Cli, CompletionArgs, CompletionShell};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::session::{Project, Settings};
@@ -23,7 +23,11 @@ pub const COMPLETE_VAR: &str = "_ATMOS_COMPLETE";
 
 fn project() -> Project {
     Project::new(Settings::default(), || {
-        Ok(crate::config::load::load(&GlobalArgs::default())?)
+        // Discovery from the current directory and the environment (ATMOS_BASE_PATH,
+        // ATMOS_CLI_CONFIG_PATH), as for a command without flags.
+        Ok(crate::config::load::load(
+            &crate::config::load::LoadOptions::default(),
+        )?)
     })
 }
 

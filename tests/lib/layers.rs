@@ -27,6 +27,8 @@ const PRIMITIVES: &[&str] = &[
     "dotenv",
     "child",
     "error",
+    "ci",
+    "goatmos",
 ];
 
 /// Which top-level modules each non-primitive module may import besides the primitives.
