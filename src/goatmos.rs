@@ -202,7 +202,7 @@ pub fn pass_through(
 const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The Go atmos' path and its version line, when one is found and answers within
-/// [`VERSION_TIMEOUT`] (its update check and telemetry are switched off for the probe). The line
+/// five seconds (its update check and telemetry are switched off for the probe). The line
 /// is the first that names atmos and a number, else the first non-empty one.
 pub fn version() -> Option<(PathBuf, String)> {
     let go = locate().ok()??;

@@ -20,7 +20,7 @@ const UPSTREAM_VALUE_FLAGS: &[&str] = &[
 /// After a parse error: the command word of `args` (argv with the program name) when it is not
 /// one of ours, so that upstream global flags this binary does not know (`--pager`,
 /// `--force-tty`, `--heatmap`, …) before a Go-atmos command do not stop it from being handed
-/// over. Flags of ours that take a value, and the upstream ones in [`UPSTREAM_VALUE_FLAGS`],
+/// over. Flags of ours that take a value, and the upstream ones listed in this module,
 /// have their separate value skipped; any other unknown flag is taken as a switch.
 pub fn foreign_word(args: &[OsString]) -> Option<OsString> {
     let cli = crate::cli::Cli::command();
