@@ -125,7 +125,7 @@ impl Project {
     /// Every non-abstract component instance of every stack, by stack then type order.
     pub fn instances(&self) -> Result<Vec<ComponentInstance>> {
         let cfg = self.config()?;
-        let stacks = crate::stack::load(&cfg)?;
+        let stacks = crate::stack::load(&cfg)?.evaluating(crate::stack::Eval::Secrets);
         let mut out = Vec::new();
         for name in stacks.names() {
             out.extend(stacks.instances(&cfg, name)?);
@@ -194,13 +194,16 @@ impl Project {
     /// Loads one instance (honouring `--type`); `stack` is used as given for coordinates.
     pub fn load_session(&self, stack: &str, component: &str) -> Result<Session> {
         let cfg = self.config()?;
-        let instance = crate::stack::load_component(
-            &cfg,
-            stack,
-            component,
-            self.settings.component_type.as_deref(),
-        )
-        .map_err(|e| Error::from(e).context("failed to load component config"))?;
+        let instance = crate::stack::load(&cfg)
+            .and_then(|s| {
+                s.evaluating(crate::stack::Eval::Secrets).component(
+                    &cfg,
+                    stack,
+                    component,
+                    self.settings.component_type.as_deref(),
+                )
+            })
+            .map_err(|e| Error::from(e).context("failed to load component config"))?;
         self.session_for(instance, stack)
     }
 

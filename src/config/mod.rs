@@ -39,6 +39,8 @@ pub struct CliConfig {
     pub warnings: Vec<String>,
     /// `templates.settings.enabled: false` turns off Go-template rendering in stack manifests.
     pub templates_disabled: bool,
+    /// `templates.settings`: sprig/gomplate switches and delimiters (`missingkey=error`, as atmos).
+    pub template_settings: crate::template::Settings,
 }
 
 /// `stacks:` section.

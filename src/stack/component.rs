@@ -7,16 +7,17 @@
 //!    `inherits` and `type: abstract`) unless `stacks.inherit.metadata: false`;
 //! 4. overrides: top-level, type-level and component `overrides`, `secrets` stamped `instance`.
 //!
-//! Then the section gets `metadata`, `component`, `component_type`, `stack`, `atmos_*` fields, templates rendered and
-//! load-time YAML functions evaluated. `!secret`/`!store`/`!store.get` stay tagged.
+//! Then the section gets `metadata`, `component`, `component_type`, `stack`, `atmos_*` fields, templates rendered
+//! ([`super::templates`]) and load-time YAML functions evaluated, in the sections the stack's
+//! [`Eval`] mode reads. `!secret`/`!store`/`!store.get` stay tagged.
 
 use super::functions::{self, YamlFunction};
 use super::merge::{self, ListStrategy};
+use super::templates::{self, Eval};
 use super::{ComponentInstance, Stack, StackError, close_names};
 use crate::config::CliConfig;
 use crate::secrets::Scope;
 use crate::secrets::declare;
-use crate::template;
 use crate::yaml::{Map, Node};
 
 /// Component types in the order atmos searches them; others follow alphabetically.
@@ -296,7 +297,7 @@ pub fn build(
     }
 
     if !cfg.templates_disabled {
-        render_templates(&mut section, stack, name)?;
+        templates::render_section(&mut section, stack, name, stack.eval)?;
     }
     let env = map_of(section.get("env"));
     let check_store = |f: &YamlFunction| match f {
@@ -308,15 +309,34 @@ pub fn build(
         }
         _ => Ok(()),
     };
-    for v in section.values_mut() {
-        functions::evaluate_load_time(v, &env, &check_store).map_err(|message| {
-            StackError::Function {
-                component: name.to_owned(),
-                stack: stack.name.clone(),
-                file: stack.manifest.clone(),
-                message,
+    let failed = |message: String| StackError::Function {
+        component: name.to_owned(),
+        stack: stack.name.clone(),
+        file: stack.manifest.clone(),
+        message,
+    };
+    match stack.eval {
+        Eval::All => {
+            for v in section.values_mut() {
+                functions::evaluate_load_time(v, &env, &check_store).map_err(failed)?;
             }
-        })?;
+        }
+        // Secret commands never evaluate `!store`/`!exec`/… outside what they read, and the
+        // secret-store refusal belongs where a `!store` is resolved (describe, runtime).
+        Eval::Secrets => {
+            for key in templates::SECRET_SECTIONS {
+                if let Some(v) = section.get_mut(*key) {
+                    functions::evaluate_load_time(v, &env, &|_| Ok(())).map_err(failed)?;
+                }
+            }
+            if let Some(Node::Map(vars)) = section.get_mut("vars") {
+                for key in templates::NAMING_VARS {
+                    if let Some(v) = vars.get_mut(*key) {
+                        functions::evaluate_load_time(v, &env, &|_| Ok(())).map_err(failed)?;
+                    }
+                }
+            }
+        }
     }
     Ok(ComponentInstance {
         stack: stack.name.clone(),
@@ -325,67 +345,4 @@ pub fn build(
         name: name.to_owned(),
         section,
     })
-}
-
-/// Renders Go templates in string values. `secrets.providers` and `secrets.vars.*.reference` are
-/// skipped: they are templates over the secret's *coordinate*, rendered at use.
-fn render_templates(section: &mut Map, stack: &Stack, name: &str) -> Result<(), StackError> {
-    if !any_template(&Node::Map(section.clone())) {
-        return Ok(());
-    }
-    let ctx = template::Context::from_map(section);
-    let origin = |path: &str| {
-        format!(
-            "{} (component `{name}`, `{path}`)",
-            stack.manifest.display()
-        )
-    };
-    for (k, v) in section.iter_mut() {
-        render_node(v, k, &ctx, &origin)?;
-    }
-    Ok(())
-}
-
-fn any_template(n: &Node) -> bool {
-    match n {
-        Node::Str(s) => template::has_template(s),
-        Node::Map(m) => m.values().any(any_template),
-        Node::Seq(s) => s.iter().any(any_template),
-        Node::Tagged(t) => any_template(&t.value),
-        _ => false,
-    }
-}
-
-fn skip_path(path: &str) -> bool {
-    path.starts_with("secrets.providers")
-        || (path.starts_with("secrets.vars.") && path.ends_with(".reference"))
-}
-
-fn render_node(
-    node: &mut Node,
-    path: &str,
-    ctx: &template::Context,
-    origin: &dyn Fn(&str) -> String,
-) -> Result<(), StackError> {
-    if skip_path(path) {
-        return Ok(());
-    }
-    match node {
-        Node::Str(s) if template::has_template(s) => {
-            *s = template::render(s, ctx, &origin(path))?;
-        }
-        Node::Map(m) => {
-            for (k, v) in m.iter_mut() {
-                render_node(v, &format!("{path}.{k}"), ctx, origin)?;
-            }
-        }
-        Node::Seq(items) => {
-            for (i, v) in items.iter_mut().enumerate() {
-                render_node(v, &format!("{path}[{i}]"), ctx, origin)?;
-            }
-        }
-        Node::Tagged(t) => render_node(&mut t.value, path, ctx, origin)?,
-        _ => {}
-    }
-    Ok(())
 }

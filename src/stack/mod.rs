@@ -7,7 +7,8 @@
 //! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`].
 //! 3. [`component`]: one [`ComponentInstance`] = stack layers + `metadata.inherits` bases + the
 //!    component + overrides, with `secrets` scope-stamped per layer (`secrets::declare`), then
-//!    templates ([`crate::template`]) and load-time YAML functions ([`functions`]).
+//!    templates ([`templates`], over [`crate::template`]) and load-time YAML functions
+//!    ([`functions`]), in the sections the command reads ([`Eval`]).
 //! 4. [`functions::resolve_tags`]: commands swap `!secret`/`!store` tags for values.
 //!
 //! [`merge`] is pure; everything that touches the file system lives in [`manifest`].
@@ -17,6 +18,7 @@ pub mod functions;
 pub mod manifest;
 pub mod merge;
 pub mod naming;
+pub mod templates;
 
 use std::path::PathBuf;
 
@@ -28,6 +30,7 @@ use crate::secrets::declare::DeclareError;
 use crate::yaml::{Map, YamlError};
 
 pub use crate::template::{TemplateError, render};
+pub use templates::Eval;
 
 /// One component instance in one stack, fully merged.
 #[derive(Debug, Clone)]
@@ -59,6 +62,10 @@ pub struct Stack {
     layers: manifest::Layers,
     lists: merge::ListStrategy,
     config: std::cell::OnceCell<Map>,
+    /// The project's template renderer (function set shared by every stack).
+    renderer: crate::template::Renderer,
+    /// What building a component evaluates.
+    eval: Eval,
 }
 
 impl Stack {
@@ -292,6 +299,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// Loads every top-level stack manifest of the project and names the stacks.
 pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut loader = manifest::Loader::new(cfg);
+    let renderer = templates::renderer(cfg);
     let mut stacks: IndexMap<String, Stack> = IndexMap::new();
     for file in manifest::top_level_files(&cfg.stacks)? {
         let layers = loader.layers(&file)?;
@@ -320,6 +328,8 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
                 layers,
                 lists: loader.lists(),
                 config: std::cell::OnceCell::new(),
+                renderer: renderer.clone(),
+                eval: Eval::All,
             },
         );
     }
@@ -328,6 +338,15 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
 }
 
 impl Stacks {
+    /// The same stacks, building components for `eval` (the secret commands pass
+    /// [`Eval::Secrets`] so that only the sections they read are evaluated).
+    pub fn evaluating(mut self, eval: Eval) -> Self {
+        for s in self.stacks.values_mut() {
+            s.eval = eval;
+        }
+        self
+    }
+
     /// The logical stack names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.stacks.keys().map(String::as_str)

@@ -1,8 +1,7 @@
-//! Owns templates as a primitive: the Go-spelled renderer ([`render`]) and the ONE context type
-//! ([`Context`]) every caller renders against — stack manifests (a component section), SOPS
-//! provider `spec.file` and secret `reference` templates (a secret's coordinate); and the Go
-//! `text/template` engine ([`go`]), which owns parsing, execution, Go's formatting and the
-//! sprig/gomplate function set, and knows nothing about stacks, components or sections.
+//! Owns templates as a primitive: the Go `text/template` engine ([`go`]), the renderer that runs
+//! it the way atmos does ([`Renderer`]: function set, delimiters, `missingkey`), and the ONE context
+//! type ([`Context`]) every caller renders against — stack manifests (a component section), SOPS
+//! provider `spec.file` and secret `reference` templates (a secret's coordinate).
 //!
 //! This layer imports only primitives (`yaml`, `error`); `stack/`, `store/` and the commands use
 //! it, never the other way round.
@@ -10,18 +9,18 @@
 pub mod go;
 mod render;
 
-pub use render::{TemplateError, has_template, render, translate};
+pub use render::{Renderer, Settings, TemplateError, has_template, render};
 
-/// The values a template can name (`{{ .atmos_stack }}`, `{{ .vars.stage }}`, …): one JSON object.
+/// The values a template can name (`{{ .atmos_stack }}`, `{{ .vars.stage }}`, …): one map.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Context(serde_json::Value);
+pub struct Context(go::Value);
 
 impl Context {
     /// The context of a secret's coordinate, for SOPS `spec.file` and `reference` templates:
     /// `atmos_stack` and `atmos_component`, with `stack` and `component` as short aliases (empty
     /// component for stack scope, both empty for global).
     pub fn coordinate(stack: &str, component: &str) -> Self {
-        Self(serde_json::json!({
+        Self::from_json(serde_json::json!({
             "atmos_stack": stack,
             "atmos_component": component,
             "stack": stack,
@@ -30,18 +29,23 @@ impl Context {
     }
 
     /// A YAML map as the context (e.g. a merged component section, which carries `vars`,
-    /// `settings`, `env`, `atmos_stack`, `atmos_component`, …).
+    /// `settings`, `env`, `atmos_stack`, `atmos_component`, …). Unresolved YAML functions are seen
+    /// as their text (`!env X`), as atmos' templates see them.
     pub fn from_map(map: &crate::yaml::Map) -> Self {
-        Self(crate::yaml::to_json(&crate::yaml::Node::Map(map.clone())))
+        Self(go::Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), go::Value::from(v)))
+                .collect::<go::Map>(),
+        ))
     }
 
     /// A JSON object as the context.
     pub fn from_json(value: serde_json::Value) -> Self {
-        Self(value)
+        Self(go::Value::from(&value))
     }
 
-    /// The context as JSON.
-    pub fn as_json(&self) -> &serde_json::Value {
+    /// The context as the engine's value.
+    pub fn value(&self) -> &go::Value {
         &self.0
     }
 }

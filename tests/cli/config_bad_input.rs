@@ -461,7 +461,7 @@ const CASES: &[Case] = &[
             "template error in",
             "stacks/dev.yaml",
             "vars.x",
-            "undefined",
+            "map has no entry for key \"nope\"",
             "{{ .vars.nope }}",
             "hint:",
         ],
@@ -473,18 +473,24 @@ const CASES: &[Case] = &[
             "components:\n  terraform:\n    api:\n      vars:\n        x: '{{ sha256 .atmos_stack }}'\n",
         )],
         &[
-            "unknown function `sha256`",
+            "function \"sha256\" not defined",
             "stacks/dev.yaml",
+            "vars.x",
             "hint: supported functions",
         ],
     ),
     case(
-        "manifest: unsupported template action",
+        "manifest: unclosed template action",
         &[(
             "stacks/dev.yaml",
-            "components:\n  terraform:\n    api:\n      vars:\n        x: '{{ if .vars }}y{{ end }}'\n",
+            "components:\n  terraform:\n    api:\n      vars:\n        a: '{{ .atmos_stack }}'\n        x: '{{ if .vars }}y'\n",
         )],
-        &["the `if` action is not supported"],
+        &[
+            "stacks/dev.yaml",
+            "component `api`",
+            "vars.x",
+            "unexpected EOF",
+        ],
     ),
     case(
         "manifest: duplicate logical names",
@@ -581,7 +587,11 @@ const CASES: &[Case] = &[
             ),
             ("stacks/dev.yaml", "vars: {stage: dev}\n"),
         ],
-        &["stacks.name_template", "stacks/dev.yaml", "undefined"],
+        &[
+            "stacks.name_template",
+            "stacks/dev.yaml",
+            "map has no entry for key \"missing\"",
+        ],
     ),
     case(
         "manifest: name is a map",

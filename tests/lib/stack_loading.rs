@@ -273,3 +273,86 @@ fn metadata_is_inherited_except_inherits_and_abstract() {
         Some(&Node::Str("app".into()))
     );
 }
+
+#[test]
+fn component_sections_render_as_one_go_template_document() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "vars: {stage: dev, count: 3}\ncomponents:\n  terraform:\n    vpc:\n      vars: {cidr: 10.0.0.0/16}\n    app:\n      metadata: {component: svc}\n      settings: {tags: {b: 2, a: 1}}\n      vars:\n        helpers: '{{ define \"greet\" }}hi {{ .vars.stage }}{{ end }}'\n        greeting: '{{ template \"greet\" . }}'\n        range: '{{ range $k, $v := .settings.tags }}{{ $k }}={{ $v }};{{ end }}'\n        cond: '{{ if eq .vars.stage \"dev\" }}small{{ else }}large{{ end }}'\n        quoted: '{{ printf \"%s-%d\" .atmos_stack .vars.count }}'\n        count_text: '{{ .vars.count }}'\n        plain_number: 1{{ .vars.count }}\n        ws: '{{ .workspace }}'\n        sprig: '{{ list 1 2 | toJson }}'\n        other: '{{ (atmos.Component \"vpc\" .atmos_stack).vars.cidr }}'\n",
+    )]);
+    let cfg = config(dir.path(), CONFIG);
+    let v = |k: &str| var(&cfg, "deploy/dev", "app", k);
+    assert_eq!(v("greeting"), Some(Node::Str("hi dev".into())));
+    assert_eq!(v("range"), Some(Node::Str("a=1;b=2;".into())));
+    assert_eq!(v("cond"), Some(Node::Str("small".into())));
+    assert_eq!(v("quoted"), Some(Node::Str("deploy/dev-3".into())));
+    // A quoted scalar stays a string; a plain one reads back as YAML would (as in atmos).
+    assert_eq!(v("count_text"), Some(Node::Str("3".into())));
+    assert_eq!(v("plain_number"), Some(Node::Int(13)));
+    assert_eq!(v("ws"), Some(Node::Str("deploy-dev-app".into())));
+    assert_eq!(v("sprig"), Some(Node::Str("[1,2]".into())));
+    assert_eq!(v("other"), Some(Node::Str("10.0.0.0/16".into())));
+}
+
+#[test]
+fn template_errors_name_manifest_component_and_path() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "components:\n  terraform:\n    app:\n      vars:\n        ok: '{{ .atmos_stack }}'\n        bad: '{{ .vars.nope }}'\n    other:\n      vars: {fine: '{{ .atmos_component }}'}\n",
+    )]);
+    let cfg = config(dir.path(), CONFIG);
+    let err = stack::load_component(&cfg, "deploy/dev", "app", None)
+        .expect_err("missing key")
+        .to_string();
+    assert!(err.contains("dev.yaml"), "{err}");
+    assert!(err.contains("component `app`"), "{err}");
+    assert!(err.contains("`vars.bad`"), "{err}");
+    assert!(err.contains("map has no entry for key \"nope\""), "{err}");
+    // The other component is unaffected.
+    assert_eq!(
+        var(&cfg, "deploy/dev", "other", "fine"),
+        Some(Node::Str("other".into()))
+    );
+    // A component whose broken template is outside what the secret commands read still builds
+    // for them, with its `secrets` rendered.
+    let stacks = stack::load(&cfg)
+        .expect("stacks")
+        .evaluating(stack::Eval::Secrets);
+    let inst = stacks
+        .component(&cfg, "deploy/dev", "app", None)
+        .expect("secret view builds");
+    assert_eq!(
+        inst.section.get("vars").and_then(|v| v.get("bad")),
+        Some(&Node::Str("{{ .vars.nope }}".into()))
+    );
+}
+
+#[test]
+fn template_settings_switch_functions_and_delimiters() {
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "vars: {stage: dev}\ncomponents:\n  terraform:\n    app:\n      vars: {a: \"x '{{ .vars.stage }}'\", b: 'y {{ keep }}'}\n",
+    )]);
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "{CONFIG}templates:\n  settings:\n    delimiters: [\"'{{{{\", \"}}}}'\"]\n    sprig: {{enabled: false}}\n"
+        ),
+    );
+    // Other delimiters (atmos' `'{{`/`}}'`) leave `{{ … }}` text alone.
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "a"),
+        Some(Node::Str("x dev".into()))
+    );
+    assert_eq!(
+        var(&cfg, "deploy/dev", "app", "b"),
+        Some(Node::Str("y {{ keep }}".into()))
+    );
+    let bad = from_str(
+        &format!("{CONFIG}templates:\n  settings:\n    delimiters: ['{{{{']\n"),
+        &dir.path().join("atmos.yaml"),
+        None,
+    )
+    .expect_err("one delimiter");
+    assert!(bad.to_string().contains("delimiters"), "{bad}");
+}

@@ -61,6 +61,7 @@ pub fn from_str(
         .and_then(|s| s.get("enabled"))
         .and_then(Node::as_bool)
         == Some(false);
+    cfg.template_settings = template_settings(&root, &file)?;
     if let Some(stores) = section(&root, "stores", &file)? {
         for (name, entry) in stores {
             let store = parse_store(name, entry, &file, &mut cfg.warnings)?;
@@ -523,4 +524,43 @@ pub fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// `templates.settings`: `sprig.enabled` and `gomplate.enabled` (on unless `false`) and
+/// `delimiters` (two non-empty strings, checked with atmos' message).
+fn template_settings(root: &Map, file: &Path) -> Result<crate::template::Settings, ConfigError> {
+    let mut out = crate::template::Settings::default();
+    let Some(settings) = root.get("templates").and_then(|t| t.get("settings")) else {
+        return Ok(out);
+    };
+    let enabled = |key: &str| {
+        settings
+            .get(key)
+            .and_then(|s| s.get("enabled"))
+            .and_then(Node::as_bool)
+            != Some(false)
+    };
+    out.sprig = enabled("sprig");
+    out.gomplate = enabled("gomplate");
+    if let Some(d) = settings.get("delimiters") {
+        let items: Vec<String> = d
+            .as_seq()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::scalar_text)
+            .collect();
+        match items.as_slice() {
+            [l, r] if !l.is_empty() && !r.is_empty() => {
+                out.delimiters = Some((l.clone(), r.clone()));
+            }
+            _ => {
+                return Err(invalid(
+                    file,
+                    "templates.settings.delimiters",
+                    "'delimiters' must be an array with two string items: left and right delimiter; the left and right delimiters must not be an empty string",
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -1,0 +1,450 @@
+//! Owns rendering the Go templates of a merged component section, as atmos does: the section is
+//! written out as one YAML document, rendered once by the Go engine ([`crate::template`]) with the
+//! section itself as the context, and read back — so a `define` in one value is visible in the
+//! others, and results are what YAML makes of the rendered text (strings, unless a plain scalar
+//! reads as a number or bool, as in atmos).
+//!
+//! What is rendered depends on the [`Eval`] mode: `describe` renders everything; the secret
+//! commands render only the sections they read (`secrets`, `metadata`, `auth` and the vars that
+//! name the stack), so a broken template elsewhere cannot fail them. `secrets.providers` and
+//! `secrets.vars.*.reference` are never rendered here: they are templates over a secret's
+//! coordinate, rendered when the secret is used.
+//!
+//! Errors name the manifest, the component and the section path of the failing value.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{Stack, StackError};
+use crate::config::CliConfig;
+use crate::template::go::{FuncError, Funcs, Value};
+use crate::template::{Context, Renderer, TemplateError};
+use crate::yaml::{self, Map, Node};
+
+/// Which parts of a component a command evaluates (templates and load-time YAML functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Eval {
+    /// Everything (`describe`).
+    #[default]
+    All,
+    /// Only what the secret commands read: [`SECRET_SECTIONS`] and [`NAMING_VARS`].
+    Secrets,
+}
+
+/// The sections the secret commands read.
+pub const SECRET_SECTIONS: &[&str] = &["secrets", "metadata", "auth"];
+
+/// The vars that name a stack (`stacks.name_pattern` tokens).
+pub const NAMING_VARS: &[&str] = &["namespace", "tenant", "environment", "stage"];
+
+/// The name Go's messages give the rendered document (atmos' own name for it).
+const DOC_NAME: &str = "all-atmos-sections";
+
+/// The renderer for a project's stacks: `templates.settings` plus `atmos.Component`.
+pub fn renderer(cfg: &CliConfig) -> Renderer {
+    let cfg = cfg.clone();
+    Renderer::new(cfg.template_settings.clone(), move |funcs: &mut Funcs| {
+        let cache: Mutex<HashMap<(String, String), Value>> = Mutex::new(HashMap::new());
+        funcs.insert("atmos.Component", move |args: &[Value]| {
+            let [component, stack] = args else {
+                return Err(FuncError::Args(format!(
+                    "wrong number of args for atmos.Component: want 2 got {}",
+                    args.len()
+                )));
+            };
+            let (Some(component), Some(stack)) = (component.as_str(), stack.as_str()) else {
+                return Err(FuncError::Args(
+                    "atmos.Component takes two strings: component and stack".to_owned(),
+                ));
+            };
+            let key = (component.to_owned(), stack.to_owned());
+            if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+                return Ok(v);
+            }
+            let value = other_component(&cfg, component, stack)?;
+            if let Ok(mut c) = cache.lock() {
+                c.insert(key, value.clone());
+            }
+            Ok(value)
+        });
+    })
+}
+
+thread_local! {
+    /// Nesting of `atmos.Component` calls on this thread (a component whose templates call back
+    /// into the first would otherwise recurse forever).
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// `atmos.Component`: another component's sections, as `describe component` shows them (without
+/// `outputs`, which needs terraform).
+fn other_component(cfg: &CliConfig, component: &str, stack: &str) -> Result<Value, FuncError> {
+    let depth = DEPTH.with(Cell::get);
+    if depth >= 8 {
+        return Err(FuncError::Call(format!(
+            "component \"{component}\" in stack \"{stack}\": atmos.Component calls nest too deeply (a cycle?)"
+        )));
+    }
+    DEPTH.with(|d| d.set(depth + 1));
+    let result = super::load(cfg)
+        .and_then(|s| s.component(cfg, stack, component, None))
+        .map(|inst| Context::from_map(&inst.section).value().clone())
+        .map_err(|e| {
+            FuncError::Call(format!(
+                "component \"{component}\" in stack \"{stack}\": {e}"
+            ))
+        });
+    DEPTH.with(|d| d.set(depth));
+    result
+}
+
+/// Renders the templates of `section` (a built component) in place, for `eval`.
+pub fn render_section(
+    section: &mut Map,
+    stack: &Stack,
+    name: &str,
+    eval: Eval,
+) -> Result<(), StackError> {
+    let renderer = &stack.renderer;
+    let mut doc = match eval {
+        Eval::All => section.clone(),
+        Eval::Secrets => secret_view(section),
+    };
+    let kept = take_coordinate_templates(&mut doc);
+    if !doc.values().any(|v| any_template(v, renderer)) {
+        return Ok(());
+    }
+    let ctx = context(section);
+    let text = emit(&doc);
+    let origin = |path: &str| {
+        if path.is_empty() {
+            format!("{} (component `{name}`)", stack.manifest.display())
+        } else {
+            format!(
+                "{} (component `{name}`, `{path}`)",
+                stack.manifest.display()
+            )
+        }
+    };
+    let rendered = renderer
+        .execute(DOC_NAME, &text, &ctx)
+        .map_err(|e| locate(&doc, renderer, &ctx, e, &origin))?;
+    let parsed = yaml::parse(&rendered, &origin("")).map_err(|e| {
+        StackError::Template(TemplateError {
+            origin: origin(""),
+            template: String::new(),
+            message: format!("the rendered section is not valid YAML: {e}"),
+        })
+    })?;
+    let Node::Map(mut parsed) = parsed else {
+        return Err(StackError::Template(TemplateError {
+            origin: origin(""),
+            template: String::new(),
+            message: "the rendered section is not a map".to_owned(),
+        }));
+    };
+    restore_coordinate_templates(&mut parsed, kept);
+    match eval {
+        Eval::All => *section = parsed,
+        Eval::Secrets => {
+            for (k, v) in parsed {
+                if k == "vars" {
+                    if let (Some(Node::Map(vars)), Node::Map(rendered)) =
+                        (section.get_mut("vars"), v)
+                    {
+                        vars.extend(rendered);
+                    }
+                } else {
+                    section.insert(k, v);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The template context: the section itself, plus `workspace` for terraform components (atmos'
+/// default: `metadata.terraform_workspace`, else the stack name, suffixed with the instance name
+/// when `metadata.component` points elsewhere; `/` becomes `-`).
+pub fn context(section: &Map) -> Context {
+    if section.contains_key("workspace")
+        || section.get("component_type").and_then(Node::as_str) != Some("terraform")
+    {
+        return Context::from_map(section);
+    }
+    let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
+    let metadata = section.get("metadata");
+    let stack = text(section.get("atmos_stack")).unwrap_or_default();
+    let instance = text(section.get("atmos_component")).unwrap_or_default();
+    let workspace =
+        text(metadata.and_then(|m| m.get("terraform_workspace"))).unwrap_or_else(|| {
+            match text(metadata.and_then(|m| m.get("component"))) {
+                Some(c) if c != instance => format!("{stack}-{instance}"),
+                _ => stack,
+            }
+        });
+    let mut with = section.clone();
+    with.insert(
+        "workspace".to_owned(),
+        Node::Str(workspace.replace('/', "-")),
+    );
+    Context::from_map(&with)
+}
+
+/// The sections a secret command reads, with `vars` cut down to the naming vars.
+pub fn secret_view(section: &Map) -> Map {
+    let mut view = Map::new();
+    for key in SECRET_SECTIONS {
+        if let Some(v) = section.get(*key) {
+            view.insert((*key).to_owned(), v.clone());
+        }
+    }
+    if let Some(Node::Map(vars)) = section.get("vars") {
+        let naming: Map = vars
+            .iter()
+            .filter(|(k, _)| NAMING_VARS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !naming.is_empty() {
+            view.insert("vars".to_owned(), Node::Map(naming));
+        }
+    }
+    view
+}
+
+/// Coordinate templates removed from a document before rendering.
+struct Kept {
+    providers: Option<Node>,
+    references: Vec<(String, Node)>,
+}
+
+fn take_coordinate_templates(doc: &mut Map) -> Kept {
+    let mut kept = Kept {
+        providers: None,
+        references: Vec::new(),
+    };
+    if let Some(Node::Map(secrets)) = doc.get_mut("secrets") {
+        kept.providers = secrets.shift_remove("providers");
+        if let Some(Node::Map(vars)) = secrets.get_mut("vars") {
+            for (name, decl) in vars.iter_mut() {
+                if let Node::Map(d) = decl
+                    && let Some(r) = d.get_mut("reference")
+                {
+                    kept.references
+                        .push((name.clone(), std::mem::replace(r, Node::Null)));
+                }
+            }
+        }
+    }
+    kept
+}
+
+fn restore_coordinate_templates(doc: &mut Map, kept: Kept) {
+    let Some(Node::Map(secrets)) = doc.get_mut("secrets") else {
+        return;
+    };
+    if let Some(p) = kept.providers {
+        secrets.insert("providers".to_owned(), p);
+    }
+    if let Some(Node::Map(vars)) = secrets.get_mut("vars") {
+        for (name, r) in kept.references {
+            if let Some(Node::Map(d)) = vars.get_mut(&name) {
+                d.insert("reference".to_owned(), r);
+            }
+        }
+    }
+}
+
+fn any_template(n: &Node, r: &Renderer) -> bool {
+    match n {
+        Node::Str(s) => r.has_template(s),
+        Node::Map(m) => m
+            .iter()
+            .any(|(k, v)| r.has_template(k) || any_template(v, r)),
+        Node::Seq(s) => s.iter().any(|v| any_template(v, r)),
+        Node::Tagged(t) => any_template(&t.value, r),
+        _ => false,
+    }
+}
+
+/// Finds the value whose template fails on its own (in document order) so the error can name its
+/// section path; falls back to the document's error.
+fn locate(
+    doc: &Map,
+    renderer: &Renderer,
+    ctx: &Context,
+    err: crate::template::go::Error,
+    origin: &dyn Fn(&str) -> String,
+) -> StackError {
+    let mut templates = Vec::new();
+    for (k, v) in doc {
+        collect(v, k, renderer, &mut templates);
+    }
+    for (path, text) in &templates {
+        let own = if err.is_parse {
+            renderer.check(path, text).err()
+        } else {
+            renderer
+                .check(path, text)
+                .ok()
+                .and_then(|()| renderer.execute(path, text, ctx).err())
+                .filter(|e| !e.is_parse && !e.message.contains("no such template"))
+        };
+        if let Some(e) = own {
+            return StackError::Template(TemplateError {
+                origin: origin(path),
+                template: text.clone(),
+                message: e.message,
+            });
+        }
+    }
+    StackError::Template(TemplateError {
+        origin: origin(""),
+        template: String::new(),
+        message: err.message,
+    })
+}
+
+fn collect(n: &Node, path: &str, r: &Renderer, out: &mut Vec<(String, String)>) {
+    match n {
+        Node::Str(s) if r.has_template(s) => out.push((path.to_owned(), s.clone())),
+        Node::Map(m) => {
+            for (k, v) in m {
+                if r.has_template(k) {
+                    out.push((path.to_owned(), k.clone()));
+                }
+                collect(v, &format!("{path}.{k}"), r, out);
+            }
+        }
+        Node::Seq(s) => {
+            for (i, v) in s.iter().enumerate() {
+                collect(v, &format!("{path}[{i}]"), r, out);
+            }
+        }
+        Node::Tagged(t) => collect(&t.value, path, r, out),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document: block YAML whose quoting keeps template actions intact (single quotes, literal
+// blocks), as Go's yaml.v3 writes it for atmos — a double-quoted scalar would turn `"` inside an
+// action into `\"` and break it.
+// ---------------------------------------------------------------------------------------------
+
+/// Writes `map` as a block YAML document.
+pub fn emit(map: &Map) -> String {
+    let mut out = String::new();
+    emit_map(map, 0, &mut out);
+    out
+}
+
+fn emit_map(map: &Map, indent: usize, out: &mut String) {
+    for (k, v) in map {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&scalar(k));
+        out.push(':');
+        emit_value(v, indent + 2, out);
+    }
+}
+
+fn emit_seq(seq: &[Node], indent: usize, out: &mut String) {
+    for v in seq {
+        out.push_str(&" ".repeat(indent));
+        out.push('-');
+        match v {
+            Node::Map(m) if !m.is_empty() => {
+                let mut inner = String::new();
+                emit_map(m, indent + 2, &mut inner);
+                out.push(' ');
+                out.push_str(inner.trim_start());
+            }
+            _ => emit_value(v, indent + 2, out),
+        }
+    }
+}
+
+fn emit_value(v: &Node, indent: usize, out: &mut String) {
+    match v {
+        Node::Map(m) if !m.is_empty() => {
+            out.push('\n');
+            emit_map(m, indent, out);
+        }
+        Node::Seq(s) if !s.is_empty() => {
+            out.push('\n');
+            emit_seq(s, indent, out);
+        }
+        Node::Map(_) => out.push_str(" {}\n"),
+        Node::Seq(_) => out.push_str(" []\n"),
+        Node::Tagged(t) => {
+            out.push(' ');
+            out.push_str(&t.tag);
+            emit_value(&t.value, indent, out);
+        }
+        Node::Str(s) if s.contains('\n') && literal_ok(s) => {
+            let chomp = if !s.ends_with('\n') {
+                "-"
+            } else if s.ends_with("\n\n") {
+                "+"
+            } else {
+                ""
+            };
+            out.push_str(&format!(" |{chomp}\n"));
+            let body = s.strip_suffix('\n').unwrap_or(s);
+            for line in body.split('\n') {
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent));
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+        }
+        Node::Str(s) => {
+            out.push(' ');
+            out.push_str(&scalar(s));
+            out.push('\n');
+        }
+        other => {
+            out.push(' ');
+            out.push_str(yaml::to_yaml(other).trim_end());
+            out.push('\n');
+        }
+    }
+}
+
+/// Whether a multi-line string can be a literal block: no other control characters, and a first
+/// line that does not start with a space (it would need an indentation indicator).
+fn literal_ok(s: &str) -> bool {
+    !s.starts_with([' ', '\n']) && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// A string as a plain or single-quoted scalar (double-quoted only when it holds control
+/// characters, which single quotes cannot carry).
+fn scalar(s: &str) -> String {
+    let plain = yaml::quote_if_needed(s);
+    if plain == s {
+        return plain;
+    }
+    if s.chars().any(char::is_control) {
+        return plain;
+    }
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emitted_documents_read_back_unchanged() {
+        let text = "a: '{{ printf \"%s\" .x }}'\nb: \"it's\"\nc: |\n  line {{ .y }}\n  two\nd: [1, {k: v}]\ne: !secret NAME\nf: {}\ng: '- x'\nh: \"tab\\there\"\n";
+        let Node::Map(m) = yaml::parse(text, "t").expect("yaml") else {
+            panic!("map")
+        };
+        let out = emit(&m);
+        assert!(out.contains("a: '{{ printf \"%s\" .x }}'"), "{out}");
+        let back = yaml::parse(&out, "t").expect("reparse");
+        assert_eq!(back, Node::Map(m), "{out}");
+    }
+}
