@@ -122,13 +122,32 @@ impl Project {
         }))
     }
 
-    /// Every non-abstract component instance of every stack, by stack then type order.
+    /// Every non-abstract component instance of every stack, by stack then type order; the first
+    /// component that cannot be built fails the call (see [`Project::instances_each`]).
     pub fn instances(&self) -> Result<Vec<ComponentInstance>> {
+        self.instances_each()?
+            .into_iter()
+            .map(|r| r.map_err(|f| f.error))
+            .collect()
+    }
+
+    /// Every non-abstract component instance of every stack, each built on its own for the
+    /// sections the secret commands read: a component that fails is reported, the others are not
+    /// affected.
+    pub fn instances_each(&self) -> Result<Vec<std::result::Result<ComponentInstance, Unbuilt>>> {
         let cfg = self.config()?;
         let stacks = crate::stack::load(&cfg)?.evaluating(crate::stack::Eval::Secrets);
         let mut out = Vec::new();
         for name in stacks.names() {
-            out.extend(stacks.instances(&cfg, name)?);
+            let manifest = stacks.stack(name)?.manifest.clone();
+            for (component, built) in stacks.instances_each(&cfg, name)? {
+                out.push(built.map_err(|e| Unbuilt {
+                    stack: name.to_owned(),
+                    component,
+                    manifest: manifest.clone(),
+                    error: Error::from(e),
+                }));
+            }
         }
         Ok(out)
     }
@@ -645,6 +664,19 @@ fn apply_path(value: Node, path: Option<&str>, what: &str) -> Result<Node> {
         Some(p) => yaml::query(&value, p)
             .map_err(|e| Error::new(format!("cannot apply path `{p}` to {what}: {e}"))),
     }
+}
+
+/// A component instance that could not be built (bad template, YAML function, `secrets` section…).
+#[derive(Debug)]
+pub struct Unbuilt {
+    /// The logical stack.
+    pub stack: String,
+    /// The instance name.
+    pub component: String,
+    /// The stack's top-level manifest.
+    pub manifest: std::path::PathBuf,
+    /// Why it failed.
+    pub error: Error,
 }
 
 /// A stored value as a YAML node: JSON text becomes structure, as atmos decodes store values.

@@ -105,6 +105,15 @@ pub fn find(
 
 /// Every non-abstract instance of a stack, by type order then name.
 pub fn all(cfg: &CliConfig, stack: &Stack) -> Result<Vec<ComponentInstance>, StackError> {
+    each(cfg, stack).into_iter().map(|(_, r)| r).collect()
+}
+
+/// An instance name and the result of building it.
+pub type Built = (String, Result<ComponentInstance, StackError>);
+
+/// Every non-abstract instance of a stack, each built on its own: one that fails does not stop
+/// the others (`secret list` shows it as an error row).
+pub fn each(cfg: &CliConfig, stack: &Stack) -> Vec<Built> {
     let mut out = Vec::new();
     for t in types(stack) {
         let Some(comps) = components_of(stack, &t) else {
@@ -117,10 +126,10 @@ pub fn all(cfg: &CliConfig, stack: &Stack) -> Result<Vec<ComponentInstance>, Sta
             .collect();
         names.sort();
         for n in names {
-            out.push(build(cfg, stack, &t, n)?);
+            out.push((n.clone(), build(cfg, stack, &t, n)));
         }
     }
-    Ok(out)
+    out
 }
 
 fn map_of(node: Option<&Node>) -> Map {

@@ -388,6 +388,17 @@ impl Stacks {
         let stack = self.stack(stack)?;
         component::all(cfg, stack)
     }
+
+    /// Every non-abstract component instance of a stack, each built on its own (see
+    /// [`component::each`]).
+    pub fn instances_each(
+        &self,
+        cfg: &CliConfig,
+        stack: &str,
+    ) -> Result<Vec<component::Built>, StackError> {
+        let stack = self.stack(stack)?;
+        Ok(component::each(cfg, stack))
+    }
 }
 
 /// Convenience: loads the stacks and builds one component instance.

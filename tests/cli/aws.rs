@@ -695,3 +695,88 @@ fn atmos_sops_commands_use_aws_kms_keys() {
     let r = p.run(&["sops", "decrypt", "ours.yaml"]).ok();
     assert_eq!(r.stdout, "token: changed\n");
 }
+
+/// The migration walk-through (issue 9): a legacy `!store` on what is now a secret store stays in
+/// the manifest while the value is imported under a declaration; secret commands do not evaluate
+/// the legacy line, `describe` refuses it until it is removed, then masks the new `!secret`.
+#[test]
+fn migration_from_a_legacy_store_line_with_the_line_still_present() {
+    let Some(m) = moto() else { return };
+    let p = project(&m);
+    with_stores(
+        &p,
+        r#"stores:
+  app-secrets:
+    kind: aws/ssm
+    secret: true
+    options: { region: us-east-1, prefix: /app, endpoint: !env AWS_TEST_ENDPOINT }
+"#,
+    );
+    std::fs::remove_file(p.join("stacks/deploy/dev.yaml")).unwrap();
+    let legacy = "        client_secret: !store app-secrets atmos shared client_secret\n";
+    let manifest = format!(
+        "vars:\n  stage: prod\ncomponents:\n  terraform:\n    api:\n      vars:\n        region: us-east-1\n{legacy}      env:\n        CLIENT_SECRET: !secret SHARED_CLIENT_SECRET\n      secrets:\n        vars:\n          SHARED_CLIENT_SECRET: {{ store: app-secrets, scope: global, required: true }}\n"
+    );
+    std::fs::write(p.join("stacks/deploy/prod.yaml"), &manifest).unwrap();
+    m.boto3(&format!(
+        r#"
+import boto3
+boto3.client("ssm").put_parameter(Name="/app/atmos/shared/client_secret", Value="{SENTINEL}", Type="SecureString")
+print("{{}}")
+"#
+    ));
+    p.run(&[
+        "secret",
+        "import",
+        "SHARED_CLIENT_SECRET",
+        "--from-stack=atmos",
+        "--from-component=shared",
+        "--from-key=client_secret",
+        "--stack=prod",
+        "--component=api",
+    ])
+    .ok()
+    .stderr_has("the source value was left in place");
+    let got = m.boto3(
+        r#"
+import boto3, json
+s = boto3.client("ssm")
+v = lambda n: s.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"]
+print(json.dumps({"source": v("/app/atmos/shared/client_secret"), "dest": v("/app/SHARED_CLIENT_SECRET")}))
+"#,
+    );
+    assert_eq!(got["source"], SENTINEL, "source untouched");
+    assert_eq!(got["dest"], SENTINEL, "copied to the declaration");
+    let list = p
+        .run(&["secret", "list", "--verify", "--format", "json"])
+        .ok();
+    assert!(
+        list.stdout.contains("SHARED_CLIENT_SECRET"),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("initialized"), "{}", list.stdout);
+    assert!(!list.stdout.contains(SENTINEL));
+    p.run(&["secret", "validate", "-s", "prod", "-c", "api"])
+        .ok();
+    // describe resolves everything, so the legacy line is refused there.
+    p.run(&["describe", "component", "api", "-s", "prod"])
+        .code(1)
+        .stderr_has("use !secret");
+    // With the line removed, describe masks the secret and `--mask=false` reveals it.
+    std::fs::write(
+        p.join("stacks/deploy/prod.yaml"),
+        manifest.replace(legacy, ""),
+    )
+    .unwrap();
+    let masked = p.run(&["describe", "component", "api", "-s", "prod"]).ok();
+    assert!(
+        masked.stdout.contains("CLIENT_SECRET: <MASKED>"),
+        "{}",
+        masked.stdout
+    );
+    assert!(!masked.stdout.contains(SENTINEL));
+    p.run(&["describe", "component", "api", "-s", "prod", "--mask=false"])
+        .ok()
+        .stdout_has(&format!("CLIENT_SECRET: {SENTINEL}"));
+}

@@ -33,5 +33,6 @@ mod shell;
 mod sops_cli;
 mod sops_crash_safety;
 mod sops_interop;
+mod templates;
 #[cfg(feature = "vault")]
 mod vault;

@@ -14,8 +14,10 @@ struct Row {
     secret: String,
     scope: Scope,
     provider: String,
-    status: &'static str,
+    status: String,
     description: String,
+    /// A component that could not be built: its row carries the cause in `status`.
+    failed: bool,
 }
 
 const COLUMNS: [&str; 7] = [
@@ -45,6 +47,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
     let stack = scope.stack.clone().filter(|s| !s.is_empty());
     let component = scope.component.clone().filter(|s| !s.is_empty());
     let mut rows = Vec::new();
+    let mut failures: Vec<session::Unbuilt> = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
         let session = project.load_session(s, c)?;
         rows = rows_for_all(std::slice::from_ref(&session), args.verify, false)
@@ -57,7 +60,19 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             return Ok(0);
         }
     } else {
-        let mut instances = project.instances()?;
+        let mut instances = Vec::new();
+        for built in project.instances_each()? {
+            match built {
+                Ok(i) => instances.push(i),
+                Err(f) => {
+                    if stack.as_deref().is_none_or(|s| f.stack == s)
+                        && component.as_deref().is_none_or(|c| f.component == c)
+                    {
+                        failures.push(f);
+                    }
+                }
+            }
+        }
         instances.retain(|i| {
             stack.as_deref().is_none_or(|s| i.stack == s)
                 && component.as_deref().is_none_or(|c| i.name == c)
@@ -104,6 +119,23 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                 rows.push(row);
             }
         }
+        for f in &failures {
+            rows.push(Row {
+                stack: f.stack.clone(),
+                component: f.component.clone(),
+                secret: "-".to_owned(),
+                scope: Scope::Instance,
+                provider: "-".to_owned(),
+                status: format!(
+                    "error: {}: component \"{}\": {}",
+                    f.manifest.display(),
+                    f.component,
+                    f.error.message()
+                ),
+                description: String::new(),
+                failed: true,
+            });
+        }
         if rows.is_empty() {
             let msg = match (&stack, &component) {
                 (Some(s), _) => format!("No secrets declared in stack \"{s}\"."),
@@ -125,7 +157,18 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         args.verbose,
         printer.stdout_is_terminal(),
     ));
-    Ok(0)
+    if failures.is_empty() {
+        return Ok(0);
+    }
+    for f in failures {
+        printer.error(&f.error.context(format!(
+            "cannot build component \"{}\" in stack \"{}\" ({})",
+            f.component,
+            f.stack,
+            f.manifest.display()
+        )));
+    }
+    Ok(1)
 }
 
 /// Rows for several sessions; each declaration is resolved once and every status check of every
@@ -181,8 +224,9 @@ fn rows(session: &Session, status: &[Option<&'static str>], enumerated: bool) ->
                 secret: d.name.clone(),
                 scope: d.scope,
                 provider: d.backend.label(),
-                status: st.unwrap_or("unknown"),
+                status: st.unwrap_or("unknown").to_owned(),
                 description: d.description.clone(),
+                failed: false,
             }
         })
         .collect()
@@ -193,9 +237,13 @@ fn cells(r: &Row, verbose: bool) -> Vec<String> {
         r.stack.clone(),
         r.component.clone(),
         r.secret.clone(),
-        r.scope.to_string(),
+        if r.failed {
+            "-".to_owned()
+        } else {
+            r.scope.to_string()
+        },
         r.provider.clone(),
-        r.status.to_owned(),
+        r.status.clone(),
     ];
     if verbose {
         v.push(r.description.clone());

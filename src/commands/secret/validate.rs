@@ -143,14 +143,20 @@ fn sops_files<'a>(
 
 /// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
-/// `own` are the already resolved targets of `session`'s declarations.
+/// `own` are the already resolved targets of `session`'s declarations. Other instances are built
+/// for their `secrets` only; one that cannot be built has no placements to compare and is skipped
+/// (`secret list` reports it).
 fn collision_guard(
     project: &Project,
     session: &Session,
     own: &[Result<Target>],
     printer: &Printer,
 ) -> Result<()> {
-    let instances = project.instances()?;
+    let instances: Vec<_> = project
+        .instances_each()?
+        .into_iter()
+        .filter_map(std::result::Result::ok)
+        .collect();
     let total = instances.len();
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
