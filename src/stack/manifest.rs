@@ -4,6 +4,12 @@
 //! A file with its imports is a list of *layers* (each file's body, imports first), cached per
 //! file as shared pointers: a catalog imported by hundreds of stacks is read once, and nothing is
 //! merged until a stack's configuration is asked for ([`merge_layers`]).
+//!
+//! Templates in imports (atmos' first phase): a `.tmpl` file, or any file imported with
+//! `context:`, is rendered as a Go template over that context before it is parsed; the context
+//! reaches nested imports (an import's own context wins), `skip_templates_processing` reads the
+//! file as written and `ignore_missing_template_values` prints `<no value>` for missing keys.
+//! Bodies are cached per file and context.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +37,29 @@ struct Parsed {
 struct Import {
     path: String,
     skip_if_missing: bool,
+    /// `context:` for Go templates in the imported file (merged over the importer's context).
+    context: Map,
+    /// `skip_templates_processing: true`: the file is read as written.
+    skip_templates: bool,
+    /// `ignore_missing_template_values: true`: `missingkey=default` instead of `error`.
+    ignore_missing: bool,
+}
+
+/// How a file is read: the template context it was imported with (empty for top-level files)
+/// and the import's switches. Part of the cache key, since one catalog file imported with two
+/// contexts gives two bodies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct ReadAs {
+    /// The context as YAML text (empty = none).
+    context: String,
+    skip_templates: bool,
+    ignore_missing: bool,
+}
+
+/// Whether `file` is a template manifest (`.yaml.tmpl`, `.yml.tmpl`, `.tmpl`), always rendered
+/// as a Go template before it is parsed, as atmos does.
+pub fn is_template_file(file: &Path) -> bool {
+    file.extension().is_some_and(|e| e == "tmpl")
 }
 
 /// The bodies of a file and everything it imports, in merge order (lowest first).
@@ -64,16 +93,19 @@ pub fn merge_layers(layers: &[Rc<Map>], only: Option<&[&str]>, lists: ListStrate
 pub struct Loader<'a> {
     cfg: &'a CliConfig,
     lists: ListStrategy,
-    parsed: HashMap<PathBuf, Rc<Parsed>>,
-    layers: HashMap<PathBuf, Layers>,
+    parsed: HashMap<(PathBuf, ReadAs), Rc<Parsed>>,
+    layers: HashMap<(PathBuf, ReadAs), Layers>,
     /// The file of each layer in `layers`, same order (for "declared at file:line" reports).
-    files: HashMap<PathBuf, Rc<Vec<PathBuf>>>,
+    files: HashMap<(PathBuf, ReadAs), Rc<Vec<PathBuf>>>,
+    /// Renderers for templated imports: `missingkey=error`, and `default` for imports with
+    /// `ignore_missing_template_values`.
+    renderers: [std::cell::OnceCell<crate::template::Renderer>; 2],
     /// Glob imports already expanded (compiling a glob is the costly part).
     globs: HashMap<String, Rc<Vec<PathBuf>>>,
     chain: Vec<PathBuf>,
 }
 
-/// The top-level stack files: `.yaml`/`.yml` files under `stacks.base_path` matching an included
+/// The top-level stack files: `.yaml`/`.yml` (and `.yaml.tmpl`/`.yml.tmpl`) files under `stacks.base_path` matching an included
 /// glob and no excluded glob (globs relative to the base path), sorted.
 pub fn top_level_files(stacks: &StacksConfig) -> Result<Vec<PathBuf>, StackError> {
     let build = |globs: &[String]| {
@@ -114,7 +146,10 @@ pub fn top_level_files(stacks: &StacksConfig) -> Result<Vec<PathBuf>, StackError
 }
 
 fn is_yaml(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [".yaml", ".yml", ".yaml.tmpl", ".yml.tmpl"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 fn walk_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -134,6 +169,11 @@ fn walk_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// The manifest path relative to the stacks base path, without extension, `/`-separated.
 pub fn stack_file(base: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(base).unwrap_or(file);
+    let rel = if is_template_file(rel) {
+        rel.with_extension("")
+    } else {
+        rel.to_path_buf()
+    };
     let s = rel.with_extension("").to_string_lossy().replace('\\', "/");
     s.trim_start_matches('/').to_owned()
 }
@@ -159,6 +199,7 @@ impl<'a> Loader<'a> {
             parsed: HashMap::new(),
             layers: HashMap::new(),
             files: HashMap::new(),
+            renderers: Default::default(),
             globs: HashMap::new(),
             chain: Vec::new(),
         }
@@ -171,7 +212,7 @@ impl<'a> Loader<'a> {
 
     /// The file's own `name:` (not inherited from imports).
     pub fn own_name(&mut self, file: &Path) -> Result<Option<String>, StackError> {
-        let parsed = self.parse(file)?;
+        let parsed = self.parse(file, &Map::new(), &ReadAs::default())?;
         match parsed.body.get("name") {
             None | Some(Node::Null) => Ok(None),
             Some(Node::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
@@ -191,6 +232,16 @@ impl<'a> Loader<'a> {
 
     /// The layers of `file`: each imported file's layers in import order, then its own body.
     pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
+        self.layers_as(file, &Map::new(), ReadAs::default())
+    }
+
+    /// The layers of `file` read with `context` (templates in imports).
+    fn layers_as(
+        &mut self,
+        file: &Path,
+        context: &Map,
+        read_as: ReadAs,
+    ) -> Result<Layers, StackError> {
         let file = normalize(file);
         if let Some(pos) = self.chain.iter().position(|f| *f == file) {
             let base = &self.cfg.stacks.base_path;
@@ -199,24 +250,29 @@ impl<'a> Loader<'a> {
             chain.push(display(base, &file));
             return Err(StackError::ImportCycle { chain });
         }
-        if let Some(done) = self.layers.get(&file) {
+        let key = (file.clone(), read_as);
+        if let Some(done) = self.layers.get(&key) {
             return Ok(Rc::clone(done));
         }
-        let parsed = self.parse(&file)?;
+        let parsed = self.parse(&file, context, &key.1)?;
         self.chain.push(file.clone());
-        let result = self.collect_layers(&file, &parsed);
+        let result = self.collect_layers(&file, &parsed, context);
         self.chain.pop();
         let (layers, files) = result?;
         let layers: Layers = Rc::new(layers);
-        self.layers.insert(file.clone(), Rc::clone(&layers));
-        self.files.insert(file, Rc::new(files));
+        self.layers.insert(key.clone(), Rc::clone(&layers));
+        self.files.insert(key, Rc::new(files));
         Ok(layers)
     }
 
     /// The file each of `file`'s layers came from, in merge order (after [`Loader::layers`]).
     pub fn layer_files(&self, file: &Path) -> Rc<Vec<PathBuf>> {
+        self.files_as(file, &ReadAs::default())
+    }
+
+    fn files_as(&self, file: &Path, read_as: &ReadAs) -> Rc<Vec<PathBuf>> {
         self.files
-            .get(&normalize(file))
+            .get(&(normalize(file), read_as.clone()))
             .cloned()
             .unwrap_or_default()
     }
@@ -229,13 +285,33 @@ impl<'a> Loader<'a> {
         &mut self,
         file: &Path,
         parsed: &Parsed,
+        context: &Map,
     ) -> Result<(Vec<Rc<Map>>, Vec<PathBuf>), StackError> {
         let mut out = Vec::new();
         let mut files = Vec::new();
         for import in &parsed.imports {
+            // The importer's context reaches nested imports; an import's own context wins.
+            let child = if import.context.is_empty() {
+                context.clone()
+            } else {
+                merge::merge_all([context, &import.context], self.lists)
+            };
+            let read_as = ReadAs {
+                context: if child.is_empty() {
+                    String::new()
+                } else {
+                    yaml::to_yaml(&Node::Map(child.clone()))
+                },
+                skip_templates: import.skip_templates,
+                ignore_missing: import.ignore_missing,
+            };
             for target in self.expand(file, import)? {
-                out.extend(self.layers(&target)?.iter().cloned());
-                files.extend(self.layer_files(&target).iter().cloned());
+                out.extend(
+                    self.layers_as(&target, &child, read_as.clone())?
+                        .iter()
+                        .cloned(),
+                );
+                files.extend(self.files_as(&target, &read_as).iter().cloned());
             }
         }
         out.push(Rc::clone(&parsed.body));
@@ -263,9 +339,12 @@ impl<'a> Loader<'a> {
         if spec.contains(['*', '?', '[', '{']) {
             let mut pattern = joined.to_string_lossy().replace('\\', "/");
             if pattern.ends_with("**") {
-                pattern.push_str("/*.{yaml,yml}");
-            } else if !(pattern.ends_with(".yaml") || pattern.ends_with(".yml")) {
-                pattern.push_str(".{yaml,yml}");
+                pattern.push_str("/*.{yaml,yml,yaml.tmpl,yml.tmpl}");
+            } else if !(pattern.ends_with(".yaml")
+                || pattern.ends_with(".yml")
+                || pattern.ends_with(".tmpl"))
+            {
+                pattern.push_str(".{yaml,yml,yaml.tmpl,yml.tmpl}");
             }
             if let Some(hit) = self.globs.get(&pattern) {
                 return Ok(hit.to_vec());
@@ -298,19 +377,17 @@ impl<'a> Loader<'a> {
             self.globs.insert(pattern, Rc::new(matched.clone()));
             return Ok(matched);
         }
-        let candidates = if is_yaml(&joined) || joined.extension().is_some_and(|e| e == "json") {
+        let candidates = if is_yaml(&joined)
+            || is_template_file(&joined)
+            || joined.extension().is_some_and(|e| e == "json")
+        {
             vec![joined.clone()]
         } else {
-            vec![
-                joined.with_file_name(format!(
-                    "{}.yaml",
-                    joined.file_name().unwrap_or_default().to_string_lossy()
-                )),
-                joined.with_file_name(format!(
-                    "{}.yml",
-                    joined.file_name().unwrap_or_default().to_string_lossy()
-                )),
-            ]
+            let name = joined.file_name().unwrap_or_default().to_string_lossy();
+            ["yaml", "yml", "yaml.tmpl", "yml.tmpl"]
+                .iter()
+                .map(|ext| joined.with_file_name(format!("{name}.{ext}")))
+                .collect()
         };
         match candidates.iter().find(|c| c.is_file()) {
             Some(c) => Ok(vec![c.clone()]),
@@ -323,14 +400,25 @@ impl<'a> Loader<'a> {
     }
 
     /// Reads a manifest once: YAML, `!include`, shape checks, `import:` split off.
-    fn parse(&mut self, file: &Path) -> Result<Rc<Parsed>, StackError> {
-        if let Some(p) = self.parsed.get(file) {
+    fn parse(
+        &mut self,
+        file: &Path,
+        context: &Map,
+        read_as: &ReadAs,
+    ) -> Result<Rc<Parsed>, StackError> {
+        let key = (file.to_path_buf(), read_as.clone());
+        if let Some(p) = self.parsed.get(&key) {
             return Ok(Rc::clone(p));
         }
         let text = std::fs::read_to_string(file).map_err(|source| StackError::Read {
             path: file.to_path_buf(),
             source,
         })?;
+        let text = if !read_as.skip_templates && (is_template_file(file) || !context.is_empty()) {
+            self.render_file(file, &text, context, read_as.ignore_missing)?
+        } else {
+            text
+        };
         let origin = file.display().to_string();
         let node = if file.extension().is_some_and(|e| e == "json") {
             serde_json::from_str::<serde_json::Value>(&text)
@@ -374,8 +462,43 @@ impl<'a> Loader<'a> {
             imports,
             body: Rc::new(body),
         });
-        self.parsed.insert(file.to_path_buf(), Rc::clone(&parsed));
+        self.parsed.insert(key, Rc::clone(&parsed));
         Ok(parsed)
+    }
+
+    /// Renders a whole manifest as a Go template over its import `context` (atmos' first phase:
+    /// before YAML parsing, named by its path under the stacks base path in Go's messages).
+    fn render_file(
+        &self,
+        file: &Path,
+        text: &str,
+        context: &Map,
+        ignore_missing: bool,
+    ) -> Result<String, StackError> {
+        use crate::template::{Context, Renderer, Settings, go::MissingKey};
+        let renderer = self.renderers[usize::from(ignore_missing)].get_or_init(|| {
+            Renderer::new(
+                Settings {
+                    missing_key: if ignore_missing {
+                        MissingKey::Default
+                    } else {
+                        MissingKey::Error
+                    },
+                    ..Settings::default()
+                },
+                |_| {},
+            )
+        });
+        let name = display(&self.cfg.stacks.base_path, file);
+        renderer
+            .execute(&name, text, &Context::from_map(context))
+            .map_err(|e| {
+                StackError::Template(crate::template::TemplateError {
+                    origin: format!("{} (import context)", file.display()),
+                    template: String::new(),
+                    message: e.message,
+                })
+            })
     }
 }
 
@@ -392,18 +515,33 @@ fn import_entry(node: &Node, file: &Path) -> Result<Import, StackError> {
         Node::Str(s) => Ok(Import {
             path: s.clone(),
             skip_if_missing: false,
+            context: Map::new(),
+            skip_templates: false,
+            ignore_missing: false,
         }),
         Node::Map(m) => {
             let path = m
                 .get("path")
                 .and_then(Node::as_str)
                 .ok_or_else(|| invalid(file, "import", "an import object needs a string `path`"))?;
+            let flag = |k: &str| m.get(k).and_then(Node::as_bool).unwrap_or(false);
+            let context = match m.get("context") {
+                None | Some(Node::Null) => Map::new(),
+                Some(Node::Map(c)) => c.clone(),
+                Some(other) => {
+                    return Err(invalid(
+                        file,
+                        "import.context",
+                        format!("expected a map, found a {}", other.type_name()),
+                    ));
+                }
+            };
             Ok(Import {
                 path: path.to_owned(),
-                skip_if_missing: m
-                    .get("skip_if_missing")
-                    .and_then(Node::as_bool)
-                    .unwrap_or(false),
+                skip_if_missing: flag("skip_if_missing"),
+                context,
+                skip_templates: flag("skip_templates_processing"),
+                ignore_missing: flag("ignore_missing_template_values"),
             })
         }
         other => Err(invalid(

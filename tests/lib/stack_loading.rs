@@ -356,3 +356,67 @@ fn template_settings_switch_functions_and_delimiters() {
     .expect_err("one delimiter");
     assert!(bad.to_string().contains("delimiters"), "{bad}");
 }
+
+#[test]
+fn imports_with_context_and_template_manifests() {
+    let dir = project(&[
+        (
+            "stacks/deploy/dev.yaml",
+            "import:\n  - path: catalog/eks\n    context: {flavor: blue, size: 3}\n  - path: catalog/eks\n    context: {flavor: green, size: 1}\n  - path: catalog/raw\n    context: {x: 1}\n    skip_templates_processing: true\n  - path: catalog/loose\n    ignore_missing_template_values: true\nvars: {stage: dev}\n",
+        ),
+        (
+            "stacks/catalog/eks.yaml.tmpl",
+            "import:\n  - catalog/nested\ncomponents:\n  terraform:\n    eks-{{ .flavor }}:\n      vars:\n        nodes: {{ .size }}\n{{- range $i := until 2 }}\n        az{{ $i }}: zone-{{ $i }}\n{{- end }}\n        later: '{{`{{ .atmos_component }}`}}'\n",
+        ),
+        (
+            "stacks/catalog/nested.yaml",
+            "components:\n  terraform:\n    nested-{{ .flavor }}:\n      vars: {from: parent-context}\n",
+        ),
+        (
+            "stacks/catalog/raw.yaml",
+            "components:\n  terraform:\n    raw:\n      vars: {kept: '{{ .atmos_stack }}'}\n",
+        ),
+        (
+            "stacks/catalog/loose.yaml.tmpl",
+            "components:\n  terraform:\n    loose:\n      vars: {missing: '{{ .nothing }}'}\n",
+        ),
+        (
+            "stacks/deploy/prod.yaml.tmpl",
+            "vars:\n  stage: {{ \"prod\" | upper | lower }}\ncomponents:\n  terraform:\n    app: {vars: {n: {{ add 1 2 }}}}\n",
+        ),
+    ]);
+    let cfg = config(dir.path(), CONFIG);
+    let v = |c: &str, k: &str| var(&cfg, "deploy/dev", c, k);
+    assert_eq!(v("eks-blue", "nodes"), Some(Node::Int(3)));
+    assert_eq!(v("eks-green", "nodes"), Some(Node::Int(1)));
+    assert_eq!(v("eks-blue", "az1"), Some(Node::Str("zone-1".into())));
+    // The escaped template survives the import phase and renders in the component phase.
+    assert_eq!(v("eks-green", "later"), Some(Node::Str("eks-green".into())));
+    // The importer's context reaches nested imports (both contexts, two instances).
+    assert_eq!(
+        v("nested-green", "from"),
+        Some(Node::Str("parent-context".into()))
+    );
+    assert!(stack::load_component(&cfg, "deploy/dev", "nested-blue", None).is_ok());
+    // skip_templates_processing leaves the file for the component phase.
+    assert_eq!(v("raw", "kept"), Some(Node::Str("deploy/dev".into())));
+    assert_eq!(v("loose", "missing"), Some(Node::Str("<no value>".into())));
+    // A top-level `.yaml.tmpl` manifest is rendered as a whole and named without `.yaml.tmpl`.
+    let stacks = stack::load(&cfg).expect("stacks");
+    assert!(
+        stacks.names().any(|n| n == "deploy/prod"),
+        "{:?}",
+        stacks.names().collect::<Vec<_>>()
+    );
+    assert_eq!(var(&cfg, "deploy/prod", "app", "n"), Some(Node::Int(3)));
+
+    // A missing context value is atmos' error, naming the file.
+    std::fs::write(
+        dir.path().join("stacks/deploy/dev.yaml"),
+        "import:\n  - path: catalog/eks\n    context: {flavor: blue}\n",
+    )
+    .expect("write");
+    let err = stack::load(&cfg).expect_err("missing size").to_string();
+    assert!(err.contains("catalog/eks.yaml.tmpl"), "{err}");
+    assert!(err.contains("map has no entry for key \"size\""), "{err}");
+}
