@@ -138,8 +138,10 @@ pub fn render(template: &str, context: &Context, origin: &str) -> Result<String,
     if !has_template(template) {
         return Ok(template.to_owned());
     }
+    // Go's messages name the template: the origin up to its parenthesised detail.
+    let name = origin.split(" (").next().unwrap_or(origin);
     Renderer::standard()
-        .execute(origin, template, context)
+        .execute(name, template, context)
         .map_err(|e| TemplateError {
             origin: origin.to_owned(),
             template: template.to_owned(),

@@ -701,7 +701,7 @@ fn atmos_sops_commands_use_aws_kms_keys() {
 /// the legacy line, `describe` refuses it until it is removed, then masks the new `!secret`.
 #[test]
 fn migration_from_a_legacy_store_line_with_the_line_still_present() {
-    let Some(m) = moto() else { return };
+    let m = crate::support::require("moto (moto_server)", moto());
     let p = project(&m);
     with_stores(
         &p,

@@ -2,12 +2,12 @@
 //! does not stop the secret commands on other components, and `secret list` reports it as an
 //! error row.
 
-use crate::common::{Project, SENTINEL};
+use crate::support::{SENTINEL, TestContext};
 
 /// The quickstart dev stack plus `broken` (a bad template in its `secrets`, which secret commands
 /// read) and `noisy` (a bad template in `vars`, which they do not).
-fn project() -> Project {
-    let p = Project::quickstart();
+fn project() -> TestContext {
+    let p = TestContext::quickstart();
     let dev = std::fs::read_to_string(p.join("stacks/deploy/dev.yaml")).unwrap();
     std::fs::write(
         p.join("stacks/deploy/dev.yaml"),
