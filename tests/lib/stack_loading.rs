@@ -420,3 +420,21 @@ fn imports_with_context_and_template_manifests() {
     assert!(err.contains("catalog/eks.yaml.tmpl"), "{err}");
     assert!(err.contains("map has no entry for key \"size\""), "{err}");
 }
+
+#[test]
+fn atmos_component_outputs_fail_clearly() {
+    use atmos_secrets::error::Diagnose;
+    let dir = project(&[(
+        "stacks/deploy/dev.yaml",
+        "components:\n  terraform:\n    vpc: {vars: {a: 1}}\n    app:\n      vars:\n        id: '{{ (atmos.Component \"vpc\" .atmos_stack).outputs.vpc_id }}'\n",
+    )]);
+    let cfg = config(dir.path(), CONFIG);
+    let err = stack::load_component(&cfg, "deploy/dev", "app", None).expect_err("outputs");
+    assert!(
+        err.to_string()
+            .contains("map has no entry for key \"outputs\""),
+        "{err}"
+    );
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("needs terraform state"), "{hint}");
+}
