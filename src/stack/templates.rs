@@ -112,9 +112,13 @@ pub fn render_section(
         Eval::Secrets => secret_view(section),
     };
     let kept = take_coordinate_templates(&mut doc);
-    if !doc.values().any(|v| any_template(v, renderer)) {
+    // Only the top-level sections that hold a template are written out: the others would read
+    // back unchanged, and leaving them out keeps the cost to the templated parts.
+    doc.retain(|k, v| renderer.has_template(k) || any_template(v, renderer));
+    if doc.is_empty() {
         return Ok(());
     }
+    let written: Vec<String> = doc.keys().cloned().collect();
     let ctx = context(section);
     let text = emit(&doc);
     let origin = |path: &str| {
@@ -146,7 +150,14 @@ pub fn render_section(
     };
     restore_coordinate_templates(&mut parsed, kept);
     match eval {
-        Eval::All => *section = parsed,
+        Eval::All => {
+            for k in written.iter().filter(|k| !parsed.contains_key(*k)) {
+                section.shift_remove(k);
+            }
+            for (k, v) in parsed {
+                section.insert(k, v);
+            }
+        }
         Eval::Secrets => {
             for (k, v) in parsed {
                 if k == "vars" {
