@@ -1,0 +1,8 @@
+//! The dotenv parser and its render/parse round trip. Nothing may panic. The body lives in `tests/fuzz/bodies.rs`, shared with the CI smoke
+//! test.
+#![no_main]
+
+#[path = "../bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::dotenv(data));

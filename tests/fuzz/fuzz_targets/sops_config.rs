@@ -1,0 +1,8 @@
+//! The `.sops.yaml` parser, rule matching and encryption options from a rule. Nothing may panic. The body lives in `tests/fuzz/bodies.rs`, shared with the CI smoke
+//! test.
+#![no_main]
+
+#[path = "../bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::sops_config(data));
