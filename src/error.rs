@@ -23,6 +23,8 @@ pub mod code {
     pub const SOPS_MAC: u8 = 51;
     /// SOPS: the document is empty (same as `sops`).
     pub const SOPS_EMPTY: u8 = 92;
+    /// An internal error: the process panicked (the message is withheld, see `hardening`).
+    pub const PANIC: u8 = 70;
     /// `exec`/`shell`: the command was not found.
     pub const COMMAND_NOT_FOUND: u8 = 127;
     /// SOPS: no master key could recover the data key (same as `sops`).

@@ -15,7 +15,8 @@
 //!   engine), [`yaml`], [`secret_value`], [`env`](mod@env),
 //!   [`error`], [`printer`] (the only writer of stdout/stderr, and masking), [`ci`] (workflow
 //!   commands, step summary, JUnit), [`goatmos`] (finding and exec'ing the Go atmos),
-//!   [`prompt`], [`dotenv`], [`child`], [`fsx`].
+//!   [`prompt`], [`dotenv`], [`child`], [`fsx`], [`hardening`] (no core dumps, the redacting
+//!   panic hook).
 
 // Only the printer writes to stdout/stderr (it masks); `print!`-style macros elsewhere would
 // bypass masking.
@@ -39,6 +40,7 @@ pub mod env;
 pub mod error;
 pub mod fsx;
 pub mod goatmos;
+pub mod hardening;
 pub mod printer;
 pub mod prompt;
 pub mod runtime;

@@ -27,12 +27,18 @@ pub fn foreign(cli: &Cli) -> Option<&OsString> {
 }
 
 /// Runs the parsed command; returns the process exit code. `raw` is argv without the program
-/// name, handed unchanged to the Go atmos for commands this binary does not implement.
+/// name, handed unchanged to the Go atmos for commands this binary does not implement. Every
+/// command of ours but `version` may hold secret values, so core dumps are switched off first.
 pub fn dispatch(cli: Cli, raw: &[OsString], printer: &mut Printer) -> Result<u8> {
     if let Some(name) = foreign(&cli) {
         return passthrough::run(name, raw);
     }
     let global = cli.global;
+    if !matches!(cli.command, Command::Version)
+        && let Err(e) = crate::hardening::disable_core_dumps()
+    {
+        printer.warn(&format!("core dumps stay enabled: {e}"));
+    }
     match cli.command {
         Command::Version => {
             printer.stdout(&format!("atmos {}\n", env!("CARGO_PKG_VERSION")));
