@@ -161,8 +161,12 @@ impl AgeIdentities {
         Ok(())
     }
 
-    /// Reads an identity file and adds its identities.
+    /// Reads an identity file and adds its identities. A file other users may read is used but
+    /// warned about ([`loose_permissions`]).
     pub fn add_file(&mut self, path: &Path) -> Result<()> {
+        if let Some(warning) = loose_permissions(path) {
+            crate::printer::queue_warning(warning);
+        }
         let text = std::fs::read(path).map_err(|source| SopsError::Io {
             action: "read age key file",
             path: path.to_path_buf(),
@@ -191,6 +195,21 @@ impl AgeIdentities {
     pub fn recipients(&self) -> Vec<String> {
         self.ids.iter().map(|i| i.to_public().to_string()).collect()
     }
+}
+
+/// The warning for a private-key file that its group or other users can read (any of the
+/// `0o077` bits set), naming the file and the fix; `None` when the mode is private or unknown.
+pub fn loose_permissions(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "the age key file `{}` can be read by other users (mode {mode:04o})\n\
+             hint: chmod 600 {}",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 /// Where age identities come from, with explicit inputs (no environment access).

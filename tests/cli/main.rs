@@ -20,6 +20,7 @@ mod describe_fixtures;
 mod exec;
 mod files;
 mod help_snapshots;
+mod hygiene;
 mod keychain;
 mod leak;
 mod listing;
