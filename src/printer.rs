@@ -18,6 +18,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use base64::Engine as _;
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::secret_value::SecretString;
@@ -111,22 +112,23 @@ impl Masker {
     /// Applies masking to `text`. Short values (`SHORT`, 7 characters or fewer) are replaced
     /// only where they stand as a whole token (not inside a longer word), so that a secret such
     /// as `a` or `imp` does not garble every message; longer values are replaced wherever they
-    /// appear.
-    pub fn mask(&self, text: &str) -> String {
+    /// appear. The copy is wiped when dropped (unmasked, it is the secret itself; each
+    /// intermediate copy is wiped too).
+    pub fn mask(&self, text: &str) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(text.to_owned());
         if !self.enabled || self.literals.is_empty() {
-            return text.to_owned();
+            return out;
         }
-        let mut out = text.to_owned();
         for lit in &self.literals {
             let lit = lit.expose();
             if !out.contains(lit) {
                 continue;
             }
-            out = if lit.chars().count() > SHORT {
+            out = Zeroizing::new(if lit.chars().count() > SHORT {
                 out.replace(lit, &self.replacement)
             } else {
                 replace_tokens(&out, lit, &self.replacement)
-            };
+            });
         }
         out
     }
@@ -495,25 +497,25 @@ mod tests {
     fn masks_plain_and_encoded_forms() {
         let mut m = Masker::new(true);
         m.register("p@ss word");
-        assert_eq!(m.mask("x p@ss word y"), "x <MASKED> y");
-        assert_eq!(m.mask("cEBzcyB3b3Jk"), "<MASKED>");
-        assert_eq!(m.mask("a=p%40ss+word"), "a=<MASKED>");
+        assert_eq!(m.mask("x p@ss word y").as_str(), "x <MASKED> y");
+        assert_eq!(m.mask("cEBzcyB3b3Jk").as_str(), "<MASKED>");
+        assert_eq!(m.mask("a=p%40ss+word").as_str(), "a=<MASKED>");
     }
 
     #[test]
     fn short_values_mask_only_whole_tokens() {
         let mut m = Masker::new(true);
         m.register("imp");
-        assert_eq!(m.mask("Would import `X`"), "Would import `X`");
-        assert_eq!(m.mask("X=imp\n"), "X=<MASKED>\n");
-        assert_eq!(m.mask("\"imp\""), "\"<MASKED>\"");
+        assert_eq!(m.mask("Would import `X`").as_str(), "Would import `X`");
+        assert_eq!(m.mask("X=imp\n").as_str(), "X=<MASKED>\n");
+        assert_eq!(m.mask("\"imp\"").as_str(), "\"<MASKED>\"");
     }
 
     #[test]
     fn disabled_masker_passes_through() {
         let mut m = Masker::new(false);
         m.register("secret");
-        assert_eq!(m.mask("secret"), "secret");
+        assert_eq!(m.mask("secret").as_str(), "secret");
     }
 
     #[test]
@@ -539,7 +541,7 @@ mod tests {
         p.apply_config(&settings);
         p.masker.register("hunter2-secret");
         assert!(p.masker.enabled());
-        assert_eq!(p.masker.mask("x hunter2-secret"), "x ***");
+        assert_eq!(p.masker.mask("x hunter2-secret").as_str(), "x ***");
 
         let mut p = Printer::from_settings(&Settings::default());
         p.apply_config(&Map::new());

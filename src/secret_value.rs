@@ -106,7 +106,8 @@ impl Drop for SecretValue {
     }
 }
 
-fn zeroize_json(v: &mut serde_json::Value) {
+/// Overwrites every string of a JSON value (values, not keys) with zeros and empties it.
+pub fn zeroize_json(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::String(s) => s.zeroize(),
         serde_json::Value::Array(a) => a.iter_mut().for_each(zeroize_json),

@@ -775,6 +775,22 @@ pub fn from_json(value: &serde_json::Value) -> Node {
     }
 }
 
+/// Overwrites every string in `node` (scalars and tags; map keys are names, not values) with
+/// zeros and empties it: for trees that held resolved secret values, before they are dropped.
+pub fn zeroize(node: &mut Node) {
+    use zeroize::Zeroize as _;
+    match node {
+        Node::Str(s) => s.zeroize(),
+        Node::Seq(items) => items.iter_mut().for_each(zeroize),
+        Node::Map(m) => m.values_mut().for_each(zeroize),
+        Node::Tagged(t) => {
+            t.tag.zeroize();
+            zeroize(&mut t.value);
+        }
+        Node::Null | Node::Bool(_) | Node::Int(_) | Node::Float(_) => {}
+    }
+}
+
 /// Sorts map keys recursively (for stable output, as Go's YAML/JSON encoders do).
 pub fn sorted(node: &Node) -> Node {
     match node {
@@ -876,6 +892,19 @@ mod tests {
         assert_eq!(find(&["secrets", "vars", "DB"]), Some(4));
         assert_eq!(find(&["secrets", "vars", "DB", "required"]), Some(5));
         assert_eq!(find(&["list", "0", "y"]), Some(8));
+    }
+
+    #[test]
+    fn zeroize_empties_every_value_string_and_keeps_the_keys() {
+        let mut n = parse("a: s1\nb: [s2, {c: s3}]\nd: !secret s4\ne: 5\n", "t.yaml").unwrap();
+        zeroize(&mut n);
+        let text = to_yaml(&n);
+        for v in ["s1", "s2", "s3", "s4"] {
+            assert!(!text.contains(v), "{text}");
+        }
+        assert_eq!(n.get("e"), Some(&Node::Int(5)));
+        assert_eq!(n.get("a"), Some(&Node::Str(String::new())));
+        assert!(n.get("b").is_some() && n.get("d").is_some());
     }
 
     fn p(text: &str) -> Node {

@@ -3,7 +3,7 @@
 //! `!secret`, `!store` and `!store.get` are shown as `<MASKED>` without contacting any backend
 //! unless masking is off (`--mask=false`, `ATMOS_MASK=false`, `settings.terminal.mask.enabled:
 //! false`); then they are read through [`BackendResolver`], the same sessions and stores as
-//! `atmos secret`.
+//! `atmos secret`, and the resolved trees and the rendered text are wiped once printed.
 
 use crate::cli::{
     DescribeCommand, DescribeComponentArgs, DescribeFormat, DescribeStacksArgs, GlobalArgs,
@@ -15,6 +15,7 @@ use crate::session::BackendResolver;
 use crate::stack::functions::{self, FunctionResolver, MaskingResolver, Recording};
 use crate::stack::{self, ComponentInstance};
 use crate::yaml::{self, Map, Node};
+use zeroize::Zeroizing;
 
 /// Runs `atmos describe …`.
 pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
@@ -55,16 +56,23 @@ fn resolver_for(mask: bool, cfg: std::sync::Arc<CliConfig>) -> Box<dyn FunctionR
     }
 }
 
-fn render(node: &Node, format: DescribeFormat) -> String {
-    let node = yaml::sorted(node);
-    match format {
-        DescribeFormat::Yaml => yaml::to_yaml(&node),
+/// The text to print; it and the sorted copy it is made from are wiped on drop.
+fn render(node: &Node, format: DescribeFormat) -> Zeroizing<String> {
+    let mut sorted = yaml::sorted(node);
+    let text = match format {
+        DescribeFormat::Yaml => Zeroizing::new(yaml::to_yaml(&sorted)),
         DescribeFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&yaml::to_json(&node)).unwrap_or_default();
+            let mut json = yaml::to_json(&sorted);
+            let pretty = Zeroizing::new(serde_json::to_string_pretty(&json).unwrap_or_default());
+            crate::secret_value::zeroize_json(&mut json);
+            let mut s = Zeroizing::new(String::with_capacity(pretty.len() + 1));
+            s.push_str(&pretty);
             s.push('\n');
             s
         }
-    }
+    };
+    yaml::zeroize(&mut sorted);
+    text
 }
 
 fn resolved(inst: &ComponentInstance, resolver: &mut dyn FunctionResolver) -> Result<Map> {
@@ -75,7 +83,7 @@ fn component(
     cfg: &CliConfig,
     args: &DescribeComponentArgs,
     resolver: &mut dyn FunctionResolver,
-) -> Result<String> {
+) -> Result<Zeroizing<String>> {
     let stacks = stack::load(cfg)?;
     let inst = stacks.component(
         cfg,
@@ -83,15 +91,17 @@ fn component(
         &args.component,
         args.component_type.as_deref(),
     )?;
-    let section = resolved(&inst, resolver)?;
-    Ok(render(&Node::Map(section), args.format))
+    let mut section = Node::Map(resolved(&inst, resolver)?);
+    let text = render(&section, args.format);
+    yaml::zeroize(&mut section);
+    Ok(text)
 }
 
 fn stacks(
     cfg: &CliConfig,
     args: &DescribeStacksArgs,
     resolver: &mut dyn FunctionResolver,
-) -> Result<String> {
+) -> Result<Zeroizing<String>> {
     let stacks = stack::load(cfg)?;
     let names: Vec<String> = match &args.stack {
         Some(s) => vec![stacks.stack(s)?.name.clone()],
@@ -119,5 +129,8 @@ fn stacks(
         stack_map.insert("components".to_owned(), Node::Map(types));
         out.insert(name, Node::Map(stack_map));
     }
-    Ok(render(&Node::Map(out), args.format))
+    let mut out = Node::Map(out);
+    let text = render(&out, args.format);
+    yaml::zeroize(&mut out);
+    Ok(text)
 }

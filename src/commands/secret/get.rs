@@ -1,8 +1,14 @@
 //! `secret get NAME [--format text|json|env] [--path P] [--raw]`.
+//!
+//! Every copy of the value made here (the parsed structure for `--path`, the output line) is
+//! wiped when dropped.
+
+use zeroize::Zeroizing;
 
 use crate::cli::{GetArgs, GetFormat};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
+use crate::secret_value::SecretValue;
 use crate::session::Project;
 
 /// Prints one secret's value on stdout (masked unless `--mask=false`).
@@ -16,8 +22,8 @@ pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Re
     let decl = session.find(&args.name)?.clone();
     let value = session.get_value(&decl)?;
     let value = match args.path.as_deref() {
-        Some(p) => select_json(&structured(&value), p)
-            .map(crate::secret_value::SecretValue::json)
+        Some(p) => select_json(structured(&value).expose(), p)
+            .map(SecretValue::json)
             .map_err(|e| {
                 Error::new(format!(
                     "cannot apply path `{p}` to secret `{}`: {e}",
@@ -33,7 +39,7 @@ pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Re
         printer.reveal_json(value.expose());
     }
     let text = value.to_text();
-    let out = if args.raw {
+    let out = Zeroizing::new(if args.raw {
         text.expose().to_owned()
     } else {
         match args.format.unwrap_or_default() {
@@ -41,32 +47,39 @@ pub(crate) fn get(project: &Project, args: GetArgs, printer: &mut Printer) -> Re
             GetFormat::Json => format!("{}\n", value.expose()),
             GetFormat::Env => format!("{}={}\n", decl.name, text.expose()),
         }
-    };
+    });
     printer.stdout(&out);
     Ok(0)
 }
 
 /// The value to apply `--path` to: a JSON object or array stored as text is parsed first (SOPS
-/// and most stores hold strings).
-fn structured(value: &crate::secret_value::SecretValue) -> serde_json::Value {
+/// and most stores hold strings). A [`SecretValue`], so the copy is wiped on drop.
+fn structured(value: &SecretValue) -> SecretValue {
     match value.as_str() {
         Some(s) if s.trim_start().starts_with(['{', '[']) => {
-            serde_json::from_str(s).unwrap_or_else(|_| value.expose().clone())
+            SecretValue::json(serde_json::from_str(s).unwrap_or_else(|_| value.expose().clone()))
         }
-        _ => value.expose().clone(),
+        _ => SecretValue::json(value.expose().clone()),
     }
 }
 
-/// Applies a yq-style path (`.a.b[0]`); a path that selects nothing is an error here.
+/// Applies a yq-style path (`.a.b[0]`); a path that selects nothing is an error here. The
+/// intermediate trees are wiped before they are dropped.
 fn select_json(
     v: &serde_json::Value,
     path: &str,
 ) -> std::result::Result<serde_json::Value, String> {
-    let node = crate::yaml::query(&crate::yaml::from_json(v), path)?;
-    if node.is_null() {
-        return Err("the path selects nothing".into());
-    }
-    Ok(crate::yaml::to_json(&node))
+    let mut tree = crate::yaml::from_json(v);
+    let found = crate::yaml::query(&tree, path);
+    crate::yaml::zeroize(&mut tree);
+    let mut node = found?;
+    let selected = if node.is_null() {
+        Err("the path selects nothing".into())
+    } else {
+        Ok(crate::yaml::to_json(&node))
+    };
+    crate::yaml::zeroize(&mut node);
+    selected
 }
 
 #[cfg(test)]
