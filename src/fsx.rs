@@ -105,13 +105,41 @@ fn sync_dir(dir: &Path) {
 }
 
 /// Creates the missing parent directories of `path` with `mode` (existing ones are left alone).
-pub fn ensure_parent_dir(path: &Path, mode: u32) -> io::Result<()> {
+/// Returns the outermost directory it created, if any, so that a caller whose write then fails
+/// or writes nothing can take them away again ([`remove_created_dirs`]).
+pub fn ensure_parent_dir(path: &Path, mode: u32) -> io::Result<Option<PathBuf>> {
     use std::os::unix::fs::DirBuilderExt;
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => {
-            fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+            let top = dir
+                .ancestors()
+                .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+                .last()
+                .map(Path::to_path_buf);
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(mode)
+                .create(dir)?;
+            Ok(top)
         }
-        _ => Ok(()),
+        _ => Ok(None),
+    }
+}
+
+/// Undoes [`ensure_parent_dir`] when `path` was not written after all: removes the parents of
+/// `path` up to and including `top` while they are empty (best effort; a directory someone else
+/// filled in the meantime stays).
+pub fn remove_created_dirs(path: &Path, top: Option<&Path>) {
+    let Some(top) = top else { return };
+    if path.exists() {
+        return;
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if fs::remove_dir(d).is_err() || d == top {
+            break;
+        }
+        dir = d.parent();
     }
 }
 
@@ -161,6 +189,25 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".tmp"))
             .collect()
+    }
+
+    #[test]
+    fn created_parents_are_removed_when_nothing_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("a")).unwrap();
+        let file = dir.path().join("a/b/c/s.yaml");
+        let top = ensure_parent_dir(&file, 0o700).unwrap();
+        assert_eq!(top.as_deref(), Some(dir.path().join("a/b").as_path()));
+        assert!(file.parent().unwrap().is_dir());
+        remove_created_dirs(&file, top.as_deref());
+        assert!(!dir.path().join("a/b").exists());
+        assert!(dir.path().join("a").is_dir(), "an existing folder stays");
+        // Once the file exists, nothing is removed.
+        let top = ensure_parent_dir(&file, 0o700).unwrap();
+        fs::write(&file, b"x").unwrap();
+        remove_created_dirs(&file, top.as_deref());
+        assert!(file.exists());
+        assert_eq!(ensure_parent_dir(&file, 0o700).unwrap(), None);
     }
 
     #[test]

@@ -257,9 +257,9 @@ impl FileKv {
     }
 
     fn update(&self, f: impl FnOnce(&mut Entries)) -> Result<(), String> {
-        crate::fsx::ensure_parent_dir(&self.path, 0o700)
+        let created = crate::fsx::ensure_parent_dir(&self.path, 0o700)
             .map_err(|e| format!("cannot create the folder of `{}`: {e}", self.path.display()))?;
-        crate::fsx::with_locked(&self.path, 0o600, |current: Option<Vec<u8>>| {
+        let result = crate::fsx::with_locked(&self.path, 0o600, |current: Option<Vec<u8>>| {
             let mut entries = match current {
                 Some(bytes) => self.decrypt(&bytes).map_err(std::io::Error::other)?,
                 None => Entries::default(),
@@ -268,7 +268,9 @@ impl FileKv {
             let bytes = self.encrypt(&entries).map_err(std::io::Error::other)?;
             Ok::<_, std::io::Error>((Some(bytes), ()))
         })
-        .map_err(|e| format!("cannot write keyring file `{}`: {e}", self.path.display()))
+        .map_err(|e| format!("cannot write keyring file `{}`: {e}", self.path.display()));
+        crate::fsx::remove_created_dirs(&self.path, created.as_deref());
+        result
     }
 }
 

@@ -319,7 +319,7 @@ impl SopsStore {
             hint: None,
             exit_code: code::FAILURE,
         };
-        crate::fsx::ensure_parent_dir(&file, 0o755).map_err(io_err)?;
+        let created = crate::fsx::ensure_parent_dir(&file, 0o755).map_err(io_err)?;
         let result = crate::fsx::with_locked(&file, 0o600, |current: Option<Vec<u8>>| {
             let Some(bytes) = current else {
                 let Some(value) = create else {
@@ -340,6 +340,8 @@ impl SopsStore {
                 .map_err(|e| self.backend_err(&file, &e.in_file(&file)))?;
             Ok::<_, LockedError>((Some(out), ()))
         });
+        // A failed or empty first write leaves no folder behind.
+        crate::fsx::remove_created_dirs(&file, created.as_deref());
         // The cached copy is stale now.
         if let Ok(mut m) = self.docs.lock() {
             m.remove(&file);
