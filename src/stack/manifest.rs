@@ -219,7 +219,10 @@ impl<'a> Loader<'a> {
             Some(other) => Err(StackError::Invalid {
                 file: file.to_path_buf(),
                 field: "name".to_owned(),
-                message: format!("expected a non-empty string, found a {}", other.type_name()),
+                message: match other {
+                    Node::Str(_) => "expected a non-empty string, found a blank one".to_owned(),
+                    _ => format!("expected a non-empty string, found a {}", other.type_name()),
+                },
             }),
         }
     }

@@ -1,8 +1,14 @@
-//! Table of malformed `atmos.yaml` files and stack manifests run through the built binary. Each
-//! case asserts the exit code, message fragments (file names, lines, hints) and that nothing
-//! panicked; the full error output of every case (stderr + exit code) is an `insta` snapshot
+//! Table of malformed input run through the built binary: `atmos.yaml`, stack manifests, SOPS
+//! files (through a provider and through `atmos sops`), `.sops.yaml`, dotenv/JSON imports and CLI
+//! arguments. Each case asserts the exit code, message fragments (file names, lines, hints), that
+//! nothing panicked and that the project folder (temp dir included) is byte-for-byte unchanged.
+//! The full error output of every case (stderr + exit code) is an `insta` snapshot
 //! (`snapshots/`), the temp project folder shown as `[PROJECT]`.
+//!
+//! SOPS commands exit with sops's own codes (128 no key, 51 MAC mismatch; `docs/exit-codes.md`);
+//! every other case exits 1 (bad input) or 2 (usage).
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::support::Atmos;
@@ -21,6 +27,29 @@ struct Case {
 }
 
 const STACKS: &[&str] = &[];
+
+/// A project with one SOPS provider (`vault`, age key in `keys.txt`) and one stack-level secret
+/// `K` in stack `dev` (file `secrets/dev.enc.yaml`), component `api`.
+const SOPS_CONFIG: (&str, &str) = (
+    "atmos.yaml",
+    "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\n  excluded_paths: [\"catalog/**/*\"]\nsecrets:\n  providers:\n    vault:\n      kind: sops/age\n      spec:\n        path: secrets\n        age_key_file: keys.txt\n",
+);
+const SOPS_STACK: (&str, &str) = (
+    "stacks/dev.yaml",
+    "secrets:\n  vars:\n    K:\n      sops: vault\n      required: true\ncomponents:\n  terraform:\n    api: {}\n",
+);
+/// The public test identity the vectors are encrypted to, and one they are not.
+const SOPS_KEYS: (&str, &str) = ("keys.txt", include_str!("../vectors/sops/keys.txt"));
+const SOPS_OTHER_KEYS: (&str, &str) = ("keys.txt", include_str!("../vectors/sops/keys-second.txt"));
+const BASIC_ENC: &str = include_str!("../vectors/sops/basic.enc.yaml");
+const TAMPERED_ENC: &str = include_str!("../vectors/sops/tampered-value.enc.yaml");
+/// A real file with one more value whose ciphertext is not base64.
+const TRUNCATED_ENC: &str = concat!(
+    "K: ENC[AES256_GCM,data:%%%,iv:x,tag:y,type:str]\n",
+    include_str!("../vectors/sops/basic.enc.yaml")
+);
+const GET_K: &[&str] = &["secret", "get", "K", "-s", "dev", "-c", "api"];
+const ENCRYPT_P: &[&str] = &["sops", "encrypt", "-i", "p.yaml"];
 
 const fn case(
     name: &'static str,
@@ -681,6 +710,928 @@ const CASES: &[Case] = &[
         code: 2,
         fragments: &["xml"],
     },
+    // ---- atmos.yaml, more shapes -------------------------------------------------------------
+    case(
+        "config: store entry is a string",
+        &[("atmos.yaml", "stores:\n  x: aws/ssm\n")],
+        &["atmos.yaml", "stores.x"],
+    ),
+    case(
+        "config: store kind is a number",
+        &[("atmos.yaml", "stores:\n  x:\n    kind: 5\n")],
+        &["atmos.yaml", "store `x`", "store type not found: 5"],
+    ),
+    case(
+        "config: secrets not a map",
+        &[("atmos.yaml", "secrets: [a]\n")],
+        &["atmos.yaml", "secrets"],
+    ),
+    case(
+        "config: providers not a map",
+        &[("atmos.yaml", "secrets:\n  providers: [a]\n")],
+        &["atmos.yaml", "providers"],
+    ),
+    Case {
+        name: "config: provider age_recipients is a map",
+        files: &[(
+            "atmos.yaml",
+            "secrets:\n  providers:\n    p:\n      spec: {age_recipients: {a: 1}}\n",
+        )],
+        args: STACKS,
+        env: &[],
+        code: 1,
+        fragments: &[
+            "atmos.yaml",
+            "`spec.age_recipients` must be a string or a list",
+        ],
+    },
+    Case {
+        name: "config: provider age_key is a list",
+        files: &[(
+            "atmos.yaml",
+            "secrets:\n  providers:\n    p:\n      spec: {age_key: [a]}\n",
+        )],
+        args: STACKS,
+        env: &[],
+        code: 1,
+        fragments: &["atmos.yaml", "`spec.age_key` must be a string or a map"],
+    },
+    case(
+        "config: stacks not a map",
+        &[("atmos.yaml", "stacks: nope\n")],
+        &["atmos.yaml", "stacks"],
+    ),
+    case(
+        "config: included_paths not a list",
+        &[(
+            "atmos.yaml",
+            "stacks:\n  base_path: stacks\n  included_paths: 5\n",
+        )],
+        &["atmos.yaml", "included_paths"],
+    ),
+    Case {
+        name: "config: stacks.base_path is a list",
+        files: &[("atmos.yaml", "stacks:\n  base_path: [a]\n")],
+        args: STACKS,
+        env: &[],
+        code: 1,
+        fragments: &["atmos.yaml", "base_path"],
+    },
+    case(
+        "config: unterminated quote",
+        &[("atmos.yaml", "stores: \"abc\n")],
+        &["atmos.yaml", "invalid YAML"],
+    ),
+    case(
+        "config: tab indentation",
+        &[("atmos.yaml", "stores:\n\tx: 1\n")],
+        &["atmos.yaml", "invalid YAML"],
+    ),
+    case(
+        "config: undefined alias",
+        &[("atmos.yaml", "stores: *nope\n")],
+        &["atmos.yaml", "invalid YAML"],
+    ),
+    case(
+        "config: keychain bad backend",
+        &[(
+            "atmos.yaml",
+            "stores:\n  k:\n    kind: keychain\n    options:\n      backend: floppy\n",
+        )],
+        &["atmos.yaml", "floppy"],
+    ),
+    Case {
+        name: "config: provider identity is a list",
+        files: &[(
+            "atmos.yaml",
+            "secrets:\n  providers:\n    p:\n      identity: [a]\n",
+        )],
+        args: STACKS,
+        env: &[],
+        code: 1,
+        fragments: &["atmos.yaml", "`identity` must be a string"],
+    },
+    case(
+        "config: name_pattern not a string",
+        &[(
+            "atmos.yaml",
+            "stacks:\n  base_path: stacks\n  name_pattern: [a]\n",
+        )],
+        &["atmos.yaml", "name_pattern"],
+    ),
+    case(
+        "config: bad excluded glob",
+        &[(
+            "atmos.yaml",
+            "stacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\n  excluded_paths: [\"a/[b\"]\n",
+        )],
+        &["atmos.yaml", "a/[b"],
+    ),
+    // ---- manifests, more shapes --------------------------------------------------------------
+    case(
+        "manifest: tab indentation",
+        &[("stacks/dev.yaml", "vars:\n\ta: 1\n")],
+        &["stacks/dev.yaml", "invalid YAML"],
+    ),
+    case(
+        "manifest: undefined alias",
+        &[("stacks/dev.yaml", "vars: *nope\n")],
+        &["stacks/dev.yaml", "invalid YAML"],
+    ),
+    case(
+        "manifest: invalid JSON import",
+        &[
+            ("stacks/dev.yaml", "import: [catalog/base.json]\n"),
+            ("stacks/catalog/base.json", "{\"vars\": "),
+        ],
+        &["stacks/catalog/base.json", "invalid JSON"],
+    ),
+    case(
+        "manifest: import map without path",
+        &[("stacks/dev.yaml", "import:\n  - skip_if_missing: true\n")],
+        &["stacks/dev.yaml", "import", "path"],
+    ),
+    case(
+        "manifest: empty import path",
+        &[("stacks/dev.yaml", "import: [\"\"]\n")],
+        &["stacks/dev.yaml", "the path is empty"],
+    ),
+    case(
+        "manifest: bad glob import",
+        &[("stacks/dev.yaml", "import: [\"catalog/[a\"]\n")],
+        &["stacks/dev.yaml", "bad glob"],
+    ),
+    case(
+        "manifest: !include.raw missing",
+        &[("stacks/dev.yaml", "vars:\n  a: !include.raw ./nope.txt\n")],
+        &["stacks/dev.yaml", "nope.txt"],
+    ),
+    case(
+        "manifest: !include remote",
+        &[(
+            "stacks/dev.yaml",
+            "vars:\n  a: !include https://example.com/x.yaml\n",
+        )],
+        &["stacks/dev.yaml", "remote includes are not supported"],
+    ),
+    case(
+        "manifest: included file is bad YAML",
+        &[
+            ("stacks/dev.yaml", "vars:\n  a: !include ./data.yaml\n"),
+            ("stacks/data.yaml", "a: [b\n"),
+        ],
+        &["stacks/data.yaml", "line 1", "unclosed bracket"],
+    ),
+    case(
+        "manifest: components not a map",
+        &[("stacks/dev.yaml", "components: [a]\n")],
+        &["stacks/dev.yaml", "components"],
+    ),
+    case(
+        "manifest: settings not a map",
+        &[("stacks/dev.yaml", "settings: 5\n")],
+        &["stacks/dev.yaml", "settings"],
+    ),
+    case(
+        "manifest: overrides not a map",
+        &[("stacks/dev.yaml", "overrides: [a]\n")],
+        &["stacks/dev.yaml", "overrides"],
+    ),
+    Case {
+        name: "manifest: secret declaration not a map",
+        files: &[(
+            "stacks/dev.yaml",
+            "secrets:\n  vars:\n    K: 5\ncomponents:\n  terraform:\n    api: {}\n",
+        )],
+        args: &["secret", "get", "K", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &[
+            "secret is not initialized in its backend: \"K\"",
+            "secret declaration has no backend",
+        ],
+    },
+    Case {
+        name: "manifest: secret declaration unknown store",
+        files: &[(
+            "stacks/dev.yaml",
+            "secrets:\n  vars:\n    K:\n      store: nope\ncomponents:\n  terraform:\n    api: {}\n",
+        )],
+        args: &["secret", "get", "K", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &[
+            "referenced store is not configured: \"nope\"",
+            "hint: add `stores.nope`",
+        ],
+    },
+    Case {
+        name: "manifest: secret declaration store and sops",
+        files: &[(
+            "stacks/dev.yaml",
+            "secrets:\n  vars:\n    K:\n      store: a\n      sops: b\ncomponents:\n  terraform:\n    api: {}\n",
+        )],
+        args: &["secret", "get", "K", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &[
+            "referenced secrets provider is not configured: \"b\"",
+            "hint: add `secrets.providers.b`",
+        ],
+    },
+    Case {
+        name: "manifest: secret required not a bool",
+        files: &[(
+            "stacks/dev.yaml",
+            "secrets:\n  vars:\n    K:\n      store: a\n      required: maybe\ncomponents:\n  terraform:\n    api: {}\n",
+        )],
+        args: &["secret", "validate", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["secret `K`", "1 secret(s) could not be checked"],
+    },
+    Case {
+        name: "manifest: secret bad name",
+        files: &[(
+            "stacks/dev.yaml",
+            "secrets:\n  vars:\n    \"1 bad\":\n      store: a\ncomponents:\n  terraform:\n    api: {}\n",
+        )],
+        args: &["secret", "validate", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["secret `1 bad`", "1 secret(s) could not be checked"],
+    },
+    case(
+        "manifest: name is an empty string",
+        &[("stacks/dev.yaml", "name: \"  \"\n")],
+        &["stacks/dev.yaml", "name"],
+    ),
+    case(
+        "manifest: metadata not a map",
+        &[(
+            "stacks/dev.yaml",
+            "components:\n  terraform:\n    api:\n      metadata: [a]\n",
+        )],
+        &["stacks/dev.yaml", "metadata"],
+    ),
+    case(
+        "manifest: inherits entry not a string",
+        &[(
+            "stacks/dev.yaml",
+            "components:\n  terraform:\n    api:\n      metadata:\n        inherits: [{a: 1}]\n",
+        )],
+        &["stacks/dev.yaml", "inherits"],
+    ),
+    // ---- SOPS files read through a provider ----------------------------------------------------
+    Case {
+        name: "sops file: not YAML",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", "a: [b\n"),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: no sops metadata",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", "K: plain\n"),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: metadata not a map",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", "K: x\nsops: 5\n"),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: a list at the top",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", "- a\n- b\n"),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: encrypted to someone else",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_OTHER_KEYS,
+            ("secrets/dev.enc.yaml", BASIC_ENC),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: tampered value",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", TAMPERED_ENC),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: truncated",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", TRUNCATED_ENC),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: is a directory",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml/x", ""),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops key file: missing",
+        files: &[SOPS_CONFIG, SOPS_STACK, ("secrets/dev.enc.yaml", BASIC_ENC)],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops key file: garbage",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            ("keys.txt", "not a key\n"),
+            ("secrets/dev.enc.yaml", BASIC_ENC),
+        ],
+        args: GET_K,
+        env: &[],
+        code: 1,
+        fragments: &["keys.txt", "line 1"],
+    },
+    Case {
+        name: "sops key env: garbage SOPS_AGE_KEY",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", BASIC_ENC),
+        ],
+        args: GET_K,
+        env: &[("SOPS_AGE_KEY", "AGE-SECRET-KEY-1NOPE")],
+        code: 1,
+        fragments: &["SOPS_AGE_KEY"],
+    },
+    Case {
+        name: "sops key env: missing SOPS_AGE_KEY_FILE",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", BASIC_ENC),
+        ],
+        args: GET_K,
+        env: &[("SOPS_AGE_KEY_FILE", "/nonexistent/keys.txt")],
+        code: 1,
+        fragments: &["/nonexistent/keys.txt"],
+    },
+    Case {
+        name: "sops key env: failing SOPS_AGE_KEY_CMD",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", BASIC_ENC),
+        ],
+        args: GET_K,
+        env: &[("SOPS_AGE_KEY_CMD", "false")],
+        code: 1,
+        fragments: &["SOPS_AGE_KEY_CMD"],
+    },
+    Case {
+        name: "sops file: set into a broken file",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", "K: [x\n"),
+        ],
+        args: &["secret", "set", "K=v", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: delete from a tampered file",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("secrets/dev.enc.yaml", TAMPERED_ENC),
+        ],
+        args: &["secret", "delete", "K", "-s", "dev", "-c", "api", "--force"],
+        env: &[],
+        code: 1,
+        fragments: &["secrets/dev.enc.yaml"],
+    },
+    Case {
+        name: "sops file: first set without recipients",
+        files: &[SOPS_CONFIG, SOPS_STACK],
+        args: &["secret", "set", "K=v", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        // Also checks that the `secrets/` folder made for the new file is taken away again.
+        fragments: &["secrets/dev.enc.yaml", "failed to resolve SOPS recipients"],
+    },
+    // ---- SOPS files through `atmos sops` (sops's own exit codes, see docs/exit-codes.md) -----
+    Case {
+        name: "sops decrypt: missing file",
+        files: &[],
+        args: &["sops", "decrypt", "nope.enc.yaml"],
+        env: &[],
+        code: 1,
+        fragments: &["nope.enc.yaml"],
+    },
+    Case {
+        name: "sops decrypt: plain file",
+        files: &[("plain.yaml", "a: 1\n")],
+        args: &["sops", "decrypt", "plain.yaml"],
+        env: &[],
+        code: 1,
+        fragments: &["plain.yaml"],
+    },
+    Case {
+        name: "sops decrypt: bad JSON",
+        files: &[("bad.enc.json", "{\"a\": ")],
+        args: &["sops", "decrypt", "bad.enc.json"],
+        env: &[],
+        code: 1,
+        fragments: &["bad.enc.json"],
+    },
+    Case {
+        name: "sops decrypt: dotenv without metadata",
+        files: &[("app.enc.env", "A=1\nB=2\n")],
+        args: &["sops", "decrypt", "app.enc.env"],
+        env: &[],
+        code: 1,
+        fragments: &["app.enc.env"],
+    },
+    Case {
+        name: "sops decrypt: INI without a sops section",
+        files: &[("config.enc.ini", "[main]\na = 1\n")],
+        args: &["sops", "decrypt", "config.enc.ini"],
+        env: &[],
+        code: 1,
+        fragments: &["config.enc.ini"],
+    },
+    Case {
+        name: "sops decrypt: binary not JSON",
+        files: &[("blob.enc.bin", "\u{1}\u{2}garbage")],
+        args: &["sops", "decrypt", "blob.enc.bin", "--input-type", "binary"],
+        env: &[],
+        code: 1,
+        fragments: &["blob.enc.bin"],
+    },
+    Case {
+        name: "sops decrypt: no key",
+        files: &[("basic.enc.yaml", BASIC_ENC)],
+        args: &["sops", "decrypt", "basic.enc.yaml"],
+        env: &[],
+        code: 128,
+        fragments: &["basic.enc.yaml"],
+    },
+    Case {
+        name: "sops decrypt: MAC mismatch",
+        files: &[SOPS_KEYS, ("t.enc.yaml", TAMPERED_ENC)],
+        args: &["sops", "decrypt", "t.enc.yaml"],
+        env: &[("SOPS_AGE_KEY_FILE", "keys.txt")],
+        code: 51,
+        fragments: &["t.enc.yaml"],
+    },
+    Case {
+        name: "sops decrypt: bad ENC value",
+        files: &[SOPS_KEYS, ("t.enc.yaml", TRUNCATED_ENC)],
+        args: &["sops", "decrypt", "t.enc.yaml"],
+        env: &[("SOPS_AGE_KEY_FILE", "keys.txt")],
+        code: 25,
+        fragments: &[
+            "t.enc.yaml",
+            "could not decrypt value at `K`",
+            "invalid base64",
+        ],
+    },
+    Case {
+        name: "sops set: bad path",
+        files: &[SOPS_KEYS, ("b.enc.yaml", BASIC_ENC)],
+        args: &["sops", "set", "b.enc.yaml", "not a path", "1"],
+        env: &[("SOPS_AGE_KEY_FILE", "keys.txt")],
+        code: 1,
+        fragments: &["not a path"],
+    },
+    Case {
+        name: "sops set: value not JSON",
+        files: &[SOPS_KEYS, ("b.enc.yaml", BASIC_ENC)],
+        args: &["sops", "set", "b.enc.yaml", "[\"a\"]", "{nope"],
+        env: &[("SOPS_AGE_KEY_FILE", "keys.txt")],
+        code: 2,
+        fragments: &["the value is not valid JSON", "hint:"],
+    },
+    // ---- .sops.yaml ----------------------------------------------------------------------------
+    Case {
+        name: ".sops.yaml: not YAML",
+        files: &[(".sops.yaml", "creation_rules: [a\n"), ("p.yaml", "a: 1\n")],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml"],
+    },
+    Case {
+        name: ".sops.yaml: creation_rules not a list",
+        files: &[(".sops.yaml", "creation_rules: 5\n"), ("p.yaml", "a: 1\n")],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml", "`creation_rules` must be a list"],
+    },
+    Case {
+        name: ".sops.yaml: rule not a map",
+        files: &[
+            (".sops.yaml", "creation_rules: [a]\n"),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml", "creation rule 0 is not a mapping"],
+    },
+    Case {
+        name: ".sops.yaml: bad path_regex",
+        files: &[
+            (
+                ".sops.yaml",
+                "creation_rules:\n  - path_regex: \"(\"\n    age: age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7\n",
+            ),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml", "creation rule 0"],
+    },
+    Case {
+        name: ".sops.yaml: no rule matches",
+        files: &[
+            (
+                ".sops.yaml",
+                "creation_rules:\n  - path_regex: ^nothing$\n    age: age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7\n",
+            ),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &["p.yaml"],
+    },
+    Case {
+        name: ".sops.yaml: bad age recipient",
+        files: &[
+            (".sops.yaml", "creation_rules:\n  - age: age1nope\n"),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &["age1nope"],
+    },
+    Case {
+        name: ".sops.yaml: age is a map",
+        files: &[
+            (".sops.yaml", "creation_rules:\n  - age: {a: 1}\n"),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml", "age"],
+    },
+    Case {
+        name: ".sops.yaml: rule without keys",
+        files: &[
+            (".sops.yaml", "creation_rules:\n  - path_regex: .*\n"),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &["p.yaml"],
+    },
+    Case {
+        name: ".sops.yaml: both crypt regexes",
+        files: &[
+            (
+                ".sops.yaml",
+                "creation_rules:\n  - age: age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7\n    encrypted_regex: a\n    unencrypted_regex: b\n",
+            ),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml"],
+    },
+    Case {
+        name: ".sops.yaml: key_groups not a list",
+        files: &[
+            (".sops.yaml", "creation_rules:\n  - key_groups: 5\n"),
+            ("p.yaml", "a: 1\n"),
+        ],
+        args: ENCRYPT_P,
+        env: &[],
+        code: 1,
+        fragments: &["p.yaml", "no recipients"],
+    },
+    // ---- dotenv / JSON imports -----------------------------------------------------------------
+    Case {
+        name: "import: file missing",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "import", "nope.env", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["nope.env"],
+    },
+    Case {
+        name: "import: dotenv name missing",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env", "K=1\n=v\n")],
+        args: &["secret", "import", "in.env", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["in.env", "line 2", "missing variable name"],
+    },
+    Case {
+        name: "import: dotenv unterminated quote",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env", "K=\"open\n")],
+        args: &["secret", "import", "in.env", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["in.env", "line 1"],
+    },
+    Case {
+        name: "import: dotenv text after the quote",
+        files: &[
+            SOPS_CONFIG,
+            SOPS_STACK,
+            SOPS_KEYS,
+            ("in.env", "K=\"a\" b\n"),
+        ],
+        args: &["secret", "import", "in.env", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &[
+            "in.env",
+            "line 1",
+            "unexpected text after the closing quote",
+        ],
+    },
+    Case {
+        name: "import: JSON invalid",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.json", "{\"K\": ")],
+        args: &["secret", "import", "in.json", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["in.json"],
+    },
+    Case {
+        name: "import: JSON not an object",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.json", "[1, 2]")],
+        args: &["secret", "import", "in.json", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["in.json"],
+    },
+    Case {
+        name: "import: dotenv unterminated single quote",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env", "K='x\n")],
+        args: &["secret", "import", "in.env", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["in.env", "line 1", "unterminated single quote"],
+    },
+    Case {
+        name: "import: unknown format",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env", "K=v\n")],
+        args: &[
+            "secret", "import", "in.env", "--format", "xml", "-s", "dev", "-c", "api",
+        ],
+        env: &[],
+        code: 2,
+        fragments: &["xml"],
+    },
+    Case {
+        name: "import: file is a directory",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env/x", "")],
+        args: &["secret", "import", "in.env", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["in.env"],
+    },
+    Case {
+        name: "push: input missing",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &[
+            "secret", "push", "--input", "nope.env", "-s", "dev", "-c", "api",
+        ],
+        env: &[],
+        code: 1,
+        fragments: &["nope.env"],
+    },
+    Case {
+        name: "push: dotenv unterminated double quote",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env", "K=\"oops\n")],
+        args: &[
+            "secret", "push", "--input", "in.env", "-s", "dev", "-c", "api",
+        ],
+        env: &[],
+        code: 1,
+        fragments: &["in.env", "line 1", "unterminated double quote"],
+    },
+    Case {
+        name: "push: JSON invalid",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.json", "{")],
+        args: &[
+            "secret", "push", "--input", "in.json", "--format", "json", "-s", "dev", "-c", "api",
+        ],
+        env: &[],
+        code: 1,
+        fragments: &["in.json"],
+    },
+    Case {
+        name: "init: --input bad dotenv",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS, ("in.env", "K='open\n")],
+        args: &[
+            "secret", "init", "--input", "in.env", "-s", "dev", "-c", "api",
+        ],
+        env: &[],
+        code: 1,
+        fragments: &["in.env", "line 1"],
+    },
+    Case {
+        name: "init: --input missing",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &[
+            "secret", "init", "--input", "nope.env", "-s", "dev", "-c", "api",
+        ],
+        env: &[],
+        code: 1,
+        fragments: &["nope.env"],
+    },
+    // ---- CLI arguments -------------------------------------------------------------------------
+    Case {
+        name: "usage: unknown command",
+        files: &[],
+        args: &["frobnicate"],
+        env: &[],
+        code: 2,
+        fragments: &["frobnicate"],
+    },
+    Case {
+        name: "usage: unknown flag",
+        files: &[],
+        args: &["describe", "stacks", "--frob"],
+        env: &[],
+        code: 2,
+        fragments: &["--frob"],
+    },
+    Case {
+        name: "usage: secret get without a name",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "get", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 2,
+        fragments: &["NAME"],
+    },
+    Case {
+        name: "usage: secret set without a value",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "set", "K", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 2,
+        fragments: &["K"],
+    },
+    Case {
+        name: "usage: secret get bad format",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &[
+            "secret", "get", "K", "-s", "dev", "-c", "api", "--format", "xml",
+        ],
+        env: &[],
+        code: 2,
+        fragments: &["xml"],
+    },
+    Case {
+        name: "usage: secret list bad format",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "list", "--format", "xml"],
+        env: &[],
+        code: 1,
+        fragments: &["unsupported format: xml", "hint: use one of"],
+    },
+    Case {
+        name: "usage: secret exec without a command",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "exec", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 2,
+        fragments: &["no command specified"],
+    },
+    Case {
+        name: "usage: set with an empty name",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "set", "=v", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 2,
+        fragments: &["secret NAME is required", "hint:"],
+    },
+    Case {
+        name: "lookup: undeclared secret",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &["secret", "get", "NOPE", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["NOPE"],
+    },
+    Case {
+        name: "lookup: keygen unknown vault",
+        files: &[SOPS_CONFIG, SOPS_STACK],
+        args: &["secret", "keygen", "nope"],
+        env: &[],
+        code: 1,
+        fragments: &["nope"],
+    },
+    Case {
+        name: "lookup: empty stack name",
+        files: &[("stacks/dev.yaml", "vars: {}\n")],
+        args: &["describe", "component", "api", "-s", ""],
+        env: &[],
+        code: 1,
+        fragments: &["stack"],
+    },
+    Case {
+        name: "lookup: base path missing",
+        files: &[],
+        args: &["describe", "stacks", "--base-path", "/nonexistent/project"],
+        env: &[],
+        code: 1,
+        fragments: &["/nonexistent/project"],
+    },
+    Case {
+        name: "usage: get --raw with --format json",
+        files: &[SOPS_CONFIG, SOPS_STACK, SOPS_KEYS],
+        args: &[
+            "secret", "get", "K", "-s", "dev", "-c", "api", "--raw", "--format", "json",
+        ],
+        env: &[],
+        code: 2,
+        fragments: &["--raw is text-only"],
+    },
 ];
 
 /// Runs one case: `Err` lists what is wrong; either way, the transcript for the snapshot.
@@ -699,7 +1650,14 @@ fn run(case: &Case) -> (Result<(), String>, String) {
             std::fs::create_dir_all(parent).unwrap();
         }
         std::fs::write(&p, content).unwrap();
+        if path.ends_with("keys.txt") {
+            // Private, as keygen writes it: the loose-permission warning has its own test.
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
     }
+    // Temp files go to the project too, so "nothing left behind" covers them.
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let before = tree(root);
     let args: &[&str] = if case.args.is_empty() {
         &["describe", "stacks"]
     } else {
@@ -709,6 +1667,7 @@ fn run(case: &Case) -> (Result<(), String>, String) {
         .home(&root.join("home"), &root.join("xdg"))
         .env("ATMOS_CLI_CONFIG_PATH", root)
         .env("ATMOS_BASE_PATH", root)
+        .env("TMPDIR", root.join("tmp"))
         .cwd(root);
     for (k, v) in case.env {
         cmd = cmd.env(k, v);
@@ -733,8 +1692,16 @@ fn run(case: &Case) -> (Result<(), String>, String) {
             problems.push(format!("missing fragment {f:?}"));
         }
     }
-    if stderr.contains("panicked") {
+    if stderr.contains("panicked") || stderr.contains("internal error (panic)") {
         problems.push("panicked".to_owned());
+    }
+    let after = tree(root);
+    if after != before {
+        let added: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
+        let gone: Vec<_> = before.iter().filter(|e| !after.contains(e)).collect();
+        problems.push(format!(
+            "the project changed: new or rewritten {added:?}, removed or rewritten {gone:?}"
+        ));
     }
     let verdict = if problems.is_empty() {
         Ok(())
@@ -748,9 +1715,29 @@ fn run(case: &Case) -> (Result<(), String>, String) {
     (verdict, transcript)
 }
 
+/// Every file and folder under `root` (relative path, and the content for files), sorted.
+fn tree(root: &Path) -> Vec<(String, Option<Vec<u8>>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Option<Vec<u8>>)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                out.push((rel, None));
+                walk(root, &path, out);
+            } else {
+                out.push((rel, Some(std::fs::read(&path).unwrap_or_default())));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
 #[test]
 fn bad_input_table() {
-    assert!(CASES.len() >= 40, "the table must keep at least 40 cases");
+    assert!(CASES.len() >= 150, "the table must keep at least 150 cases");
     let mut failures = Vec::new();
     let mut transcripts = String::new();
     for c in CASES {
