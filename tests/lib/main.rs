@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod fuzz_regressions;
 mod fuzz_smoke;
 mod layers;
 mod sops_roundtrip;

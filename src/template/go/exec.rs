@@ -43,6 +43,13 @@ impl std::error::Error for Error {}
 /// Maximum nesting of `{{template}}` calls (Go allows 100000; a Rust stack would not).
 pub const MAX_DEPTH: usize = 1000;
 
+/// Maximum steps of one execution (nodes walked plus `range` iterations) and maximum output
+/// bytes. Go has neither and runs `{{range 9223372036854775807}}` forever; a template in a stack
+/// manifest must end, so past these it is an error (found by the `template` fuzz target).
+pub const MAX_STEPS: u64 = 1_000_000;
+/// See [`MAX_STEPS`].
+pub const MAX_OUTPUT: usize = 1 << 26;
+
 /// A set of associated templates (the top-level one plus every `define`/`block`), sharing one
 /// function registry and options — Go's `*template.Template`.
 #[derive(Clone)]
@@ -141,6 +148,7 @@ impl Template {
             vars: vec![("$".to_string(), data.clone())],
             depth: 0,
             out: String::new(),
+            steps: 0,
         };
         st.walk(data, &tree.root)?;
         Ok(st.out)
@@ -159,6 +167,7 @@ struct State<'t> {
     vars: Vec<(String, Value)>,
     depth: usize,
     out: String,
+    steps: u64,
 }
 
 type R<T> = Result<T, Error>;
@@ -187,8 +196,25 @@ impl State<'_> {
         }
     }
 
+    /// Counts one step against [`MAX_STEPS`] and checks the output against [`MAX_OUTPUT`].
+    fn budget(&mut self) -> R<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS || self.out.len() > MAX_OUTPUT {
+            return Err(Error {
+                is_parse: false,
+                message: format!(
+                    "template: {}: execution stopped after {MAX_STEPS} steps or {MAX_OUTPUT} \
+                     bytes of output",
+                    self.tree.parse_name
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn walk(&mut self, dot: &Value, nodes: &[Node]) -> R<Flow> {
         for node in nodes {
+            self.budget()?;
             match node {
                 Node::Text(t) => self.out.push_str(t),
                 Node::Action(pipe) => {
@@ -243,6 +269,7 @@ impl State<'_> {
         let ndecl = c.pipe.decl.len();
         let mut ran = false;
         let mut iter = |st: &mut Self, key: Value, elem: Value| -> R<bool> {
+            st.budget()?;
             ran = true;
             let m = st.vars.len();
             if ndecl > 0 {

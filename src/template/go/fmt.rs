@@ -71,6 +71,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                         spec.minus = true;
                     }
                     spec.width = Some(w.unsigned_abs() as usize);
+                    if too_large(spec.width) {
+                        spec.width = None;
+                        out.push_str("%!(BADWIDTH)");
+                    }
                 }
                 _ => out.push_str("%!(BADWIDTH)"),
             }
@@ -86,6 +90,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             if !w.is_empty() {
                 spec.width = w.parse().ok();
+                if spec.width.is_none() || too_large(spec.width) {
+                    spec.width = None;
+                    out.push_str("%!(BADWIDTH)");
+                }
             }
         }
         // Precision.
@@ -94,7 +102,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
                 match args.get(argi) {
-                    Some(Value::Int(p)) if *p >= 0 => spec.prec = Some(*p as usize),
+                    Some(Value::Int(p)) if *p >= 0 && !too_large(Some(*p as usize)) => {
+                        spec.prec = Some(*p as usize)
+                    }
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
@@ -107,7 +117,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                     p.push(d);
                     chars.next();
                 }
-                spec.prec = Some(p.parse().unwrap_or(0));
+                spec.prec = Some(p.parse().unwrap_or(usize::MAX));
+                if too_large(spec.prec) {
+                    spec.prec = None;
+                    out.push_str("%!(BADPREC)");
+                }
             }
         }
         if spec.minus {
@@ -150,6 +164,13 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         out.push(')');
     }
     out
+}
+
+/// Go's `fmt` refuses widths and precisions above 10^6 (`%!(BADWIDTH)`, `%!(BADPREC)`) instead
+/// of padding gigabytes; found by the `template` fuzz target (`%9223372036854775807d` aborted the
+/// process on the allocation).
+fn too_large(n: Option<usize>) -> bool {
+    n.is_some_and(|n| n > 1_000_000)
 }
 
 fn bad_verb(verb: char, arg: &Value) -> String {

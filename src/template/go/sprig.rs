@@ -187,9 +187,51 @@ fn words(s: &str) -> Vec<String> {
     out
 }
 
-fn indent(n: i64, text: &str) -> String {
-    let pad = " ".repeat(n.max(0) as usize);
-    format!("{pad}{}", text.replace('\n', &format!("\n{pad}")))
+/// The most bytes (or list items) one function call may produce. Beyond it the call is a
+/// template error, not an allocation failure that aborts the process (Go panics or runs out of
+/// memory on `repeat 9223372036854775807 "x"`); found by the `template` fuzz target.
+const MAX_OUTPUT: usize = 1 << 24;
+
+/// `count` copies of something `unit` bytes long, checked against [`MAX_OUTPUT`]; negative
+/// counts are 0.
+fn sized(what: &str, count: i64, unit: usize) -> Result<usize, FuncError> {
+    let n = usize::try_from(count.max(0)).unwrap_or(usize::MAX);
+    if n.saturating_mul(unit.max(1)) > MAX_OUTPUT {
+        return Err(format!("{what}: the result would be larger than {MAX_OUTPUT} bytes").into());
+    }
+    Ok(n)
+}
+
+/// The most items `until`, `untilStep`, `seq` and `math.Seq` may produce.
+const MAX_ITEMS: usize = 1 << 20;
+
+/// The integers from `start` towards `stop` by `step` while `go_on` holds, at most
+/// [`MAX_ITEMS`] of them, without overflowing at the ends of `i64`.
+fn stepped(
+    what: &str,
+    start: i64,
+    step: i64,
+    go_on: impl Fn(i64) -> bool,
+) -> Result<Vec<i64>, FuncError> {
+    let mut out = Vec::new();
+    let mut i = start;
+    while go_on(i) {
+        if out.len() >= MAX_ITEMS {
+            return Err(format!("{what}: more than {MAX_ITEMS} items").into());
+        }
+        out.push(i);
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn indent(n: i64, text: &str) -> Result<String, FuncError> {
+    let lines = text.matches('\n').count() + 1;
+    let pad = " ".repeat(sized("indent", n, lines)?);
+    Ok(format!("{pad}{}", text.replace('\n', &format!("\n{pad}"))))
 }
 
 fn regex(pat: &str) -> Result<Regex, FuncError> {
@@ -484,15 +526,16 @@ pub fn register_sprig(f: &mut Funcs) {
     });
     f.insert("indent", |a| {
         arity("indent", a, 2)?;
-        s(indent(int_arg(&a[0])?, str_arg(&a[1])?))
+        s(indent(int_arg(&a[0])?, str_arg(&a[1])?)?)
     });
     f.insert("nindent", |a| {
         arity("nindent", a, 2)?;
-        s(format!("\n{}", indent(int_arg(&a[0])?, str_arg(&a[1])?)))
+        s(format!("\n{}", indent(int_arg(&a[0])?, str_arg(&a[1])?)?))
     });
     f.insert("repeat", |a| {
         arity("repeat", a, 2)?;
-        s(str_arg(&a[1])?.repeat(int_arg(&a[0])?.max(0) as usize))
+        let text = str_arg(&a[1])?;
+        s(text.repeat(sized("repeat", int_arg(&a[0])?, text.len())?))
     });
     f.insert("substr", |a| {
         arity("substr", a, 3)?;
@@ -850,31 +893,22 @@ pub fn register_sprig(f: &mut Funcs) {
     f.insert("until", |a| {
         arity("until", a, 1)?;
         let n = int_arg(&a[0])?;
-        let r: Vec<Value> = if n >= 0 {
-            (0..n).map(Value::Int).collect()
+        let r = if n >= 0 {
+            stepped("until", 0, 1, |i| i < n)?
         } else {
-            (n + 1..=0).rev().map(Value::Int).collect()
+            stepped("until", 0, -1, |i| i > n)?
         };
-        list(r)
+        list(r.into_iter().map(Value::Int).collect())
     });
     f.insert("untilStep", |a| {
         arity("untilStep", a, 3)?;
         let (start, stop, step) = (int_arg(&a[0])?, int_arg(&a[1])?, int_arg(&a[2])?);
-        let mut v = Vec::new();
-        if step > 0 {
-            let mut i = start;
-            while i < stop {
-                v.push(Value::Int(i));
-                i += step;
-            }
-        } else if step < 0 {
-            let mut i = start;
-            while i > stop {
-                v.push(Value::Int(i));
-                i += step;
-            }
-        }
-        list(v)
+        let v = match step.cmp(&0) {
+            std::cmp::Ordering::Greater => stepped("untilStep", start, step, |i| i < stop)?,
+            std::cmp::Ordering::Less => stepped("untilStep", start, step, |i| i > stop)?,
+            std::cmp::Ordering::Equal => Vec::new(),
+        };
+        list(v.into_iter().map(Value::Int).collect())
     });
     f.insert("seq", |a| {
         let n: Vec<i64> = a.iter().map(to_i64).collect();
@@ -885,15 +919,13 @@ pub fn register_sprig(f: &mut Funcs) {
             [s0, st, e] => (*s0, *st, *e),
             _ => return Err("seq: too many arguments".into()),
         };
-        let mut out = Vec::new();
         if step == 0 {
             return s("");
         }
-        let mut i = start;
-        while (step > 0 && i <= end) || (step < 0 && i >= end) {
-            out.push(i.to_string());
-            i += step;
-        }
+        let out = stepped("seq", start, step, |i| {
+            (step > 0 && i <= end) || (step < 0 && i >= end)
+        })?;
+        let out: Vec<String> = out.iter().map(i64::to_string).collect();
         s(out.join(" "))
     });
     // --- dicts
@@ -1414,7 +1446,8 @@ pub fn register_gomplate(f: &mut Funcs) {
         if n < 0 {
             return Err("negative count".into());
         }
-        s(strval(&a[1]).repeat(n as usize))
+        let text = strval(&a[1]);
+        s(text.repeat(sized("strings.Repeat", n, text.len())?))
     });
     f.insert("strings.Indent", |a| {
         arity_min("strings.Indent", a, 1)?;
@@ -1424,7 +1457,8 @@ pub fn register_gomplate(f: &mut Funcs) {
             [w, p, x, ..] => (to_i64(w), strval(p), strval(x)),
             [] => return s(""),
         };
-        let prefix = pad.repeat(width.max(0) as usize);
+        let lines = x.matches('\n').count() + 1;
+        let prefix = pad.repeat(sized("strings.Indent", width, pad.len() * lines)?);
         s(x.split('\n')
             .map(|l| {
                 if l.is_empty() {
@@ -1778,17 +1812,18 @@ pub fn register_gomplate(f: &mut Funcs) {
             [s0, e, st, ..] => (*s0, *e, *st),
             [] => return list(Vec::new()),
         };
-        let step = if start > end { -step.abs() } else { step.abs() };
+        let step = if start > end {
+            step.saturating_abs().saturating_neg()
+        } else {
+            step.saturating_abs()
+        };
         if step == 0 {
             return list(Vec::new());
         }
-        let mut out = Vec::new();
-        let mut i = start;
-        while (step > 0 && i <= end) || (step < 0 && i >= end) {
-            out.push(Value::Int(i));
-            i += step;
-        }
-        list(out)
+        let out = stepped("math.Seq", start, step, |i| {
+            (step > 0 && i <= end) || (step < 0 && i >= end)
+        })?;
+        list(out.into_iter().map(Value::Int).collect())
     });
 }
 
