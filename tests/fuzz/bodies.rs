@@ -14,7 +14,7 @@ use atmos_secrets::sops::config::Config as SopsConfig;
 use atmos_secrets::sops::{
     self, AgeIdentities, DecryptOptions, Document, EncryptOptions, Format, KeySource,
 };
-use atmos_secrets::{config, dotenv, secrets, stack};
+use atmos_secrets::{config, dotenv, secrets, stack, template};
 
 /// The public, test-only identities of `tests/vectors/sops/keys-both.txt` (both recipients the
 /// vectors are encrypted to), so mutated real files reach the crypto and MAC code.
@@ -82,6 +82,20 @@ pub fn dotenv(data: &[u8]) {
         back, entries,
         "dotenv render/parse round trip\n{rendered:?}"
     );
+}
+
+/// The template engines: the Go `text/template` engine (`template::go`, standard functions) and
+/// the renderer manifests use (`template::render`), over a small component-like context.
+pub fn template(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let context = serde_json::json!({
+        "vars": {"stage": "dev", "n": 3, "list": [1, "a", {"k": true}], "m": {"a": {"b": "c"}}},
+        "settings": {"enabled": true},
+        "atmos_stack": "plat-ue2-dev",
+        "atmos_component": "vpc",
+    });
+    let _ = template::go::render("fuzz", &text, &template::go::Value::from(&context));
+    let _ = template::render(&text, &template::Context::from_json(context), "fuzz");
 }
 
 /// A throw-away project for [`stack_manifest`]: an `atmos.yaml` and the `stacks/` folder the

@@ -202,3 +202,26 @@ fn stack_manifests_never_panic() {
     let runs = smoke(&seeds, 8, bodies::stack_manifest);
     assert_eq!(runs, seeds.len() * 9 + 100);
 }
+
+#[test]
+fn templates_never_panic() {
+    // The template column of the Go engine's conformance table: every action, pipeline and
+    // function the engine knows, as seeds.
+    let table = std::fs::read_to_string(
+        crate::support::repo().join("src/template/go/testdata/conformance.jsonl"),
+    )
+    .unwrap();
+    let seeds: Vec<Vec<u8>> = table
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .filter_map(|l| serde_json::from_str::<Vec<serde_json::Value>>(l).ok())
+        .filter_map(|row| {
+            row.get(1)
+                .and_then(|t| t.as_str())
+                .map(|t| t.as_bytes().to_vec())
+        })
+        .collect();
+    assert!(seeds.len() > 100, "found {} templates", seeds.len());
+    let runs = smoke(&seeds, 1, bodies::template);
+    assert_eq!(runs, seeds.len() * 2 + 100);
+}
