@@ -4,8 +4,7 @@
 
 use atmos_secrets::template::go;
 
-#[path = "../fuzz/bodies.rs"]
-mod bodies;
+use crate::bodies;
 
 /// Found while writing the `template` target: huge counts and widths in sprig/gomplate
 /// functions and `printf`, and `range` over a huge integer.

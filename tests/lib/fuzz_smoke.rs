@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../fuzz/bodies.rs"]
-mod bodies;
+use crate::bodies;
 
 /// xorshift64*: deterministic, so a failure reproduces.
 struct Rng(u64);

@@ -6,6 +6,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// The fuzz-target bodies, shared with `tests/fuzz` (see `fuzz_smoke`).
+#[path = "../fuzz/bodies.rs"]
+mod bodies;
+
 mod fuzz_regressions;
 mod fuzz_smoke;
 mod layers;
