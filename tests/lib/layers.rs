@@ -29,6 +29,7 @@ const PRIMITIVES: &[&str] = &[
     "error",
     "ci",
     "goatmos",
+    "hardening",
 ];
 
 /// Which top-level modules each non-primitive module may import besides the primitives.

@@ -166,7 +166,11 @@ fn atmos() -> Atmos {
 #[test]
 fn binary_decrypts_vectors_with_sops_exit_codes() {
     let dir = vectors_dir();
-    let key = dir.join("keys.txt");
+    // A private copy: the committed file is 0644, which would add the loose-key warning.
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("keys.txt");
+    std::fs::copy(dir.join("keys.txt"), &key).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let out = atmos()
         .args(["sops", "decrypt", "basic.enc.yaml"])
         .env("SOPS_AGE_KEY_FILE", &key)
