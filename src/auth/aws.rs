@@ -1,4 +1,4 @@
-//! Owns AWS credentials for identity-aware stores and SOPS `aws-kms` keys (spec §6): turning an
+//! Owns AWS credentials for identity-aware stores and SOPS `aws-kms` keys: turning an
 //! `auth.identities` name into one credential set, in memory only.
 //!
 //! Order for an identity:

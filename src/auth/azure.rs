@@ -1,4 +1,4 @@
-//! Owns the Azure tenant hint of an identity (spec §6). Azure Key Vault stores authenticate with
+//! Owns the Azure tenant hint of an identity. Azure Key Vault stores authenticate with
 //! the default Azure credential chain and only take the tenant from the identity: from its
 //! definition (`tenant_id`, also under `principal`/`spec`, or on its root provider), else from the
 //! `tenant_id` of atmos auth's `~/.azure/atmos/[<realm>/]<provider>/credentials.json`.

@@ -1,4 +1,4 @@
-//! Owns where a GCP identity's credentials live (spec §6): atmos auth writes them under
+//! Owns where a GCP identity's credentials live: atmos auth writes them under
 //! `<atmos config dir>/[<realm>/]gcp/<root provider>/adc/<identity>/` as `access_token` (a bearer
 //! token) and `application_default_credentials.json` (an ADC file). A store prefers the access
 //! token, else the ADC file. Nothing is read until a store first needs credentials.

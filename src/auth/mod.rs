@@ -1,4 +1,4 @@
-//! Owns identity resolution for identity-aware stores (spec §6): which identity a store uses,
+//! Owns identity resolution for identity-aware stores: which identity a store uses,
 //! which root provider that identity chains to, and where atmos auth keeps its realm-scoped
 //! credential files. Credentials read here stay in memory; nothing is written back.
 //!

@@ -1,6 +1,6 @@
 //! Owns the CLI configuration (`atmos.yaml`): discovery, parsing into typed settings, and the
-//! validation rules of spec §1 and §8 (store kinds and aliases, required options, secret-by-default
-//! kinds, realms).
+//! validation rules (store kinds and aliases, required options, secret-by-default kinds, realms;
+//! listed in `docs/configuration.md`).
 //!
 //! The types below are the contract other modules read. Loading lives in [`load`]; nothing here
 //! contacts a backend.
@@ -60,7 +60,7 @@ pub struct StacksConfig {
     pub inherit_metadata: Option<bool>,
 }
 
-/// A backend kind after the legacy alias table (spec §1.1).
+/// A backend kind after the legacy alias table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StoreKind {
     /// `aws/ssm`

@@ -1,4 +1,4 @@
-//! Declaration extraction and scope stamping (spec §2.3).
+//! Declaration extraction and scope stamping.
 //!
 //! The stack loader calls [`stamp`] on every `secrets` layer *before* merging it (stack level →
 //! `stack`; bases, the component and its overrides → `instance`), so the merged section carries the

@@ -2,7 +2,7 @@
 //!
 //! - [`Scope`], [`Declaration`], [`Coordinate`]: plain data shared by the stack loader, the store
 //!   registry and the commands.
-//! - `declare`: extraction from a merged component section, per-layer scope stamping (spec §2.3)
+//! - `declare`: extraction from a merged component section, per-layer scope stamping
 //!   and the scope-conflict error.
 //!
 //! Depends on `yaml` only; knows nothing about backends.
@@ -11,7 +11,7 @@ pub mod declare;
 
 use std::fmt;
 
-/// Where a secret's value is shared (spec §2.3).
+/// Where a secret's value is shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Scope {
     /// One value per component instance in a stack.
@@ -89,7 +89,7 @@ pub struct Declaration {
     pub scope: Scope,
 }
 
-/// Where a declared secret lives: `(stack, component, key)` after applying the scope (spec §2.4).
+/// Where a declared secret lives: `(stack, component, key)` after applying the scope.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Coordinate {
     /// Stack name, empty for `global`.

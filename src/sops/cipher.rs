@@ -200,7 +200,7 @@ fn open_any(
         20 => U20, 24 => U24, 28 => U28, 48 => U48, 64 => U64)
 }
 
-/// The MAC hasher (§7.1).
+/// The MAC hasher.
 pub struct Mac(Sha512);
 
 impl Mac {

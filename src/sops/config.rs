@@ -320,7 +320,9 @@ impl Config {
         })
     }
 
-    /// The first rule matching `file` (sops semantics, §12.3 of the format).
+    /// The first rule matching `file`, as sops picks it: rules are tried in order, and a rule
+    /// matches when it has no `path_regex` or its regex matches the file's path relative to the
+    /// directory of the `.sops.yaml`.
     pub fn rule_for(&self, file: &Path) -> Option<&CreationRule> {
         let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let dir = self

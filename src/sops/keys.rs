@@ -247,7 +247,7 @@ pub fn load_identities(src: &IdentitySources) -> Result<AgeIdentities> {
     Ok(ids)
 }
 
-/// The sops precedence (§10.1.3 of the format): `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`,
+/// The sops precedence: `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`,
 /// `SOPS_AGE_KEY_CMD`, then `<user-config-dir>/sops/age/keys.txt`.
 pub fn identity_sources_from_env() -> IdentitySources {
     use crate::env;

@@ -135,7 +135,7 @@ pub struct DecryptOptions {
 }
 
 /// `(type, AAD, plaintext)` → IV of the value as read, so that re-encrypting an unchanged value
-/// reproduces its ciphertext (sops §4.3). Keys are SHA-256 digests: no plaintext is kept.
+/// reproduces its ciphertext. Keys are SHA-256 digests: no plaintext is kept.
 #[derive(Default, Clone)]
 struct IvTable(HashMap<[u8; 32], Vec<u8>>);
 

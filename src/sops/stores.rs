@@ -262,7 +262,7 @@ fn scalar_text(v: &Value) -> String {
 }
 
 // ------------------------------------------------------------------------------------------
-// dotenv (§11.3)
+// dotenv
 
 /// Parses dotenv text into the data mapping and the flattened `sops_` pairs.
 fn dotenv_parse(src: &[u8]) -> Result<(Map, Vec<(String, String)>)> {
@@ -318,7 +318,7 @@ fn dotenv_emit(m: &Map, meta: &[(String, String)]) -> String {
 }
 
 // ------------------------------------------------------------------------------------------
-// INI (§11.4), the subset of gopkg.in/ini.v1 that sops exercises.
+// INI, the subset of gopkg.in/ini.v1 that sops exercises.
 
 const DEFAULT_SECTION: &str = "DEFAULT";
 

@@ -285,7 +285,7 @@ pub fn format_time(t: &DateTime<FixedOffset>) -> String {
     s
 }
 
-/// Which leaves are encrypted (§6 of the format).
+/// Which leaves are encrypted.
 #[derive(Clone, Debug)]
 pub enum CryptRule {
     /// Everything except values under a key ending with this suffix (`unencrypted_suffix`).

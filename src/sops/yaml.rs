@@ -17,7 +17,7 @@ const FORMAT: &str = "yaml";
 const MAX_DEPTH: usize = 256;
 
 // ------------------------------------------------------------------------------------------
-// Scalar resolution (§11.1.2)
+// Scalar resolution
 
 /// Resolves a plain scalar like yaml.v3 (sops' YAML library). `Err` for values sops cannot
 /// process (integers that only fit u64).
@@ -562,7 +562,7 @@ fn scalar_value(
 }
 
 // ------------------------------------------------------------------------------------------
-// Emission (§11.1.4)
+// Emission
 
 /// Writes documents like sops (yaml.v3 with the given indent, normally 4).
 pub fn emit(docs: &[Map], indent: usize) -> String {

@@ -1,4 +1,4 @@
-//! Owns building one [`ComponentInstance`] from a merged stack (spec §2.3):
+//! Owns building one [`ComponentInstance`] from a merged stack:
 //!
 //! 1. stack layer: top-level `vars`/`env`/`settings`/`auth`, and `secrets` stamped `stack`;
 //! 2. type layer: `terraform:` (etc.) section of the stack, without `overrides` (no secrets layer);

@@ -1,4 +1,4 @@
-//! Owns logical stack names (spec §1.4): the manifest's own `name:`, else
+//! Owns logical stack names: the manifest's own `name:`, else
 //! `stacks.name_template`, else `stacks.name_pattern`, else the manifest path relative to the
 //! stacks base path without extension.
 

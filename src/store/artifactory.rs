@@ -1,4 +1,4 @@
-//! Owns the `artifactory` store (spec §1.1, §3.1): a plain (non-secret) store that keeps each
+//! Owns the `artifactory` store: a plain (non-secret) store that keeps each
 //! value as one JSON-encoded file in a generic repository, at
 //! `<url>/<repo_name>/<prefix>/<stack…>/<component…>/<key>`.
 //!
@@ -233,7 +233,7 @@ impl KeyedBackend for ArtifactoryStore {
 
     const CONCURRENCY: usize = CONCURRENCY;
 
-    /// The repository path of a coordinate: `<repo_name>/<prefix>/…/<key>` (spec §3.1).
+    /// The repository path of a coordinate: `<repo_name>/<prefix>/…/<key>`.
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
         super::keys::compose_coordinate(&self.cfg, key)
             .map(|p| p.trim_start_matches('/').to_owned())

@@ -1,4 +1,4 @@
-//! Owns the `aws/asm` store: AWS Secrets Manager (spec §1.1, §3.1, §3.4).
+//! Owns the `aws/asm` store: AWS Secrets Manager.
 //!
 //! - Names: [`keys::compose_for_store`] exactly (an empty prefix gives a leading `/`).
 //! - Writes: `PutSecretValue`; on `ResourceNotFoundException`, `CreateSecret`.
@@ -8,9 +8,9 @@
 //!   filtered by the longest common name prefix of the batch, then exact name matches. When the
 //!   listing would take too many pages, `DescribeSecret` per name instead.
 //! - Delete: `DeleteSecret` with `ForceDeleteWithoutRecovery` (no recovery window); a missing
-//!   name is `NotFound` (spec §4.3).
+//!   name is `NotFound`.
 //!
-//! Encoding (§3.4): a string that trims to valid JSON starting with `{` or `[` is written
+//! Encoding: a string that trims to valid JSON starting with `{` or `[` is written
 //! verbatim, everything else as JSON; reading is JSON-or-raw.
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
@@ -306,7 +306,8 @@ impl KeyedBackend for SecretsManagerStore {
             .client(Access::Write)
             .await
             .map_err(|e| e.for_key(name.clone()))?;
-        // A forced delete of a missing name succeeds on AWS; spec §4.3 wants not-found, so
+        // A forced delete of a missing name succeeds on AWS; `secret delete` of a missing value
+        // must be not-found (`docs/decisions.md`), so
         // look first (deletes are single calls; the extra one is cheap).
         match client.describe_secret().secret_id(&name).send().await {
             Ok(d) if d.deleted_date().is_none() => {}

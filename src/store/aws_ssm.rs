@@ -1,4 +1,4 @@
-//! Owns the `aws/ssm` store: AWS Systems Manager Parameter Store (spec §1.1, §3.1, §3.4).
+//! Owns the `aws/ssm` store: AWS Systems Manager Parameter Store.
 //!
 //! - Names: [`keys::compose_for_store`] with a leading `/` added when missing (AWS rejects a
 //!   hierarchical name without one, so this only turns a certain failure into a working name;
@@ -7,9 +7,9 @@
 //!   otherwise; values over 4 KiB use the Advanced tier (AWS's limit is 8 KiB).
 //! - Reads: `GetParameters` with decryption, 10 names a call; existence: the same call without
 //!   decryption (the values are dropped at once).
-//! - Delete: `DeleteParameter`; a missing name is `NotFound` (spec §4.3).
+//! - Delete: `DeleteParameter`; a missing name is `NotFound`.
 //!
-//! Encoding (§3.4): a secret store writes a non-empty string verbatim and everything else as
+//! Encoding: a secret store writes a non-empty string verbatim and everything else as
 //! JSON (`""` for the empty string); a plain store writes JSON. Reading tries JSON: a secret store
 //! returns decoded objects, arrays and strings and raw text for numbers, booleans and non-JSON; a
 //! plain store returns whatever JSON decodes to, else the raw text.

@@ -1,4 +1,4 @@
-//! Owns the `azure/keyvault` store (spec §1.1, §3.1, §3.3, §3.4): Microsoft's
+//! Owns the `azure/keyvault` store: Microsoft's
 //! `azure_security_keyvault_secrets` client against one vault (`vault_url`, https only).
 //!
 //! - Names: `compose` with `-`, then Key Vault's rules (`keys::azure_name`):
@@ -17,7 +17,7 @@
 //!   Credentials, first match: `without_authentication: true` (a stub token, for emulators);
 //!   `AZURE_CLIENT_ID`+`AZURE_CLIENT_SECRET` (client secret); `AZURE_FEDERATED_TOKEN_FILE`
 //!   (workload identity); the Azure CLI / Developer CLI; managed identity. The identity only
-//!   contributes a tenant hint (spec §6).
+//!   contributes a tenant hint.
 //! - TLS: rustls; `ca_cert` (a PEM file) adds a trusted CA, e.g. for a test vault. Verification
 //!   is never disabled. `disable_challenge_resource_verification: true` accepts a challenge whose
 //!   resource is not a parent domain of the vault host (needed for loopback vaults).
@@ -400,7 +400,7 @@ impl KeyedBackend for AzureKeyVaultStore {
 
     const SCOPES: &'static [Scope] = &[Scope::Instance];
 
-    /// The Key Vault name of a coordinate (spec §3.1), before the collision guard.
+    /// The Key Vault name of a coordinate, before the collision guard.
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
         keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(|e| {
             StoreError::Config {

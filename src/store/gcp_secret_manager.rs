@@ -1,4 +1,4 @@
-//! Owns the `gcp/secretmanager` store (spec §1.1, §3.1, §3.4): Google's official
+//! Owns the `gcp/secretmanager` store: Google's official
 //! `google-cloud-secretmanager-v1` client (REST/JSON) under one project.
 //!
 //! - Names: `compose` with `_` (`atmos_plat_ue2_dev_vpc_primary_DB_PASSWORD`); every scope.
@@ -9,7 +9,7 @@
 //! - Existence: the secret's metadata (GetSecret), never the payload.
 //! - Credentials, first match: `without_authentication: true` (anonymous, for emulators);
 //!   `credentials` (a JSON key: service account, authorized user, external account, impersonated);
-//!   the identity's access-token file, else its ADC file (spec §6); Application Default
+//!   the identity's access-token file, else its ADC file; Application Default
 //!   Credentials. The client is built on first use; nothing here touches the network before.
 //! - Bounded: 3 attempts per call, 10 s per attempt, 20 s per call.
 
@@ -38,7 +38,7 @@ const ATTEMPTS: u32 = 3;
 enum Credentials {
     Anonymous,
     Json(SecretString),
-    /// The identity's files (spec §6): access token preferred, else ADC.
+    /// The identity's files: access token preferred, else ADC.
     Identity {
         identity: String,
         files: crate::auth::gcp::IdentityFiles,
@@ -384,7 +384,7 @@ impl KeyedBackend for GcpSecretManagerStore {
         &self.cfg
     }
 
-    /// The secret id of a coordinate (spec §3.1).
+    /// The secret id of a coordinate.
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
         keys::compose_for_store(&self.cfg, &key.stack, &key.component, &key.key).map_err(|e| {
             StoreError::Config {

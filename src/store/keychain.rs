@@ -1,4 +1,4 @@
-//! Owns the `keychain` store (spec §1.1): secret by default, values JSON-encoded under
+//! Owns the `keychain` store: secret by default, values JSON-encoded under
 //! `<prefix>/<stack…>/<component…>/<key>` in one keychain service.
 //!
 //! Backends (`options.backend`):

@@ -1,4 +1,4 @@
-//! Owns store-key composition (spec §3.1–3.3): pure functions from `(prefix, stack, component, key)`
+//! Owns store-key composition: pure functions from `(prefix, stack, component, key)`
 //! to the name a backend stores a value under, with each backend's separators and name rules.
 //!
 //! Nothing here performs I/O. Scopes map onto empty segments: `stack` scope passes an empty
@@ -277,7 +277,8 @@ mod tests {
         }
     }
 
-    /// Spec §3.1 example table, every backend and scope (Vault stack/global: our decision).
+    /// The naming examples of `docs/backends/*.md`, every backend and scope (Vault stack/global:
+    /// our decision, `docs/decisions.md`).
     #[test]
     fn spec_examples() {
         use Scope::*;
@@ -490,7 +491,7 @@ mod tests {
 
     #[test]
     fn keychain_age_key_location() {
-        // Spec §7.5: keygen stores vault `dev-sops`'s identity at stack=<vault>, component=age-key.
+        // keygen stores vault `dev-sops`'s identity at stack=<vault>, component=age-key.
         assert_eq!(
             compose(
                 StoreKind::Keychain,

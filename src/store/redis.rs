@@ -1,4 +1,4 @@
-//! Owns the `redis` store (spec §1.1, §3.1): a plain (non-secret) store; values JSON-encoded
+//! Owns the `redis` store: a plain (non-secret) store; values JSON-encoded
 //! under `<prefix>/<stack…>/<component…>/<key>` (read back JSON-or-raw).
 //!
 //! Configuration: `url` (else `ATMOS_REDIS_URL`; `redis://[user:password@]host:port/db`, or
@@ -258,7 +258,7 @@ impl KeyedBackend for RedisStore {
     const BATCH_SIZE: usize = BATCH;
     const CONCURRENCY: usize = 4;
 
-    /// The redis key of a coordinate (spec §3.1).
+    /// The redis key of a coordinate.
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
         super::keys::compose_coordinate(&self.cfg, key)
     }

@@ -62,7 +62,7 @@ impl Diagnose for RegistryError {
     }
 }
 
-/// Which identity stores without their own `identity` inherit (spec §6).
+/// Which identity stores without their own `identity` inherit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum DefaultIdentity {
     /// No identity: SDK default chains.
@@ -145,7 +145,7 @@ impl Registry {
         }
     }
 
-    /// The effective identity of a store (spec §6): its own `identity`, else the default.
+    /// The effective identity of a store: its own `identity`, else the default.
     pub fn identity_for(&self, store: &StoreConfig) -> Option<String> {
         if !store.kind.uses_identity() {
             return None;
@@ -158,7 +158,7 @@ impl Registry {
         }
     }
 
-    /// The effective identity of a SOPS provider's cloud-KMS keys (spec §6): its own
+    /// The effective identity of a SOPS provider's cloud-KMS keys: its own
     /// `identity`, else the default; `None` = the SDK's default chain.
     pub fn identity_for_provider(&self, own: Option<&str>) -> Option<String> {
         match (&self.default_identity, own) {

@@ -1,4 +1,4 @@
-//! Owns the SOPS secret provider (track 2, spec §1.2, §3.5, §7): a `secrets.providers` entry
+//! Owns the SOPS secret provider: a `secrets.providers` entry
 //! seen as a [`Store`]. Each stack (stack scope) or component instance (instance scope) has one
 //! encrypted YAML file; each secret is a top-level key in it.
 //!
@@ -446,7 +446,7 @@ impl Store for SopsStore {
                 .map(|k| {
                     let file = self.file_for(k)?;
                     let names = files.entry(file.clone()).or_insert_with(|| {
-                        // Missing or corrupt files mean "not set", never an error (spec §7.2).
+                        // Missing or corrupt files mean "not set", never an error.
                         std::fs::read(&file)
                             .ok()
                             .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
@@ -505,8 +505,8 @@ pub fn is_age_kind(kind: &str) -> bool {
     kind.is_empty() || kind == "sops" || kind == "sops/age" || kind.ends_with("/age")
 }
 
-/// Spec §7.5 "has key": inline value, the store holds it, the key file exists, or the default
-/// sops keys file exists.
+/// Whether the provider already has key material (so `keygen` has nothing to do): an inline
+/// value, the store holds it, the key file exists, or the default sops keys file exists.
 fn has_key(cfg: &ProviderConfig, store: &SopsStore) -> bool {
     match &cfg.spec.age_key {
         Some(AgeKeySpec::Inline(_)) => true,
@@ -536,7 +536,7 @@ pub enum Keygen {
     },
 }
 
-/// Generates an age identity for `provider` (spec §7.5): the private identity goes to the
+/// Generates an age identity for `provider`: the private identity goes to the
 /// configured store or key file (0600, appended, idempotent), the public recipient into
 /// `.sops.yaml` (comments and other rules kept). `build` builds `provider` as a store (see
 /// `Registry::sops_store`); it is only called for age vaults.

@@ -2,7 +2,7 @@
 //! and wraps the data key with KMS `Decrypt` / `Encrypt`, passing the entry's encryption
 //! `context`, assuming its `role` first when it has one.
 //!
-//! Credentials: the SOPS provider's `identity` (spec §6, same resolution as the AWS stores),
+//! Credentials: the SOPS provider's `identity` (the same resolution as the AWS stores),
 //! else the SDK's default chain. The KMS region comes from the key ARN; the endpoint follows the
 //! SDK's usual settings (`AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`), as sops does.
 //!

@@ -1,4 +1,4 @@
-//! Owns the `hashicorp/vault` store (spec §1.1, §3.1, §3.4): KV version 2 under `options.mount`,
+//! Owns the `hashicorp/vault` store: KV version 2 under `options.mount`,
 //! values written as `{value: …}`, read back from `value` (or the whole map for secrets written
 //! by other tools), existence from metadata, delete = metadata delete (every version).
 //!
@@ -255,8 +255,8 @@ impl KeyedBackend for VaultStore {
 
     const CONCURRENCY: usize = CONCURRENCY;
 
-    /// The path of a coordinate inside the mount (spec §3.1; stack and global scope get real
-    /// paths, docs/decisions.md).
+    /// The path of a coordinate inside the mount (`docs/backends/vault.md`; stack and global
+    /// scope get real paths, `docs/decisions.md`).
     fn physical_key(&self, key: &Coordinate) -> Result<String, StoreError> {
         super::keys::compose_coordinate(&self.cfg, key)
     }

@@ -1,5 +1,5 @@
 //! `secret init`: initialize (or rotate) declared secrets for one instance, a whole stack or every
-//! stack, from a dotenv input or interactive prompts (spec §4.6).
+//! stack, from a dotenv input or interactive prompts.
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;

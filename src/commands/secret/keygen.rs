@@ -1,4 +1,4 @@
-//! `secret keygen [VAULT] [--force]`: age key material for a SOPS vault (spec §4.12, §7.5).
+//! `secret keygen [VAULT] [--force]`: age key material for a SOPS vault.
 
 use crate::cli::KeygenArgs;
 use crate::error::{Error, Result};

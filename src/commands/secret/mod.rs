@@ -1,4 +1,4 @@
-//! `atmos secret …`: the declared-secrets command family (spec §4).
+//! `atmos secret …`: the declared-secrets command family.
 //!
 //! This module only turns the clap args into [`session::Settings`], applies the masking
 //! settings, prints the experimental notice and dispatches; each verb lives in its own module

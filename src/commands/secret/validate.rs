@@ -141,7 +141,7 @@ fn sops_files<'a>(
         .collect()
 }
 
-/// Spec §7.6: SOPS placements across every secret-declaring instance of the stack must not
+/// SOPS placements across every secret-declaring instance of the stack must not
 /// collide (two instances' instance-scoped secrets in one file; one stack secret in two files).
 /// `own` are the already resolved targets of `session`'s declarations. Other instances are built
 /// for their `secrets` only; one that cannot be built has no placements to compare and is skipped

@@ -43,7 +43,8 @@ pub fn validate_options(cfg: &CliConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Checks the realm rules of spec §1.3; returns the rule broken.
+/// Checks the realm rules listed in `docs/configuration.md` (at most 64 characters; no `/`, `\\`
+/// or `..`; lowercase letters, digits, `-` and `_`; …); returns the rule broken.
 pub fn validate_realm(realm: &str) -> Result<(), String> {
     if realm.len() > 64 {
         return Err(format!(

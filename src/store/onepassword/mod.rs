@@ -1,4 +1,4 @@
-//! Owns the `onepassword` store (spec §1.1, §3.2, §3.4): secret references
+//! Owns the `onepassword` store: secret references
 //! `op://vault/item[/section]/field`, rendered per coordinate from the key template
 //! (`{{ .atmos_stack }}`, `{{ .atmos_component }}`; empty for stack/global scope) with
 //! `options.vault` as the default vault.
@@ -255,7 +255,7 @@ fn has_values(item: &Value) -> bool {
 }
 
 impl OnePasswordStore {
-    /// Builds the store; credentials are resolved at first use (spec §1.1).
+    /// Builds the store; credentials are resolved at first use.
     pub fn build(cfg: &StoreConfig, _env: &super::BuildEnv) -> Result<Self, StoreError> {
         let mode = match option_str(&cfg.options, "mode") {
             None | Some("auto") => Mode::Auto,
