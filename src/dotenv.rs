@@ -57,6 +57,14 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, DotenvError> {
                 message: "missing variable name before `=`".into(),
             });
         }
+        // A name with a space (`export export B=x` leaves `export B`) cannot be written back
+        // (`render` would print `export B=x`, read as `B`): found by the `dotenv` fuzz target.
+        if key.contains(char::is_whitespace) {
+            return Err(DotenvError {
+                line: line_no,
+                message: format!("invalid variable name `{key}`: it contains a space"),
+            });
+        }
         let rest = rest.trim_start();
         let value = if let Some(q) = rest.strip_prefix('"') {
             // Double-quoted: may continue on following lines until an unescaped quote.

@@ -96,3 +96,18 @@ fn huge_printf_widths_are_refused_in_band() {
         assert_eq!(go::render("t", text, &data).unwrap(), want, "{text}");
     }
 }
+
+/// The `dotenv` fuzz target's crasher: `export export B=…` parsed to the name `export B`, which
+/// `render` wrote back as `export B=…`, read as `B`. A name with a space is now an error.
+#[test]
+fn dotenv_names_with_spaces_are_errors() {
+    let text = "A=1\nexport export B=\"two\"\n";
+    bodies::dotenv(text.as_bytes());
+    let err = atmos_secrets::dotenv::parse(text).unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(err.message.contains("`export B`"), "{err}");
+    bodies::dotenv(
+        &std::fs::read(crate::support::repo().join("tests/lib/dotenv-crash-export-export.env"))
+            .unwrap(),
+    );
+}
