@@ -1525,9 +1525,9 @@ const CASES: &[Case] = &[
     },
     // ---- CLI arguments -------------------------------------------------------------------------
     Case {
-        name: "usage: unknown command",
+        name: "usage: unknown secret subcommand",
         files: &[],
-        args: &["frobnicate"],
+        args: &["secret", "frobnicate"],
         env: &[],
         code: 2,
         fragments: &["frobnicate"],
