@@ -5,16 +5,11 @@
 use crate::support::TestContext;
 
 fn ready() -> TestContext {
-    let p = TestContext::quickstart();
-    p.set("DB_PASSWORD", "pw-ci-Value1", "dev", "api");
-    p.set("SHARED_TOKEN", "line-one-Tok\nline-two-Tok", "dev", "api");
-    p.set(
-        "LICENSE_KEY",
+    TestContext::quickstart_api([
+        "pw-ci-Value1",
+        "line-one-Tok\nline-two-Tok",
         r#"{"user":"lic-user-X","key":"lic-key-Y"}"#,
-        "dev",
-        "api",
-    );
-    p
+    ])
 }
 
 /// The index of the first line of `text` containing `needle`.

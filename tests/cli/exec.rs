@@ -6,11 +6,7 @@ use std::time::Duration;
 use crate::support::{TestContext, wait_until};
 
 fn ready() -> TestContext {
-    let p = TestContext::quickstart();
-    p.set("DB_PASSWORD", "pw-exec", "dev", "api");
-    p.set("SHARED_TOKEN", "tok", "dev", "api");
-    p.set("LICENSE_KEY", "lic", "dev", "api");
-    p
+    TestContext::quickstart_api(["pw-exec", "tok", "lic"])
 }
 
 #[test]

@@ -6,11 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use crate::support::TestContext;
 
 fn ready() -> TestContext {
-    let p = TestContext::quickstart();
-    p.set("DB_PASSWORD", "pw-exec", "dev", "api");
-    p.set("SHARED_TOKEN", "tok", "dev", "api");
-    p.set("LICENSE_KEY", "lic", "dev", "api");
-    p
+    TestContext::quickstart_api(["pw-exec", "tok", "lic"])
 }
 
 /// Secret values reach the child through its environment only: neither the child's argv nor

@@ -278,6 +278,19 @@ impl TestContext {
         p
     }
 
+    /// The quickstart project with `dev`/`api`'s three declared secrets set: `DB_PASSWORD`,
+    /// `SHARED_TOKEN` and `LICENSE_KEY`, in that order.
+    pub fn quickstart_api(values: [&str; 3]) -> Self {
+        let p = Self::quickstart();
+        for (name, value) in ["DB_PASSWORD", "SHARED_TOKEN", "LICENSE_KEY"]
+            .iter()
+            .zip(values)
+        {
+            p.set(name, value, "dev", "api");
+        }
+        p
+    }
+
     /// The project directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
