@@ -19,10 +19,10 @@ struct Moto {
 
 fn moto() -> Option<Moto> {
     let Some(bin) = services::find_bin("MOTO_SERVER", "moto", "moto_server") else {
-        return services::unavailable("moto_server", "not installed (.svc/moto)");
+        services::unavailable("moto_server", "not installed (.svc/moto)");
     };
     let Some(python) = services::find_bin("MOTO_PYTHON", "moto", "python") else {
-        return services::unavailable("python with boto3", "not installed (.svc/moto)");
+        services::unavailable("python with boto3", "not installed (.svc/moto)");
     };
     let dir = tempfile::tempdir().unwrap();
     let recording = dir.path().join("requests.jsonl");

@@ -29,7 +29,7 @@ pub struct Moto {
 /// Starts moto on a free loopback port (`extra` env for the server).
 pub fn moto(extra: &[(&str, &str)]) -> Option<Moto> {
     let Some(bin) = services::find_bin("MOTO_SERVER", "moto", "moto_server") else {
-        return services::unavailable("moto_server", "not installed (.svc/moto)");
+        services::unavailable("moto_server", "not installed (.svc/moto)");
     };
     let port = services::free_port();
     let mut cmd = Command::new(bin);

@@ -98,7 +98,7 @@ pub fn start_bao() -> Option<Bao> {
 /// (`-dev-tls`), whose PEM is then at [`Bao::ca`].
 pub fn start_bao_with(tls: bool) -> Option<Bao> {
     let Some(bin) = services::find_bin("BAO_BIN", "openbao", "bao") else {
-        return services::unavailable("OpenBao (`bao`)", "not installed");
+        services::unavailable("OpenBao (`bao`)", "not installed");
     };
     let port = (0..50)
         .map(|_| services::free_port())
@@ -171,13 +171,13 @@ impl Redis {
 /// Starts `redis-server` on a free loopback port with a password and no persistence.
 pub fn start_redis() -> Option<Redis> {
     let Some(server) = services::find_bin("REDIS_SERVER_BIN", "none", "redis-server") else {
-        return services::unavailable(
+        services::unavailable(
             "redis-server",
             "not installed (apt-get install redis-server)",
         );
     };
     let Some(cli) = services::find_bin("REDIS_CLI_BIN", "none", "redis-cli") else {
-        return services::unavailable("redis-cli", "not installed (apt-get install redis-tools)");
+        services::unavailable("redis-cli", "not installed (apt-get install redis-tools)");
     };
     let port = services::free_port();
     let mut cmd = Command::new(server);
@@ -210,7 +210,7 @@ pub fn start_redis() -> Option<Redis> {
 /// as rustls requires), made with the `openssl` CLI in `dir`: `(ca.pem, leaf.pem, leaf.key)`.
 pub fn test_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let Some(openssl) = services::find_bin("OPENSSL_BIN", "none", "openssl") else {
-        return services::unavailable("openssl", "not installed");
+        services::unavailable("openssl", "not installed");
     };
     let run = |args: &[&str]| {
         let out = Command::new(&openssl)
@@ -284,7 +284,7 @@ pub fn test_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
 /// and a leaf signed by `ca`.
 pub fn start_redis_tls(ca: &Path, cert: &Path, key: &Path) -> Option<Service> {
     let Some(server) = services::find_bin("REDIS_SERVER_BIN", "none", "redis-server") else {
-        return services::unavailable("redis-server", "not installed");
+        services::unavailable("redis-server", "not installed");
     };
     let port = services::free_port();
     let mut cmd = Command::new(server);
@@ -328,7 +328,7 @@ pub const ART_REPO: &str = "secrets-generic-local";
 /// Starts the Artifactory wire fake on a free port.
 pub fn start_artifactory() -> Option<Service> {
     let Some(python) = services::find_bin("PYTHON", "none", "python3") else {
-        return services::unavailable("python3", "not on PATH");
+        services::unavailable("python3", "not on PATH");
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/artifactory_fake.py");
     let port = services::free_port();

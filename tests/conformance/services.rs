@@ -36,10 +36,9 @@ impl Drop for Service {
 }
 
 /// Fails the test, naming the missing server or tool: a test never passes without the service
-/// it checks. (Typed as `Option` so callers read `let Some(x) = … else { return }`; it never
-/// returns.)
+/// it checks.
 #[track_caller]
-pub fn unavailable<T>(what: &str, why: &str) -> Option<T> {
+pub fn unavailable(what: &str, why: &str) -> ! {
     panic!("{what} is not available ({why})\nhint: run bash .ci/test, which installs it")
 }
 
@@ -89,7 +88,7 @@ pub fn start(
     let err = file.try_clone().ok()?;
     let child = match cmd.stdin(Stdio::null()).stdout(file).stderr(err).spawn() {
         Ok(c) => c,
-        Err(e) => return unavailable(what, &e.to_string()),
+        Err(e) => unavailable(what, &e.to_string()),
     };
     let mut svc = Service {
         child,
@@ -103,7 +102,7 @@ pub fn start(
         }
         if let Ok(Some(status)) = svc.child.try_wait() {
             let out = std::fs::read_to_string(&log).unwrap_or_default();
-            return unavailable(what, &format!("exited with {status}: {out}"));
+            unavailable(what, &format!("exited with {status}: {out}"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }

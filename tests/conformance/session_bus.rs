@@ -23,7 +23,7 @@ pub struct SessionBus {
 }
 
 #[track_caller]
-fn unavailable<T>(what: &str, why: &str) -> Option<T> {
+fn unavailable(what: &str, why: &str) -> ! {
     super::services::unavailable(what, why)
 }
 
@@ -49,7 +49,7 @@ impl SessionBus {
             match which(n) {
                 Some(p) => bins.push(p),
                 None => {
-                    return unavailable(
+                    unavailable(
                         n,
                         "not installed (apt-get install dbus gnome-keyring libsecret-tools)",
                     );
@@ -77,12 +77,12 @@ impl SessionBus {
             .spawn()
         {
             Ok(c) => c,
-            Err(e) => return unavailable("dbus-daemon", &e.to_string()),
+            Err(e) => unavailable("dbus-daemon", &e.to_string()),
         };
         if !wait(Duration::from_secs(10), || socket.exists()) {
             let _ = bus.kill();
             let _ = bus.wait();
-            return unavailable("dbus-daemon", "its socket did not appear within 10 s");
+            unavailable("dbus-daemon", "its socket did not appear within 10 s");
         }
         let mut keyring = match Self::command(&bins[2], dir.path(), &address)
             .args(["--foreground", "--unlock", "--components=secrets"])
@@ -95,7 +95,7 @@ impl SessionBus {
             Err(e) => {
                 let _ = bus.kill();
                 let _ = bus.wait();
-                return unavailable("gnome-keyring-daemon", &e.to_string());
+                unavailable("gnome-keyring-daemon", &e.to_string());
             }
         };
         if let Some(mut stdin) = keyring.stdin.take() {
@@ -121,7 +121,7 @@ impl SessionBus {
                 .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
         });
         if !owned {
-            return unavailable(
+            unavailable(
                 "gnome-keyring Secret Service",
                 "org.freedesktop.secrets was not owned within 15 s",
             );
