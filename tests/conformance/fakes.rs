@@ -31,7 +31,7 @@ pub fn clients_python(module: &str) -> Option<PathBuf> {
         .filter(|p| p.is_file())
         .or_else(|| Some(services::svc_dir().join("clients/bin/python")).filter(|p| p.is_file()));
     let Some(py) = py else {
-        return services::unavailable(
+        services::unavailable(
             &format!("Python module `{module}`"),
             ".svc/clients is not installed",
         );
@@ -86,7 +86,7 @@ pub fn start(script: &str, args: &[&str], tls: bool) -> Option<Fake> {
         match made {
             Ok(o) if o.status.success() => {}
             Ok(o) => {
-                return services::unavailable(
+                services::unavailable(
                     "openssl",
                     &format!(
                         "make_test_ca.sh failed: {}",
@@ -94,7 +94,7 @@ pub fn start(script: &str, args: &[&str], tls: bool) -> Option<Fake> {
                     ),
                 );
             }
-            Err(e) => return services::unavailable("bash/openssl", &e.to_string()),
+            Err(e) => services::unavailable("bash/openssl", &e.to_string()),
         }
         cmd.arg("--cert")
             .arg(d.path().join("leaf.pem"))
@@ -122,51 +122,51 @@ pub fn start(script: &str, args: &[&str], tls: bool) -> Option<Fake> {
 impl Fake {
     /// The fake's stored state (`GET /_fake/state`), read directly.
     pub fn state(&self) -> serde_json::Value {
-        let mut b = reqwest::Client::builder().timeout(Duration::from_secs(5));
-        if let Some(ca) = &self.ca {
-            let pem = std::fs::read(ca).unwrap();
-            b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap());
-        }
-        let client = b.build().unwrap();
-        let url = format!("{}/_fake/state", self.url);
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                client
-                    .get(url)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<serde_json::Value>()
-                    .await
-                    .unwrap()
-            })
+        self.control(reqwest::Method::GET, "/_fake/state")
     }
 
     /// Delays every later API request by `ms` (0 = none).
     pub fn set_delay(&self, ms: u64) {
+        self.control(reqwest::Method::POST, &format!("/_fake/delay?ms={ms}"));
+    }
+
+    /// When each API request since the last call was in flight, as `(start, end)` seconds of
+    /// the system-wide monotonic clock (comparable across fakes); clears the log.
+    pub fn take_request_windows(&self) -> Vec<(f64, f64)> {
+        let v = self.control(reqwest::Method::POST, "/_fake/requests/take");
+        v["requests"]
+            .as_array()
+            .expect("a `requests` list")
+            .iter()
+            .map(|w| (w[0].as_f64().unwrap(), w[1].as_f64().unwrap()))
+            .collect()
+    }
+
+    /// One call to the fake's `/_fake/…` control API; panics unless it answers 2xx with JSON.
+    fn control(&self, method: reqwest::Method, path_and_query: &str) -> serde_json::Value {
         let mut b = reqwest::Client::builder().timeout(Duration::from_secs(5));
         if let Some(ca) = &self.ca {
             let pem = std::fs::read(ca).unwrap();
             b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap());
         }
         let client = b.build().unwrap();
-        let url = format!("{}/_fake/delay?ms={ms}", self.url);
+        let url = format!("{}{path_and_query}", self.url);
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
             .block_on(async {
                 client
-                    .post(url)
+                    .request(method, url)
                     .send()
                     .await
                     .unwrap()
                     .error_for_status()
                     .unwrap()
-            });
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            })
     }
 
     /// Runs `tests/fakes/<check>` with the official client's interpreter; panics on failure.

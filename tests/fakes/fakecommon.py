@@ -1,6 +1,8 @@
 """Shared plumbing of the wire fakes: a threaded loopback HTTP(S) server, JSON helpers, an
 optional per-request delay (to test concurrency; `--delay-ms`, or `POST /_fake/delay?ms=N` at run
-time), and `GET /_fake/state` so tests can read the stored names directly. Standard library only; binds 127.0.0.1 and nothing else."""
+time), `GET /_fake/state` so tests can read the stored names directly, and
+`POST /_fake/requests/take`, which returns (and clears) when each API request was in flight, on
+the system-wide monotonic clock, so a test can see requests to different fakes overlap. Standard library only; binds 127.0.0.1 and nothing else."""
 import argparse
 import json
 import ssl
@@ -27,6 +29,8 @@ class Handler(BaseHTTPRequestHandler):
     lock = threading.Lock()
     state = {}
     opts = None
+    # (start, end) of each API request, time.monotonic() seconds (CLOCK_MONOTONIC: system-wide).
+    windows = []
 
     def log_message(self, *a):
         pass
@@ -63,6 +67,18 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/_fake/delay" and self.command == "POST":
             self.opts.delay_ms = int(query.get("ms", "0"))
             return self.reply(200, {"delay_ms": self.opts.delay_ms})
+        if u.path == "/_fake/requests/take" and self.command == "POST":
+            with self.lock:
+                taken, Handler.windows[:] = list(Handler.windows), []
+            return self.reply(200, {"requests": taken})
+        started = time.monotonic()
+        try:
+            self.api(u, query, raw)
+        finally:
+            with self.lock:
+                Handler.windows.append([started, time.monotonic()])
+
+    def api(self, u, query, raw):
         if self.opts.delay_ms:
             time.sleep(self.opts.delay_ms / 1000.0)
         ctype = self.headers.get("Content-Type", "")
