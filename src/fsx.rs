@@ -1,7 +1,8 @@
 //! Owns crash-safe file writes: [`write_atomic`] (temp file in the same directory, fsync, rename,
 //! fsync the directory; the temp file is removed on every error path so no secret bytes are left
 //! behind) and [`with_locked`] (an advisory lock on the file's directory around a
-//! read-modify-write).
+//! read-modify-write; under the lock it also removes the temp files a killed writer of the same
+//! file left behind).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -104,6 +105,47 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// A failed write of `path` in words: the operating system's message (without the temp file's
+/// path that `tempfile` appends) and, for causes the user can fix (full disk, quota, read-only
+/// file system, permissions), a hint naming the folder. Every write path here leaves the
+/// original file as it was, and the hint says so.
+pub fn write_error(e: &io::Error, path: &Path) -> (String, Option<String>) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = dir.display();
+    let hint = match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Some(format!(
+            "free some space on the disk that holds `{dir}` (or raise the quota), then retry; the file was left as it was"
+        )),
+        io::ErrorKind::ReadOnlyFilesystem => Some(format!(
+            "`{dir}` is on a read-only file system: remount it read-write or work on a writable copy; the file was left as it was"
+        )),
+        io::ErrorKind::PermissionDenied => Some(format!(
+            "check that you may create files in `{dir}` (owner and mode); the file was left as it was"
+        )),
+        _ => None,
+    };
+    (os_message(e), hint)
+}
+
+/// The innermost OS error's message (`No space left on device (os error 28)`), else the error's
+/// own text.
+fn os_message(e: &io::Error) -> String {
+    if e.raw_os_error().is_some() {
+        return e.to_string();
+    }
+    let inner = e
+        .get_ref()
+        .and_then(|r| std::error::Error::source(r))
+        .and_then(|s| s.downcast_ref::<io::Error>());
+    match inner {
+        Some(inner) => os_message(inner),
+        None => e.to_string(),
+    }
+}
+
 /// Creates the missing parent directories of `path` with `mode` (existing ones are left alone).
 /// Returns the outermost directory it created, if any, so that a caller whose write then fails
 /// or writes nothing can take them away again ([`remove_created_dirs`]).
@@ -159,12 +201,7 @@ pub fn with_locked<T, E>(
 where
     E: From<io::Error>,
 {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let lock = File::open(&dir)?;
-    lock.lock()?;
+    let lock = lock_dir_of(path)?;
     let current = match fs::read(path) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -179,6 +216,58 @@ where
     Ok(out)
 }
 
+/// [`write_atomic_exact`] under the directory lock [`with_locked`] takes (which also removes the
+/// temp files a killed writer of `path` left): for files written whole, such as `secret pull -o`.
+pub fn write_locked_exact(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let lock = lock_dir_of(path)?;
+    write_atomic_exact(path, bytes, mode)?;
+    drop(lock);
+    Ok(())
+}
+
+/// Takes the exclusive lock on `path`'s directory (released when the returned file is dropped)
+/// and removes the temp files a killed writer of `path` left behind.
+fn lock_dir_of(path: &Path) -> io::Result<File> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let lock = File::open(&dir)?;
+    lock.lock()?;
+    remove_stale_temp_files(&dir, path);
+    Ok(lock)
+}
+
+/// Removes the temp files that a writer of `path` killed before its rename left behind
+/// (`.<name>.XXXXXX.tmp`, the names [`write_atomic`] uses). Called with the directory lock held:
+/// every writer of `path` that goes through [`with_locked`] holds that lock while its temp file
+/// exists (and so does [`write_locked_exact`]), so any such file seen now belongs to a writer
+/// that died. Best effort: a failure to
+/// remove one is not an error.
+fn remove_stale_temp_files(dir: &Path, path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        let is_ours = n
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            // tempfile's random part: 6 alphanumerics, so `.a.` never matches `.a.b.XXXXXX.tmp`.
+            .is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +278,37 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".tmp"))
             .collect()
+    }
+
+    #[test]
+    fn a_locked_write_removes_temp_files_left_by_a_killed_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.yaml");
+        fs::write(&file, b"old").unwrap();
+        // What a writer killed between creating its temp file and the rename leaves behind, and
+        // files that only look alike (another target, or not tempfile's pattern).
+        for n in [".s.yaml.Ab12Cd.tmp", ".s.yaml.Zz99Yy.tmp"] {
+            fs::write(dir.path().join(n), b"half").unwrap();
+        }
+        let keep = [
+            ".s.yaml.b.Ab12Cd.tmp",
+            ".s.yaml.toolong1.tmp",
+            "s.yaml.Ab12Cd.tmp",
+        ];
+        for n in keep {
+            fs::write(dir.path().join(n), b"other").unwrap();
+        }
+        with_locked(&file, 0o600, |cur| {
+            assert_eq!(cur.as_deref(), Some(&b"old"[..]));
+            Ok::<_, io::Error>((Some(b"new".to_vec()), ()))
+        })
+        .unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"new");
+        let mut left = leftovers(dir.path());
+        left.sort();
+        let mut want: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(left, want);
     }
 
     #[test]

@@ -108,18 +108,15 @@ fn write_out(printer: &Printer, output: Option<&Path>, bytes: &[u8]) -> Result<(
     }
 }
 
-/// Adapts the error type of [`fsx::with_locked`].
-struct LockedError(Error);
+/// Adapts the error type of [`fsx::with_locked`]: its I/O errors, or the edit's own.
+enum LockedError {
+    Io(std::io::Error),
+    Edit(Error),
+}
 
 impl From<std::io::Error> for LockedError {
     fn from(e: std::io::Error) -> Self {
-        LockedError(Error::new(format!("cannot update the file: {e}")))
-    }
-}
-
-impl From<Error> for LockedError {
-    fn from(e: Error) -> Self {
-        LockedError(e)
+        LockedError::Io(e)
     }
 }
 
@@ -127,8 +124,20 @@ fn locked_edit<T>(
     file: &Path,
     f: impl FnOnce(Option<Vec<u8>>) -> Result<(Option<Vec<u8>>, T)>,
 ) -> Result<T> {
-    fsx::with_locked(file, fsx::SECRET_MODE, |cur| f(cur).map_err(LockedError))
-        .map_err(|LockedError(e)| e)
+    fsx::with_locked(file, fsx::SECRET_MODE, |cur| {
+        f(cur).map_err(LockedError::Edit)
+    })
+    .map_err(|e| match e {
+        LockedError::Edit(e) => e,
+        LockedError::Io(e) => {
+            let (cause, hint) = fsx::write_error(&e, file);
+            let err = Error::new(format!("cannot update `{}`: {cause}", file.display()));
+            match hint {
+                Some(h) => err.with_hint(h),
+                None => err,
+            }
+        }
+    })
 }
 
 fn decrypt(a: SopsDecryptArgs, printer: &mut Printer) -> Result<u8> {

@@ -312,12 +312,15 @@ impl SopsStore {
         create: Option<&SecretString>,
     ) -> Result<(), StoreError> {
         let file = self.file_for(key)?;
-        let io_err = |e: std::io::Error| StoreError::Backend {
-            store: self.cfg.name.clone(),
-            key: file.display().to_string(),
-            message: format!("cannot write SOPS file: {e}"),
-            hint: None,
-            exit_code: code::FAILURE,
+        let io_err = |e: std::io::Error| {
+            let (cause, hint) = crate::fsx::write_error(&e, &file);
+            StoreError::Backend {
+                store: self.cfg.name.clone(),
+                key: file.display().to_string(),
+                message: format!("cannot write SOPS file: {cause}"),
+                hint,
+                exit_code: code::FAILURE,
+            }
         };
         let created = crate::fsx::ensure_parent_dir(&file, 0o755).map_err(io_err)?;
         let result = crate::fsx::with_locked(&file, 0o600, |current: Option<Vec<u8>>| {
@@ -693,17 +696,30 @@ fn upsert_recipient(file: &Path, regex: &str, recipient: &str) -> Result<(), Err
         Error::new(format!("failed to update `{}`: {e}", file.display()))
             .with_hint("fix the YAML or add the recipient to `creation_rules` by hand")
     };
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(fail(e.to_string())),
-    };
-    let updated = sops::config::upsert_age_recipient(&text, regex, recipient).map_err(fail)?;
-    if updated != text {
-        crate::fsx::write_atomic(file, updated.as_bytes(), 0o644)
-            .map_err(|e| fail(e.to_string()))?;
+    // Under the directory lock: two keygens at once must not lose each other's recipient.
+    let edited = crate::fsx::with_locked(file, 0o644, |current: Option<Vec<u8>>| {
+        let text = String::from_utf8(current.unwrap_or_default())
+            .map_err(|_| UpsertError::Edit("the file is not UTF-8".into()))?;
+        let updated = sops::config::upsert_age_recipient(&text, regex, recipient)
+            .map_err(UpsertError::Edit)?;
+        Ok::<_, UpsertError>(((updated != text).then(|| updated.into_bytes()), ()))
+    });
+    edited.map_err(|e| match e {
+        UpsertError::Io(e) => fail(e.to_string()),
+        UpsertError::Edit(e) => fail(e),
+    })
+}
+
+/// Why [`upsert_recipient`]'s locked edit failed.
+enum UpsertError {
+    Io(std::io::Error),
+    Edit(String),
+}
+
+impl From<std::io::Error> for UpsertError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
     }
-    Ok(())
 }
 
 #[cfg(test)]

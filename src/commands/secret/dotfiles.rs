@@ -138,8 +138,14 @@ pub(crate) fn pull(project: &Project, args: PullArgs, printer: &mut Printer) -> 
     }
     match &args.output {
         Some(path) => {
-            crate::fsx::write_atomic_exact(path, body.as_bytes(), 0o600)
-                .map_err(|e| Error::new(format!("failed to write \"{}\": {e}", path.display())))?;
+            crate::fsx::write_locked_exact(path, body.as_bytes(), 0o600).map_err(|e| {
+                let (cause, hint) = crate::fsx::write_error(&e, path);
+                let err = Error::new(format!("failed to write \"{}\": {cause}", path.display()));
+                match hint {
+                    Some(h) => err.with_hint(h),
+                    None => err,
+                }
+            })?;
             printer.success(&format!(
                 "Wrote {} secret(s) to {}",
                 values.len(),
