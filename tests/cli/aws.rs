@@ -133,7 +133,7 @@ fn every_verb_on_ssm_and_asm() {
     assert!(described.stdout.contains(SENTINEL), "{}", described.stdout);
     let masked = p.run(&["describe", "component", "api", "-s", "dev"]).ok();
     assert!(!masked.stdout.contains(SENTINEL));
-    // What landed in AWS, read independently with boto3 (spec §3.1, §3.4).
+    // What landed in AWS, read independently with boto3 (docs/backends/aws.md, Names and Values).
     let got = m.boto3(
         r#"
 import boto3, json

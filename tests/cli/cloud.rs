@@ -57,7 +57,7 @@ fn cloud() -> Cloud {
     )
 }
 
-/// The realm-scoped access-token file of identity `gcp-dev` (spec §6).
+/// The realm-scoped access-token file of identity `gcp-dev` (docs/configuration.md, Realm rules).
 fn gcp_token_path(p: &TestContext) -> std::path::PathBuf {
     p.join("home/.config/atmos/gcp/gcp-adc/adc/gcp-dev/access_token")
 }
@@ -118,7 +118,7 @@ fn round_trip_across_cloud_stores() {
     );
     assert!(!list.stdout.contains(SENTINEL) && !list.stderr.contains(SENTINEL));
 
-    // Exact names in each backend (spec §3.1, §3.2), read from the fakes directly.
+    // Exact names in each backend (the Names sections of docs/backends/*.md), read from the fakes directly.
     let gsm = c.gsm.state();
     for name in [
         "projects/atmos-test/secrets/atmos_dev_api_GSM_A",

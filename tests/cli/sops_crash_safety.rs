@@ -386,6 +386,7 @@ fn two_hundred_kill_nines_leave_every_file_readable() {
             "{context}: SHARED_TOKEN changed unexpectedly"
         );
     }
+    eprintln!("{killed} of {KILLS} runs killed before they ended (seed {seed})");
     assert!(
         killed >= KILLS / 2,
         "only {killed} of {KILLS} runs were killed before they ended (seed {seed})"

@@ -1,6 +1,6 @@
 //! `artifactory` against the stateful wire fake `tests/fakes/artifactory_fake.py` (no
 //! Artifactory server installs from PyPI, npm or Debian): the conformance suite, the exact file
-//! paths of spec §3.1 read back over raw HTTP, the fake's contract checked with raw HTTP and with
+//! paths of docs/backends/artifactory.md read back over raw HTTP, the fake's contract checked with raw HTTP and with
 //! JFrog's official `jfrog-client-js`, and the failures a user meets.
 
 use std::path::{Path, PathBuf};

@@ -121,7 +121,7 @@ for p in c.get_paginator("describe_parameters").paginate():
 print(json.dumps(out))
 "#,
     );
-    // Spec §3.1 names for instance, stack and global scope, all SecureString.
+    // docs/backends/aws.md names for instance, stack and global scope, all SecureString.
     for name in [
         "/atmos/secrets/plat/ue2/dev/vpc/primary/SCOPED",
         "/atmos/secrets/plat/ue2/dev/SCOPED",
@@ -163,7 +163,7 @@ ps = c.get_parameters(Names=["/atmos/secrets/dev/api/PLAIN", "/atmos/secrets/dev
 print(json.dumps({p["Name"]: [p["Type"], p["Value"]] for p in ps}))
 "#,
     );
-    // Plain stores write JSON (§3.4) as type String.
+    // Plain stores write JSON (docs/backends/aws.md, Values) as type String.
     assert_eq!(
         got["/atmos/secrets/dev/api/PLAIN"],
         serde_json::json!(["String", "\"abc\""])
@@ -220,7 +220,7 @@ print(json.dumps({"names": names, "config": cfg, "pw": pw}))
     }
     // Deleted without a recovery window: not even listed as planned for deletion.
     assert!(!names.contains(&"atmos/dev/api/ROTATED"), "{names:?}");
-    // §3.4: structures verbatim, strings JSON-encoded.
+    // docs/backends/aws.md, Values: structures verbatim, strings JSON-encoded.
     let cfg: serde_json::Value = serde_json::from_str(got["config"].as_str().unwrap()).unwrap();
     assert_eq!(cfg["port"], 5432);
     assert_eq!(got["pw"], "\"p@ss w0rd\"");
@@ -236,7 +236,7 @@ fn asm_empty_prefix_and_stack_global_scopes() {
     assert_eq!(
         store.describe_key(&suite::coord("dev", "", "K")),
         "/dev/K",
-        "empty prefix → leading `/` (spec §3.1)"
+        "empty prefix → leading `/` (docs/backends/aws.md, Names)"
     );
     assert_eq!(store.capabilities().scopes.len(), 3);
     assert!(store.capabilities().scopes.contains(&Scope::Global));

@@ -1,6 +1,6 @@
 //! `azure/keyvault`: the HTTPS wire fake (certificate from a test CA) proven with Microsoft's
 //! official Python SDK, the conformance suite against that fake, and the exact names of spec
-//! §3.1 plus the scope limits and collision guard of §3.3.
+//! docs/backends/azure-keyvault.md (Names) plus its scope limits and collision guard.
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret_value::SecretValue;
@@ -98,7 +98,7 @@ fn names_scopes_and_collisions() {
         state["live"],
         serde_json::json!({"atmos-plat-ue2-dev-vpc-primary-DB-PASSWORD": ["\"v\""]})
     );
-    // Stack and global scope are rejected (spec §3.3), naming the store.
+    // Stack and global scope are rejected (docs/backends/azure-keyvault.md, Names), naming the store.
     for c in [
         coord("plat-ue2-dev", "", "DB_PASSWORD"),
         coord("", "", "DB_PASSWORD"),

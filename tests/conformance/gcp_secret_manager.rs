@@ -1,5 +1,5 @@
 //! `gcp/secretmanager`: the wire fake proven with Google's official Python client, the
-//! conformance suite against that fake, and the exact names and encodings of spec §3.1/§3.4
+//! conformance suite against that fake, and the exact names and encodings of docs/backends/gcp-secretmanager.md
 //! read back from the fake's state.
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
@@ -127,7 +127,7 @@ fn names_replication_and_encoding_in_the_fake() {
         one["replication"],
         serde_json::json!({"userManaged": {"replicas": [{"location": "us-east1"}, {"location": "europe-west1"}]}})
     );
-    // Always JSON-encoded (spec §3.4): the string `v` is stored as `"v"`.
+    // Always JSON-encoded (docs/backends/gcp-secretmanager.md): the string `v` is stored as `"v"`.
     let data = base64::engine::general_purpose::STANDARD
         .decode(one["versions"][0]["data"].as_str().unwrap())
         .unwrap();

@@ -98,7 +98,7 @@ fn sops_provider() {
             ..suite::Expect::default()
         },
     );
-    // Files are where spec §3.5 says, private, and hold no plaintext.
+    // Files are where docs/sops.md says, private, and hold no plaintext.
     let inst = dir.path().join("secrets/plat-ue2-dev.vpc/primary.enc.yaml");
     let stack = dir.path().join("secrets/plat-ue2-dev.enc.yaml");
     for f in [&inst, &stack] {

@@ -1,6 +1,6 @@
 //! `onepassword` (Connect): the wire fake proven with 1Password's official Python Connect SDK,
 //! the conformance suite against that fake, and the reference addressing, item layout and
-//! delete semantics of spec §3.2 read back from the fake's state.
+//! delete semantics of docs/backends/onepassword.md read back from the fake's state.
 
 use atmos_secrets::config::{StoreConfig, StoreKind};
 use atmos_secrets::secret_value::SecretValue;

@@ -1,5 +1,5 @@
 //! `redis` against a real `redis-server` (Debian) with `requirepass`: the conformance suite, the
-//! exact keys of spec §3.1 read back with `redis-cli`, the JSON encoding, and the failures a
+//! exact keys of docs/backends/redis.md read back with `redis-cli`, the JSON encoding, and the failures a
 //! user meets (unreachable, silent server, wrong password, ACL denial), bounded and naming the
 //! store.
 

