@@ -254,3 +254,28 @@ fn init_from_input() {
         .code(2)
         .stderr_has("--all cannot be combined with --stack");
 }
+
+/// A `push` whose second value fails (the keychain's password is wrong) says exactly which
+/// values landed and which did not, and the backends agree with what it says.
+#[test]
+fn a_push_that_fails_halfway_says_which_values_landed() {
+    let mut p = TestContext::quickstart_api(["db0", "tok0", "lic0"]);
+    p.write(
+        "in.env",
+        "DB_PASSWORD=db1\nLICENSE_KEY=lic1\nSHARED_TOKEN=tok1\n",
+    );
+    p.env("ATMOS_KEYRING_PASSWORD", "not-the-password");
+    let r = p
+        .run(&["secret", "push", "-s", "dev", "-c", "api", "--input", "in.env"])
+        .code(1)
+        .stderr_has(
+            "push stopped at `LICENSE_KEY`: 1 of 3 secret(s) written (written: `DB_PASSWORD`; not written: `LICENSE_KEY`, `SHARED_TOKEN`)",
+        )
+        .stderr_has("wrong password")
+        .stderr_has("hint: fix the cause, then run the same `push` again");
+    assert!(!r.stderr.contains("db1") && !r.stderr.contains("lic1"));
+    p.env("ATMOS_KEYRING_PASSWORD", "test-keyring-password");
+    assert_eq!(p.get("DB_PASSWORD", "dev", "api"), "db1");
+    assert_eq!(p.get("LICENSE_KEY", "dev", "api"), "lic0");
+    assert_eq!(p.get("SHARED_TOKEN", "dev", "api"), "tok0");
+}

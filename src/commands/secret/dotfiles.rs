@@ -12,7 +12,7 @@ use crate::printer::Printer;
 use crate::prompt::read_stdin;
 use crate::secret_value::SecretValue;
 use crate::secrets::{Backend, Coordinate, Declaration, Scope};
-use crate::session::Project;
+use crate::session::{Project, Target};
 
 /// Flat `KEY → value` pairs read from a file.
 type Pairs = BTreeMap<String, Zeroizing<String>>;
@@ -176,18 +176,50 @@ pub(crate) fn push(project: &Project, args: PushArgs, printer: &mut Printer) -> 
         ))
         .with_hint("declare it under the component's `secrets.vars`, or use `atmos secret import` to skip undeclared keys"));
     }
+    // Every target first: a declaration problem stops the push before anything is written.
+    let mut writes = Vec::with_capacity(pairs.len());
     for (k, v) in &pairs {
         printer.masker.register(v);
-        session
-            .resolve(session.find(k)?)?
-            .write(&SecretValue::text(v.as_str()))?;
+        writes.push((k.as_str(), session.resolve(session.find(k)?)?, v.as_str()));
     }
+    write_in_order("push", &writes)?;
     printer.success(&format!(
         "Pushed {} secret(s) {}",
         pairs.len(),
         session.where_()
     ));
     Ok(0)
+}
+
+/// Writes each `(name, target, value)` in order. On the first failure the error says which
+/// names were written before it (the backends hold their new values now) and which were not,
+/// so nobody has to guess what a half-done `push` or `import` left behind.
+fn write_in_order(verb: &str, writes: &[(&str, Target, &str)]) -> Result<()> {
+    for (i, (name, target, value)) in writes.iter().enumerate() {
+        if let Err(e) = target.write(&SecretValue::text(*value)) {
+            let names = |w: &[(&str, Target, &str)]| {
+                w.iter()
+                    .map(|(n, _, _)| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let landed = if i == 0 {
+                "none was written".to_owned()
+            } else {
+                format!("written: {}", names(&writes[..i]))
+            };
+            return Err(e
+                .context(format!(
+                    "{verb} stopped at `{name}`: {i} of {} secret(s) written ({landed}; not written: {})",
+                    writes.len(),
+                    names(&writes[i..])
+                ))
+                .with_hint(format!(
+                    "fix the cause, then run the same `{verb}` again: values already written are written again unchanged"
+                )));
+        }
+    }
+    Ok(())
 }
 
 /// `secret import FILE|NAME [--from-*]`.
@@ -204,6 +236,7 @@ pub(crate) fn import(project: &Project, args: ImportArgs, printer: &mut Printer)
     let session = project.session()?;
     let mut imported = 0usize;
     let mut skipped = 0usize;
+    let mut writes = Vec::new();
     for (k, v) in &pairs {
         let Some(decl) = session.decls.iter().find(|d| &d.name == k) else {
             printer.warn(&format!("Skipping undeclared key `{k}`"));
@@ -214,12 +247,11 @@ pub(crate) fn import(project: &Project, args: ImportArgs, printer: &mut Printer)
         if args.dry_run {
             printer.info(&format!("Would import `{k}`"));
         } else {
-            session
-                .resolve(decl)?
-                .write(&SecretValue::text(v.as_str()))?;
+            writes.push((k.as_str(), session.resolve(decl)?, v.as_str()));
         }
         imported += 1;
     }
+    write_in_order("import", &writes)?;
     if args.dry_run {
         printer.info(&format!(
             "Dry run: {imported} would be imported, {skipped} skipped (undeclared)"
