@@ -223,6 +223,18 @@ fn temp_files_in_project(p: &TestContext) -> Vec<String> {
         .collect()
 }
 
+/// `secret pull` of `dev`/`worker` into `pulled.env`.
+const PULL: [&str; 8] = [
+    "secret",
+    "pull",
+    "-s",
+    "dev",
+    "-c",
+    "worker",
+    "-o",
+    "pulled.env",
+];
+
 /// 200 `kill -9`s at random points of `secret set/delete/pull/push/keygen` and `sops rotate/
 /// updatekeys` on one project: after each, both SOPS files still decrypt (every 20th also with
 /// the real sops), each value is the one before or the one being written, the keys file and
@@ -263,21 +275,7 @@ fn two_hundred_kill_nines_leave_every_file_readable() {
                 "secrets/dev.worker.enc.yaml".into(),
             ],
         ),
-        (
-            "pull",
-            [
-                "secret",
-                "pull",
-                "-s",
-                "dev",
-                "-c",
-                "worker",
-                "-o",
-                "pulled.env",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ),
+        ("pull", PULL.map(String::from).to_vec()),
         (
             "push",
             [
@@ -394,17 +392,7 @@ fn two_hundred_kill_nines_leave_every_file_readable() {
     // Writes after the storm work, and the locked writes clean up what killed writers left.
     p.set("QUEUE_PASSWORD", "after", "dev", "worker");
     p.set("SHARED_TOKEN", "after-token", "dev", "worker");
-    p.run(&[
-        "secret",
-        "pull",
-        "-s",
-        "dev",
-        "-c",
-        "worker",
-        "-o",
-        "pulled.env",
-    ])
-    .ok();
+    p.run(&PULL).ok();
     p.run(&["secret", "keygen", "local-sops", "--force"]).ok();
     let end = check_files(&p, true, "after the storm");
     assert_eq!(end.queue.as_deref(), Some("after"));
