@@ -99,6 +99,13 @@ async fn run_async(
         .stdin(Stdio::inherit())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
+    // Listen before the child exists: a SIGTERM that arrives while it is being spawned is then
+    // queued and forwarded, instead of killing atmos and orphaning the child.
+    let listen = |kind: SignalKind| signal(kind).ok();
+    let mut term = listen(SignalKind::terminate());
+    let mut hup = listen(SignalKind::hangup());
+    let mut quit = listen(SignalKind::quit());
+    let mut int = listen(SignalKind::interrupt());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -114,11 +121,6 @@ async fn run_async(
         Err(e) => return Err(Error::new(format!("failed to start `{program}`: {e}"))),
     };
     let pid = child.id().and_then(|p| i32::try_from(p).ok());
-    let listen = |kind: SignalKind| signal(kind).ok();
-    let mut term = listen(SignalKind::terminate());
-    let mut hup = listen(SignalKind::hangup());
-    let mut quit = listen(SignalKind::quit());
-    let mut int = listen(SignalKind::interrupt());
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
