@@ -107,6 +107,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         level: match cli.global.logs_level {
             Some(cli::LogsLevel::Off) => printer::Level::Off,
             Some(cli::LogsLevel::Warning) => printer::Level::Warning,
+            Some(cli::LogsLevel::Debug | cli::LogsLevel::Trace) => printer::Level::Debug,
             _ => printer::Level::Info,
         },
         logs_file: cli.global.logs_file.clone(),

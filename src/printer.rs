@@ -37,6 +37,37 @@ pub fn queue_warning(message: String) {
     }
 }
 
+/// Where [`debug`] lines go: `None` unless `--logs-level` is Debug or Trace.
+static DEBUG_SINK: std::sync::Mutex<Option<DebugSink>> = std::sync::Mutex::new(None);
+
+enum DebugSink {
+    Stderr,
+    File(std::fs::File),
+}
+
+/// Whether [`debug`] lines are shown.
+pub fn debug_enabled() -> bool {
+    DEBUG_SINK.lock().is_ok_and(|s| s.is_some())
+}
+
+/// Writes `DEBUG <line>` to stderr (or the `--logs-file`) when `--logs-level` is Debug or
+/// Trace; `line` is only built then. For code far from the printer (a backend retrying a
+/// throttled call). Lines must never hold a secret value: they name stores, keys, operations
+/// and causes only.
+pub fn debug(line: impl FnOnce() -> String) {
+    let Ok(mut sink) = DEBUG_SINK.lock() else {
+        return;
+    };
+    let Some(sink) = sink.as_mut() else {
+        return;
+    };
+    let text = format!("DEBUG {}\n", line());
+    match sink {
+        DebugSink::Stderr => write_ignoring_broken_pipe(&mut io::stderr().lock(), text.as_bytes()),
+        DebugSink::File(f) => write_ignoring_broken_pipe(f, text.as_bytes()),
+    }
+}
+
 /// The default replacement text.
 pub const MASK: &str = "<MASKED>";
 
@@ -208,7 +239,10 @@ fn json_inner(value: &str) -> String {
 /// Which UI lines are shown (`--logs-level`). Errors are always shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    /// Info, success, warning and failure lines (Trace, Debug and Info map here).
+    /// Everything below, plus [`debug`] lines from deep inside (a backend's retries). Trace
+    /// and Debug map here.
+    Debug,
+    /// Info, success, warning and failure lines.
     #[default]
     Info,
     /// Warnings and failures only.
@@ -271,6 +305,17 @@ impl Printer {
                 .ok()
                 .map(std::sync::Mutex::new)
         });
+        if let Ok(mut sink) = DEBUG_SINK.lock() {
+            *sink = (settings.level == Level::Debug).then(|| {
+                match logs_file
+                    .as_ref()
+                    .and_then(|f| f.lock().ok().and_then(|f| f.try_clone().ok()))
+                {
+                    Some(file) => DebugSink::File(file),
+                    None => DebugSink::Stderr,
+                }
+            });
+        }
         Self {
             masker: Masker::new(settings.mask.unwrap_or(true)),
             mask_flag: settings.mask,
