@@ -148,7 +148,9 @@ impl ArtifactoryStore {
         })
     }
 
-    /// Sends one request; transport failures become store errors.
+    /// Sends one request, retrying throttling (429) and unavailability (502–504) with backoff
+    /// ([`super::retry`]); transport failures become store errors. The last answer, whatever its
+    /// status, is returned for the caller to read.
     async fn send(
         &self,
         key: &Coordinate,
@@ -156,17 +158,65 @@ impl ArtifactoryStore {
         req: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, StoreError> {
         let token = self.token(key)?;
-        req.bearer_auth(token.expose()).send().await.map_err(|e| {
-            let kind = net::classify(&e);
-            let (msg, hint) = net::describe(
-                kind,
-                "Artifactory",
-                &net::redact_url(self.base.as_str()),
-                self.timeout,
-            );
-            let cause = net::root_cause(&e, &[token.expose()]);
-            self.err(key, format!("{msg} ({op}): {cause}"), hint)
-        })
+        let path = self.physical_key(key).unwrap_or_else(|_| key.key.clone());
+        let call = super::retry::Call {
+            service: "Artifactory",
+            store: &self.cfg.name,
+            op,
+            key: &path,
+        };
+        let answer = super::retry::with_retries(
+            call,
+            || {
+                let attempt = req.try_clone().map(|r| r.bearer_auth(token.expose()));
+                async move {
+                    let Some(attempt) = attempt else {
+                        // A streaming body cannot be sent twice (never the case here).
+                        return Ok(Err(None));
+                    };
+                    match attempt.send().await {
+                        Ok(resp)
+                            if super::retry::Transient::from_status(resp.status().as_u16())
+                                .is_some() =>
+                        {
+                            Err(resp)
+                        }
+                        Ok(resp) => Ok(Ok(resp)),
+                        Err(e) => Ok(Err(Some(e))),
+                    }
+                }
+            },
+            |resp: &reqwest::Response| {
+                super::retry::Transient::from_status(resp.status().as_u16()).map(|t| {
+                    t.with_retry_after(
+                        resp.headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok()),
+                    )
+                })
+            },
+        )
+        .await;
+        match answer {
+            // Still throttled or unavailable after the last attempt: the caller reports it.
+            Err(resp) | Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(None)) => Err(self.err(
+                key,
+                format!("internal error: the {op} request could not be repeated"),
+                "report this as a bug",
+            )),
+            Ok(Err(Some(e))) => {
+                let kind = net::classify(&e);
+                let (msg, hint) = net::describe(
+                    kind,
+                    "Artifactory",
+                    &net::redact_url(self.base.as_str()),
+                    self.timeout,
+                );
+                let cause = net::root_cause(&e, &[token.expose()]);
+                Err(self.err(key, format!("{msg} ({op}): {cause}"), hint))
+            }
+        }
     }
 
     /// A non-success answer as a store error. The body is Artifactory's `{"errors":[…]}`.
@@ -212,6 +262,22 @@ impl ArtifactoryStore {
                 key,
                 format!("Artifactory answered 404 ({op}){detail}"),
                 format!("check that repository `{repo}` exists and `options.url` ends with `/artifactory`"),
+            ),
+            429 => self.err(
+                key,
+                format!(
+                    "Artifactory throttled the request ({op}, HTTP 429, {} attempts){detail}",
+                    super::retry::MAX_ATTEMPTS
+                ),
+                "the server is rate-limiting this token: wait and run the command again, or ask for a higher limit",
+            ),
+            code @ 502..=504 => self.err(
+                key,
+                format!(
+                    "Artifactory is unavailable ({op}, HTTP {code}, {} attempts){detail}",
+                    super::retry::MAX_ATTEMPTS
+                ),
+                "check the server's health (and any proxy in front of it), then run the command again",
             ),
             code => self.err(
                 key,

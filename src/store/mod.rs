@@ -34,6 +34,7 @@ pub mod plan;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod registry;
+pub mod retry;
 pub mod sops;
 #[cfg(feature = "aws")]
 pub mod sops_kms;

@@ -191,8 +191,19 @@ impl VaultStore {
             ),
             ClientError::APIError { code: 503, .. } => self.err(
                 key,
-                format!("Vault is sealed or unavailable ({op})"),
+                format!(
+                    "Vault is sealed or unavailable ({op}, HTTP 503, {} attempts)",
+                    super::retry::MAX_ATTEMPTS
+                ),
                 "unseal the server or wait until it is active".into(),
+            ),
+            ClientError::APIError { code: 429, .. } => self.err(
+                key,
+                format!(
+                    "Vault throttled the request ({op}, HTTP 429, {} attempts)",
+                    super::retry::MAX_ATTEMPTS
+                ),
+                "a rate-limit quota applies to this path or token: wait and run the command again, or raise the quota".into(),
             ),
             ClientError::APIError { code, errors } => self.err(
                 key,
@@ -226,6 +237,37 @@ impl VaultStore {
                 "check that the mount is KV version 2".into(),
             ),
         }
+    }
+
+    /// Runs one vaultrs call with retries on throttling and unavailability (429, 502–504), as
+    /// Vault's own client retries 5xx.
+    async fn retried<T, Fut>(
+        &self,
+        key: &Coordinate,
+        op: &str,
+        call: impl FnMut() -> Fut,
+    ) -> Result<T, ClientError>
+    where
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let path = self.describe(key);
+        let who = super::retry::Call {
+            service: "Vault",
+            store: &self.cfg.name,
+            op,
+            key: &path,
+        };
+        super::retry::with_retries(who, call, |e: &ClientError| {
+            let code = match e {
+                ClientError::APIError { code, .. }
+                | ClientError::RestClientError {
+                    source: rustify::errors::ClientError::ServerResponseError { code, .. },
+                } => *code,
+                _ => return None,
+            };
+            super::retry::Transient::from_status(code)
+        })
+        .await
     }
 
     fn secrets(&self) -> Vec<&str> {
@@ -278,7 +320,12 @@ impl KeyedBackend for VaultStore {
         key: &Coordinate,
     ) -> Result<Option<SecretValue>, StoreError> {
         let path = self.physical_key(key)?;
-        match vaultrs::kv2::read::<serde_json::Value>(client, &self.mount, &path).await {
+        let read = self
+            .retried(key, "read", || {
+                vaultrs::kv2::read::<serde_json::Value>(client, &self.mount, &path)
+            })
+            .await;
+        match read {
             Ok(serde_json::Value::Object(mut map)) => Ok(Some(match map.remove("value") {
                 Some(v) => SecretValue::json(v),
                 // Written by another tool: the whole map is the value.
@@ -293,7 +340,12 @@ impl KeyedBackend for VaultStore {
 
     async fn exists_key(&self, client: &VaultClient, key: &Coordinate) -> Result<bool, StoreError> {
         let path = self.physical_key(key)?;
-        match vaultrs::kv2::read_metadata(client, &self.mount, &path).await {
+        let read = self
+            .retried(key, "metadata read", || {
+                vaultrs::kv2::read_metadata(client, &self.mount, &path)
+            })
+            .await;
+        match read {
             Ok(meta) => Ok(meta
                 .versions
                 .get(&meta.current_version.to_string())
@@ -309,7 +361,12 @@ impl KeyedBackend for VaultStore {
         let data = Written {
             value: value.expose(),
         };
-        match vaultrs::kv2::set(&client, &self.mount, &path, &data).await {
+        let written = self
+            .retried(key, "write", || {
+                vaultrs::kv2::set(&client, &self.mount, &path, &data)
+            })
+            .await;
+        match written {
             Ok(_) => Ok(()),
             Err(e) => Err(self.fail(&client, key, "write", e).await),
         }
@@ -319,7 +376,12 @@ impl KeyedBackend for VaultStore {
         let path = self.physical_key(key)?;
         let client = self.client(key)?;
         // Metadata delete removes every version; Vault answers 204 for a missing path too.
-        match vaultrs::kv2::delete_metadata(&client, &self.mount, &path).await {
+        let deleted = self
+            .retried(key, "delete", || {
+                vaultrs::kv2::delete_metadata(&client, &self.mount, &path)
+            })
+            .await;
+        match deleted {
             Ok(()) => Ok(()),
             Err(e) if Self::not_found(&e) => Ok(()),
             Err(e) => Err(self.fail(&client, key, "delete", e).await),

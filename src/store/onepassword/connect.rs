@@ -224,7 +224,8 @@ fn transport_failure(e: &reqwest::Error) -> Failure {
     )
 }
 
-/// GET with bounded retries on transport errors and 5xx; 404 → `None`.
+/// GET with bounded retries on transport errors, 429 (honouring `Retry-After`, capped) and
+/// 5xx, each logged at `--logs-level debug`; 404 → `None`.
 async fn connect_get(
     http: &reqwest::Client,
     token: &SecretString,
@@ -255,7 +256,30 @@ async fn connect_get(
                     )
                 });
             }
-            Ok(resp) if resp.status().is_server_error() && attempt < READ_RETRIES => true,
+            Ok(resp)
+                if (resp.status().is_server_error()
+                    || resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS)
+                    && attempt < READ_RETRIES =>
+            {
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(Duration::from_secs_f64);
+                crate::printer::debug(|| {
+                    format!(
+                        "HTTP {status} from 1Password Connect (read of `{url}`): retry {}/{READ_RETRIES}",
+                        attempt + 1
+                    )
+                });
+                if let Some(wait) = retry_after {
+                    tokio::time::sleep(wait.min(super::super::retry::MAX_DELAY)).await;
+                }
+                true
+            }
             Ok(resp) => {
                 let status = resp.status();
                 return Err(status_failure(
@@ -263,7 +287,15 @@ async fn connect_get(
                     &resp.text().await.unwrap_or_default(),
                 ));
             }
-            Err(e) if (e.is_connect() || e.is_timeout()) && attempt < READ_RETRIES => true,
+            Err(e) if (e.is_connect() || e.is_timeout()) && attempt < READ_RETRIES => {
+                crate::printer::debug(|| {
+                    format!(
+                        "no answer from 1Password Connect (read of `{url}`): retry {}/{READ_RETRIES}",
+                        attempt + 1
+                    )
+                });
+                true
+            }
             Err(e) => return Err(transport_failure(&e)),
         };
         debug_assert!(retry);
