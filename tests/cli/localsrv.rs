@@ -13,6 +13,9 @@ pub mod servers;
 #[path = "../conformance/session_bus.rs"]
 pub mod session_bus;
 
+#[path = "../conformance/fault_proxy.rs"]
+pub mod fault_proxy;
+
 use crate::support::TestContext;
 
 /// A project whose `atmos.yaml` has `stores_yaml` (the indented body of `stores:`) and whose

@@ -206,3 +206,51 @@ fn vault_options_win_over_stray_vault_variables() {
     .stderr_has("TLS connection to Vault")
     .stderr_has("ca_cert");
 }
+
+/// Behind a fault proxy, Vault throttles twice (HTTP 429) and then answers: `secret get` still
+/// prints the value, and at `--logs-level debug` each retry is one line naming the store and
+/// the path; at the default level none is shown. Throttled throughout, it fails naming the
+/// store, after the bounded number of attempts.
+#[test]
+fn throttled_reads_are_retried_and_the_retries_are_visible_at_debug() {
+    use crate::localsrv::fault_proxy::FaultProxy;
+    let bao = crate::support::require("OpenBao (bao)", start_bao());
+    let proxy = FaultProxy::in_front_of(&bao.svc.url);
+    let p = vault_project(&proxy.url, BAO_ROOT);
+    p.set("DB_PASSWORD", SENTINEL, "dev", "api");
+    let throttled = r#"{"errors":["request path \"secret/data/atmos/dev/api/DB_PASSWORD\": rate limit quota exceeded"]}"#;
+    let get = [
+        "secret",
+        "get",
+        "DB_PASSWORD",
+        "-s",
+        "dev",
+        "-c",
+        "api",
+        "--mask=false",
+    ];
+
+    proxy.answer(429, throttled, 2);
+    let r = p
+        .atmos(&get)
+        .args(["--logs-level", "debug"])
+        .run()
+        .ok()
+        .stderr_has("DEBUG throttled (HTTP 429) from Vault on store `team-vault` (read of `secret/atmos/dev/api/DB_PASSWORD`): retry 1/3 in ")
+        .stderr_has("retry 2/3 in ");
+    assert_eq!(r.stdout.trim(), SENTINEL);
+    assert!(!r.stderr.contains("retry 3/3"), "{}", r.stderr);
+
+    proxy.answer(429, throttled, 1);
+    let r = p.run(&get).ok();
+    assert!(!r.stderr.contains("DEBUG"), "{}", r.stderr);
+
+    proxy.answer(429, throttled, usize::MAX);
+    proxy.take_requests();
+    p.run(&get)
+        .code(1)
+        .stderr_has("`team-vault`")
+        .stderr_has("Vault throttled the request (read, HTTP 429, 4 attempts)")
+        .stderr_has("hint: a rate-limit quota");
+    assert_eq!(proxy.take_requests(), 4);
+}
