@@ -45,7 +45,13 @@ impl AwsApi for aws_sdk_secretsmanager::Client {
     const KIND: &'static str = "aws/asm";
 
     fn new(conf: &aws_config::SdkConfig) -> Self {
-        aws_sdk_secretsmanager::Client::new(conf)
+        aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(conf)
+                .interceptor(super::aws_retry_log::RetryLog {
+                    service: "AWS Secrets Manager",
+                })
+                .build(),
+        )
     }
 }
 

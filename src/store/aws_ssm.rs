@@ -45,7 +45,11 @@ impl AwsApi for aws_sdk_ssm::Client {
     const KIND: &'static str = "aws/ssm";
 
     fn new(conf: &aws_config::SdkConfig) -> Self {
-        aws_sdk_ssm::Client::new(conf)
+        aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(conf)
+                .interceptor(super::aws_retry_log::RetryLog { service: "AWS SSM" })
+                .build(),
+        )
     }
 }
 

@@ -14,6 +14,8 @@ pub mod artifactory;
 #[cfg(feature = "aws")]
 pub mod aws_common;
 #[cfg(feature = "aws")]
+pub mod aws_retry_log;
+#[cfg(feature = "aws")]
 pub mod aws_secrets_manager;
 #[cfg(feature = "aws")]
 pub mod aws_ssm;

@@ -780,3 +780,39 @@ print(json.dumps({"source": v("/app/atmos/shared/client_secret"), "dest": v("/ap
         .ok()
         .stdout_has(&format!("CLIENT_SECRET: {SENTINEL}"));
 }
+
+/// SSM behind a fault proxy answers `ThrottlingException` twice, then the value: `secret get`
+/// prints it, and `--logs-level debug` shows both of the SDK's retries with the error code and
+/// the operation.
+#[test]
+fn throttled_ssm_reads_are_retried_and_shown_at_debug() {
+    use crate::localsrv::fault_proxy::FaultProxy;
+    let m = crate::support::require("moto (moto_server)", moto());
+    let proxy = FaultProxy::in_front_of(&m.svc.url);
+    let mut p = project(&m);
+    p.env("AWS_TEST_ENDPOINT", &proxy.url);
+    p.set("DB_PASSWORD", SENTINEL, "dev", "api");
+    proxy.answer(
+        400,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+        2,
+    );
+    let r = p
+        .atmos(&[
+            "secret",
+            "get",
+            "DB_PASSWORD",
+            "-s",
+            "dev",
+            "-c",
+            "api",
+            "--mask=false",
+        ])
+        .args(["--logs-level", "debug"])
+        .run()
+        .ok()
+        .stderr_has("DEBUG throttled (HTTP 400 ThrottlingException) from AWS SSM (GetParameter")
+        .stderr_has("retry 1/3")
+        .stderr_has("retry 2/3");
+    assert_eq!(r.stdout.trim(), SENTINEL);
+}
