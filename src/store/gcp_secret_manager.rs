@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
-use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicy, RetryPolicyExt};
+use google_cloud_gax::retry_result::RetryResult;
+use google_cloud_gax::retry_state::RetryState;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model;
 use zeroize::Zeroizing;
@@ -54,6 +56,48 @@ pub struct GcpSecretManagerStore {
     endpoint: Option<String>,
     credentials: Credentials,
     client: PerRuntime<SecretManagerService>,
+}
+
+/// Google's AIP-194 retry rule (UNAVAILABLE, I/O errors, idempotent calls), plus throttling
+/// (RESOURCE_EXHAUSTED / HTTP 429: the request was refused, so retrying is safe for writes too);
+/// each retry is one `--logs-level debug` line.
+#[derive(Debug)]
+struct LoggedRetries {
+    store: String,
+}
+
+impl RetryPolicy for LoggedRetries {
+    fn on_error(&self, state: &RetryState, error: google_cloud_gax::error::Error) -> RetryResult {
+        let throttled = error
+            .status()
+            .is_some_and(|s| s.code == Code::ResourceExhausted)
+            || error.http_status_code() == Some(429);
+        let result = if throttled {
+            RetryResult::Continue(error)
+        } else {
+            Aip194Strict.on_error(state, error)
+        };
+        // The attempt limit wrapped around this policy ends the loop after the last attempt.
+        if let RetryResult::Continue(e) = &result
+            && state.attempt_count < ATTEMPTS
+        {
+            let why = match (throttled, e.http_status_code()) {
+                (true, Some(code)) => format!("throttled (HTTP {code})"),
+                (true, None) => "throttled (RESOURCE_EXHAUSTED)".to_owned(),
+                (false, Some(code)) => format!("unavailable (HTTP {code})"),
+                (false, None) => "no answer (connection failed or timed out)".to_owned(),
+            };
+            crate::printer::debug(|| {
+                format!(
+                    "{why} from GCP Secret Manager on store `{}`: retry {}/{}",
+                    self.store,
+                    state.attempt_count,
+                    ATTEMPTS - 1
+                )
+            });
+        }
+        result
+    }
 }
 
 impl GcpSecretManagerStore {
@@ -233,9 +277,11 @@ impl GcpSecretManagerStore {
                 let mut b = SecretManagerService::builder()
                     .with_credentials(creds)
                     .with_retry_policy(
-                        Aip194Strict
-                            .with_attempt_limit(ATTEMPTS)
-                            .with_time_limit(CALL_TIMEOUT),
+                        LoggedRetries {
+                            store: self.cfg.name.clone(),
+                        }
+                        .with_attempt_limit(ATTEMPTS)
+                        .with_time_limit(CALL_TIMEOUT),
                     )
                     .with_backoff_policy(backoff)
                     .with_attempt_timeout(ATTEMPT_TIMEOUT);
