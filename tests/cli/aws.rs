@@ -798,16 +798,7 @@ fn throttled_ssm_reads_are_retried_and_shown_at_debug() {
         2,
     );
     let r = p
-        .atmos(&[
-            "secret",
-            "get",
-            "DB_PASSWORD",
-            "-s",
-            "dev",
-            "-c",
-            "api",
-            "--mask=false",
-        ])
+        .atmos(&crate::support::get_args("DB_PASSWORD", "dev", "api"))
         .args(["--logs-level", "debug"])
         .run()
         .ok()

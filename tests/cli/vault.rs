@@ -97,16 +97,7 @@ fn vault_faults_exit_1_naming_the_store() {
     let bao = crate::support::require("OpenBao (bao)", start_bao());
     let admin = vault_project(&bao.svc.url, BAO_ROOT);
     admin.set("DB_PASSWORD", SENTINEL, "dev", "api");
-    let get = [
-        "secret",
-        "get",
-        "DB_PASSWORD",
-        "-s",
-        "dev",
-        "-c",
-        "api",
-        "--mask=false",
-    ];
+    let get = crate::support::get_args("DB_PASSWORD", "dev", "api");
 
     let bad = "s.bad-token-for-cli";
     let r = vault_project(&bao.svc.url, bad)
@@ -219,16 +210,7 @@ fn throttled_reads_are_retried_and_the_retries_are_visible_at_debug() {
     let p = vault_project(&proxy.url, BAO_ROOT);
     p.set("DB_PASSWORD", SENTINEL, "dev", "api");
     let throttled = r#"{"errors":["request path \"secret/data/atmos/dev/api/DB_PASSWORD\": rate limit quota exceeded"]}"#;
-    let get = [
-        "secret",
-        "get",
-        "DB_PASSWORD",
-        "-s",
-        "dev",
-        "-c",
-        "api",
-        "--mask=false",
-    ];
+    let get = crate::support::get_args("DB_PASSWORD", "dev", "api");
 
     proxy.answer(429, throttled, 2);
     let r = p

@@ -244,6 +244,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The arguments of `secret get NAME -s STACK -c COMPONENT --mask=false`.
+pub fn get_args<'a>(name: &'a str, stack: &'a str, component: &'a str) -> [&'a str; 8] {
+    [
+        "secret",
+        "get",
+        name,
+        "-s",
+        stack,
+        "-c",
+        component,
+        "--mask=false",
+    ]
+}
+
 /// A temp project with its own HOME (`<project>/home`), deleted on drop.
 pub struct TestContext {
     dir: tempfile::TempDir,
@@ -362,19 +376,8 @@ impl TestContext {
 
     /// `secret get --mask=false` (must succeed); the value without the newline.
     pub fn get(&self, name: &str, stack: &str, component: &str) -> String {
-        let r = self
-            .run(&[
-                "secret",
-                "get",
-                name,
-                "-s",
-                stack,
-                "-c",
-                component,
-                "--mask=false",
-                "--raw",
-            ])
-            .ok();
-        r.stdout
+        let mut args = get_args(name, stack, component).to_vec();
+        args.push("--raw");
+        self.run(&args).ok().stdout
     }
 }
