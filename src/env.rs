@@ -35,6 +35,10 @@ pub const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
 pub const SOPS_AGE_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
 /// SOPS: a command that prints age identities.
 pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// SOPS: the GnuPG program for PGP master keys (default `gpg`).
+pub const SOPS_GPG_EXEC: &str = "SOPS_GPG_EXEC";
+/// GnuPG home directory (keyrings) for SOPS PGP master keys.
+pub const GNUPGHOME: &str = "GNUPGHOME";
 /// Vault server address (default for `hashicorp/vault` stores).
 pub const VAULT_ADDR: &str = "VAULT_ADDR";
 /// Vault token (default for `hashicorp/vault` stores).

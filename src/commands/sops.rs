@@ -63,25 +63,27 @@ fn emit_options(cfg: Option<&Config>) -> EmitOptions {
     cfg.map(|c| c.stores).unwrap_or_default()
 }
 
-/// AWS KMS master keys for `atmos sops`: the SDK's default credential chain (environment,
-/// profiles, `AWS_ENDPOINT_URL`), as with the `sops` binary. Clients are built on first use only.
-fn kms_arc() -> &'static std::sync::Arc<crate::store::sops_kms::AwsKmsProvider> {
-    static KMS: std::sync::OnceLock<std::sync::Arc<crate::store::sops_kms::AwsKmsProvider>> =
+/// The master keys other than age for `atmos sops`, as with the `sops` binary: AWS KMS with
+/// the SDK's default credential chain (environment, profiles, `AWS_ENDPOINT_URL`), PGP through
+/// `gpg` (`GNUPGHOME`), Vault transit (`VAULT_TOKEN`). Clients are built on first use only.
+fn keys_arc() -> &'static std::sync::Arc<crate::store::sops_keys::MasterKeys> {
+    static KEYS: std::sync::OnceLock<std::sync::Arc<crate::store::sops_keys::MasterKeys>> =
         std::sync::OnceLock::new();
-    KMS.get_or_init(|| {
-        std::sync::Arc::new(crate::store::sops_kms::AwsKmsProvider::new(
+    KEYS.get_or_init(|| {
+        std::sync::Arc::new(crate::store::sops_keys::MasterKeys::new(
             None,
             std::sync::Arc::new(crate::config::AuthConfig::default()),
+            &crate::store::sops_keys::KeyOptions::default(),
         ))
     })
 }
 
-fn kms_shared() -> std::sync::Arc<crate::store::sops_kms::AwsKmsProvider> {
-    kms_arc().clone()
+fn keys_shared() -> std::sync::Arc<crate::store::sops_keys::MasterKeys> {
+    keys_arc().clone()
 }
 
-fn kms() -> &'static dyn sops::MasterKeyProvider {
-    kms_arc().as_ref()
+fn master_keys() -> &'static dyn sops::MasterKeyProvider {
+    keys_arc().as_ref()
 }
 
 fn identities() -> Result<AgeIdentities> {
@@ -148,7 +150,7 @@ fn decrypt(a: SopsDecryptArgs, printer: &mut Printer) -> Result<u8> {
     let ids = identities()?;
     let keys = KeySource {
         age: &ids,
-        provider: Some(kms()),
+        provider: Some(master_keys()),
     };
     let opts = DecryptOptions {
         ignore_mac: a.ignore_mac,
@@ -245,8 +247,21 @@ fn encrypt_options(a: &SopsEncryptArgs, cfg: Option<&Config>) -> Result<EncryptO
     } else {
         a.age.clone()
     };
-    let mut opts = if !age.is_empty() {
+    // Key flags replace the rule's keys, as in sops.
+    let mut flag_keys: Vec<(&'static str, Value)> = Vec::new();
+    for (kind, values) in [("pgp", &a.pgp), ("hc_vault", &a.hc_vault_transit)] {
+        for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            flag_keys.push((
+                kind,
+                sops::config::master_key_spec(kind, v).map_err(Error::usage)?,
+            ));
+        }
+    }
+    let mut opts = if !age.is_empty() || !flag_keys.is_empty() {
         let mut o = EncryptOptions::age(&age);
+        if !flag_keys.is_empty() {
+            o.other_keys = vec![flag_keys];
+        }
         if let Some(r) = rule {
             o.rule = r.crypt_rule.clone();
             o.mac_only_encrypted = r.mac_only_encrypted;
@@ -289,7 +304,7 @@ fn encrypt_options(a: &SopsEncryptArgs, cfg: Option<&Config>) -> Result<EncryptO
         opts.shamir_threshold = t;
     }
     opts.mac_only_encrypted |= a.mac_only_encrypted;
-    opts.provider = Some(sops::SharedProvider(kms_shared()));
+    opts.provider = Some(sops::SharedProvider(keys_shared()));
     Ok(opts)
 }
 
@@ -352,7 +367,7 @@ fn decrypt_for_edit(
     let ids = identities()?;
     let keys = KeySource {
         age: &ids,
-        provider: Some(kms()),
+        provider: Some(master_keys()),
     };
     Document::decrypt(&cur, format, &keys, &DecryptOptions { ignore_mac }).map_err(|e| ctx(e, file))
 }
@@ -418,7 +433,8 @@ fn rotate(a: SopsFileArgs, printer: &mut Printer) -> Result<u8> {
     let (input, _) = formats(&a.format, &a.file);
     let rotate_bytes = |cur: Option<Vec<u8>>| -> Result<Vec<u8>> {
         let mut doc = decrypt_for_edit(cur, &a.file, input, false)?;
-        doc.rotate().map_err(|e| ctx(e, &a.file))?;
+        doc.rotate(Some(master_keys()))
+            .map_err(|e| ctx(e, &a.file))?;
         Ok(doc.encrypt(&emit)?)
     };
     if a.in_place {
@@ -445,7 +461,8 @@ fn updatekeys(a: SopsUpdatekeysArgs, printer: &mut Printer) -> Result<u8> {
             cfg.path.display()
         ))
     })?;
-    let opts = EncryptOptions::from_rule(rule).map_err(|e| ctx(e, &a.file))?;
+    let mut opts = EncryptOptions::from_rule(rule).map_err(|e| ctx(e, &a.file))?;
+    opts.provider = Some(sops::SharedProvider(keys_shared()));
     let (input, _) = formats(&a.format, &a.file);
     let ids = identities()?;
     let path: PathBuf = a.file.clone();
@@ -454,17 +471,10 @@ fn updatekeys(a: SopsUpdatekeysArgs, printer: &mut Printer) -> Result<u8> {
             cur.ok_or_else(|| Error::new(format!("`{}` does not exist", a.file.display())))?;
         let keys = KeySource {
             age: &ids,
-            provider: Some(kms()),
+            provider: Some(master_keys()),
         };
-        let (out, changed) = sops::update_keys(
-            &cur,
-            input,
-            &keys,
-            &opts.groups,
-            opts.shamir_threshold,
-            &emit,
-        )
-        .map_err(|e| ctx(e, &a.file))?;
+        let (out, changed) =
+            sops::update_keys(&cur, input, &keys, &opts, &emit).map_err(|e| ctx(e, &a.file))?;
         Ok((changed.then_some(out), changed))
     })?;
     if changed {

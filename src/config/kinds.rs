@@ -207,6 +207,69 @@ pub const KINDS: &[KindInfo] = &[
     },
 ];
 
+/// One SOPS provider kind (`secrets.providers.<name>.kind`): which master keys its files are
+/// expected to use. Every kind reads every master-key type a file carries; the kind picks the
+/// hints, whether `keygen` applies (age only) and whether the provider's `identity` matters.
+#[derive(Debug)]
+pub struct SopsKindInfo {
+    /// The canonical `kind:` text.
+    pub name: &'static str,
+    /// Other accepted spellings.
+    pub aliases: &'static [&'static str],
+    /// The sops metadata list of its master keys (`age`, `kms`, `pgp`, `hc_vault`, `gcp_kms`,
+    /// `azure_kv`).
+    pub master_key: &'static str,
+    /// Whether the provider's `identity` authenticates its master keys (cloud KMS).
+    pub uses_identity: bool,
+}
+
+/// The SOPS provider kinds. A `sops/…` kind not listed here is refused.
+pub const SOPS_KINDS: &[SopsKindInfo] = &[
+    SopsKindInfo {
+        name: "sops/age",
+        aliases: &["", "sops"],
+        master_key: "age",
+        uses_identity: false,
+    },
+    SopsKindInfo {
+        name: "sops/aws-kms",
+        aliases: &["sops/kms"],
+        master_key: "kms",
+        uses_identity: true,
+    },
+    SopsKindInfo {
+        name: "sops/pgp",
+        aliases: &["sops/gpg"],
+        master_key: "pgp",
+        uses_identity: false,
+    },
+    SopsKindInfo {
+        name: "sops/hc-vault",
+        aliases: &["sops/vault", "sops/hc-vault-transit"],
+        master_key: "hc_vault",
+        uses_identity: false,
+    },
+    SopsKindInfo {
+        name: "sops/gcp-kms",
+        aliases: &[],
+        master_key: "gcp_kms",
+        uses_identity: true,
+    },
+    SopsKindInfo {
+        name: "sops/azure-kv",
+        aliases: &["sops/azure-keyvault"],
+        master_key: "azure_kv",
+        uses_identity: true,
+    },
+];
+
+/// The row of a SOPS provider kind (canonical or alias); `None` when unknown.
+pub fn sops_kind(text: &str) -> Option<&'static SopsKindInfo> {
+    SOPS_KINDS
+        .iter()
+        .find(|k| k.name == text || k.aliases.contains(&text))
+}
+
 impl StoreKind {
     /// The kind's row of [`KINDS`].
     pub fn info(self) -> &'static KindInfo {
@@ -253,6 +316,16 @@ impl StoreKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sops_kinds_and_aliases() {
+        assert_eq!(sops_kind("sops/gpg").unwrap().master_key, "pgp");
+        assert_eq!(sops_kind("sops/pgp").unwrap().name, "sops/pgp");
+        assert_eq!(sops_kind("sops/hc-vault").unwrap().master_key, "hc_vault");
+        assert_eq!(sops_kind("").unwrap().master_key, "age");
+        assert!(sops_kind("sops/azure-kv").unwrap().uses_identity);
+        assert!(sops_kind("sops/nope").is_none());
+    }
 
     const ALL: [StoreKind; 10] = [
         StoreKind::AwsSsm,

@@ -126,6 +126,9 @@ pub struct ProviderSpec {
     pub age_recipients: Vec<String>,
     /// `recipients_file`: where keygen writes the public recipient.
     pub recipients_file: Option<String>,
+    /// `options`: settings of the master keys other than age (`gnupg_home`, `timeout`,
+    /// `ca_cert`, `endpoint`), as text.
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a provider's private age key comes from.

@@ -27,14 +27,167 @@ pub struct Config {
 }
 
 /// One recipient group of a rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleGroup {
     /// age recipients.
     pub age: Vec<String>,
     /// AWS KMS keys (`kms`), created through a [`super::MasterKeyProvider`].
     pub kms: Vec<KmsSpec>,
-    /// Kinds of other master keys the rule names (not supported for encryption yet).
-    pub unsupported: Vec<&'static str>,
+    /// The other master keys (`pgp`, `hc_vault`, `gcp_kms`, `azure_kv`) as metadata entries
+    /// without `enc`/`created_at` (see [`master_key_spec`]), created through a
+    /// [`super::MasterKeyProvider`].
+    pub others: Vec<(&'static str, Value)>,
+}
+
+/// The metadata entry (without `enc`/`created_at`) of a master key named the way `.sops.yaml`
+/// and the sops flags name it: a PGP fingerprint, a Vault transit key URI
+/// (`https://vault:8200/v1/<engine>/keys/<name>`), a GCP KMS resource ID, or an Azure Key Vault
+/// key URL (`https://<vault>.vault.azure.net/keys/<name>[/<version>]`).
+pub fn master_key_spec(kind: &str, text: &str) -> std::result::Result<Value, String> {
+    let pair = |k: &str, v: &str| Entry::Pair(k.into(), Value::str(v));
+    let text = text.trim();
+    Ok(Value::Map(match kind {
+        // sops drops the spaces of a fingerprint.
+        "pgp" => vec![pair("fp", &text.replace(' ', ""))],
+        "hc_vault" => {
+            let (address, engine, key) = parse_vault_uri(text)?;
+            vec![
+                pair("vault_address", &address),
+                pair("engine_path", &engine),
+                pair("key_name", &key),
+            ]
+        }
+        "gcp_kms" => vec![pair("resource_id", text)],
+        "azure_kv" => {
+            let (url, name, version) = parse_azure_key_url(text)?;
+            vec![
+                pair("vault_url", &url),
+                pair("name", &name),
+                pair("version", &version),
+            ]
+        }
+        other => return Err(format!("`{other}` is not a master key kind")),
+    }))
+}
+
+/// Splits a Vault transit key URI into address, engine path and key name, as sops does:
+/// `https://vault.example.com:8200/v1/transit/keys/keyName`.
+pub fn parse_vault_uri(uri: &str) -> std::result::Result<(String, String, String), String> {
+    let bad = |why: &str| {
+        format!(
+            "`{uri}` is not a Vault transit key URI ({why}; it looks like https://vault.example.com:8200/v1/transit/keys/keyName)"
+        )
+    };
+    let (scheme, rest) = uri.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    if scheme.is_empty() {
+        return Err(bad("no scheme"));
+    }
+    let (host, path) = rest.split_once('/').ok_or_else(|| bad("no path"))?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let dirs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let versioned = dirs
+        .first()
+        .and_then(|d| d.strip_prefix('v'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !versioned || dirs.len() < 4 || dirs.iter().any(|d| d.is_empty()) {
+        return Err(bad("the path is not /v1/<engine>/keys/<name>"));
+    }
+    let key = dirs[dirs.len() - 1].to_owned();
+    let engine = dirs[1..dirs.len() - 2].join("/");
+    Ok((format!("{scheme}://{host}"), engine, key))
+}
+
+/// Splits an Azure Key Vault key URL into vault URL, key name and version (empty = latest).
+pub fn parse_azure_key_url(url: &str) -> std::result::Result<(String, String, String), String> {
+    let bad = || {
+        format!(
+            "`{url}` is not an Azure Key Vault key URL (https://<vault>.vault.azure.net/keys/<name>/<version>)"
+        )
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let (host, path) = rest.split_once('/').ok_or_else(bad)?;
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["keys", name] if !name.is_empty() => Ok((
+            format!("{scheme}://{host}"),
+            (*name).to_owned(),
+            String::new(),
+        )),
+        ["keys", name, version] if !name.is_empty() => Ok((
+            format!("{scheme}://{host}"),
+            (*name).to_owned(),
+            (*version).to_owned(),
+        )),
+        _ => Err(bad()),
+    }
+}
+
+/// Reads the `pgp`, `hc_vault`, `gcp_kms` and `azure_keyvault` keys of a rule or key group:
+/// comma lists or lists of strings, and in key groups the mapping forms of sops
+/// (`gcp_kms: [{resource_id}]`, `azure_keyvault: [{vaultUrl, key, version}]`).
+fn other_specs(
+    m: &Map,
+    fields: &[(&str, &'static str)],
+) -> std::result::Result<Vec<(&'static str, Value)>, String> {
+    let mut out = Vec::new();
+    for (field, kind) in fields {
+        if matches!(*kind, "kms") {
+            continue;
+        }
+        let items: Vec<&Value> = match map_get(m, field) {
+            Some(Value::Seq(items)) => items
+                .iter()
+                .filter(|v| !matches!(v, Value::Comment(_) | Value::Null))
+                .collect(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(v) => vec![v],
+        };
+        for item in items {
+            match item {
+                Value::Map(e) => {
+                    let get = |k: &str| map_get(e, k).and_then(text).unwrap_or_default();
+                    let spec = match *kind {
+                        "gcp_kms" => master_key_spec(kind, &get("resource_id"))?,
+                        "azure_kv" => {
+                            let url = get("vaultUrl");
+                            let url = if url.is_empty() {
+                                get("vault_url")
+                            } else {
+                                url
+                            };
+                            let name = if get("key").is_empty() {
+                                get("name")
+                            } else {
+                                get("key")
+                            };
+                            Value::Map(vec![
+                                Entry::Pair(
+                                    "vault_url".into(),
+                                    Value::str(url.trim_end_matches('/')),
+                                ),
+                                Entry::Pair("name".into(), Value::str(name.as_str())),
+                                Entry::Pair("version".into(), Value::str(get("version").as_str())),
+                            ])
+                        }
+                        "pgp" => master_key_spec(kind, &get("fp"))?,
+                        _ => {
+                            return Err(format!("`{field}` entries must be strings"));
+                        }
+                    };
+                    out.push((*kind, spec));
+                }
+                other => {
+                    let Some(t) = text(other) else {
+                        return Err(format!("`{field}` must be a string or a list of strings"));
+                    };
+                    for one in t.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        out.push((*kind, master_key_spec(kind, one)?));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One AWS KMS key of a creation rule: what `sops` writes into the metadata besides `enc`.
@@ -223,29 +376,16 @@ const OTHER_GROUP: [(&str, &str); 5] = [
     ("hc_vault", "hc_vault"),
 ];
 
-fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> RuleGroup {
+fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> std::result::Result<RuleGroup, String> {
     let mut g = RuleGroup {
         age: key_list(map_get(m, "age")),
         kms: kms_specs(m),
-        unsupported: Vec::new(),
+        others: other_specs(m, fields)?,
     };
-    for (field, kind) in fields {
-        if *kind == "kms" {
-            continue;
-        }
-        let present = match map_get(m, field) {
-            Some(Value::Seq(s)) => s.iter().any(|v| !matches!(v, Value::Comment(_))),
-            Some(Value::Null) | None => false,
-            Some(v) => text(v).is_some_and(|s| !s.trim().is_empty()) || matches!(v, Value::Map(_)),
-        };
-        if present {
-            g.unsupported.push(kind);
-        }
-    }
     if let Some(Value::Seq(merged)) = map_get(m, "merge") {
         for sub in merged.iter().filter(|s| !matches!(s, Value::Comment(_))) {
             if let Value::Map(sm) = sub {
-                let s = group_from(sm, fields);
+                let s = group_from(sm, fields)?;
                 for r in s.age {
                     if !g.age.contains(&r) {
                         g.age.push(r);
@@ -256,16 +396,16 @@ fn group_from(m: &Map, fields: &[(&str, &'static str)]) -> RuleGroup {
                         g.kms.push(k);
                     }
                 }
-                for k in s.unsupported {
-                    if !g.unsupported.contains(&k) {
-                        g.unsupported.push(k);
+                for k in s.others {
+                    if !g.others.contains(&k) {
+                        g.others.push(k);
                     }
                 }
             }
         }
     }
     g.age.dedup();
-    g
+    Ok(g)
 }
 
 impl Config {
@@ -353,11 +493,11 @@ fn parse_rule(r: &Map) -> std::result::Result<CreationRule, String> {
             .iter()
             .filter(|g| !matches!(g, Value::Comment(_)))
             .map(|g| match g {
-                Value::Map(m) => Ok(group_from(m, &OTHER_GROUP)),
+                Value::Map(m) => group_from(m, &OTHER_GROUP),
                 _ => Err("a key group is not a mapping".to_string()),
             })
             .collect::<std::result::Result<Vec<_>, _>>()?,
-        _ => vec![group_from(r, &OTHER_FLAT)],
+        _ => vec![group_from(r, &OTHER_FLAT)?],
     };
     let shamir_threshold = match map_get(r, "shamir_threshold") {
         Some(Value::Int(n)) if *n >= 0 => *n as usize,
@@ -402,7 +542,7 @@ mod tests {
         let r = cfg.rule_for(Path::new("/repo/other.yaml")).unwrap();
         assert_eq!(r.groups.len(), 2);
         assert_eq!(r.groups[1].kms[0].arn, "x");
-        assert!(r.groups[1].unsupported.is_empty());
+        assert!(r.groups[1].others.is_empty());
         assert_eq!(r.shamir_threshold, 2);
     }
 

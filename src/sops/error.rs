@@ -89,6 +89,8 @@ pub enum SopsError {
         file: FileRef,
         /// Which identities were tried and why each failed.
         detail: String,
+        /// The master-key kinds the file has (`age`, `pgp`, …), for the hint.
+        kinds: Vec<&'static str>,
     },
     /// The data key could only come from master keys this build cannot use yet.
     #[error("{kinds} master keys are not supported yet{file}")]
@@ -212,9 +214,9 @@ impl Diagnose for SopsError {
                 "an encrypted value was edited or moved to another key; restore it from version control"
                     .into()
             }
-            NoKey { .. } => "provide the matching age identity via `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` or `~/.config/sops/age/keys.txt`".into(),
+            NoKey { kinds, .. } => no_key_hint(kinds),
             UnsupportedMasterKey { .. } => {
-                "add an age recipient to the file (`atmos sops updatekeys`) from a machine with the sops binary".into()
+                "this build of atmos cannot use that kind of master key; decrypt with another key of the file, or use a build with the matching feature".into()
             }
             AlreadyEncrypted { .. } => "decrypt it first, or edit it with `atmos sops set`".into(),
             NotEncrypted { .. } => "encrypt it first with `atmos sops encrypt`".into(),
@@ -237,4 +239,41 @@ impl Diagnose for SopsError {
             _ => code::FAILURE,
         }
     }
+}
+
+/// What to check for each kind of master key a file has (age when none is known).
+fn no_key_hint(kinds: &[&str]) -> String {
+    let one = |kind: &str| -> &'static str {
+        match kind {
+            "pgp" => {
+                "import the PGP secret key of the fingerprint into your GnuPG keyring (`gpg --import`) or point `GNUPGHOME` at the keyring that has it"
+            }
+            "hc_vault" => {
+                "check `VAULT_TOKEN` (or `~/.vault-token`) and that Vault answers at the key's `vault_address`"
+            }
+            "kms" => {
+                "check the AWS credentials (the provider's `identity` or the default chain) and their `kms:Decrypt` permission"
+            }
+            "gcp_kms" => {
+                "check the GCP credentials (the provider's `identity` or application default credentials) and their permission to decrypt with the key"
+            }
+            "azure_kv" => {
+                "check the Azure credentials (the provider's `identity`) and their permission to unwrap with the key"
+            }
+            _ => {
+                "provide the matching age identity via `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` or `~/.config/sops/age/keys.txt`"
+            }
+        }
+    };
+    if kinds.is_empty() {
+        return one("age").to_owned();
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for k in kinds {
+        let h = one(k);
+        if !seen.contains(&h) {
+            seen.push(h);
+        }
+    }
+    seen.join("; or ")
 }

@@ -18,6 +18,9 @@ use super::tree::Value;
 /// The kinds of master keys a file may carry, in the order sops writes them in a group.
 pub const KINDS: [&str; 6] = ["kms", "gcp_kms", "azure_kv", "hc_vault", "age", "pgp"];
 
+/// The order of the kinds inside a `key_groups` item (sops's `keygroup` struct: `pgp` first).
+pub const GROUP_KINDS: [&str; 6] = ["pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "age"];
+
 /// One master key entry of a key group.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MasterKey {
@@ -385,54 +388,52 @@ pub fn recover_data_key(
     keys: &KeySource<'_>,
 ) -> Result<DataKey> {
     let mut shares: Vec<Zeroizing<Vec<u8>>> = Vec::new();
-    let mut unsupported: Vec<&'static str> = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    let mut has_age = false;
+    let mut tried = Tried::default();
     for group in groups {
-        if let Some(share) = unwrap_group(group, keys, &mut unsupported, &mut errors, &mut has_age)
-        {
+        if let Some(share) = unwrap_group(group, keys, &mut tried) {
             shares.push(share);
         }
     }
-    let no_key = |detail: String| SopsError::NoKey {
+    let no_key = |detail: String, kinds: &[&'static str]| SopsError::NoKey {
         file: FileRef::default(),
         detail,
+        kinds: kinds.to_vec(),
     };
-    let fail = |unsupported: &[&str], errors: &[String]| {
-        if !has_age && !unsupported.is_empty() {
-            let mut kinds = unsupported.to_vec();
-            kinds.dedup();
+    let fail = |tried: &Tried| {
+        if !tried.kinds.contains(&"age") && tried.errors.is_empty() && !tried.unsupported.is_empty()
+        {
             return SopsError::UnsupportedMasterKey {
                 file: FileRef::default(),
-                kinds: kinds.join(", "),
+                kinds: tried.unsupported.join(", "),
             };
         }
-        let mut detail = if keys.age.is_empty() {
-            "no age identity was found".to_owned()
-        } else {
-            format!(
-                "none of the {} age identities matches a recipient",
-                keys.age.len()
-            )
-        };
-        if !unsupported.is_empty() {
-            detail.push_str(&format!(
-                " ({} master keys are not supported yet)",
-                unsupported.join(", ")
+        let mut parts = Vec::new();
+        if tried.kinds.contains(&"age") {
+            parts.push(if keys.age.is_empty() {
+                "no age identity was found".to_owned()
+            } else {
+                format!(
+                    "none of the {} age identities matches a recipient",
+                    keys.age.len()
+                )
+            });
+        }
+        if !tried.unsupported.is_empty() {
+            parts.push(format!(
+                "{} master keys are not supported yet",
+                tried.unsupported.join(", ")
             ));
         }
-        for e in errors {
-            detail.push_str(&format!("; {e}"));
-        }
-        no_key(detail)
+        parts.extend(tried.errors.iter().cloned());
+        no_key(parts.join("; "), &tried.kinds)
     };
     if groups.is_empty() {
-        return Err(no_key("the file lists no master keys".into()));
+        return Err(no_key("the file lists no master keys".into(), &[]));
     }
     if groups.len() == 1 {
-        let share = shares.pop().ok_or_else(|| fail(&unsupported, &errors))?;
+        let share = shares.pop().ok_or_else(|| fail(&tried))?;
         return DataKey::from_slice(&share)
-            .ok_or_else(|| no_key("the recovered data key is not 32 bytes".into()));
+            .ok_or_else(|| no_key("the recovered data key is not 32 bytes".into(), &[]));
     }
     let need = if threshold == 0 {
         groups.len()
@@ -441,42 +442,173 @@ pub fn recover_data_key(
     };
     if shares.len() < need {
         if shares.is_empty() {
-            return Err(fail(&unsupported, &errors));
+            return Err(fail(&tried));
         }
-        return Err(no_key(format!(
+        let mut detail = format!(
             "only {} of the {need} key groups needed could be decrypted",
             shares.len()
-        )));
+        );
+        for e in &tried.errors {
+            detail.push_str(&format!("; {e}"));
+        }
+        return Err(no_key(detail, &tried.kinds));
     }
-    let secret = shamir_combine(&shares).map_err(no_key)?;
+    let secret = shamir_combine(&shares).map_err(|e| no_key(e, &[]))?;
     DataKey::from_slice(&secret)
-        .ok_or_else(|| no_key("the combined data key is not 32 bytes".into()))
+        .ok_or_else(|| no_key("the combined data key is not 32 bytes".into(), &[]))
+}
+
+/// What was tried while recovering the data key, for the error message.
+#[derive(Default)]
+struct Tried {
+    /// Every master-key kind met (age first).
+    kinds: Vec<&'static str>,
+    /// Kinds no provider handles.
+    unsupported: Vec<&'static str>,
+    /// One line per failed master key (`pgp FP: …`).
+    errors: Vec<String>,
+}
+
+impl Tried {
+    fn saw(&mut self, kind: &'static str) {
+        if !self.kinds.contains(&kind) {
+            self.kinds.push(kind);
+        }
+    }
+}
+
+/// A short name of a master key for messages: the fingerprint, ARN, key URI, resource ID or key
+/// URL.
+pub fn describe_entry(kind: &str, entry: &Value) -> String {
+    let f = |k: &str| entry_field(entry, k).unwrap_or_default();
+    match kind {
+        "pgp" => f("fp"),
+        "kms" => f("arn"),
+        "gcp_kms" => f("resource_id"),
+        "hc_vault" => format!(
+            "{}/v1/{}/keys/{}",
+            f("vault_address"),
+            f("engine_path"),
+            f("key_name")
+        ),
+        "azure_kv" => {
+            let v = f("version");
+            if v.is_empty() {
+                format!("{}/keys/{}", f("vault_url"), f("name"))
+            } else {
+                format!("{}/keys/{}/{v}", f("vault_url"), f("name"))
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// A string field of a master-key entry (`None` when absent or empty).
+pub fn entry_field(entry: &Value, key: &str) -> Option<String> {
+    let Value::Map(m) = entry else { return None };
+    m.iter()
+        .find_map(|e| match e {
+            super::tree::Entry::Pair(k, v) if k == key => match v {
+                Value::Str(t) => Some(t.to_lossy().into_owned()),
+                Value::Time(t) => Some(super::tree::format_time(t)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
+}
+
+/// A master-key entry without its wrapped data key (`enc`) and `created_at`: what names the key,
+/// as a creation rule would give it.
+pub fn spec_of(entry: &Value) -> Value {
+    match entry {
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .filter(|e| !matches!(e.key(), Some("enc" | "created_at")))
+                .cloned()
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The complete metadata entry of a freshly wrapped key: `spec` plus `created_at` (now, UTC,
+/// RFC 3339) and `enc`, in the field order sops writes for `kind` (`pgp`: created_at, enc, fp;
+/// `kms`: …, created_at, enc, aws_profile; the others: their fields, then created_at, enc).
+pub fn complete_entry(kind: &str, spec: &Value, enc: &str) -> Value {
+    use super::tree::Entry;
+    let created = Entry::Pair(
+        "created_at".into(),
+        Value::str(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    );
+    let enc = Entry::Pair("enc".into(), Value::str(enc));
+    let fields: Vec<Entry> = match spec {
+        Value::Map(m) => m
+            .iter()
+            .filter(|e| !matches!(e.key(), Some("enc" | "created_at")))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(fields.len() + 2);
+    match kind {
+        "pgp" => {
+            out.push(created);
+            out.push(enc);
+            out.extend(fields);
+        }
+        "kms" => {
+            let at = fields
+                .iter()
+                .position(|e| e.key() == Some("aws_profile"))
+                .unwrap_or(fields.len());
+            let mut fields = fields;
+            let tail = fields.split_off(at);
+            out.extend(fields);
+            out.push(created);
+            out.push(enc);
+            out.extend(tail);
+        }
+        _ => {
+            out.extend(fields);
+            out.push(created);
+            out.push(enc);
+        }
+    }
+    Value::Map(out)
 }
 
 fn unwrap_group(
     group: &KeyGroup,
     keys: &KeySource<'_>,
-    unsupported: &mut Vec<&'static str>,
-    errors: &mut Vec<String>,
-    has_age: &mut bool,
+    tried: &mut Tried,
 ) -> Option<Zeroizing<Vec<u8>>> {
     // sops tries age first, then pgp, then the rest in their held order.
     for key in &group.keys {
         if let MasterKey::Age { enc, .. } = key {
-            *has_age = true;
+            tried.saw("age");
             if let Some(v) = age_unwrap(enc, keys.age) {
                 return Some(v);
             }
         }
     }
-    for key in &group.keys {
+    let others = group.keys.iter().filter(|k| k.kind() == "pgp").chain(
+        group
+            .keys
+            .iter()
+            .filter(|k| !matches!(k.kind(), "pgp" | "age")),
+    );
+    for key in others {
         if let MasterKey::Other { kind, entry } = key {
+            tried.saw(kind);
             match keys.provider.map(|p| p.decrypt(kind, entry)) {
                 Some(Ok(Some(v))) => return Some(v),
-                Some(Err(e)) => errors.push(format!("{kind}: {e}")),
+                Some(Err(e)) => tried
+                    .errors
+                    .push(format!("{kind} key `{}`: {e}", describe_entry(kind, entry))),
                 Some(Ok(None)) | None => {
-                    if !unsupported.contains(kind) {
-                        unsupported.push(kind);
+                    if !tried.unsupported.contains(kind) {
+                        tried.unsupported.push(kind);
                     }
                 }
             }
@@ -503,7 +635,7 @@ pub fn wrap_group_with(
             .ok_or_else(unsupported)?
             .encrypt(kind, spec, payload)
             .map_err(|message| SopsError::Wrap {
-                recipient: format!("{kind} key"),
+                recipient: format!("{kind} key `{}`", describe_entry(kind, spec)),
                 message,
             })?
             .ok_or_else(unsupported)?;

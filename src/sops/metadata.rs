@@ -3,7 +3,7 @@
 //! `sops_<a>__list_0__map_<b>` form used by dotenv and INI.
 
 use super::error::{Result, SopsError};
-use super::keys::{KINDS, KeyGroup, MasterKey};
+use super::keys::{GROUP_KINDS, KINDS, KeyGroup, MasterKey};
 use super::tree::{CryptRule, Entry, Map, RULE_FIELDS, Text, Value, format_time, map_get};
 
 /// The version this codec writes (a version sops parses and supports).
@@ -185,7 +185,8 @@ impl Metadata {
 
 fn group_map(g: &KeyGroup, in_groups: bool) -> Map {
     let mut m = Map::new();
-    for kind in KINDS {
+    let order = if in_groups { GROUP_KINDS } else { KINDS };
+    for kind in order {
         let items: Vec<Value> = g
             .keys
             .iter()

@@ -18,9 +18,10 @@
 //! | `.sops.yaml` for a path | [`find_config`], [`Config::load`], [`Config::rule_for`], [`EncryptOptions::from_rule`] |
 //!
 //! Master keys other than age (`kms`, `gcp_kms`, `azure_kv`, `hc_vault`, `pgp`) are read and
-//! written back verbatim; recovering a data key from them, or wrapping one for them (the `kms`
-//! keys of a creation rule, [`EncryptOptions::other_keys`]), needs a [`MasterKeyProvider`]. The
-//! codec has none built in; the SOPS secret provider passes an AWS KMS one. Without one, such
+//! written back verbatim; recovering a data key from them, or wrapping one for them (the keys of
+//! a creation rule, [`EncryptOptions::other_keys`]; `rotate`; `updatekeys`), needs a
+//! [`MasterKeyProvider`] — the one seam a key type plugs into. The codec has none built in; the
+//! SOPS secret provider and `atmos sops` pass `store::sops_keys::MasterKeys`. Without one, such
 //! files fail with `<kind> master keys are not supported yet`.
 //!
 //! Modules: [`tree`] (model, canonical values, crypt rule, the walker), [`cipher`] (AES-GCM,
@@ -92,25 +93,18 @@ impl EncryptOptions {
         }
     }
 
-    /// The options a `.sops.yaml` creation rule describes. Fails when the rule needs master
-    /// keys this build cannot create.
+    /// The options a `.sops.yaml` creation rule describes (the provider is left to the caller).
     pub fn from_rule(rule: &CreationRule) -> Result<Self> {
-        let mut unsupported: Vec<&str> = rule
-            .groups
-            .iter()
-            .flat_map(|g| g.unsupported.iter().copied())
-            .collect();
-        unsupported.dedup();
-        if !unsupported.is_empty() {
-            return Err(SopsError::UnsupportedMasterKey {
-                file: Default::default(),
-                kinds: unsupported.join(", "),
-            });
-        }
         let other_keys: Vec<Vec<(&'static str, Value)>> = rule
             .groups
             .iter()
-            .map(|g| g.kms.iter().map(|k| ("kms", k.to_entry())).collect())
+            .map(|g| {
+                g.kms
+                    .iter()
+                    .map(|k| ("kms", k.to_entry()))
+                    .chain(g.others.iter().cloned())
+                    .collect()
+            })
             .collect();
         Ok(Self {
             groups: rule.groups.iter().map(|g| g.age.clone()).collect(),
@@ -491,45 +485,42 @@ impl Document {
         ))
     }
 
-    /// Replaces the data key and re-wraps it for the file's age recipients (`sops rotate`).
-    pub fn rotate(&mut self) -> Result<()> {
-        let groups = age_groups(&self.metadata)?;
+    /// Replaces the data key and re-wraps it for every master key of the file (`sops rotate`):
+    /// age recipients here, the other kinds through `provider`.
+    pub fn rotate(&mut self, provider: Option<&dyn MasterKeyProvider>) -> Result<()> {
+        let (age, others) = key_specs(&self.metadata);
         let key = DataKey::generate();
+        let others = keys::OtherKeys {
+            groups: &others,
+            provider,
+        };
         self.metadata.key_groups =
-            keys::wrap_data_key(&groups, self.metadata.shamir_threshold, &key)?;
+            keys::wrap_data_key_with(&age, &others, self.metadata.shamir_threshold, &key)?;
         self.data_key = key;
         Ok(())
     }
 }
 
-/// The age recipients per group; an error if the file also needs other master keys.
-fn age_groups(meta: &Metadata) -> Result<Vec<Vec<String>>> {
-    let mut other: Vec<&str> = Vec::new();
-    let groups = meta
-        .key_groups
-        .iter()
-        .map(|g| {
-            g.keys
-                .iter()
-                .filter_map(|k| match k {
-                    keys::MasterKey::Age { recipient, .. } => Some(recipient.clone()),
-                    keys::MasterKey::Other { kind, .. } => {
-                        if !other.contains(kind) {
-                            other.push(kind);
-                        }
-                        None
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    if !other.is_empty() {
-        return Err(SopsError::UnsupportedMasterKey {
-            file: Default::default(),
-            kinds: other.join(", "),
-        });
+/// The master keys of a file per group: age recipients, and the other kinds as specs (entries
+/// without `enc`/`created_at`).
+type KeySpecs = (Vec<Vec<String>>, Vec<Vec<(&'static str, Value)>>);
+
+fn key_specs(meta: &Metadata) -> KeySpecs {
+    let mut age = Vec::with_capacity(meta.key_groups.len());
+    let mut others = Vec::with_capacity(meta.key_groups.len());
+    for g in &meta.key_groups {
+        let mut a = Vec::new();
+        let mut o = Vec::new();
+        for k in &g.keys {
+            match k {
+                keys::MasterKey::Age { recipient, .. } => a.push(recipient.clone()),
+                keys::MasterKey::Other { kind, entry } => o.push((*kind, keys::spec_of(entry))),
+            }
+        }
+        age.push(a);
+        others.push(o);
     }
-    Ok(groups)
+    (age, others)
 }
 
 /// Decrypts a file straight to cleartext bytes in `out_format` (the fast path of `decrypt`:
@@ -638,46 +629,49 @@ pub fn top_level_keys(src: &[u8], format: Format) -> Result<Vec<String>> {
     stores::top_level_keys(format, src)
 }
 
-/// Re-wraps the data key of an encrypted file for new recipient groups (`sops updatekeys`).
-/// Values, `lastmodified` and the MAC stay as they are.
+/// Re-wraps the data key of an encrypted file for the key groups of `opts` (`sops updatekeys`):
+/// its age recipients, and its other master keys through `opts.provider`. Values,
+/// `lastmodified` and the MAC stay as they are. Returns whether anything changed.
 pub fn update_keys(
     src: &[u8],
     format: Format,
     keys: &KeySource<'_>,
-    groups: &[Vec<String>],
-    shamir_threshold: usize,
+    opts: &EncryptOptions,
     emit: &EmitOptions,
 ) -> Result<(Vec<u8>, bool)> {
     let (docs, meta_map) = stores::load_encrypted(format, src)?;
     let mut metadata = Metadata::from_map(&meta_map)?;
     let data_key = keys::recover_data_key(&metadata.key_groups, metadata.shamir_threshold, keys)?;
-    let current: Vec<Vec<String>> = metadata
-        .key_groups
-        .iter()
-        .map(|g| {
-            g.keys
-                .iter()
-                .filter_map(|k| match k {
-                    keys::MasterKey::Age { recipient, .. } => Some(recipient.clone()),
-                    keys::MasterKey::Other { .. } => None,
-                })
-                .collect()
-        })
-        .collect();
-    let has_other = metadata
-        .key_groups
-        .iter()
-        .flat_map(|g| g.keys.iter())
-        .any(|k| matches!(k, keys::MasterKey::Other { .. }));
-    let threshold = if groups.len() > 1 {
-        shamir_threshold
-    } else {
-        0
+    let (current_age, current_other) = key_specs(&metadata);
+    let groups = &opts.groups;
+    let n = groups.len().max(opts.other_keys.len());
+    let threshold = if n > 1 { opts.shamir_threshold } else { 0 };
+    let other_of = |all: &[Vec<(&'static str, Value)>], i: usize| -> Vec<(&'static str, Value)> {
+        all.get(i).cloned().unwrap_or_default()
     };
-    if current == groups && !has_other && metadata.shamir_threshold == threshold {
+    let same_others = (0..n.max(current_other.len())).all(|i| {
+        let (have, want) = (other_of(&current_other, i), other_of(&opts.other_keys, i));
+        have.len() == want.len() && want.iter().all(|w| have.contains(w))
+    });
+    let same_age = (0..n.max(current_age.len())).all(|i| {
+        current_age.get(i).cloned().unwrap_or_default()
+            == groups.get(i).cloned().unwrap_or_default()
+    });
+    if same_age
+        && same_others
+        && metadata.key_groups.len() == n.max(1)
+        && metadata.shamir_threshold == threshold
+    {
         return Ok((src.to_vec(), false));
     }
-    metadata.key_groups = keys::wrap_data_key(groups, threshold, &data_key)?;
+    let others = keys::OtherKeys {
+        groups: &opts.other_keys,
+        provider: opts
+            .provider
+            .as_ref()
+            .map(|p| &*p.0 as &dyn MasterKeyProvider),
+    };
+    metadata.key_groups = keys::wrap_data_key_with(groups, &others, threshold, &data_key)?;
     metadata.shamir_threshold = threshold;
     Ok((stores::emit_encrypted(format, &docs, &metadata, emit), true))
 }

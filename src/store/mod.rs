@@ -38,11 +38,14 @@ pub mod redis;
 pub mod registry;
 pub mod retry;
 pub mod sops;
+pub mod sops_keys;
 #[cfg(feature = "aws")]
 pub mod sops_kms;
 #[cfg(not(feature = "aws"))]
 #[path = "sops_kms_off.rs"]
 pub mod sops_kms;
+pub mod sops_pgp;
+pub mod sops_vault;
 #[cfg(feature = "vault")]
 pub mod vault;
 

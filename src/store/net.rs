@@ -1,6 +1,7 @@
 //! Owns what the network backends (`hashicorp/vault`, `redis`, `artifactory`) share: the
 //! request timeout option, turning a transport failure into a sentence and a hint, and removing
-//! credentials from text before it reaches a message.
+//! credentials from text before it reaches a message, and running a call to completion from
+//! synchronous code ([`run_blocking`], for the SOPS master-key providers).
 //!
 //! Every network call is bounded: `options.timeout` (seconds, default [`DEFAULT_TIMEOUT`]) caps
 //! connecting and the whole request, so an unreachable or silent server fails in bounded time.
@@ -147,6 +148,24 @@ pub fn redact_url(url: &str) -> String {
         }
         Err(_) => "<unparsable URL>".to_owned(),
     }
+}
+
+/// Runs `f` to completion on a fresh thread and runtime (the codec calls providers from sync
+/// code that may itself be inside a runtime).
+pub fn run_blocking<T: Send>(
+    f: impl std::future::Future<Output = Result<T, String>> + Send,
+) -> Result<T, String> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for the key service: {e}"))?
+                .block_on(f)
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the key service call panicked".into()))
+    })
 }
 
 #[cfg(test)]

@@ -33,8 +33,9 @@ pub struct SopsStore {
     key_store: Option<Arc<dyn Store>>,
     identities: OnceLock<Result<AgeIdentities, KeyLoadError>>,
     docs: Mutex<HashMap<PathBuf, Arc<Loaded>>>,
-    /// AWS KMS master keys (`kms` entries), as the provider's identity.
-    kms: Arc<super::sops_kms::AwsKmsProvider>,
+    /// The master keys other than age (AWS KMS, PGP, Vault transit, …), as the provider's
+    /// identity and with its `spec.options`.
+    keys: Arc<super::sops_keys::MasterKeys>,
 }
 
 /// A decrypted file, or why it could not be read.
@@ -57,9 +58,30 @@ impl SopsStore {
         env: &BuildEnv,
         key_store: Option<Arc<dyn Store>>,
     ) -> Result<Self, StoreError> {
-        let kms = Arc::new(super::sops_kms::AwsKmsProvider::new(
+        let known = crate::config::kinds::sops_kind(&cfg.kind).is_some();
+        if !known && cfg.kind.starts_with("sops/") {
+            let names: Vec<&str> = crate::config::kinds::SOPS_KINDS
+                .iter()
+                .map(|k| k.name)
+                .collect();
+            return Err(StoreError::Config {
+                store: cfg.name.clone(),
+                message: format!("unknown SOPS provider kind `{}`", cfg.kind),
+                hint: Some(format!("use one of {}", names.join(", "))),
+            });
+        }
+        let options =
+            super::sops_keys::KeyOptions::from_options(&cfg.spec.options).map_err(|message| {
+                StoreError::Config {
+                    store: cfg.name.clone(),
+                    message,
+                    hint: Some("see the SOPS provider options in docs/configuration.md".into()),
+                }
+            })?;
+        let keys = Arc::new(super::sops_keys::MasterKeys::new(
             env.identity.clone(),
             Arc::new(env.cli.auth.clone()),
+            &options,
         ));
         Ok(Self {
             base: env.cli.base_path.clone(),
@@ -67,7 +89,7 @@ impl SopsStore {
             key_store,
             identities: OnceLock::new(),
             docs: Mutex::new(HashMap::new()),
-            kms,
+            keys,
         })
     }
 
@@ -274,7 +296,7 @@ impl SopsStore {
         })?;
         let keys = KeySource {
             age: ids,
-            provider: Some(self.kms.as_ref()),
+            provider: Some(self.keys.as_ref()),
         };
         Document::decrypt(bytes, Format::Yaml, &keys, &sops::DecryptOptions::default())
             .map_err(|e| self.backend_err(file, &e.in_file(file)))
@@ -291,7 +313,7 @@ impl SopsStore {
             if let Some(rule) = config.rule_for(file) {
                 let mut opts = sops::EncryptOptions::from_rule(rule)
                     .map_err(|e| self.backend_err(file, &e))?;
-                opts.provider = Some(sops::SharedProvider(self.kms.clone()));
+                opts.provider = Some(sops::SharedProvider(self.keys.clone()));
                 return Ok(opts);
             }
         }

@@ -210,23 +210,7 @@ impl AwsKmsProvider {
     }
 }
 
-/// Runs `f` to completion on a fresh thread and runtime (the codec calls providers from sync
-/// code that may itself be inside a runtime).
-fn run_blocking<T: Send>(
-    f: impl std::future::Future<Output = Result<T, String>> + Send,
-) -> Result<T, String> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start a runtime for KMS: {e}"))?
-                .block_on(f)
-        })
-        .join()
-        .unwrap_or_else(|_| Err("the KMS call panicked".into()))
-    })
-}
+use super::net::run_blocking;
 
 impl MasterKeyProvider for AwsKmsProvider {
     fn decrypt(&self, kind: &str, entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {

@@ -34,6 +34,7 @@ mod shell;
 mod sops_cli;
 mod sops_crash_safety;
 mod sops_interop;
+mod sops_keys;
 mod templates;
 #[cfg(feature = "vault")]
 mod vault;

@@ -434,6 +434,23 @@ pub fn parse_provider(name: &str, entry: &Node) -> Result<ProviderConfig, String
             ));
         }
     };
+    let mut options = std::collections::BTreeMap::new();
+    match spec_map.get("options") {
+        None | Some(Node::Null) => {}
+        Some(Node::Map(m)) => {
+            for k in m.keys() {
+                if let Some(v) = text(m, k)? {
+                    options.insert(k.clone(), v);
+                }
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "`spec.options` must be a map, found a {}",
+                other.type_name()
+            ));
+        }
+    }
     Ok(ProviderConfig {
         name: name.to_lowercase(),
         kind,
@@ -444,6 +461,7 @@ pub fn parse_provider(name: &str, entry: &Node) -> Result<ProviderConfig, String
             age_key,
             age_recipients,
             recipients_file: text(spec_map, "recipients_file")?.filter(|s| !s.is_empty()),
+            options,
         },
     })
 }

@@ -1,0 +1,101 @@
+//! Owns the master keys of SOPS files other than age, as one [`MasterKeyProvider`]
+//! ([`MasterKeys`]) for the SOPS secret provider and `atmos sops`: it hands each entry to the
+//! provider of its kind — AWS KMS ([`super::sops_kms`]), PGP through `gpg`
+//! ([`super::sops_pgp`]) and HashiCorp Vault transit ([`super::sops_vault`]). A kind plugs in
+//! here and nowhere else.
+//!
+//! Settings come from the SOPS provider entry: its `identity` (cloud credentials) and
+//! `spec.options` (`gnupg_home`, `timeout`, `ca_cert`); `atmos sops` uses the defaults.
+//! Providers are synchronous for the codec; network calls run through [`super::net::run_blocking`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::sops_kms::AwsKmsProvider;
+use super::sops_pgp::PgpProvider;
+use super::sops_vault::VaultTransitProvider;
+use crate::config::AuthConfig;
+use crate::sops::{MasterKeyProvider, Value};
+
+/// Every non-age master-key provider, dispatched by kind.
+pub struct MasterKeys {
+    kms: AwsKmsProvider,
+    pgp: PgpProvider,
+    vault: VaultTransitProvider,
+}
+
+/// Settings of the master keys, from a SOPS provider's `spec.options` (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct KeyOptions {
+    /// `gnupg_home`: the GnuPG home for PGP keys instead of `GNUPGHOME` / `~/.gnupg`.
+    pub gnupg_home: Option<PathBuf>,
+    /// `timeout`: the bound on one network call, in seconds.
+    pub timeout: Option<Duration>,
+    /// `ca_cert`: a PEM bundle that signs the Vault server's certificate.
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl KeyOptions {
+    /// Reads `spec.options`; a malformed value is an error naming the option.
+    pub fn from_options(
+        options: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Self, String> {
+        let timeout = match options.get("timeout") {
+            None => None,
+            Some(raw) => match raw.trim().parse::<f64>() {
+                Ok(s) if s > 0.0 && s <= 3600.0 => Some(Duration::from_secs_f64(s)),
+                _ => {
+                    return Err(format!(
+                        "`spec.options.timeout` must be a number of seconds between 0 and 3600, not `{raw}`"
+                    ));
+                }
+            },
+        };
+        let path = |k: &str| options.get(k).map(|v| crate::env::expand_path(v));
+        Ok(Self {
+            gnupg_home: path("gnupg_home"),
+            timeout,
+            ca_cert: path("ca_cert"),
+        })
+    }
+}
+
+impl MasterKeys {
+    /// The providers, authenticating cloud calls as `identity` (`None` = default credentials).
+    /// No I/O.
+    pub fn new(identity: Option<String>, auth: Arc<AuthConfig>, options: &KeyOptions) -> Self {
+        Self {
+            kms: AwsKmsProvider::new(identity, auth),
+            pgp: PgpProvider::new(options.gnupg_home.clone()),
+            vault: VaultTransitProvider::new(options.timeout, options.ca_cert.clone()),
+        }
+    }
+
+    fn provider(&self, kind: &str) -> Option<&dyn MasterKeyProvider> {
+        Some(match kind {
+            "kms" => &self.kms,
+            "pgp" => &self.pgp,
+            "hc_vault" => &self.vault,
+            _ => return None,
+        })
+    }
+}
+
+impl MasterKeyProvider for MasterKeys {
+    fn decrypt(&self, kind: &str, entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+        match self.provider(kind) {
+            Some(p) => p.decrypt(kind, entry),
+            None => Ok(None),
+        }
+    }
+
+    fn encrypt(&self, kind: &str, spec: &Value, payload: &[u8]) -> Result<Option<Value>, String> {
+        match self.provider(kind) {
+            Some(p) => p.encrypt(kind, spec, payload),
+            None => Ok(None),
+        }
+    }
+}
