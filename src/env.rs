@@ -39,6 +39,13 @@ pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
 pub const SOPS_GPG_EXEC: &str = "SOPS_GPG_EXEC";
 /// GnuPG home directory (keyrings) for SOPS PGP master keys.
 pub const GNUPGHOME: &str = "GNUPGHOME";
+/// GCP: a bearer token for SOPS GCP KMS keys (as sops), before `GOOGLE_CREDENTIALS` and ADC.
+pub const GOOGLE_OAUTH_ACCESS_TOKEN: &str = "GOOGLE_OAUTH_ACCESS_TOKEN";
+/// GCP: credentials JSON, or the path of a file holding it, for SOPS GCP KMS keys (as sops).
+pub const GOOGLE_CREDENTIALS: &str = "GOOGLE_CREDENTIALS";
+/// gcloud's Cloud KMS endpoint override; the default endpoint of SOPS GCP KMS keys.
+pub const CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS: &str =
+    "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS";
 /// Vault server address (default for `hashicorp/vault` stores).
 pub const VAULT_ADDR: &str = "VAULT_ADDR";
 /// Vault token (default for `hashicorp/vault` stores).

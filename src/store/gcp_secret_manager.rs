@@ -362,8 +362,9 @@ impl GcpSecretManagerStore {
     }
 }
 
-/// Builds credentials from a JSON key or ADC file, by its `type`.
-fn from_json(text: &str) -> Result<google_cloud_auth::credentials::Credentials, String> {
+/// Builds credentials from a JSON key or ADC file, by its `type` (also used by the SOPS GCP
+/// KMS master keys).
+pub fn from_json(text: &str) -> Result<google_cloud_auth::credentials::Credentials, String> {
     use google_cloud_auth::credentials as gc;
     let json: serde_json::Value =
         serde_json::from_str(text).map_err(|_| "it is not valid JSON".to_owned())?;
@@ -383,7 +384,7 @@ fn from_json(text: &str) -> Result<google_cloud_auth::credentials::Credentials, 
 }
 
 /// A fixed bearer token (an identity's `access_token` file).
-struct AccessToken(SecretString);
+pub struct AccessToken(pub SecretString);
 
 impl std::fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

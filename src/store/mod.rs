@@ -38,6 +38,8 @@ pub mod redis;
 pub mod registry;
 pub mod retry;
 pub mod sops;
+#[cfg(feature = "gcp")]
+pub mod sops_gcp_kms;
 pub mod sops_keys;
 #[cfg(feature = "aws")]
 pub mod sops_kms;

@@ -1,11 +1,12 @@
 //! Owns the master keys of SOPS files other than age, as one [`MasterKeyProvider`]
 //! ([`MasterKeys`]) for the SOPS secret provider and `atmos sops`: it hands each entry to the
-//! provider of its kind — AWS KMS ([`super::sops_kms`]), PGP through `gpg`
-//! ([`super::sops_pgp`]) and HashiCorp Vault transit ([`super::sops_vault`]). A kind plugs in
-//! here and nowhere else.
+//! provider of its kind — AWS KMS (`sops_kms`), PGP through `gpg` ([`super::sops_pgp`]),
+//! HashiCorp Vault transit ([`super::sops_vault`]) and GCP Cloud KMS (`sops_gcp_kms`, `gcp`
+//! feature). A kind plugs in here and nowhere else.
 //!
 //! Settings come from the SOPS provider entry: its `identity` (cloud credentials) and
-//! `spec.options` (`gnupg_home`, `timeout`, `ca_cert`); `atmos sops` uses the defaults.
+//! `spec.options` (`gnupg_home`, `timeout`, `ca_cert`, `endpoint`); `atmos sops` uses the
+//! defaults.
 //! Providers are synchronous for the codec; network calls run through [`super::net::run_blocking`].
 
 use std::path::PathBuf;
@@ -20,11 +21,46 @@ use super::sops_vault::VaultTransitProvider;
 use crate::config::AuthConfig;
 use crate::sops::{MasterKeyProvider, Value};
 
+/// The provider of a kind whose cargo feature is off: every use is an error naming the feature.
+#[cfg(not(feature = "gcp"))]
+struct FeatureOff(&'static str, &'static str, &'static str);
+
+#[cfg(not(feature = "gcp"))]
+impl FeatureOff {
+    fn err(&self) -> String {
+        format!(
+            "{} keys need the `{}` feature, which this build of atmos does not include (hint: rebuild atmos with `--features {}`, on by default)",
+            self.1, self.2, self.2
+        )
+    }
+}
+
+#[cfg(not(feature = "gcp"))]
+impl MasterKeyProvider for FeatureOff {
+    fn decrypt(&self, kind: &str, _entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+        if kind == self.0 {
+            Err(self.err())
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn encrypt(&self, kind: &str, _spec: &Value, _payload: &[u8]) -> Result<Option<Value>, String> {
+        if kind == self.0 {
+            Err(self.err())
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 /// Every non-age master-key provider, dispatched by kind.
 pub struct MasterKeys {
     kms: AwsKmsProvider,
     pgp: PgpProvider,
     vault: VaultTransitProvider,
+    #[cfg(feature = "gcp")]
+    gcp: super::sops_gcp_kms::GcpKmsProvider,
 }
 
 /// Settings of the master keys, from a SOPS provider's `spec.options` (all optional).
@@ -36,6 +72,9 @@ pub struct KeyOptions {
     pub timeout: Option<Duration>,
     /// `ca_cert`: a PEM bundle that signs the Vault server's certificate.
     pub ca_cert: Option<PathBuf>,
+    /// `endpoint`: the GCP KMS / Azure Key Vault endpoint instead of the cloud's own (tests,
+    /// private endpoints).
+    pub endpoint: Option<String>,
 }
 
 impl KeyOptions {
@@ -59,6 +98,7 @@ impl KeyOptions {
             gnupg_home: path("gnupg_home"),
             timeout,
             ca_cert: path("ca_cert"),
+            endpoint: options.get("endpoint").cloned(),
         })
     }
 }
@@ -68,6 +108,13 @@ impl MasterKeys {
     /// No I/O.
     pub fn new(identity: Option<String>, auth: Arc<AuthConfig>, options: &KeyOptions) -> Self {
         Self {
+            #[cfg(feature = "gcp")]
+            gcp: super::sops_gcp_kms::GcpKmsProvider::new(
+                identity.clone(),
+                auth.clone(),
+                options.endpoint.clone(),
+                options.timeout,
+            ),
             kms: AwsKmsProvider::new(identity, auth),
             pgp: PgpProvider::new(options.gnupg_home.clone()),
             vault: VaultTransitProvider::new(options.timeout, options.ca_cert.clone()),
@@ -79,6 +126,10 @@ impl MasterKeys {
             "kms" => &self.kms,
             "pgp" => &self.pgp,
             "hc_vault" => &self.vault,
+            #[cfg(feature = "gcp")]
+            "gcp_kms" => &self.gcp,
+            #[cfg(not(feature = "gcp"))]
+            "gcp_kms" => &FeatureOff("gcp_kms", "GCP KMS", "gcp"),
             _ => return None,
         })
     }

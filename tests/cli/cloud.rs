@@ -4,8 +4,7 @@
 //! (unreachable, bad credentials, permission denied, not found) as a bounded exit-1 error naming
 //! the store, and `list --verify` / `validate` reading all backends concurrently.
 
-#[path = "../conformance/fakes.rs"]
-mod fakes;
+use crate::localsrv::fakes;
 // One copy of the server harness per test binary: `localsrv` includes it.
 use crate::localsrv::services;
 

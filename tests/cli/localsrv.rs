@@ -10,6 +10,9 @@ pub mod services;
 #[path = "../conformance/localsrv.rs"]
 pub mod servers;
 
+#[path = "../conformance/fakes.rs"]
+pub mod fakes;
+
 #[path = "../conformance/session_bus.rs"]
 pub mod session_bus;
 

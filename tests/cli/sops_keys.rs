@@ -458,3 +458,103 @@ fn vault_transit_and_mixed_key_groups_work_both_ways_with_real_sops() {
     set_db(&p, &envs, "never-written").code(1);
     unchanged(&p, DEV_API, &before);
 }
+
+#[cfg(feature = "gcp")]
+mod gcp {
+    //! GCP KMS keys against the stateful Cloud KMS wire fake (`tests/fakes/gcp_kms.py`), proven
+    //! first with Google's official Python client. Real sops cannot be pointed at the fake: its
+    //! GCP KMS client speaks gRPC to Google's endpoint and has no endpoint setting.
+
+    use super::{DEV_API, atmos, get_db, project, set_db, unchanged};
+    use crate::localsrv::fakes;
+    use crate::support::require;
+
+    const TOKEN: &str = "kms-identity-token-3Fz";
+    const DENY: &str = "kms-denied-token-9Qa";
+    const KEY: &str = "projects/atmos-test/locations/global/keyRings/sops/cryptoKeys/data";
+
+    #[test]
+    fn gcp_kms_keys_through_the_identity_and_the_environment() {
+        let fake = require(
+            "the GCP Cloud KMS wire fake",
+            fakes::start(
+                "gcp_kms.py",
+                &["--token", TOKEN, "--deny-token", DENY, "--key", KEY],
+                false,
+            ),
+        );
+        let n = require(
+            "google-cloud-kms (.svc/kms-clients)",
+            fake.check_with_official_client(
+                "google.cloud.kms_v1",
+                "check_gcp_kms.py",
+                &[TOKEN, DENY],
+            ),
+        );
+        assert!(n >= 15, "{n}");
+
+        let p = project("sops/gcp-kms", &format!("    gcp_kms: {KEY}\n"));
+        let cfg = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
+        let cfg = cfg
+            .replace(
+                "      kind: sops/gcp-kms\n",
+                "      kind: sops/gcp-kms\n      identity: gcp-dev\n",
+            )
+            .replace(
+                "        path: secrets ",
+                &format!(
+                    "        options:\n          endpoint: {}\n        path: secrets ",
+                    fake.url
+                ),
+            );
+        p.write(
+            "atmos.yaml",
+            &format!(
+                "{cfg}\nauth:\n  providers:\n    gcp-adc:\n      kind: gcp/adc\n  identities:\n    gcp-dev:\n      kind: gcp/service-account\n      via:\n        provider: gcp-adc\n"
+            ),
+        );
+        let token_file = p.join("home/.config/atmos/gcp/gcp-adc/adc/gcp-dev/access_token");
+        std::fs::create_dir_all(token_file.parent().unwrap()).unwrap();
+        std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+
+        // The provider's identity wraps and unwraps the data key.
+        set_db(&p, &[], "via-gcp-kms").ok();
+        let text = std::fs::read_to_string(p.join(DEV_API)).unwrap();
+        assert!(text.contains(&format!("resource_id: {KEY}")), "{text}");
+        assert_eq!(get_db(&p, &[]), "via-gcp-kms");
+        // `atmos sops` uses the environment, like sops (token, endpoint override).
+        let env = [
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN),
+            (
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS",
+                fake.url.as_str(),
+            ),
+        ];
+        let out = atmos(&p, &env, &["sops", "decrypt", DEV_API]).ok().stdout;
+        assert_eq!(out, "DB_PASSWORD: via-gcp-kms\n");
+        atmos(&p, &env, &["sops", "rotate", "-i", DEV_API]).ok();
+        assert_eq!(get_db(&p, &[]), "via-gcp-kms");
+
+        // KMS 403: the service's reason and a hint; 128 from `atmos sops`, 1 from `secret`.
+        let before = std::fs::read(p.join(DEV_API)).unwrap();
+        let denied = [
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", DENY),
+            (
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS",
+                fake.url.as_str(),
+            ),
+        ];
+        let r = atmos(&p, &denied, &["sops", "decrypt", DEV_API]).code(128);
+        assert!(r.stderr.contains("PERMISSION_DENIED"), "{}", r.stderr);
+        assert!(!r.stderr.contains(DENY), "{}", r.stderr);
+        std::fs::write(&token_file, format!("{DENY}\n")).unwrap();
+        let r = set_db(&p, &[], "never-written").code(1);
+        assert!(
+            r.stderr.contains("cryptoKeyEncrypterDecrypter"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("identity `gcp-dev`"), "{}", r.stderr);
+        unchanged(&p, DEV_API, &before);
+    }
+}

@@ -22,28 +22,38 @@ pub fn python() -> Option<PathBuf> {
         .or_else(|| services::unavailable("python3", "not on PATH"))
 }
 
-/// The interpreter of the `.svc/clients` venv that holds the official clients, if `module`
-/// imports there (`ATMOS_TEST_CLIENTS_PYTHON` overrides).
+/// The interpreter of the venv that holds the official client `module`: `.svc/clients` (cloud
+/// stores; `ATMOS_TEST_CLIENTS_PYTHON` overrides) or `.svc/kms-clients` (SOPS key services;
+/// `ATMOS_TEST_KMS_CLIENTS_PYTHON` overrides), whichever imports it.
 pub fn clients_python(module: &str) -> Option<PathBuf> {
-    let py = std::env::var("ATMOS_TEST_CLIENTS_PYTHON")
-        .map(PathBuf::from)
-        .ok()
-        .filter(|p| p.is_file())
-        .or_else(|| Some(services::svc_dir().join("clients/bin/python")).filter(|p| p.is_file()));
-    let Some(py) = py else {
+    let venv = |var: &str, dir: &str| {
+        std::env::var(var)
+            .map(PathBuf::from)
+            .ok()
+            .filter(|p| p.is_file())
+            .or_else(|| {
+                Some(services::svc_dir().join(dir).join("bin/python")).filter(|p| p.is_file())
+            })
+    };
+    let candidates = [
+        venv("ATMOS_TEST_CLIENTS_PYTHON", "clients"),
+        venv("ATMOS_TEST_KMS_CLIENTS_PYTHON", "kms-clients"),
+    ];
+    if candidates.iter().all(Option::is_none) {
         services::unavailable(
             &format!("Python module `{module}`"),
-            ".svc/clients is not installed",
+            ".svc/clients and .svc/kms-clients are not installed",
         );
-    };
-    let ok = Command::new(&py)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(py)
-    } else {
-        services::unavailable(&format!("Python module `{module}`"), "it does not import")
+    }
+    let found = candidates.into_iter().flatten().find(|py| {
+        Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    match found {
+        Some(py) => Some(py),
+        None => services::unavailable(&format!("Python module `{module}`"), "it does not import"),
     }
 }
 
