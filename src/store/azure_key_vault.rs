@@ -280,9 +280,10 @@ impl AzureKeyVaultStore {
     }
 }
 
-/// `without_authentication: true`: a fixed token, for emulators.
+/// `without_authentication: true`: a fixed token, for emulators (also used by the SOPS Azure
+/// Key Vault master keys).
 #[derive(Debug)]
-struct StubToken;
+pub struct StubToken;
 
 #[async_trait::async_trait]
 impl TokenCredential for StubToken {
@@ -299,15 +300,17 @@ impl TokenCredential for StubToken {
 }
 
 /// The default credential chain: environment client secret, workload identity, Azure CLI /
-/// Developer CLI, managed identity. The first source that yields a token is kept.
+/// Developer CLI, managed identity. The first source that yields a token is kept (also used by
+/// the SOPS Azure Key Vault master keys).
 #[derive(Debug)]
-struct Chain {
+pub struct Chain {
     sources: Vec<(&'static str, Arc<dyn TokenCredential>)>,
     winner: Mutex<Option<usize>>,
 }
 
 impl Chain {
-    fn new(tenant: Option<String>) -> azure_core::Result<Self> {
+    /// The chain, with `tenant` (an identity's hint) before `AZURE_TENANT_ID`.
+    pub fn new(tenant: Option<String>) -> azure_core::Result<Self> {
         use crate::env::var;
         let tenant = tenant.or_else(|| var(crate::env::AZURE_TENANT_ID));
         let mut sources: Vec<(&'static str, Arc<dyn TokenCredential>)> = Vec::new();

@@ -38,6 +38,8 @@ pub mod redis;
 pub mod registry;
 pub mod retry;
 pub mod sops;
+#[cfg(feature = "azure")]
+pub mod sops_azure_kv;
 #[cfg(feature = "gcp")]
 pub mod sops_gcp_kms;
 pub mod sops_keys;

@@ -1,11 +1,12 @@
 //! Owns the master keys of SOPS files other than age, as one [`MasterKeyProvider`]
 //! ([`MasterKeys`]) for the SOPS secret provider and `atmos sops`: it hands each entry to the
 //! provider of its kind — AWS KMS (`sops_kms`), PGP through `gpg` ([`super::sops_pgp`]),
-//! HashiCorp Vault transit ([`super::sops_vault`]) and GCP Cloud KMS (`sops_gcp_kms`, `gcp`
-//! feature). A kind plugs in here and nowhere else.
+//! HashiCorp Vault transit ([`super::sops_vault`]), GCP Cloud KMS (`sops_gcp_kms`, `gcp`
+//! feature) and Azure Key Vault keys (`sops_azure_kv`, `azure` feature). A kind plugs in here
+//! and nowhere else.
 //!
 //! Settings come from the SOPS provider entry: its `identity` (cloud credentials) and
-//! `spec.options` (`gnupg_home`, `timeout`, `ca_cert`, `endpoint`); `atmos sops` uses the
+//! `spec.options` (`gnupg_home`, `timeout`, `ca_cert`, `endpoint`, `without_authentication`); `atmos sops` uses the
 //! defaults.
 //! Providers are synchronous for the codec; network calls run through [`super::net::run_blocking`].
 
@@ -22,10 +23,10 @@ use crate::config::AuthConfig;
 use crate::sops::{MasterKeyProvider, Value};
 
 /// The provider of a kind whose cargo feature is off: every use is an error naming the feature.
-#[cfg(not(feature = "gcp"))]
+#[cfg(not(all(feature = "gcp", feature = "azure")))]
 struct FeatureOff(&'static str, &'static str, &'static str);
 
-#[cfg(not(feature = "gcp"))]
+#[cfg(not(all(feature = "gcp", feature = "azure")))]
 impl FeatureOff {
     fn err(&self) -> String {
         format!(
@@ -35,7 +36,7 @@ impl FeatureOff {
     }
 }
 
-#[cfg(not(feature = "gcp"))]
+#[cfg(not(all(feature = "gcp", feature = "azure")))]
 impl MasterKeyProvider for FeatureOff {
     fn decrypt(&self, kind: &str, _entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
         if kind == self.0 {
@@ -61,6 +62,8 @@ pub struct MasterKeys {
     vault: VaultTransitProvider,
     #[cfg(feature = "gcp")]
     gcp: super::sops_gcp_kms::GcpKmsProvider,
+    #[cfg(feature = "azure")]
+    azure: super::sops_azure_kv::AzureKvProvider,
 }
 
 /// Settings of the master keys, from a SOPS provider's `spec.options` (all optional).
@@ -75,6 +78,8 @@ pub struct KeyOptions {
     /// `endpoint`: the GCP KMS / Azure Key Vault endpoint instead of the cloud's own (tests,
     /// private endpoints).
     pub endpoint: Option<String>,
+    /// `without_authentication: true`: a stub bearer for Azure Key Vault emulators.
+    pub without_authentication: bool,
 }
 
 impl KeyOptions {
@@ -99,6 +104,9 @@ impl KeyOptions {
             timeout,
             ca_cert: path("ca_cert"),
             endpoint: options.get("endpoint").cloned(),
+            without_authentication: options
+                .get("without_authentication")
+                .is_some_and(|v| v.trim() == "true"),
         })
     }
 }
@@ -108,6 +116,14 @@ impl MasterKeys {
     /// No I/O.
     pub fn new(identity: Option<String>, auth: Arc<AuthConfig>, options: &KeyOptions) -> Self {
         Self {
+            #[cfg(feature = "azure")]
+            azure: super::sops_azure_kv::AzureKvProvider::new(
+                identity.clone(),
+                auth.clone(),
+                options.without_authentication,
+                options.ca_cert.clone(),
+                options.timeout,
+            ),
             #[cfg(feature = "gcp")]
             gcp: super::sops_gcp_kms::GcpKmsProvider::new(
                 identity.clone(),
@@ -130,6 +146,10 @@ impl MasterKeys {
             "gcp_kms" => &self.gcp,
             #[cfg(not(feature = "gcp"))]
             "gcp_kms" => &FeatureOff("gcp_kms", "GCP KMS", "gcp"),
+            #[cfg(feature = "azure")]
+            "azure_kv" => &self.azure,
+            #[cfg(not(feature = "azure"))]
+            "azure_kv" => &FeatureOff("azure_kv", "Azure Key Vault", "azure"),
             _ => return None,
         })
     }

@@ -558,3 +558,97 @@ mod gcp {
         unchanged(&p, DEV_API, &before);
     }
 }
+
+#[cfg(feature = "azure")]
+mod azure {
+    //! Azure Key Vault keys against the stateful HTTPS keys fake (`tests/fakes/azure_kv_keys.py`,
+    //! real RSA-OAEP-256), proven first with Microsoft's azure-keyvault-keys. Real sops cannot be
+    //! pointed at the fake: its default Azure credential needs Microsoft Entra ID (no loopback
+    //! token source) and its client verifies that the challenge resource matches the vault host.
+
+    use std::time::Duration;
+
+    use super::{DEV_API, get_db, project, set_db, unchanged};
+    use crate::localsrv::fakes;
+    use crate::support::require;
+
+    /// The bearer `without_authentication: true` sends.
+    const STUB: &str = "atmos-without-authentication";
+    const DENY: &str = "akv-denied-token-5Rt";
+
+    /// Makes `token` a valid bearer without permission (`POST /_fake/deny`).
+    fn deny(fake: &fakes::Fake, token: &str) {
+        let pem = std::fs::read(fake.ca.as_ref().unwrap()).unwrap();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
+            .build()
+            .unwrap();
+        let url = format!("{}/_fake/deny?token={token}", fake.url);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                client
+                    .post(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap()
+            });
+    }
+
+    #[test]
+    fn azure_key_vault_keys_wrap_the_data_key_with_rsa_oaep_256() {
+        let fake = require(
+            "the Azure Key Vault keys wire fake",
+            fakes::start(
+                "azure_kv_keys.py",
+                &["--token", STUB, "--deny-token", DENY, "--rsa-key", "sops"],
+                true,
+            ),
+        );
+        let ca = fake.ca.clone().unwrap();
+        let ca = ca.to_str().unwrap();
+        let n = require(
+            "azure-keyvault-keys (.svc/kms-clients)",
+            fake.check_with_official_client(
+                "azure.keyvault.keys",
+                "check_azure_kv_keys.py",
+                &[ca, STUB, DENY],
+            ),
+        );
+        assert!(n >= 12, "{n}");
+        let version = fake.state()["keys"]["sops"][0].as_str().unwrap().to_owned();
+        let url = format!("{}/keys/sops/{version}", fake.url);
+
+        let p = project("sops/azure-kv", &format!("    azure_keyvault: {url}\n"));
+        let cfg = std::fs::read_to_string(p.join("atmos.yaml")).unwrap().replace(
+            "        path: secrets ",
+            &format!(
+                "        options:\n          ca_cert: {ca}\n          without_authentication: true\n        path: secrets "
+            ),
+        );
+        p.write("atmos.yaml", &cfg);
+
+        set_db(&p, &[], "via-azure-kv").ok();
+        let text = std::fs::read_to_string(p.join(DEV_API)).unwrap();
+        assert!(text.contains(&format!("vault_url: {}", fake.url)), "{text}");
+        assert!(text.contains(&format!("version: {version}")), "{text}");
+        assert_eq!(get_db(&p, &[]), "via-azure-kv");
+        // An update keeps the data key (only the unwrap goes to the vault).
+        set_db(&p, &[], "updated").ok();
+        assert_eq!(get_db(&p, &[]), "updated");
+
+        // 403 from the vault: a clear error naming the key and a hint; nothing written.
+        let before = std::fs::read(p.join(DEV_API)).unwrap();
+        deny(&fake, STUB);
+        let r = set_db(&p, &[], "never-written").code(1);
+        assert!(r.stderr.contains("HTTP 403"), "{}", r.stderr);
+        assert!(r.stderr.contains(&url), "{}", r.stderr);
+        assert!(r.stderr.contains("Key Vault Crypto User"), "{}", r.stderr);
+        unchanged(&p, DEV_API, &before);
+    }
+}
