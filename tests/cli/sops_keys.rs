@@ -565,6 +565,8 @@ mod azure {
     //! real RSA-OAEP-256), proven first with Microsoft's azure-keyvault-keys. Real sops cannot be
     //! pointed at the fake: its default Azure credential needs Microsoft Entra ID (no loopback
     //! token source) and its client verifies that the challenge resource matches the vault host.
+    //! The fake makes real 2048-bit RSA keys in Python (three here, about 1 s of CPU in all),
+    //! which is most of this test's time.
 
     use std::time::Duration;
 
