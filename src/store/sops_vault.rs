@@ -140,6 +140,9 @@ impl VaultTransitProvider {
             let cause = net::root_cause(&e, &[token.expose()]);
             match net::classify(&e) {
                 Transport::Timeout => format!("{message} (hint: {hint})"),
+                Transport::Connect => format!(
+                    "{message}: {cause} (hint: check the key's `vault_address` and that Vault is running and reachable from here)"
+                ),
                 _ => format!("{message}: {cause} (hint: {hint})"),
             }
         })?;

@@ -42,6 +42,10 @@ const SOPS_STACK: (&str, &str) = (
 const SOPS_KEYS: (&str, &str) = ("keys.txt", include_str!("../vectors/sops/keys.txt"));
 const SOPS_OTHER_KEYS: (&str, &str) = ("keys.txt", include_str!("../vectors/sops/keys-second.txt"));
 const BASIC_ENC: &str = include_str!("../vectors/sops/basic.enc.yaml");
+/// A SOPS file whose only master key is a Vault transit key at a closed port (9, discard).
+const VAULT_ENC: &str = "a: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAA,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\nsops:\n    hc_vault:\n        - vault_address: http://127.0.0.1:9\n          engine_path: sops\n          key_name: k\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: vault:v1:AAAA\n    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: \"\"\n    unencrypted_suffix: _unencrypted\n    version: 3.11.0\n";
+/// A SOPS file whose only master key is a PGP key.
+const PGP_ENC: &str = "a: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAA,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\nsops:\n    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: \"\"\n    pgp:\n        - created_at: \"2026-01-01T00:00:00Z\"\n          enc: |-\n            -----BEGIN PGP MESSAGE-----\n\n            AAAA\n            -----END PGP MESSAGE-----\n          fp: 0123456789ABCDEF0123456789ABCDEF01234567\n    unencrypted_suffix: _unencrypted\n    version: 3.11.0\n";
 const TAMPERED_ENC: &str = include_str!("../vectors/sops/tampered-value.enc.yaml");
 /// A real file with one more value whose ciphertext is not base64.
 const TRUNCATED_ENC: &str = concat!(
@@ -1182,6 +1186,34 @@ const CASES: &[Case] = &[
         // Also checks that the `secrets/` folder made for the new file is taken away again.
         fragments: &["secrets/dev.enc.yaml", "failed to resolve SOPS recipients"],
     },
+    Case {
+        name: "SOPS provider: unknown kind",
+        files: &[
+            (
+                "atmos.yaml",
+                "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\nsecrets:\n  providers:\n    vault:\n      kind: sops/gpgg\n      spec:\n        path: secrets\n",
+            ),
+            SOPS_STACK,
+        ],
+        args: &["secret", "get", "K", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["unknown SOPS provider kind `sops/gpgg`", "sops/pgp"],
+    },
+    Case {
+        name: "SOPS provider: bad spec.options.timeout",
+        files: &[
+            (
+                "atmos.yaml",
+                "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\nsecrets:\n  providers:\n    vault:\n      kind: sops/hc-vault\n      spec:\n        path: secrets\n        options: {timeout: soon}\n",
+            ),
+            SOPS_STACK,
+        ],
+        args: &["secret", "get", "K", "-s", "dev", "-c", "api"],
+        env: &[],
+        code: 1,
+        fragments: &["spec.options.timeout", "soon"],
+    },
     // ---- SOPS files through `atmos sops` (sops's own exit codes, see docs/exit-codes.md) -----
     Case {
         name: "sops decrypt: missing file",
@@ -1238,6 +1270,67 @@ const CASES: &[Case] = &[
         env: &[],
         code: 128,
         fragments: &["basic.enc.yaml"],
+    },
+    Case {
+        name: "sops decrypt: unreachable Vault",
+        files: &[("v.enc.yaml", VAULT_ENC)],
+        args: &["sops", "decrypt", "v.enc.yaml"],
+        env: &[("VAULT_TOKEN", "t0ken-not-printed")],
+        code: 128,
+        fragments: &[
+            "v.enc.yaml",
+            "cannot connect to Vault at http://127.0.0.1:9",
+            "http://127.0.0.1:9/v1/sops/keys/k",
+            "VAULT_TOKEN",
+        ],
+    },
+    Case {
+        name: "sops decrypt: Vault key without a token",
+        files: &[("v.enc.yaml", VAULT_ENC)],
+        args: &["sops", "decrypt", "v.enc.yaml"],
+        env: &[],
+        code: 128,
+        fragments: &["no Vault token", "VAULT_TOKEN"],
+    },
+    Case {
+        name: "sops decrypt: PGP key, gpg missing",
+        files: &[("p.enc.yaml", PGP_ENC)],
+        args: &["sops", "decrypt", "p.enc.yaml"],
+        env: &[("SOPS_GPG_EXEC", "/nonexistent/gpg")],
+        code: 128,
+        fragments: &[
+            "p.enc.yaml",
+            "0123456789ABCDEF0123456789ABCDEF01234567",
+            "install GnuPG",
+        ],
+    },
+    Case {
+        name: "sops encrypt: bad Vault URI in .sops.yaml",
+        files: &[
+            (
+                ".sops.yaml",
+                "creation_rules:\n  - hc_vault_transit_uri: vault.example.com/keys/k\n",
+            ),
+            ("a.yaml", "a: 1\n"),
+        ],
+        args: &["sops", "encrypt", "a.yaml"],
+        env: &[],
+        code: 1,
+        fragments: &[".sops.yaml", "not a Vault transit key URI"],
+    },
+    Case {
+        name: "sops encrypt: bad --hc-vault-transit",
+        files: &[("a.yaml", "a: 1\n")],
+        args: &[
+            "sops",
+            "encrypt",
+            "--hc-vault-transit",
+            "https://v:8200/keys",
+            "a.yaml",
+        ],
+        env: &[],
+        code: 2,
+        fragments: &["not a Vault transit key URI"],
     },
     Case {
         name: "sops decrypt: MAC mismatch",
