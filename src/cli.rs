@@ -504,10 +504,11 @@ pub struct SopsEncryptArgs {
     /// Comma-separated age recipients (default: the matching `.sops.yaml` creation rule)
     #[arg(long, value_delimiter = ',')]
     pub age: Vec<String>,
-    /// Comma-separated PGP fingerprints (encrypted through `gpg`)
+    /// Comma-separated PGP fingerprints, encrypted through `gpg` (default: `SOPS_PGP_FP`)
     #[arg(long, value_delimiter = ',')]
     pub pgp: Vec<String>,
-    /// Comma-separated Vault transit key URIs (`https://vault:8200/v1/transit/keys/name`)
+    /// Comma-separated Vault transit key URIs, `https://vault:8200/v1/transit/keys/name`
+    /// (default: `SOPS_VAULT_URIS`)
     #[arg(long, value_delimiter = ',')]
     pub hc_vault_transit: Vec<String>,
     /// Rewrite the file instead of printing

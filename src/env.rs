@@ -35,6 +35,11 @@ pub const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
 pub const SOPS_AGE_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
 /// SOPS: a command that prints age identities.
 pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// SOPS: default PGP fingerprints for `sops encrypt` (comma-separated), like `--pgp`.
+pub const SOPS_PGP_FP: &str = "SOPS_PGP_FP";
+/// SOPS: default Vault transit key URIs for `sops encrypt` (comma-separated), like
+/// `--hc-vault-transit`.
+pub const SOPS_VAULT_URIS: &str = "SOPS_VAULT_URIS";
 /// SOPS: the GnuPG program for PGP master keys (default `gpg`).
 pub const SOPS_GPG_EXEC: &str = "SOPS_GPG_EXEC";
 /// GnuPG home directory (keyrings) for SOPS PGP master keys.

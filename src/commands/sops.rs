@@ -247,9 +247,20 @@ fn encrypt_options(a: &SopsEncryptArgs, cfg: Option<&Config>) -> Result<EncryptO
     } else {
         a.age.clone()
     };
-    // Key flags replace the rule's keys, as in sops.
+    // Key flags replace the rule's keys, as in sops; `SOPS_PGP_FP` / `SOPS_VAULT_URIS` are
+    // their defaults.
+    let from_env = |flag: &[String], var: &str| -> Vec<String> {
+        if !flag.is_empty() {
+            return flag.to_vec();
+        }
+        crate::env::var(var)
+            .map(|v| v.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let pgp = from_env(&a.pgp, crate::env::SOPS_PGP_FP);
+    let vault = from_env(&a.hc_vault_transit, crate::env::SOPS_VAULT_URIS);
     let mut flag_keys: Vec<(&'static str, Value)> = Vec::new();
-    for (kind, values) in [("pgp", &a.pgp), ("hc_vault", &a.hc_vault_transit)] {
+    for (kind, values) in [("pgp", &pgp), ("hc_vault", &vault)] {
         for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
             flag_keys.push((
                 kind,

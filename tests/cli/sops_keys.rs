@@ -252,6 +252,15 @@ fn pgp_keys_work_both_ways_with_real_sops() {
         sops(&p, &envs, &["-d", "flag.enc.yaml"]).ok().stdout,
         "a: 1\n"
     );
+    // `SOPS_PGP_FP` is the default of `--pgp`, as in sops.
+    let enc = atmos(
+        &p,
+        &[("GNUPGHOME", home), ("SOPS_PGP_FP", g.fp.as_str())],
+        &["sops", "encrypt", "flag.yaml"],
+    )
+    .ok()
+    .stdout;
+    assert!(enc.contains(&format!("fp: {}", g.fp)), "{enc}");
 
     // No secret key: exit 128 like sops, the fingerprint named, a hint; the file is untouched.
     let empty = g.empty_home();
