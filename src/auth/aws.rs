@@ -196,13 +196,11 @@ fn resolve_inner<'a>(
         let region = str_at(def, &["principal", "region"])
             .or_else(|| str_at(def, &["credentials", "region"]))
             .or_else(|| profile.as_ref().and_then(|p| p.get("region").cloned()));
-        let endpoint_url = str_at(def, &["endpoint_url"])
-            .or_else(|| str_at(def, &["principal", "endpoint_url"]))
-            .or_else(|| {
-                profile
-                    .as_ref()
-                    .and_then(|p| p.get("endpoint_url").cloned())
-            });
+        let endpoint_url = endpoint_url(auth, identity).or_else(|| {
+            profile
+                .as_ref()
+                .and_then(|p| p.get("endpoint_url").cloned())
+        });
         if let Some(c) = read_cached(&creds_path, identity)? {
             return Ok(AwsIdentity {
                 source: CredentialSource::Static(c),
@@ -295,7 +293,7 @@ pub async fn assume_role(
     if let CredentialSource::Static(c) = base {
         loader = loader.credentials_provider(c.clone());
     }
-    let conf = loader.load().await;
+    let conf = load_config(loader).await;
     let client = aws_sdk_sts::Client::new(&conf);
     let out = client
         .assume_role()
@@ -319,6 +317,57 @@ pub async fn assume_role(
         *creds.expiry_mut() = Some(SystemTime::now() + Duration::from_secs(900));
     }
     Ok(creds)
+}
+
+/// The AWS endpoint an identity's definition names, in upstream's order
+/// (`pkg/auth/cloud/aws/resolver.go`): the identity's `spec.endpoint_url`, its legacy
+/// `credentials.aws.resolver.url`, then its provider's (`via.provider`) `spec.endpoint_url` and
+/// `spec.aws.resolver.url`; after those this project's older spellings, the identity's
+/// top-level `endpoint_url` and `principal.endpoint_url`. Empty values count as unset.
+pub fn endpoint_url(auth: &AuthConfig, identity: &str) -> Option<String> {
+    let def = auth.identities.get(identity)?;
+    let provider = def
+        .get("via")
+        .and_then(|v| v.get("provider"))
+        .and_then(Node::as_str)
+        .and_then(|p| auth.providers.get(p));
+    str_at(def, &["spec", "endpoint_url"])
+        .or_else(|| str_at(def, &["credentials", "aws", "resolver", "url"]))
+        .or_else(|| provider.and_then(|p| str_at(p, &["spec", "endpoint_url"])))
+        .or_else(|| provider.and_then(|p| str_at(p, &["spec", "aws", "resolver", "url"])))
+        .or_else(|| str_at(def, &["endpoint_url"]))
+        .or_else(|| str_at(def, &["principal", "endpoint_url"]))
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+}
+
+/// Loads an SDK configuration the way the Go SDK reads its environment: a set-but-empty
+/// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` (or profile `endpoint_url`) counts as
+/// unset. (The Rust SDK would otherwise keep the empty URL and panic in the endpoint resolver;
+/// upstream's test harness clears the variable exactly that way.)
+pub async fn load_config(loader: aws_config::ConfigLoader) -> aws_config::SdkConfig {
+    let conf = loader.load().await;
+    let mut builder = conf.clone().into_builder();
+    if conf.endpoint_url().is_some_and(|u| u.trim().is_empty()) {
+        builder.set_endpoint_url(None);
+    }
+    if conf.service_config().is_some() {
+        builder = builder.service_config(NonEmptyServiceConfig(conf));
+    }
+    builder.build()
+}
+
+/// The SDK's per-service environment and profile settings, with empty values dropped.
+#[derive(Debug)]
+struct NonEmptyServiceConfig(aws_config::SdkConfig);
+
+impl aws_types::service_config::LoadServiceConfig for NonEmptyServiceConfig {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        self.0
+            .service_config()?
+            .load_config(key)
+            .filter(|v| !v.trim().is_empty())
+    }
 }
 
 fn str_at(def: &Map, path: &[&str]) -> Option<String> {
@@ -469,6 +518,38 @@ fn read_cached(path: &Path, identity: &str) -> Result<Option<Credentials>, AwsAu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_follow_upstreams_order() {
+        let node = crate::yaml::parse(
+            "providers:\n  p1: {kind: aws/iam-identity-center, spec: {endpoint_url: http://provider-spec}}\n  p2: {kind: aws/iam-identity-center, spec: {aws: {resolver: {url: http://provider-legacy}}}}\nidentities:\n  both: {kind: aws/user, spec: {endpoint_url: http://spec}, credentials: {aws: {resolver: {url: http://legacy}}}, endpoint_url: http://top}\n  legacy: {kind: aws/user, credentials: {aws: {resolver: {url: http://legacy}}}, endpoint_url: http://top}\n  viap1: {kind: aws/permission-set, via: {provider: p1}, endpoint_url: http://top}\n  viap2: {kind: aws/permission-set, via: {provider: p2}}\n  top: {kind: aws/user, endpoint_url: http://top}\n  empty: {kind: aws/user, spec: {endpoint_url: ''}}\n",
+            "t",
+        )
+        .unwrap();
+        let section = |k: &str| {
+            node.get(k)
+                .and_then(Node::as_map)
+                .map(|m| {
+                    m.iter()
+                        .map(|(n, v)| (n.clone(), v.as_map().cloned().unwrap_or_default()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let auth = AuthConfig {
+            realm: String::new(),
+            providers: section("providers"),
+            identities: section("identities"),
+        };
+        let at = |i: &str| endpoint_url(&auth, i);
+        assert_eq!(at("both").as_deref(), Some("http://spec"));
+        assert_eq!(at("legacy").as_deref(), Some("http://legacy"));
+        assert_eq!(at("viap1").as_deref(), Some("http://provider-spec"));
+        assert_eq!(at("viap2").as_deref(), Some("http://provider-legacy"));
+        assert_eq!(at("top").as_deref(), Some("http://top"));
+        assert_eq!(at("empty"), None);
+        assert_eq!(at("nobody"), None);
+    }
 
     #[test]
     fn ini_errors_name_lines_not_values() {

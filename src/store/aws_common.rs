@@ -277,7 +277,7 @@ impl<C> AwsContext<C> {
         if let CredentialSource::Static(c) = source {
             loader = loader.credentials_provider(c);
         }
-        Ok(loader.load().await)
+        Ok(aws_auth::load_config(loader).await)
     }
 
     fn auth_error(&self, e: &aws_auth::AwsAuthError) -> StoreError {

@@ -3,8 +3,10 @@
 //! `context`, assuming its `role` first when it has one.
 //!
 //! Credentials: the SOPS provider's `identity` (the same resolution as the AWS stores),
-//! else the SDK's default chain. The KMS region comes from the key ARN; the endpoint follows the
-//! SDK's usual settings (`AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`), as sops does.
+//! else the SDK's default chain. The KMS region comes from the key ARN; the endpoint is the
+//! identity's (`spec.endpoint_url`, `credentials.aws.resolver.url`, … as for the AWS stores),
+//! else the SDK's usual settings (`AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`; empty = unset), as
+//! sops does.
 //!
 //! The codec's provider trait is synchronous; each call runs on a short-lived thread with its own
 //! runtime, so it works from inside or outside a tokio runtime.
@@ -24,7 +26,8 @@ use crate::store::aws_common;
 pub struct AwsKmsProvider {
     identity: Option<String>,
     auth: Arc<AuthConfig>,
-    creds: OnceLock<Result<CredentialSource, String>>,
+    /// The identity's credentials and the endpoint it names (resolved once).
+    creds: OnceLock<Result<(CredentialSource, Option<String>), String>>,
 }
 
 impl AwsKmsProvider {
@@ -91,19 +94,19 @@ impl AwsKmsProvider {
             .read_timeout(aws_common::READ_TIMEOUT)
             .operation_timeout(aws_common::OPERATION_TIMEOUT)
             .build();
-        let sts = StsSettings {
+        let mut sts = StsSettings {
             region: region.clone(),
             endpoint: None,
             timeouts: Some(timeouts.clone()),
         };
-        let base = match self.creds.get() {
+        let (base, endpoint) = match self.creds.get() {
             Some(c) => c.clone()?,
             None => {
                 let c = match &self.identity {
-                    None => Ok(CredentialSource::DefaultChain),
+                    None => Ok((CredentialSource::DefaultChain, None)),
                     Some(i) => aws_auth::resolve(&self.auth, i, &sts)
                         .await
-                        .map(|id| id.source)
+                        .map(|id| (id.source, id.endpoint_url))
                         .map_err(|e| {
                             let hint = crate::error::Diagnose::hint(&e)
                                 .map(|h| format!(" (hint: {h})"))
@@ -115,6 +118,7 @@ impl AwsKmsProvider {
                 c?
             }
         };
+        sts.endpoint.clone_from(&endpoint);
         let source = match role {
             Some(r) => CredentialSource::Static(
                 aws_auth::assume_role(&base, r, "sops@atmos", &sts)
@@ -133,7 +137,12 @@ impl AwsKmsProvider {
         if let CredentialSource::Static(c) = source {
             loader = loader.credentials_provider(c);
         }
-        Ok(aws_sdk_kms::Client::new(&loader.load().await))
+        if let Some(e) = endpoint {
+            loader = loader.endpoint_url(e);
+        }
+        Ok(aws_sdk_kms::Client::new(
+            &aws_auth::load_config(loader).await,
+        ))
     }
 
     /// A failed KMS call, for messages.

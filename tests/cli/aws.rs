@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use crate::support::{SENTINEL, TestContext};
 
-struct Moto {
-    svc: services::Service,
+pub(crate) struct Moto {
+    pub(crate) svc: services::Service,
     python: std::path::PathBuf,
     recording: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
-fn moto() -> Option<Moto> {
+pub(crate) fn moto() -> Option<Moto> {
     let Some(bin) = services::find_bin("MOTO_SERVER", "moto", "moto_server") else {
         services::unavailable("moto_server", "not installed (.svc/moto)");
     };
@@ -43,7 +43,7 @@ fn moto() -> Option<Moto> {
 }
 
 impl Moto {
-    fn boto3(&self, script: &str) -> serde_json::Value {
+    pub(crate) fn boto3(&self, script: &str) -> serde_json::Value {
         let out = Command::new(&self.python)
             .args(["-c", script])
             .env("MOTO_URL", &self.svc.url)

@@ -36,5 +36,6 @@ mod sops_crash_safety;
 mod sops_interop;
 mod sops_keys;
 mod templates;
+mod upstream_fixtures;
 #[cfg(feature = "vault")]
 mod vault;

@@ -1,0 +1,197 @@
+//! Upstream atmos's own Floci scenarios (`tests/upstream/`, copied unchanged) run through the
+//! binary the way upstream's harness runs them: only the `FLOCI_*` environment is pointed at the
+//! local servers (moto for AWS, the wire fakes for Azure and GCP), and for AWS every ambient
+//! `AWS_*` variable is cleared to the empty string, `AWS_ENDPOINT_URL` included, so the
+//! endpoint and the credentials must come from the identity (`spec.endpoint_url`, the legacy
+//! `credentials.aws.resolver.url`). Each goes set → get → list → validate → masked describe →
+//! delete, and what was written is checked in the server's own state.
+
+use crate::support::{TestContext, copy_dir, repo, require};
+
+/// A temp project holding `tests/upstream/<name>`, with upstream's harness environment.
+fn scenario(name: &str) -> TestContext {
+    let mut p = TestContext::empty();
+    copy_dir(&repo().join("tests/upstream").join(name), p.path());
+    let dir = p.path().to_str().unwrap().to_owned();
+    p.env("ATMOS_CLI_CONFIG_PATH", &dir);
+    p.env("ATMOS_FLOCI_TEST_ID", "t1");
+    p
+}
+
+/// What upstream's harness does with `ClearAWSEnv: true`.
+fn clear_aws_env(p: &mut TestContext) {
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        p.env(k, "");
+    }
+    p.env("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+fn set(p: &TestContext, stack: &str, component: &str, assignment: &str, extra: &[&str]) {
+    let mut args = vec![
+        "secret", "set", assignment, "-s", stack, "-c", component, "--force",
+    ];
+    args.extend_from_slice(extra);
+    p.run(&args).ok();
+}
+
+/// `secret list` names every key, `secret validate` passes, and `describe component` masks the
+/// values: `<MASKED>` shows and none of `values` does.
+fn list_validate_describe(p: &TestContext, component: &str, names: &[&str], values: &[&str]) {
+    let list = p
+        .run(&["secret", "list", "-s", "dev", "-c", component])
+        .ok();
+    for n in names {
+        assert!(list.stdout.contains(n), "list lacks {n}:\n{}", list.stdout);
+    }
+    p.run(&["secret", "validate", "-s", "dev", "-c", component])
+        .ok();
+    let described = p
+        .run(&[
+            "describe",
+            "component",
+            component,
+            "-s",
+            "dev",
+            "--format",
+            "json",
+        ])
+        .ok();
+    assert!(
+        described.stdout.contains("<MASKED>"),
+        "{}",
+        described.stdout
+    );
+    for v in values {
+        assert!(!described.stdout.contains(v), "describe shows {v}");
+    }
+}
+
+fn delete(p: &TestContext, component: &str, names: &[&str]) {
+    for n in names {
+        p.run(&[
+            "secret", "delete", n, "-s", "dev", "-c", component, "--force",
+        ])
+        .ok();
+    }
+}
+
+/// `aws-secrets-floci` and `sops-kms-floci` on one moto server.
+#[test]
+fn upstream_aws_scenarios_on_moto() {
+    let m = require("moto (moto_server)", crate::aws::moto());
+    let url = m.svc.url.clone();
+
+    // aws-secrets-floci: aws/ssm + aws/asm with identity `floci-superuser`, whose endpoint is
+    // its `spec.endpoint_url: !env FLOCI_ENDPOINT_URL`.
+    let mut p = scenario("aws-secrets-floci");
+    clear_aws_env(&mut p);
+    p.env("FLOCI_ENDPOINT_URL", &url);
+    p.env("FLOCI_SECRETS_SSM_PREFIX", "/atmos-tests/secrets/t1");
+    p.env("FLOCI_SECRETS_ASM_PREFIX", "atmos-tests/secrets/t1");
+    let c = "secret-consumer";
+    set(&p, "dev", c, "SSM_INSTANCE_TOKEN=dev-instance-token", &[]);
+    set(&p, "dev", c, "SSM_STACK_TOKEN=dev-stack-token", &[]);
+    set(
+        &p,
+        "dev",
+        c,
+        r#"ASM_DATABASE_CONFIG={"username":"demo","password":"dev-db-password","host":"db.dev.local"}"#,
+        &[],
+    );
+    set(&p, "dev", c, "GLOBAL_SHARED_TOKEN=shared-token", &[]);
+    let stored = m.boto3(
+        "import boto3, json\nssm = boto3.client('ssm')\nasm = boto3.client('secretsmanager')\np = '/atmos-tests/secrets/t1'\nout = {n: ssm.get_parameter(Name=p + n, WithDecryption=True)['Parameter']['Value'] for n in ['/dev/secret-consumer/SSM_INSTANCE_TOKEN', '/dev/SSM_STACK_TOKEN', '/GLOBAL_SHARED_TOKEN']}\nout['asm'] = asm.get_secret_value(SecretId='atmos-tests/secrets/t1/dev/secret-consumer/ASM_DATABASE_CONFIG')['SecretString']\nprint(json.dumps(out))",
+    );
+    assert!(
+        stored["/dev/secret-consumer/SSM_INSTANCE_TOKEN"]
+            .as_str()
+            .unwrap()
+            .contains("dev-instance-token")
+    );
+    assert!(
+        stored["/dev/SSM_STACK_TOKEN"]
+            .as_str()
+            .unwrap()
+            .contains("dev-stack-token")
+    );
+    assert!(
+        stored["/GLOBAL_SHARED_TOKEN"]
+            .as_str()
+            .unwrap()
+            .contains("shared-token")
+    );
+    assert!(stored["asm"].as_str().unwrap().contains("dev-db-password"));
+    let password = p
+        .run(&[
+            "secret",
+            "get",
+            "ASM_DATABASE_CONFIG",
+            "-s",
+            "dev",
+            "-c",
+            c,
+            "--path",
+            ".password",
+            "--mask=false",
+        ])
+        .ok();
+    assert_eq!(password.stdout.trim_end(), "dev-db-password");
+    let names = [
+        "SSM_INSTANCE_TOKEN",
+        "SSM_STACK_TOKEN",
+        "ASM_DATABASE_CONFIG",
+        "GLOBAL_SHARED_TOKEN",
+    ];
+    list_validate_describe(&p, c, &names, &["dev-instance-token", "dev-db-password"]);
+    delete(&p, c, &names);
+    let left = m.boto3(
+        "import boto3, json\nssm = boto3.client('ssm')\nprint(json.dumps([x['Name'] for x in ssm.describe_parameters()['Parameters'] if x['Name'].startswith('/atmos-tests/secrets/t1')]))",
+    );
+    assert_eq!(left, serde_json::json!([]), "SSM parameters left behind");
+
+    // sops-kms-floci: the SOPS aws-kms provider as identity `floci-superuser`, whose endpoint is
+    // the legacy `credentials.aws.resolver.url`; the harness writes `.sops.yaml` with a KMS key.
+    let mut p = scenario("sops-kms-floci");
+    clear_aws_env(&mut p);
+    p.env("FLOCI_ENDPOINT_URL", &url);
+    let key = m.boto3(
+        "import boto3, json\nprint(json.dumps(boto3.client('kms').create_key()['KeyMetadata']['Arn']))",
+    );
+    p.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: secrets/.*\\.enc\\.yaml$\n    kms: {}\n",
+            key.as_str().unwrap()
+        ),
+    );
+    let id = ["--identity", "floci-superuser"];
+    set(&p, "dev", "app", "API_KEY=supersecret-value", &id);
+    let file = std::fs::read_to_string(p.join("secrets/dev.enc.yaml")).unwrap();
+    assert!(file.contains(key.as_str().unwrap()), "{file}");
+    assert!(!file.contains("supersecret-value"));
+    let got = p
+        .run(&[
+            "secret",
+            "get",
+            "API_KEY",
+            "-s",
+            "dev",
+            "-c",
+            "app",
+            "--mask=false",
+            "--identity",
+            "floci-superuser",
+        ])
+        .ok();
+    assert!(got.stdout.contains("supersecret-value"));
+    list_validate_describe(&p, "app", &["API_KEY"], &["supersecret-value"]);
+    delete(&p, "app", &["API_KEY"]);
+}
