@@ -1,5 +1,6 @@
 //! Owns the `azure/keyvault` store: Microsoft's
-//! `azure_security_keyvault_secrets` client against one vault (`vault_url`, https only).
+//! `azure_security_keyvault_secrets` client against one vault (`vault_url`, alias `endpoint`;
+//! https, or plain http only when the user opts in for an emulator).
 //!
 //! - Names: `compose` with `-`, then Key Vault's rules (`keys::azure_name`):
 //!   `atmos-plat-ue2-dev-vpc-primary-DB-PASSWORD`. Instance scope only, as atmos (stack/global →
@@ -19,7 +20,9 @@
 //!   (workload identity); the Azure CLI / Developer CLI; managed identity. The identity only
 //!   contributes a tenant hint.
 //! - TLS: rustls; `ca_cert` (a PEM file) adds a trusted CA, e.g. for a test vault. Verification
-//!   is never disabled. `disable_challenge_resource_verification: true` accepts a challenge whose
+//!   is never disabled. Plain `http://` is refused unless `endpoint_insecure: true`,
+//!   `insecure_allow_credential_with_http: true` or `without_authentication: true` opts in (as
+//!   upstream's emulator fixtures do); a real credential over HTTP gets a warning, once. `disable_challenge_resource_verification: true` accepts a challenge whose
 //!   resource is not a parent domain of the vault host (needed for loopback vaults).
 //! - Bounded: connect 5 s, request 15 s, 2 retries, 20 s per call.
 
@@ -61,6 +64,9 @@ pub struct AzureKeyVaultStore {
     ca_cert: Option<std::path::PathBuf>,
     verify_challenge_resource: bool,
     stub_auth: bool,
+    /// `http://` vault (opted in): the SDK is handed `https://` and [`PlainHttp`] sends it
+    /// over plain HTTP, since the SDK refuses to authorize non-TLS requests.
+    plain_http: bool,
     tenant: Option<String>,
     client: PerRuntime<SecretClient>,
     /// vault name → the coordinate that claimed it in this command (collision guard).
@@ -92,21 +98,35 @@ impl AzureKeyVaultStore {
             })?
             .trim_end_matches('/')
             .to_owned();
-        if !vault_url.starts_with("https://") {
+        let stub_auth = option_bool(cfg, "without_authentication");
+        let insecure = ["endpoint_insecure", "insecure_allow_credential_with_http"]
+            .iter()
+            .any(|k| option_bool(cfg, k));
+        let plain_http = if vault_url.starts_with("https://") {
+            false
+        } else if vault_url.starts_with("http://") && (insecure || stub_auth) {
+            true
+        } else if vault_url.starts_with("http://") {
             return Err(config_err(
                 format!("`vault_url` must be an https URL, got `{vault_url}`"),
-                "Key Vault sends bearer tokens over TLS only; use https (trust a private CA with `options.ca_cert`)".into(),
+                "Key Vault sends bearer tokens over TLS only; use https (trust a private CA with `options.ca_cert`), or for a local emulator opt in with `endpoint_insecure: true` or `without_authentication: true`".into(),
             ));
-        }
-        for unsupported in ["insecure_allow_credential_with_http", "endpoint_insecure"] {
-            if option_bool(cfg, unsupported) {
-                return Err(config_err(
-                    format!(
-                        "`{unsupported}` is not supported: credentials are never sent over plain HTTP"
-                    ),
-                    "serve the vault over https and trust its CA with `options.ca_cert`".into(),
-                ));
-            }
+        } else {
+            return Err(config_err(
+                format!("`vault_url` must be an http(s) URL, got `{vault_url}`"),
+                "write it as `https://<vault>.vault.azure.net`".into(),
+            ));
+        };
+        if plain_http && !stub_auth {
+            crate::printer::queue_warning(format!(
+                "store `{}`: `{vault_url}` is plain HTTP, so the Azure credential's bearer token travels unencrypted (`{}` is set)",
+                cfg.name,
+                if option_bool(cfg, "insecure_allow_credential_with_http") {
+                    "insecure_allow_credential_with_http"
+                } else {
+                    "endpoint_insecure"
+                }
+            ));
         }
         let tenant = match &env.identity {
             Some(identity) => {
@@ -123,7 +143,8 @@ impl AzureKeyVaultStore {
             vault_url,
             ca_cert: option_str(&cfg.options, "ca_cert").map(crate::env::expand_path),
             verify_challenge_resource: !option_bool(cfg, "disable_challenge_resource_verification"),
-            stub_auth: option_bool(cfg, "without_authentication"),
+            stub_auth,
+            plain_http,
             tenant,
             cfg: cfg.clone(),
             client: PerRuntime::default(),
@@ -237,11 +258,20 @@ impl AzureKeyVaultStore {
                 let http = http
                     .build()
                     .map_err(|e| self.err(key, format!("cannot set up HTTPS: {e}"), None))?;
+                let (transport, vault_url): (Arc<dyn azure_core::http::HttpClient>, String) =
+                    if self.plain_http {
+                        (
+                            Arc::new(PlainHttp(http)),
+                            format!("https://{}", &self.vault_url["http://".len()..]),
+                        )
+                    } else {
+                        (Arc::new(http), self.vault_url.clone())
+                    };
                 let credential = self.credential(key)?;
                 let options = SecretClientOptions {
                     verify_challenge_resource: Some(self.verify_challenge_resource),
                     client_options: ClientOptions {
-                        transport: Some(Transport::new(Arc::new(http))),
+                        transport: Some(Transport::new(transport)),
                         retry: RetryOptions::exponential(ExponentialRetryOptions {
                             initial_delay: azure_core::time::Duration::milliseconds(200),
                             max_retries: 2,
@@ -252,7 +282,7 @@ impl AzureKeyVaultStore {
                     },
                     ..SecretClientOptions::default()
                 };
-                SecretClient::new(&self.vault_url, credential, Some(options)).map_err(|e| {
+                SecretClient::new(&vault_url, credential, Some(options)).map_err(|e| {
                     self.err(
                         key,
                         format!("cannot create the Key Vault client: {e}"),
@@ -277,6 +307,28 @@ impl AzureKeyVaultStore {
                 ),
             )
         })?))
+    }
+}
+
+/// The transport of an opted-in `http://` vault: the SDK builds `https://` requests (it
+/// refuses to authorize others) and this sends each one over plain HTTP.
+#[derive(Debug)]
+struct PlainHttp(reqwest::Client);
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for PlainHttp {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        let mut plain = request.clone();
+        if plain.url().scheme() == "https" && plain.url_mut().set_scheme("http").is_err() {
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Other,
+                "cannot switch the request to plain HTTP",
+            ));
+        }
+        azure_core::http::HttpClient::execute_request(&self.0, &plain).await
     }
 }
 

@@ -100,6 +100,30 @@ impl RetryPolicy for LoggedRetries {
     }
 }
 
+/// The REST base URL of an `endpoint` option, as upstream reads it: a scheme-less
+/// `host:port` (gRPC style, as upstream's docs write it) gets `https://`, or `http://` when
+/// `endpoint_insecure: true` (upstream's plaintext gRPC; here plain HTTP, whatever scheme was
+/// written). The result must parse as a URL with a host.
+fn normalize_endpoint(raw: &str, insecure: bool) -> Result<String, String> {
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"));
+    let url = if insecure {
+        format!("http://{}", rest.unwrap_or(raw))
+    } else if rest.is_some() {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
+    let url = url.trim_end_matches('/').to_owned();
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+        _ => Err(format!(
+            "`endpoint` `{raw}` is not a host[:port] or http(s) URL"
+        )),
+    }
+}
+
 impl GcpSecretManagerStore {
     /// Builds the store from its `stores:` entry and effective identity. No network I/O.
     pub fn build(cfg: &StoreConfig, env: &super::BuildEnv) -> Result<Self, StoreError> {
@@ -136,9 +160,23 @@ impl GcpSecretManagerStore {
                 }
             }
         };
+        let insecure = cfg
+            .options
+            .get("endpoint_insecure")
+            .and_then(crate::yaml::Node::as_bool)
+            .unwrap_or(false);
         let endpoint = option_str(&cfg.options, "endpoint")
             .or_else(|| option_str(&cfg.options, "endpoint_url"))
-            .map(|e| e.trim_end_matches('/').to_owned());
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| normalize_endpoint(e, insecure))
+            .transpose()
+            .map_err(|m| {
+                config_err(
+                    m,
+                    "write `options.endpoint` as `host:port` or `https://host[:port]` (with `endpoint_insecure: true` for a plain-HTTP emulator)",
+                )
+            })?;
         let without_auth = cfg
             .options
             .get("without_authentication")
@@ -586,6 +624,27 @@ mod tests {
         assert!(build("project_id: p\nlocations: {a: 1}").is_err());
         let s = build("project_id: p\nendpoint_url: http://h:1/").unwrap();
         assert_eq!(s.endpoint.as_deref(), Some("http://h:1"));
+        let at = |o: &str| build(&format!("project_id: p\n{o}")).unwrap().endpoint;
+        assert_eq!(
+            at("endpoint: localhost:4568").as_deref(),
+            Some("https://localhost:4568")
+        );
+        assert_eq!(
+            at("endpoint: localhost:4568\nendpoint_insecure: true").as_deref(),
+            Some("http://localhost:4568")
+        );
+        assert_eq!(
+            at("endpoint: https://h:1\nendpoint_insecure: true").as_deref(),
+            Some("http://h:1")
+        );
+        assert_eq!(at("endpoint: ''"), None);
+        for bad in ["endpoint: 'http://'", "endpoint: ':::'", "endpoint: 'a b'"] {
+            let e = build(&format!("project_id: p\n{bad}"))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains("not a host[:port]"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -195,3 +195,105 @@ fn upstream_aws_scenarios_on_moto() {
     list_validate_describe(&p, "app", &["API_KEY"], &["supersecret-value"]);
     delete(&p, "app", &["API_KEY"]);
 }
+
+/// `azure-secrets-floci`: `endpoint` over plain HTTP under a path, `endpoint_insecure`,
+/// `without_authentication`, `disable_challenge_resource_verification`, against the Key Vault
+/// fake serving HTTP under `/devstoreaccount1-keyvault`. Then the same vault without the
+/// opt-in is refused, and with a real credential over HTTP a warning says so.
+#[test]
+fn upstream_azure_scenario_on_the_key_vault_fake() {
+    use crate::cloud::fakes;
+    let akv = require(
+        "the Azure Key Vault wire fake",
+        fakes::start(
+            "azure_key_vault.py",
+            &["--base-path", "/devstoreaccount1-keyvault"],
+            false,
+        ),
+    );
+    let mut p = scenario("azure-secrets-floci");
+    let endpoint = format!("{}/devstoreaccount1-keyvault", akv.url);
+    p.env("FLOCI_AZURE_ENDPOINT", &akv.url);
+    p.env("FLOCI_AZURE_KEYVAULT_ENDPOINT", &endpoint);
+    p.env("FLOCI_AZURE_SECRETS_PREFIX", "atmos-tests-azure-t1");
+    let c = "secret-consumer";
+    set(
+        &p,
+        "dev",
+        c,
+        "AZURE_INSTANCE_TOKEN=azure-instance-token",
+        &[],
+    );
+    let state = akv.state();
+    assert_eq!(
+        state["live"]["atmos-tests-azure-t1-dev-secret-consumer-AZURE-INSTANCE-TOKEN"][0],
+        "\"azure-instance-token\"",
+        "{state}"
+    );
+    assert_eq!(
+        p.get("AZURE_INSTANCE_TOKEN", "dev", c),
+        "azure-instance-token"
+    );
+    list_validate_describe(&p, c, &["AZURE_INSTANCE_TOKEN"], &["azure-instance-token"]);
+    delete(&p, c, &["AZURE_INSTANCE_TOKEN"]);
+    assert_eq!(akv.state()["live"], serde_json::json!({}));
+
+    // Plain HTTP without an opt-in is refused, naming the store.
+    let atmos_yaml = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
+    let strict = atmos_yaml
+        .replace("      endpoint_insecure: true\n", "")
+        .replace("      without_authentication: true\n", "");
+    p.write("atmos.yaml", &strict);
+    p.run(&[
+        "secret",
+        "get",
+        "AZURE_INSTANCE_TOKEN",
+        "-s",
+        "dev",
+        "-c",
+        c,
+    ])
+    .code(1)
+    .stderr_has("secrets/azure")
+    .stderr_has("must be an https URL")
+    .stderr_has("endpoint_insecure: true");
+    // A real credential over HTTP (opted in): one warning, before any request.
+    p.write(
+        "atmos.yaml",
+        &atmos_yaml.replace("      without_authentication: true\n", ""),
+    );
+    let r = p.run(&["secret", "list", "-s", "dev", "-c", c]).ok();
+    assert_eq!(
+        r.stderr.matches("travels unencrypted").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+}
+
+/// `gcp-secrets-floci`: `endpoint` + `endpoint_insecure` + `without_authentication` against the
+/// Secret Manager fake; then the same endpoint written scheme-less (`127.0.0.1:PORT`, as
+/// upstream's docs write it) works too.
+#[test]
+fn upstream_gcp_scenario_on_the_secret_manager_fake() {
+    use crate::cloud::fakes;
+    let gsm = require(
+        "the GCP Secret Manager wire fake",
+        fakes::start("gcp_secret_manager.py", &[], false),
+    );
+    for endpoint in [gsm.url.clone(), gsm.url.replace("http://", "")] {
+        let mut p = scenario("gcp-secrets-floci");
+        p.env("FLOCI_GCP_ENDPOINT", &endpoint);
+        p.env("FLOCI_GCP_PROJECT_ID", "floci-local");
+        p.env("FLOCI_GCP_SECRETS_PREFIX", "atmos-tests-gcp-t1");
+        let c = "secret-consumer";
+        set(&p, "dev", c, "GCP_INSTANCE_TOKEN=gcp-instance-token", &[]);
+        let state = gsm.state();
+        let name = "projects/floci-local/secrets/atmos-tests-gcp-t1_dev_secret-consumer_GCP_INSTANCE_TOKEN";
+        assert!(state.get(name).is_some(), "{state}");
+        assert_eq!(p.get("GCP_INSTANCE_TOKEN", "dev", c), "gcp-instance-token");
+        list_validate_describe(&p, c, &["GCP_INSTANCE_TOKEN"], &["gcp-instance-token"]);
+        delete(&p, c, &["GCP_INSTANCE_TOKEN"]);
+        assert_eq!(gsm.state(), serde_json::json!({}));
+    }
+}

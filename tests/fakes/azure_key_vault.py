@@ -8,8 +8,11 @@ Name rule `^[0-9a-zA-Z-]{1,127}$` (400 BadParameter). PUT on a deleted-but-recov
 with `WWW-Authenticate: Bearer authorization=".../<tenant>", resource="https://vault.azure.net"`;
 with --token only that bearer passes (else 401), --deny-token answers 403 Forbidden.
 
-usage: azure_key_vault.py --port N --cert leaf.pem --key leaf.key [--tenant T] [--token T]
-                          [--deny-token D] [--delay-ms MS]
+Without --cert/--key it serves plain HTTP (an emulator, as upstream's `azure-secrets-floci`
+fixture expects); --base-path serves the vault under a path prefix (`/devstoreaccount1-keyvault`).
+
+usage: azure_key_vault.py --port N [--cert leaf.pem --key leaf.key] [--base-path P] [--tenant T]
+                          [--token T] [--deny-token D] [--delay-ms MS]
 """
 import re
 import secrets as pysecrets
@@ -43,7 +46,8 @@ class Akv(fakecommon.Handler):
         self.reply(code, obj)
 
     def base(self):
-        return f"https://{self.headers.get('Host', '127.0.0.1')}"
+        scheme = "https" if self.opts.cert else "http"
+        return f"{scheme}://{self.headers.get('Host', '127.0.0.1')}{self.opts.base_path}"
 
     def props(self, name, v, with_value):
         out = {
@@ -68,6 +72,10 @@ class Akv(fakecommon.Handler):
         return out
 
     def route(self, m, path, query, body):
+        if self.opts.base_path:
+            if not path.startswith(self.opts.base_path + "/"):
+                return err(404, "NotFound", f"no route for {m} {path}")
+            path = path[len(self.opts.base_path):]
         if "api-version" not in query:
             return err(400, "BadParameter", "The 'api-version' query parameter is missing.")
         token = self.bearer()
@@ -154,8 +162,9 @@ class Akv(fakecommon.Handler):
 
 if __name__ == "__main__":
     p = fakecommon.arg_parser(__doc__)
-    p.add_argument("--cert", required=True)
-    p.add_argument("--key", required=True)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--base-path", default="")
     p.add_argument("--tenant", default="00000000-0000-0000-0000-000000000000")
     opts = p.parse_args()
     fakecommon.serve(Akv, opts, opts.cert, opts.key)
