@@ -25,6 +25,7 @@ mod keychain;
 mod leak;
 mod listing;
 mod localsrv;
+mod no_panic;
 mod operators;
 mod passthrough;
 #[cfg(feature = "redis")]
