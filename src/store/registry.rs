@@ -145,7 +145,8 @@ impl Registry {
         }
     }
 
-    /// The effective identity of a store: its own `identity`, else the default.
+    /// The effective identity of a store: its own `identity`, else the default. (With
+    /// `--identity=false` a store that names its own identity is refused in [`Registry::store`].)
     pub fn identity_for(&self, store: &StoreConfig) -> Option<String> {
         if !store.kind.uses_identity() {
             return None;
@@ -187,6 +188,23 @@ impl Registry {
             .stores
             .get(&name)
             .ok_or_else(|| RegistryError::StoreMissing(name.clone()))?;
+        if let (DefaultIdentity::Disabled, Some(own)) = (&self.default_identity, &cfg.identity)
+            && cfg.kind.uses_identity()
+        {
+            // As upstream: a store that names its identity never falls back to ambient
+            // credentials, which could read or write another account.
+            return Err(StoreError::Config {
+                store: cfg.name.clone(),
+                message: format!(
+                    "store identity is configured but auth resolver is not set: the store requires identity `{own}` and `--identity=false` turns authentication off"
+                ),
+                hint: Some(format!(
+                    "drop `--identity=false` (or ATMOS_IDENTITY=false) to authenticate as `{own}`, or remove `identity` from `stores.{}` to use the ambient credentials",
+                    cfg.name
+                )),
+            }
+            .into());
+        }
         let env = BuildEnv {
             cli: self.cfg.clone(),
             identity: self.identity_for(cfg),

@@ -144,6 +144,32 @@ fn upstream_aws_scenarios_on_moto() {
         ])
         .ok();
     assert_eq!(password.stdout.trim_end(), "dev-db-password");
+    // `--identity=false` on stores that name their identity: refused as upstream refuses it,
+    // never a fall back to ambient credentials (here: moto's default account via env keys).
+    let mut ambient = scenario("aws-secrets-floci");
+    ambient.env("AWS_ACCESS_KEY_ID", "testing");
+    ambient.env("AWS_SECRET_ACCESS_KEY", "testing");
+    ambient.env("AWS_ENDPOINT_URL", &url);
+    ambient.env("FLOCI_ENDPOINT_URL", &url);
+    ambient.env("FLOCI_SECRETS_SSM_PREFIX", "/atmos-tests/secrets/t1");
+    ambient.env("FLOCI_SECRETS_ASM_PREFIX", "atmos-tests/secrets/t1");
+    let r = ambient
+        .run(&[
+            "secret",
+            "get",
+            "SSM_INSTANCE_TOKEN",
+            "-s",
+            "dev",
+            "-c",
+            c,
+            "--mask=false",
+            "--identity=false",
+        ])
+        .code(1)
+        .stderr_has("store identity is configured but auth resolver is not set")
+        .stderr_has("secrets/ssm")
+        .stderr_has("hint: drop `--identity=false`");
+    assert!(!r.stdout.contains("dev-instance-token"));
     let names = [
         "SSM_INSTANCE_TOKEN",
         "SSM_STACK_TOKEN",
