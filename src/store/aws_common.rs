@@ -27,8 +27,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const READ_TIMEOUT: Duration = Duration::from_secs(8);
 /// One attempt, end to end.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One operation including retries.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
+/// One operation including retries (the default store budget; `options.timeout` lowers or
+/// raises it).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 /// Attempts per operation (throttling and 5xx are retried with exponential backoff and jitter).
 pub const MAX_ATTEMPTS: u32 = 4;
 
@@ -53,6 +54,8 @@ pub struct AwsContext<C> {
     endpoint: Option<String>,
     read_role: Option<String>,
     write_role: Option<String>,
+    /// `options.timeout`: the bound of one operation, retries included.
+    budget: Duration,
     creds: Creds,
     auth: Arc<AuthConfig>,
     read: PerRuntime<C>,
@@ -185,6 +188,7 @@ impl<C> AwsContext<C> {
             region,
             endpoint,
             read_role: role("read_role_arn"),
+            budget: super::net::timeout(cfg)?,
             write_role: role("write_role_arn"),
             creds: identity.map_or(Creds::DefaultChain, Creds::Identity),
             auth,
@@ -206,12 +210,12 @@ impl<C> AwsContext<C> {
         }
     }
 
-    fn timeouts() -> TimeoutConfig {
+    fn timeouts(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(self.budget))
+            .read_timeout(READ_TIMEOUT.min(self.budget))
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(self.budget))
+            .operation_timeout(self.budget)
             .build()
     }
 
@@ -234,7 +238,7 @@ impl<C> AwsContext<C> {
         let sts = StsSettings {
             region: self.region.clone(),
             endpoint: self.endpoint.clone(),
-            timeouts: Some(Self::timeouts()),
+            timeouts: Some(self.timeouts()),
         };
         let (mut source, mut endpoint) = match &self.creds {
             Creds::DefaultChain => (CredentialSource::DefaultChain, self.endpoint.clone()),
@@ -264,7 +268,7 @@ impl<C> AwsContext<C> {
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(self.region.clone()))
-            .timeout_config(Self::timeouts())
+            .timeout_config(self.timeouts())
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(MAX_ATTEMPTS)

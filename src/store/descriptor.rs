@@ -50,6 +50,8 @@ fn builder(kind: StoreKind) -> Option<Builder> {
 /// Builds the backend of a `stores:` entry.
 pub fn build(cfg: &StoreConfig, env: &BuildEnv) -> Result<Arc<dyn Store>, StoreError> {
     let kind = cfg.kind.as_str();
+    // `options.timeout` is every backend's call budget: a bad value is a configuration error.
+    super::net::timeout(cfg)?;
     if let Some(build) = builder(cfg.kind) {
         return build(cfg, env);
     }

@@ -1,7 +1,8 @@
 //! Owns [`KeyedBackend`]: the shape of a backend that holds one value per physical key (vault,
 //! artifactory, redis, GCP Secret Manager, Azure Key Vault, 1Password, AWS SSM / Secrets
 //! Manager). A backend implements the per-key calls once; the [`Store`] impl (batching, bounded
-//! fan-out, one failed connection reported for every key, `describe_key`) comes from here.
+//! fan-out, one failed connection reported for every key, `describe_key`, the per-call time
+//! budget `options.timeout`) comes from here.
 
 use std::future::Future;
 
@@ -37,6 +38,14 @@ pub trait KeyedBackend: Send + Sync {
 
     /// The scopes the backend can hold.
     const SCOPES: &'static [Scope] = &[Scope::Instance, Scope::Stack, Scope::Global];
+
+    /// The time budget of one call (one read wave, one write, one delete): `options.timeout`
+    /// seconds, default [`super::net::DEFAULT_TIMEOUT`]. The [`Store`] impl below enforces it
+    /// around everything a call does (client set-up, credentials, retries), so a server that
+    /// accepts and never answers fails in bounded time, naming the store.
+    fn budget(&self) -> std::time::Duration {
+        super::net::timeout(self.config()).unwrap_or(super::net::DEFAULT_TIMEOUT)
+    }
 
     /// What the backend supports: the constants above, with delete support.
     fn store_capabilities(&self) -> Capabilities {
@@ -185,6 +194,64 @@ where
         .await
 }
 
+/// The error of a call that ran out of its time budget.
+fn out_of_time<B: KeyedBackend + ?Sized>(
+    backend: &B,
+    key: &Coordinate,
+    budget: std::time::Duration,
+) -> StoreError {
+    StoreError::Backend {
+        store: backend.config().name.clone(),
+        key: backend.describe(key),
+        message: format!(
+            "timed out: no answer within {} s (the store's time budget)",
+            budget.as_secs_f64()
+        ),
+        hint: Some(format!(
+            "check that the {} backend is reachable and healthy; `stores.{}.options.timeout` sets the budget in seconds (default {} s)",
+            B::KIND,
+            backend.config().name,
+            super::net::DEFAULT_TIMEOUT.as_secs()
+        )),
+        exit_code: crate::error::code::FAILURE,
+    }
+}
+
+/// Runs a batch within `budget` per wave of in-flight calls (a batch of `n` keys runs in
+/// `ceil(n / (batch size × concurrency))` waves); on time-out every key gets the error.
+async fn within_budget<B, T>(
+    backend: &B,
+    keys: &[Coordinate],
+    batch: impl Future<Output = Batch<T>>,
+) -> Batch<T>
+where
+    B: KeyedBackend + ?Sized,
+{
+    let caps = backend.store_capabilities();
+    let per_wave = (caps.batch_size.max(1) * caps.concurrency.max(1)).max(1);
+    let waves = u32::try_from(keys.len().div_ceil(per_wave).max(1)).unwrap_or(u32::MAX);
+    let budget = backend.budget();
+    match tokio::time::timeout(budget.saturating_mul(waves), batch).await {
+        Ok(results) => results,
+        Err(_) => keys
+            .iter()
+            .map(|k| Err(out_of_time(backend, k, budget)))
+            .collect(),
+    }
+}
+
+/// Runs one write or delete within the budget.
+async fn once_within_budget<B: KeyedBackend + ?Sized>(
+    backend: &B,
+    key: &Coordinate,
+    call: impl Future<Output = Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    let budget = backend.budget();
+    tokio::time::timeout(budget, call)
+        .await
+        .unwrap_or_else(|_| Err(out_of_time(backend, key, budget)))
+}
+
 impl<B: KeyedBackend> Store for B {
     fn name(&self) -> &str {
         &self.config().name
@@ -202,14 +269,14 @@ impl<B: KeyedBackend> Store for B {
         &'a self,
         keys: &'a [Coordinate],
     ) -> BoxFuture<'a, Vec<Result<Option<SecretValue>, StoreError>>> {
-        Box::pin(self.get_batch(keys))
+        Box::pin(within_budget(self, keys, self.get_batch(keys)))
     }
 
     fn exists_many<'a>(
         &'a self,
         keys: &'a [Coordinate],
     ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
-        Box::pin(self.exists_batch(keys))
+        Box::pin(within_budget(self, keys, self.exists_batch(keys)))
     }
 
     fn set<'a>(
@@ -217,11 +284,11 @@ impl<B: KeyedBackend> Store for B {
         key: &'a Coordinate,
         value: &'a SecretValue,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.put_key(key, value))
+        Box::pin(once_within_budget(self, key, self.put_key(key, value)))
     }
 
     fn delete<'a>(&'a self, key: &'a Coordinate) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.delete_key(key))
+        Box::pin(once_within_budget(self, key, self.delete_key(key)))
     }
 
     fn describe_key(&self, key: &Coordinate) -> String {

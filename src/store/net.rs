@@ -1,5 +1,6 @@
-//! Owns what the network backends (`hashicorp/vault`, `redis`, `artifactory`) share: the
-//! request timeout option, turning a transport failure into a sentence and a hint, and removing
+//! Owns what the network backends share: the `timeout` option (for every keyed backend the
+//! budget of one call, see `keyed.rs`; for `hashicorp/vault`, `redis` and `artifactory` also the
+//! bound of each request), turning a transport failure into a sentence and a hint, removing
 //! credentials from text before it reaches a message, and running a call to completion from
 //! synchronous code ([`run_blocking`], for the SOPS master-key providers).
 //!
@@ -11,8 +12,8 @@ use std::time::Duration;
 use crate::config::StoreConfig;
 use crate::store::StoreError;
 
-/// Default bound on one network request (connect + answer).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default budget of one store call, and bound on one network request (connect + answer).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The request timeout of a store: `options.timeout` in seconds (a number or a string).
 pub fn timeout(cfg: &StoreConfig) -> Result<Duration, StoreError> {
@@ -32,7 +33,7 @@ pub fn timeout(cfg: &StoreConfig) -> Result<Duration, StoreError> {
                 "`timeout` must be a number of seconds between 0 and 3600, not `{raw}`"
             ),
             hint: Some(
-                "set `options.timeout: 10` (seconds) or remove it for the 30 s default".into(),
+                "set `options.timeout: 10` (seconds) or remove it for the 20 s default".into(),
             ),
         }),
     }
@@ -181,6 +182,24 @@ mod tests {
         assert_eq!(redact_url("rediss://:pw@h:1"), "rediss://:****@h:1");
         assert_eq!(redact_url("http://h:8200"), "http://h:8200/");
         assert_eq!(redact_url("not a url"), "<unparsable URL>");
+    }
+
+    #[test]
+    fn the_default_budget_is_20_s_and_timeout_sets_it() {
+        let cfg = |o: &str| crate::store::test_config("s", crate::config::StoreKind::Redis, o);
+        assert_eq!(timeout(&cfg("url: x")).unwrap(), Duration::from_secs(20));
+        assert_eq!(
+            timeout(&cfg("url: x\ntimeout: 2")).unwrap(),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            timeout(&cfg("url: x\ntimeout: '0.5'")).unwrap(),
+            Duration::from_millis(500)
+        );
+        for bad in ["abc", "''", "0", "-1", "99999"] {
+            let e = timeout(&cfg(&format!("url: x\ntimeout: {bad}"))).unwrap_err();
+            assert!(e.to_string().contains("`timeout` must be"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod support;
 mod artifactory;
 #[cfg(feature = "aws")]
 mod aws;
+mod budgets;
 mod ci;
 #[cfg(all(feature = "gcp", feature = "azure", feature = "onepassword"))]
 mod cloud;

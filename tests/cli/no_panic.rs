@@ -234,7 +234,14 @@ fn cases() -> Vec<Case> {
         vec!["secret", "get", "X", "-s", "dev", "-c", "api"],
         vec!["secret", "set", "X=v", "-s", "dev", "-c", "api", "--force"],
     ];
-    let plain_ops: Vec<Vec<&'static str>> = vec![vec!["describe", "component", "api", "-s", "dev"]];
+    let plain_ops: Vec<Vec<&'static str>> = vec![vec![
+        "describe",
+        "component",
+        "api",
+        "-s",
+        "dev",
+        "--mask=false",
+    ]];
     let mut out = Vec::new();
     for k in kinds(&dead) {
         let ops = if PLAIN.contains(&k.kind) {

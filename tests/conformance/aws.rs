@@ -278,7 +278,7 @@ fn unreachable_endpoint_fails_fast() {
 #[test]
 fn server_that_stops_answering_fails_within_the_timeouts() {
     // A listener that accepts and never answers: the attempt timeout (10 s) bounds each attempt
-    // and the operation timeout (25 s) bounds the whole call.
+    // and the store budget (default 20 s: the operation timeout) bounds the whole call.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let hold = std::thread::spawn(move || {
