@@ -85,6 +85,10 @@ pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
 pub const PATH: &str = "PATH";
 /// XDG config home.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// XDG data home (the keychain store's `file` backend).
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// Data home for atmos, before `XDG_DATA_HOME` (as Go atmos).
+pub const ATMOS_XDG_DATA_HOME: &str = "ATMOS_XDG_DATA_HOME";
 /// The user's home directory.
 pub const HOME: &str = "HOME";
 /// Log filter.
@@ -106,6 +110,20 @@ pub fn user_config_dir() -> Option<std::path::PathBuf> {
         return Some(x.into());
     }
     var(HOME).map(|h| std::path::Path::new(&h).join(".config"))
+}
+
+/// The user's data directory for atmos's files: `ATMOS_XDG_DATA_HOME`, else `XDG_DATA_HOME`,
+/// else `~/.local/share` (`~/Library/Application Support` on macOS), as Go atmos's `pkg/xdg`.
+pub fn user_data_dir() -> Option<std::path::PathBuf> {
+    if let Some(x) = var(ATMOS_XDG_DATA_HOME).or_else(|| var(XDG_DATA_HOME)) {
+        return Some(x.into());
+    }
+    let home = std::path::PathBuf::from(var(HOME)?);
+    Some(if cfg!(target_os = "macos") {
+        home.join("Library").join("Application Support")
+    } else {
+        home.join(".local").join("share")
+    })
 }
 
 /// Expands a leading `~` and `$VAR`/`${VAR}` references in a path.

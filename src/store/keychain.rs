@@ -1,12 +1,23 @@
-//! Owns the `keychain` store: secret by default, values JSON-encoded under
-//! `<prefix>/<stack…>/<component…>/<key>` in one keychain service.
+//! Owns the `keychain` store: secret by default, values JSON-encoded under the composed key
+//! `<prefix>/<stack…>/<component…>/<key>`, in the layouts Go atmos uses (upstream
+//! `pkg/keyring`), so either tool reads what the other wrote.
 //!
 //! Backends (`options.backend`):
 //! - `system`: the OS keychain through `keyring-core` (Secret Service, macOS Keychain, Windows
-//!   Credential Manager).
-//! - `file`: an age-encrypted file (scrypt passphrase from `ATMOS_KEYRING_PASSWORD` or
-//!   `options.password_env`) at `<file_dir>/<service>.age`; for headless machines and CI.
+//!   Credential Manager), one item per value with **service = the composed key** and
+//!   **account = `options.service`** (default `atmos-secrets`), as zalando/go-keyring is called
+//!   by Go atmos.
+//! - `file`: one JWE file per value (99designs/keyring's file backend, see
+//!   [`super::go_keyring`]) in `options.file_dir`, default
+//!   `<ATMOS_XDG_DATA_HOME | XDG_DATA_HOME | ~/.local/share>/atmos/keyring`; password from
+//!   `ATMOS_KEYRING_PASSWORD` or `options.password_env`. For headless machines and CI.
 //! - `memory`: process-local, for tests.
+//!
+//! Data written by earlier versions of this program stays readable: the system backend's old
+//! layout (service = `options.service`, account = the composed key) and the file backend's old
+//! age-encrypted `<file_dir or ~/.config/atmos/keyring>/<service>.age` are read when the new
+//! layout has no value; writing or deleting a value removes its old copy, so data moves over as
+//! it is used and nothing is lost.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -51,7 +62,7 @@ impl KeychainStore {
                         }
                     })?;
                     crate::printer::queue_warning(format!(
-                        "store `{}`: no system keychain answered ({why}); using the encrypted file `{}` instead",
+                        "store `{}`: no system keychain answered ({why}); using the encrypted files in `{}` instead",
                         cfg.name,
                         file.location()
                     ));
@@ -168,27 +179,36 @@ impl Store for KeychainStore {
     }
 }
 
-/// The age-encrypted file backend.
+/// The file backend: one JWE file per value in `dir`, in Go atmos's format
+/// ([`super::go_keyring`]), with the old single age file as a read fallback.
 pub struct FileKv {
-    path: PathBuf,
+    dir: PathBuf,
     password: SecretString,
+    legacy: Option<AgeFileKv>,
 }
-
-/// scrypt work factor for the file backend: about 50 ms here, so a command stays fast while an
-/// offline guess still costs real work. The password is what protects the file.
-const FILE_WORK_FACTOR: u8 = 15;
 
 impl FileKv {
     fn from_config(cfg: &StoreConfig, service: &str) -> Result<Self, StoreError> {
-        let dir = match option_str(&cfg.options, "file_dir") {
-            Some(d) => crate::env::expand_path(d),
-            None => crate::env::user_config_dir()
+        let no_dir = |what: &str| StoreError::Config {
+            store: cfg.name.clone(),
+            message: format!("cannot find the user {what} directory for the keyring files"),
+            hint: Some("set `options.file_dir` or `HOME`".into()),
+        };
+        let given = option_str(&cfg.options, "file_dir").map(crate::env::expand_path);
+        let dir = match &given {
+            // As upstream: a path with an extension names a file; its folder is used.
+            Some(d) if d.extension().is_some() => d
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            Some(d) => d.clone(),
+            None => crate::env::user_data_dir()
                 .map(|d| d.join("atmos").join("keyring"))
-                .ok_or_else(|| StoreError::Config {
-                    store: cfg.name.clone(),
-                    message: "cannot find the user config directory for the keyring file".into(),
-                    hint: Some("set `options.file_dir` or `HOME`".into()),
-                })?,
+                .ok_or_else(|| no_dir("data"))?,
+        };
+        let legacy_dir = match given {
+            Some(d) => Some(d),
+            None => crate::env::user_config_dir().map(|d| d.join("atmos").join("keyring")),
         };
         let env_name = option_str(&cfg.options, "password_env")
             .unwrap_or(crate::env::ATMOS_KEYRING_PASSWORD)
@@ -200,13 +220,133 @@ impl FileKv {
                 "export {env_name}=… (any passphrase; keep it out of git)"
             )),
         })?;
-        Ok(Self::new(
-            dir.join(format!("{service}.age")),
-            SecretString::new(password),
-        ))
+        let password = SecretString::new(password);
+        let legacy = legacy_dir
+            .map(|d| d.join(format!("{service}.age")))
+            .filter(|p| p.is_file())
+            .map(|p| AgeFileKv::new(p, password.clone()));
+        Ok(Self {
+            dir,
+            password,
+            legacy,
+        })
     }
 
-    /// A file backend at `path` with `password`.
+    /// A file backend in `dir` with `password`, and no old-layout file.
+    pub fn new(dir: PathBuf, password: SecretString) -> Self {
+        Self {
+            dir,
+            password,
+            legacy: None,
+        }
+    }
+
+    /// Also reads (and empties) this old-layout age file.
+    #[must_use]
+    pub fn with_legacy(mut self, legacy: AgeFileKv) -> Self {
+        self.legacy = Some(legacy);
+        self
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(super::go_keyring::file_name(key))
+    }
+}
+
+impl Kv for FileKv {
+    fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String> {
+        let path = self.path(account);
+        let token = match std::fs::read_to_string(&path) {
+            Ok(t) => Zeroizing::new(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return match &self.legacy {
+                    Some(old) => old.get(account),
+                    None => Ok(None),
+                };
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot read keyring file `{}`: {e}",
+                    path.display()
+                ));
+            }
+        };
+        use super::go_keyring::OpenError;
+        match super::go_keyring::open(&token, self.password.expose()) {
+            Ok((_, bytes)) => String::from_utf8(bytes.to_vec())
+                .map(|s| Some(Zeroizing::new(s)))
+                .map_err(|_| format!("keyring file `{}` does not hold text", path.display())),
+            Err(OpenError::WrongPassword) => Err(format!(
+                "cannot open keyring file `{}`: wrong password",
+                path.display()
+            )),
+            Err(OpenError::Malformed(why)) => Err(format!(
+                "cannot read keyring file `{}`: {why}",
+                path.display()
+            )),
+        }
+    }
+
+    fn set(&self, account: &str, value: &str) -> Result<(), String> {
+        let path = self.path(account);
+        let token = Zeroizing::new(super::go_keyring::seal(
+            account,
+            value.as_bytes(),
+            self.password.expose(),
+        )?);
+        let created = crate::fsx::ensure_parent_dir(&path, 0o700)
+            .map_err(|e| format!("cannot create the folder of `{}`: {e}", path.display()))?;
+        let written = crate::fsx::with_locked(&path, 0o600, |_current: Option<Vec<u8>>| {
+            Ok::<_, std::io::Error>((Some(token.as_bytes().to_vec()), ()))
+        })
+        .map_err(|e| format!("cannot write keyring file `{}`: {e}", path.display()));
+        if written.is_err() {
+            crate::fsx::remove_created_dirs(&path, created.as_deref());
+        }
+        written?;
+        match &self.legacy {
+            Some(old) => old.delete(account),
+            None => Ok(()),
+        }
+    }
+
+    fn delete(&self, account: &str) -> Result<(), String> {
+        let path = self.path(account);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot delete keyring file `{}`: {e}",
+                    path.display()
+                ));
+            }
+        }
+        match &self.legacy {
+            Some(old) => old.delete(account),
+            None => Ok(()),
+        }
+    }
+
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+/// The file backend of earlier versions of this program: one age-encrypted (scrypt) JSON map
+/// of all values in `<dir>/<service>.age`. Read as a fallback of [`FileKv`], and emptied as
+/// values move to the new layout.
+pub struct AgeFileKv {
+    path: PathBuf,
+    password: SecretString,
+}
+
+/// scrypt work factor for the file backend: about 50 ms here, so a command stays fast while an
+/// offline guess still costs real work. The password is what protects the file.
+const FILE_WORK_FACTOR: u8 = 15;
+
+impl AgeFileKv {
+    /// An age file backend at `path` with `password`.
     pub fn new(path: PathBuf, password: SecretString) -> Self {
         Self { path, password }
     }
@@ -289,7 +429,7 @@ impl Drop for Entries {
     }
 }
 
-impl Kv for FileKv {
+impl Kv for AgeFileKv {
     fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String> {
         Ok(self
             .read()?
@@ -352,10 +492,34 @@ mod system {
             }
         }
 
-        fn entry(&self, account: &str) -> Result<keyring_core::Entry, String> {
+        /// The item of a composed key in Go atmos's layout: service = the key, account = the
+        /// store's service name.
+        fn entry(&self, key: &str) -> Result<keyring_core::Entry, String> {
             self.store
-                .build(&self.service, account, None)
+                .build(key, &self.service, None)
                 .map_err(|e| e.to_string())
+        }
+
+        /// The same item in this program's earlier layout (service and account swapped).
+        fn legacy_entry(&self, key: &str) -> Result<keyring_core::Entry, String> {
+            self.store
+                .build(&self.service, key, None)
+                .map_err(|e| e.to_string())
+        }
+
+        fn read(entry: &keyring_core::Entry) -> Result<Option<Zeroizing<String>>, String> {
+            match entry.get_password() {
+                Ok(p) => Ok(Some(Zeroizing::new(p))),
+                Err(KeyringError::NoEntry) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+
+        fn remove(entry: &keyring_core::Entry) -> Result<(), String> {
+            match entry.delete_credential() {
+                Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
         }
     }
 
@@ -387,28 +551,26 @@ mod system {
 
     impl Kv for SystemKv {
         fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String> {
-            match self.entry(account)?.get_password() {
-                Ok(p) => Ok(Some(Zeroizing::new(p))),
-                Err(KeyringError::NoEntry) => Ok(None),
-                Err(e) => Err(e.to_string()),
+            match Self::read(&self.entry(account)?)? {
+                Some(v) => Ok(Some(v)),
+                None => Self::read(&self.legacy_entry(account)?),
             }
         }
 
         fn set(&self, account: &str, value: &str) -> Result<(), String> {
             self.entry(account)?
                 .set_password(value)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            Self::remove(&self.legacy_entry(account)?)
         }
 
         fn delete(&self, account: &str) -> Result<(), String> {
-            match self.entry(account)?.delete_credential() {
-                Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
-                Err(e) => Err(e.to_string()),
-            }
+            Self::remove(&self.entry(account)?)?;
+            Self::remove(&self.legacy_entry(account)?)
         }
 
         fn location(&self) -> String {
-            format!("system keychain, service `{}`", self.service)
+            format!("system keychain, account `{}`", self.service)
         }
     }
 }

@@ -58,21 +58,22 @@ fn keychain_system_backend() {
         out.status.success() && stdout.contains("test result: ok. 1 passed"),
         "inner run failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    // The values are in gnome-keyring, JSON-encoded, under `<prefix>/<stack split at -…>/…/<key>`.
+    // The values are in gnome-keyring, JSON-encoded, in Go atmos's layout: service = the composed
+    // key `<prefix>/<stack split at -…>/…/<key>`, account = the store's service name.
     assert_eq!(
         session
-            .lookup(&service, "atmos/plat/ue2/dev/KEEP")
+            .lookup("atmos/plat/ue2/dev/KEEP", &service)
             .as_deref(),
         Some("\"kept in the keyring\"")
     );
     assert_eq!(
         session
-            .lookup(&service, "atmos/dev/api/KEEP_JSON")
+            .lookup("atmos/dev/api/KEEP_JSON", &service)
             .as_deref(),
         Some(r#"{"a":1}"#)
     );
     // Deleted ones are gone.
-    assert_eq!(session.lookup(&service, "atmos/dev/api/ROTATED"), None);
+    assert_eq!(session.lookup("atmos/dev/api/ROTATED", &service), None);
     // Nothing fell back to the file backend.
     assert!(!stderr.contains("no system keychain answered"), "{stderr}");
 }
@@ -89,7 +90,7 @@ fn inner_system_conformance() {
     assert!(
         store
             .describe_key(&c)
-            .contains(&format!("system keychain, service `{service}`")),
+            .contains(&format!("system keychain, account `{service}`")),
         "{}",
         store.describe_key(&c)
     );

@@ -24,7 +24,8 @@ mod vault;
 
 use std::sync::Arc;
 
-use atmos_secrets::secret_value::SecretString;
+use atmos_secrets::secret_value::{SecretString, SecretValue};
+use atmos_secrets::store::Store as _;
 use atmos_secrets::store::keychain::{FileKv, KeychainStore};
 use atmos_secrets::store::memory::MemoryKv;
 
@@ -37,14 +38,22 @@ fn keychain_memory_backend() {
 #[test]
 fn keychain_file_backend() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("atmos-secrets.age");
-    let kv = FileKv::new(path.clone(), SecretString::from("conformance-password"));
+    let kv = FileKv::new(
+        dir.path().to_path_buf(),
+        SecretString::from("conformance-password"),
+    );
     let store = KeychainStore::with_kv("kc", "atmos", Arc::new(kv));
     suite::run(&store, &suite::Expect::default());
-    // The file is encrypted and private.
-    let bytes = std::fs::read(&path).unwrap();
-    assert!(bytes.starts_with(b"age-encryption.org/v1"));
-    assert!(!String::from_utf8_lossy(&bytes).contains(suite::SENTINEL));
+    // One encrypted, private JWE file per value, named by the escaped composed key.
+    suite::block(store.set(
+        &suite::coord("dev", "api", "KEPT"),
+        &SecretValue::text(suite::SENTINEL),
+    ))
+    .unwrap();
+    let path = dir.path().join("atmos%2Fdev%2Fapi%2FKEPT");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.split('.').count(), 5);
+    assert!(!text.contains(suite::SENTINEL));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -54,11 +63,56 @@ fn keychain_file_backend() {
     let wrong = KeychainStore::with_kv(
         "kc",
         "atmos",
-        Arc::new(FileKv::new(path, SecretString::from("wrong"))),
+        Arc::new(FileKv::new(
+            dir.path().to_path_buf(),
+            SecretString::from("wrong"),
+        )),
     );
-    let key = suite::coord("dev", "api", "ANY");
+    let key = suite::coord("dev", "api", "KEPT");
     let err = suite::block(atmos_secrets::store::get_one(&wrong, &key)).unwrap_err();
     assert!(err.to_string().contains("wrong password"), "{err}");
+}
+
+/// Values in the file layout of earlier versions (one age file `<file_dir>/<service>.age`) stay
+/// readable, and move to the new layout when written or deleted. (That a `stores:` entry finds
+/// the old file is checked through the binary in `tests/cli/keychain.rs`.)
+#[test]
+fn keychain_file_backend_reads_and_moves_the_old_age_file() {
+    use atmos_secrets::store::keychain::AgeFileKv;
+    use atmos_secrets::store::memory::Kv;
+
+    let dir = tempfile::tempdir().unwrap();
+    let old_path = dir.path().join("atmos-secrets.age");
+    let old = AgeFileKv::new(
+        old_path.clone(),
+        SecretString::from("test-keyring-password"),
+    );
+    old.set("atmos/dev/api/OLD_A", "\"a-value\"").unwrap();
+    old.set("atmos/dev/api/OLD_B", "\"b-value\"").unwrap();
+    let kv = FileKv::new(
+        dir.path().to_path_buf(),
+        SecretString::from("test-keyring-password"),
+    )
+    .with_legacy(old);
+    let store = KeychainStore::with_kv("kc", "atmos", Arc::new(kv));
+    let a = suite::coord("dev", "api", "OLD_A");
+    let b = suite::coord("dev", "api", "OLD_B");
+    let got = suite::block(atmos_secrets::store::get_one(&store, &a))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.expose().to_string(), "\"a-value\"");
+    // Writing A moves it: a new file, gone from the old one; B is untouched until used.
+    suite::block(store.set(&a, &SecretValue::text("a-new"))).unwrap();
+    assert!(dir.path().join("atmos%2Fdev%2Fapi%2FOLD_A").is_file());
+    let reopened = AgeFileKv::new(
+        old_path.clone(),
+        SecretString::from("test-keyring-password"),
+    );
+    assert_eq!(reopened.get("atmos/dev/api/OLD_A").unwrap(), None);
+    assert!(reopened.get("atmos/dev/api/OLD_B").unwrap().is_some());
+    // Deleting B removes it from the old file too.
+    suite::block(store.delete(&b)).unwrap();
+    assert_eq!(reopened.get("atmos/dev/api/OLD_B").unwrap(), None);
 }
 
 #[test]

@@ -171,6 +171,34 @@ impl SessionBus {
     }
 }
 
+impl SessionBus {
+    /// Stores an item with `secret-tool` under the attributes `service` and `username`, as
+    /// zalando/go-keyring (Go atmos) writes it.
+    pub fn store(&self, service: &str, account: &str, value: &str) {
+        use std::io::Write as _;
+        let mut child = self
+            .run("secret-tool")
+            .args([
+                "store",
+                &format!("--label=Password for '{account}' on '{service}'"),
+                "service",
+                service,
+                "username",
+                account,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("secret-tool");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(value.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "secret-tool store failed");
+    }
+}
+
 impl Drop for SessionBus {
     fn drop(&mut self) {
         let _ = self.keyring.kill();
