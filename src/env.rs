@@ -23,6 +23,13 @@ pub const ATMOS_EXPERIMENTAL: &str = "ATMOS_EXPERIMENTAL";
 pub const ATMOS_SHELL: &str = "ATMOS_SHELL";
 /// Nesting level of `secret shell`.
 pub const ATMOS_SHLVL: &str = "ATMOS_SHLVL";
+/// atmos auth's keyring backend (`system`, `file`, `memory`), before `auth.keyring.type`.
+pub const ATMOS_KEYRING_TYPE: &str = "ATMOS_KEYRING_TYPE";
+/// atmos auth's file keyring folder, before `auth.keyring.spec.path`.
+pub const ATMOS_KEYRING_FILE_PATH: &str = "ATMOS_KEYRING_FILE_PATH";
+/// The variable holding atmos auth's file keyring password, before
+/// `auth.keyring.spec.password_env`.
+pub const ATMOS_KEYRING_PASSWORD_ENV: &str = "ATMOS_KEYRING_PASSWORD_ENV";
 /// Password of the `keychain` store's `file` backend.
 pub const ATMOS_KEYRING_PASSWORD: &str = "ATMOS_KEYRING_PASSWORD";
 /// Set by CI systems; disables prompts.

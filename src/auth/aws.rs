@@ -7,7 +7,7 @@
 //!    identity named `default`) — what `atmos auth login` leaves behind. An expired entry is an
 //!    error, never skipped.
 //! 2. Otherwise what needs no browser: `aws/user` static keys from the identity's `credentials`
-//!    map, `aws/assume-role` via STS from the credentials of the identity it is `via`, and
+//!    map, else from the atmos keyring (`atmos auth user configure`, see [`keyring_key`]), `aws/assume-role` via STS from the credentials of the identity it is `via`, and
 //!    `aws/ambient` (the SDK's default chain).
 //! 3. Anything else (`aws/permission-set` via SSO, SAML, …) needs an interactive login: a clear
 //!    error with the `atmos auth login` hint, never a silent fall back to other credentials.
@@ -108,6 +108,16 @@ pub enum AwsAuthError {
         /// The SDK's message (no credentials in it).
         message: String,
     },
+    /// The keys `atmos auth user configure` kept in the atmos keyring cannot be used.
+    #[error("identity `{identity}`: the atmos keyring entry `{key}` cannot be used: {problem}")]
+    Keyring {
+        /// The identity.
+        identity: String,
+        /// The keyring item (`atmos_[<realm>_]<identity>`).
+        key: String,
+        /// What is wrong (never a value).
+        problem: String,
+    },
     /// No config directory could be found (`HOME` unset).
     #[error("cannot locate the atmos config directory (set `ATMOS_XDG_CONFIG_HOME` or `HOME`)")]
     NoConfigDir,
@@ -135,6 +145,11 @@ impl crate::error::Diagnose for AwsAuthError {
             AwsAuthError::AssumeRole { identity, .. } => format!(
                 "check that identity `{identity}`'s base credentials may call sts:AssumeRole on that role"
             ),
+            AwsAuthError::Keyring { identity, .. } => {
+                format!(
+                    "run `atmos auth user configure --identity {identity}` to store the keys again"
+                )
+            }
             AwsAuthError::NoConfigDir => return None,
         })
     }
@@ -210,7 +225,9 @@ fn resolve_inner<'a>(
         }
         let source = match kind.as_str() {
             "aws/ambient" => CredentialSource::DefaultChain,
-            "aws/user" => match static_from_definition(def, identity)? {
+            "aws/user" => match static_from_definition(def, identity)?
+                .map_or_else(|| keyring_credentials(auth, def, identity), |c| Ok(Some(c)))?
+            {
                 Some(c) => CredentialSource::Static(c),
                 None => {
                     return Err(AwsAuthError::NeedsLogin {
@@ -379,6 +396,105 @@ fn str_at(def: &Map, path: &[&str]) -> Option<String> {
     node.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
+/// The item key atmos auth uses for an identity's credentials: `atmos_[<realm>_]<identity>`
+/// (upstream `buildKeyringKey`).
+pub fn keyring_key(auth: &AuthConfig, identity: &str) -> String {
+    if auth.realm.is_empty() {
+        format!("atmos_{identity}")
+    } else {
+        format!("atmos_{}_{identity}", auth.realm)
+    }
+}
+
+/// An `aws/user` identity's long-lived keys from the atmos keyring, where
+/// `atmos auth user configure` keeps them, read as upstream does: the keyring type is
+/// `ATMOS_KEYRING_TYPE`, else `auth.keyring.type`, else `system` (item service
+/// `atmos_[<realm>_]<identity>`, account `atmos-auth`); `file` reads
+/// `ATMOS_KEYRING_FILE_PATH` / `auth.keyring.spec.path` (default `<data dir>/atmos/keyring`)
+/// with the password from `ATMOS_KEYRING_PASSWORD_ENV` / `auth.keyring.spec.password_env`
+/// (default `ATMOS_KEYRING_PASSWORD`). The value is atmos auth's envelope
+/// `{"type":"aws","data":{"access_key_id":…,"secret_access_key":…}}`. A keyring that is not
+/// there (no Secret Service, no password) counts as empty, as upstream's no-op fallback.
+fn keyring_credentials(
+    auth: &AuthConfig,
+    def: &Map,
+    identity: &str,
+) -> Result<Option<Credentials>, AwsAuthError> {
+    use crate::env::{self, var};
+    let key = keyring_key(auth, identity);
+    let bad = |problem: String| AwsAuthError::Keyring {
+        identity: identity.to_owned(),
+        key: key.clone(),
+        problem,
+    };
+    let setting =
+        |env_name: &str, path: &[&str]| var(env_name).or_else(|| str_at(&auth.keyring, path));
+    let kind = setting(env::ATMOS_KEYRING_TYPE, &["type"]).unwrap_or_else(|| "system".into());
+    let raw = match kind.as_str() {
+        "file" => {
+            let dir = match setting(env::ATMOS_KEYRING_FILE_PATH, &["spec", "path"]) {
+                Some(p) => {
+                    let p = env::expand_path(&p);
+                    if p.extension().is_some() {
+                        p.parent().map(Path::to_path_buf).unwrap_or_default()
+                    } else {
+                        p
+                    }
+                }
+                None => match env::user_data_dir() {
+                    Some(d) => d.join("atmos").join("keyring"),
+                    None => return Ok(None),
+                },
+            };
+            let password_env = setting(env::ATMOS_KEYRING_PASSWORD_ENV, &["spec", "password_env"])
+                .unwrap_or_else(|| env::ATMOS_KEYRING_PASSWORD.into());
+            let Some(password) = var(&password_env).map(zeroize::Zeroizing::new) else {
+                return Ok(None);
+            };
+            super::keyring::file_get(&dir, &key, &password).map_err(bad)?
+        }
+        "memory" | "noop" => None,
+        _ => super::keyring::system_get(&key, "atmos-auth").unwrap_or(None),
+    };
+    let Some(raw) = raw else { return Ok(None) };
+    let envelope: serde_json::Value = serde_json::from_str(&raw)
+        .map_err(|_| bad("it is not atmos auth's JSON credential envelope".into()))?;
+    if envelope["type"].as_str() != Some("aws") {
+        return Err(bad(format!(
+            "it holds `{}` credentials, not AWS keys",
+            envelope["type"].as_str().unwrap_or("unknown")
+        )));
+    }
+    let field = |k: &str| {
+        envelope["data"][k]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    if field("session_token").is_some() {
+        return Err(bad(
+            "it holds session credentials, not long-lived keys".into()
+        ));
+    }
+    if field("mfa_arn").is_some() || str_at(def, &["credentials", "mfa_arn"]).is_some() {
+        return Err(AwsAuthError::NeedsLogin {
+            identity: identity.to_owned(),
+            kind: "aws/user with MFA".into(),
+            path: PathBuf::from(format!("the atmos keyring ({key})")),
+        });
+    }
+    match (field("access_key_id"), field("secret_access_key")) {
+        (Some(id), Some(secret)) => Ok(Some(Credentials::new(
+            id,
+            secret,
+            None,
+            None,
+            "atmos-keyring",
+        ))),
+        _ => Err(bad("it lacks `access_key_id` or `secret_access_key`".into())),
+    }
+}
+
 fn static_from_definition(def: &Map, identity: &str) -> Result<Option<Credentials>, AwsAuthError> {
     let id = str_at(def, &["credentials", "access_key_id"]);
     let secret = str_at(def, &["credentials", "secret_access_key"]);
@@ -540,6 +656,7 @@ mod tests {
             realm: String::new(),
             providers: section("providers"),
             identities: section("identities"),
+            keyring: Map::new(),
         };
         let at = |i: &str| endpoint_url(&auth, i);
         assert_eq!(at("both").as_deref(), Some("http://spec"));

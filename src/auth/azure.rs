@@ -82,6 +82,7 @@ mod tests {
             realm: String::new(),
             providers: section("providers"),
             identities: section("identities"),
+            keyring: Map::new(),
         };
         assert_eq!(
             tenant_hint(&auth, "own").unwrap().as_deref(),

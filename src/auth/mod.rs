@@ -9,6 +9,7 @@
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+pub mod keyring;
 
 use std::path::PathBuf;
 
@@ -182,6 +183,7 @@ mod tests {
             realm: String::new(),
             providers: map("providers"),
             identities: map("identities"),
+            keyring: Map::new(),
         }
     }
 

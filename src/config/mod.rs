@@ -156,6 +156,9 @@ pub struct AuthConfig {
     pub providers: IndexMap<String, Map>,
     /// `auth.identities`, raw.
     pub identities: IndexMap<String, Map>,
+    /// `auth.keyring` (`type`, `spec.path`, `spec.password_env`), raw: where atmos auth keeps
+    /// credentials (`atmos auth user configure`).
+    pub keyring: Map,
 }
 
 /// Convenience for reading a string option.

@@ -262,9 +262,18 @@ pub fn identity_sources_from_env() -> IdentitySources {
     }
 }
 
-/// `<user-config-dir>/sops/age/keys.txt` (`XDG_CONFIG_HOME`, else `~/.config`).
+/// `<user-config-dir>/sops/age/keys.txt`: `XDG_CONFIG_HOME` when set, else the platform's
+/// config folder as sops (Go's `os.UserConfigDir`) finds it — `~/.config` on Linux,
+/// `~/Library/Application Support` on macOS.
 pub fn default_keys_file() -> Option<PathBuf> {
-    crate::env::user_config_dir().map(|d| d.join("sops").join("age").join("keys.txt"))
+    let dir = if cfg!(target_os = "macos") && crate::env::var(crate::env::XDG_CONFIG_HOME).is_none()
+    {
+        crate::env::var(crate::env::HOME)
+            .map(|h| PathBuf::from(h).join("Library").join("Application Support"))
+    } else {
+        crate::env::user_config_dir()
+    };
+    dir.map(|d| d.join("sops").join("age").join("keys.txt"))
 }
 
 /// Loads identities following the sops precedence from the environment.

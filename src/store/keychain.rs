@@ -8,7 +8,7 @@
 //!   **account = `options.service`** (default `atmos-secrets`), as zalando/go-keyring is called
 //!   by Go atmos.
 //! - `file`: one JWE file per value (99designs/keyring's file backend, see
-//!   [`super::go_keyring`]) in `options.file_dir`, default
+//!   [`crate::auth::keyring`]) in `options.file_dir`, default
 //!   `<ATMOS_XDG_DATA_HOME | XDG_DATA_HOME | ~/.local/share>/atmos/keyring`; password from
 //!   `ATMOS_KEYRING_PASSWORD` or `options.password_env`. For headless machines and CI.
 //! - `memory`: process-local, for tests.
@@ -180,7 +180,7 @@ impl Store for KeychainStore {
 }
 
 /// The file backend: one JWE file per value in `dir`, in Go atmos's format
-/// ([`super::go_keyring`]), with the old single age file as a read fallback.
+/// ([`crate::auth::keyring`]), with the old single age file as a read fallback.
 pub struct FileKv {
     dir: PathBuf,
     password: SecretString,
@@ -249,47 +249,24 @@ impl FileKv {
     }
 
     fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(super::go_keyring::file_name(key))
+        self.dir.join(crate::auth::keyring::file_name(key))
     }
 }
 
 impl Kv for FileKv {
     fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, String> {
-        let path = self.path(account);
-        let token = match std::fs::read_to_string(&path) {
-            Ok(t) => Zeroizing::new(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return match &self.legacy {
-                    Some(old) => old.get(account),
-                    None => Ok(None),
-                };
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot read keyring file `{}`: {e}",
-                    path.display()
-                ));
-            }
-        };
-        use super::go_keyring::OpenError;
-        match super::go_keyring::open(&token, self.password.expose()) {
-            Ok((_, bytes)) => String::from_utf8(bytes.to_vec())
-                .map(|s| Some(Zeroizing::new(s)))
-                .map_err(|_| format!("keyring file `{}` does not hold text", path.display())),
-            Err(OpenError::WrongPassword) => Err(format!(
-                "cannot open keyring file `{}`: wrong password",
-                path.display()
-            )),
-            Err(OpenError::Malformed(why)) => Err(format!(
-                "cannot read keyring file `{}`: {why}",
-                path.display()
-            )),
+        match crate::auth::keyring::file_get(&self.dir, account, self.password.expose())? {
+            Some(v) => Ok(Some(v)),
+            None => match &self.legacy {
+                Some(old) => old.get(account),
+                None => Ok(None),
+            },
         }
     }
 
     fn set(&self, account: &str, value: &str) -> Result<(), String> {
         let path = self.path(account);
-        let token = Zeroizing::new(super::go_keyring::seal(
+        let token = Zeroizing::new(crate::auth::keyring::seal(
             account,
             value.as_bytes(),
             self.password.expose(),
@@ -477,7 +454,7 @@ mod system {
         /// Connects to the platform store and probes it with a read of a name that does not
         /// exist; `Err` carries why the keychain is not usable here.
         pub(super) fn connect(service: &str) -> Result<Self, String> {
-            let store = platform_store()?;
+            let store = crate::auth::keyring::system_store()?;
             let kv = Self {
                 service: service.to_owned(),
                 store,
@@ -521,32 +498,6 @@ mod system {
                 Err(e) => Err(e.to_string()),
             }
         }
-    }
-
-    #[cfg(target_os = "linux")]
-    fn platform_store() -> Result<Arc<CredentialStore>, String> {
-        zbus_secret_service_keyring_store::Store::new()
-            .map(|s| s as Arc<CredentialStore>)
-            .map_err(|e| format!("Secret Service is not available: {e}"))
-    }
-
-    #[cfg(target_os = "macos")]
-    fn platform_store() -> Result<Arc<CredentialStore>, String> {
-        apple_native_keyring_store::keychain::Store::new()
-            .map(|s| s as Arc<CredentialStore>)
-            .map_err(|e| format!("the macOS keychain is not available: {e}"))
-    }
-
-    #[cfg(target_os = "windows")]
-    fn platform_store() -> Result<Arc<CredentialStore>, String> {
-        windows_native_keyring_store::Store::new()
-            .map(|s| s as Arc<CredentialStore>)
-            .map_err(|e| format!("the Windows credential manager is not available: {e}"))
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-    fn platform_store() -> Result<Arc<CredentialStore>, String> {
-        Err("no system keychain on this platform".to_owned())
     }
 
     impl Kv for SystemKv {

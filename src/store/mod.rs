@@ -24,7 +24,6 @@ pub mod azure_key_vault;
 pub mod descriptor;
 #[cfg(feature = "gcp")]
 pub mod gcp_secret_manager;
-pub mod go_keyring;
 pub mod keychain;
 pub mod keyed;
 pub mod keys;

@@ -189,7 +189,7 @@ else:
                       "payload": json.loads(t.payload)}))
 "#;
 
-fn jose(args: &[&str]) -> String {
+pub(crate) fn jose(args: &[&str]) -> String {
     let py = crate::support::require(
         "Python jwcrypto (.svc/jose)",
         crate::localsrv::services::find_bin("ATMOS_TEST_JOSE_PYTHON", "jose", "python"),

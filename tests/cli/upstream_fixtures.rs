@@ -220,6 +220,42 @@ fn upstream_aws_scenarios_on_moto() {
     assert!(got.stdout.contains("supersecret-value"));
     list_validate_describe(&p, "app", &["API_KEY"], &["supersecret-value"]);
     delete(&p, "app", &["API_KEY"]);
+
+    // The same identity without keys in atmos.yaml: its keys come from the atmos keyring, where
+    // `atmos auth user configure` puts them (here the file keyring, an item sealed by jwcrypto
+    // as Go atmos writes it: `atmos_<identity>`, envelope `{"type":"aws","data":{…}}`).
+    let mut p = scenario("aws-secrets-floci");
+    clear_aws_env(&mut p);
+    p.env("FLOCI_ENDPOINT_URL", &url);
+    p.env("FLOCI_SECRETS_SSM_PREFIX", "/atmos-tests/keyring");
+    p.env("FLOCI_SECRETS_ASM_PREFIX", "atmos-tests/keyring");
+    let yaml = std::fs::read_to_string(p.join("atmos.yaml")).unwrap();
+    let keyless = yaml
+        .replace("        access_key_id: test\n", "")
+        .replace("        secret_access_key: test\n", "");
+    assert_ne!(yaml, keyless);
+    p.write("atmos.yaml", &keyless);
+    // Without keys anywhere: a login error naming the identity, never ambient credentials.
+    p.run(&["secret", "get", "SSM_STACK_TOKEN", "-s", "dev", "-c", c])
+        .code(1)
+        .stderr_has("floci-superuser");
+    let dir = p.join("keyring");
+    std::fs::create_dir_all(&dir).unwrap();
+    p.env("ATMOS_KEYRING_TYPE", "file");
+    p.env("ATMOS_KEYRING_FILE_PATH", dir.to_str().unwrap());
+    crate::keychain::jose(&[
+        "seal",
+        "test-keyring-password",
+        "atmos_floci-superuser",
+        r#"{"type":"aws","data":{"access_key_id":"keyring-key","secret_access_key":"keyring-secret"}}"#,
+        dir.join("atmos_floci-superuser").to_str().unwrap(),
+    ]);
+    set(&p, "dev", c, "SSM_STACK_TOKEN=from-keyring-keys", &[]);
+    let stored = m.boto3(
+        "import boto3, json\nprint(json.dumps(boto3.client('ssm').get_parameter(Name='/atmos-tests/keyring/dev/SSM_STACK_TOKEN', WithDecryption=True)['Parameter']['Value']))",
+    );
+    assert!(stored.as_str().unwrap().contains("from-keyring-keys"));
+    delete(&p, c, &["SSM_STACK_TOKEN"]);
 }
 
 /// `azure-secrets-floci`: `endpoint` over plain HTTP under a path, `endpoint_insecure`,

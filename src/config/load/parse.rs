@@ -514,6 +514,9 @@ fn auth_config(root: &Map, file: &Path) -> Result<AuthConfig, ConfigError> {
                 }
             }
         }
+        if let Some(k) = section(a, "keyring", file)? {
+            auth.keyring = k.clone();
+        }
     }
     Ok(auth)
 }

@@ -1,5 +1,9 @@
-//! Owns the on-disk format of Go atmos's encrypted-file keyring (99designs/keyring's file
-//! backend), so the `keychain` store's `file` backend and Go atmos read each other's items.
+//! Owns Go atmos's keyring layouts (upstream `pkg/keyring`), shared by the `keychain` store and
+//! by `aws/user` identities whose keys `atmos auth user configure` put in the keyring: the
+//! system keychain (keyring-core's platform store; items addressed as zalando/go-keyring does,
+//! service = the key, account = the namespace) and the encrypted-file format below.
+//!
+//! The file format is 99designs/keyring's file backend:
 //!
 //! - One file per item in the keyring directory, named by the item key with `%` and `/`
 //!   percent-encoded (`%25`, `%2F`; mtibben/percent with `"/"`).
@@ -13,7 +17,7 @@
 //!   bytes>, "Label": "", "Description": "", "KeychainNotTrustApplication": false,
 //!   "KeychainNotSynchronizable": false}`.
 //!
-//! Nothing here touches the file system; errors never contain the password or a value.
+//! The format functions touch no file; errors never contain the password or a value.
 
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
 use aes_gcm::aead::{Aead, Payload};
@@ -29,6 +33,70 @@ const NEW_P2C: u32 = 8192;
 const MAX_P2C: u64 = 1_300_000;
 /// RFC 3394's initial value.
 const KW_IV: [u8; 8] = [0xA6; 8];
+
+/// The platform's system keychain: Secret Service on Linux, Keychain on macOS, Credential
+/// Manager on Windows; `Err` says why there is none.
+pub fn system_store() -> Result<std::sync::Arc<keyring_core::CredentialStore>, String> {
+    #[cfg(target_os = "linux")]
+    return zbus_secret_service_keyring_store::Store::new()
+        .map(|s| s as std::sync::Arc<keyring_core::CredentialStore>)
+        .map_err(|e| format!("Secret Service is not available: {e}"));
+    #[cfg(target_os = "macos")]
+    return apple_native_keyring_store::keychain::Store::new()
+        .map(|s| s as std::sync::Arc<keyring_core::CredentialStore>)
+        .map_err(|e| format!("the macOS keychain is not available: {e}"));
+    #[cfg(target_os = "windows")]
+    return windows_native_keyring_store::Store::new()
+        .map(|s| s as std::sync::Arc<keyring_core::CredentialStore>)
+        .map_err(|e| format!("the Windows credential manager is not available: {e}"));
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+    return Err("no system keychain on this platform".to_owned());
+}
+
+/// Reads the item `service`/`account` from the system keychain (`Ok(None)` = no such item).
+pub fn system_get(service: &str, account: &str) -> Result<Option<Zeroizing<String>>, String> {
+    let store = system_store()?;
+    let entry = store
+        .build(service, account, None)
+        .map_err(|e| e.to_string())?;
+    match entry.get_password() {
+        Ok(p) => Ok(Some(Zeroizing::new(p))),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Reads the item `key` from a keyring directory of the file format (`Ok(None)` = no file).
+pub fn file_get(
+    dir: &std::path::Path,
+    key: &str,
+    password: &str,
+) -> Result<Option<Zeroizing<String>>, String> {
+    let path = dir.join(file_name(key));
+    let token = match std::fs::read_to_string(&path) {
+        Ok(t) => Zeroizing::new(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot read keyring file `{}`: {e}",
+                path.display()
+            ));
+        }
+    };
+    match open(&token, password) {
+        Ok((_, bytes)) => String::from_utf8(bytes.to_vec())
+            .map(|s| Some(Zeroizing::new(s)))
+            .map_err(|_| format!("keyring file `{}` does not hold text", path.display())),
+        Err(OpenError::WrongPassword) => Err(format!(
+            "cannot open keyring file `{}`: wrong password",
+            path.display()
+        )),
+        Err(OpenError::Malformed(why)) => Err(format!(
+            "cannot read keyring file `{}`: {why}",
+            path.display()
+        )),
+    }
+}
 
 fn b64url() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
