@@ -98,6 +98,17 @@ pub fn file_get(
     }
 }
 
+/// Whether `password` opens the keyring file at `path`: `Some(false)` for a wrong password,
+/// `None` when the file cannot be read or is not a keyring item.
+pub fn password_opens(path: &std::path::Path, password: &str) -> Option<bool> {
+    let token = Zeroizing::new(std::fs::read_to_string(path).ok()?);
+    match open(&token, password) {
+        Ok(_) => Some(true),
+        Err(OpenError::WrongPassword) => Some(false),
+        Err(OpenError::Malformed(_)) => None,
+    }
+}
+
 fn b64url() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
 }

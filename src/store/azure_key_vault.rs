@@ -593,20 +593,26 @@ mod tests {
     }
 
     #[test]
-    fn https_only_and_no_insecure_escapes() {
+    fn https_unless_the_user_opts_in_to_http() {
         let e = build("prefix: x").err().unwrap().to_string();
         assert!(e.contains("vault_url is required"), "{e}");
         let e = build("vault_url: http://v.vault.azure.net")
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("https"), "{e}");
-        for opt in ["insecure_allow_credential_with_http", "endpoint_insecure"] {
-            let e = build(&format!("vault_url: https://v\n{opt}: true"))
-                .err()
-                .unwrap()
-                .to_string();
-            assert!(e.contains(opt), "{e}");
+        assert!(e.contains("must be an https URL"), "{e}");
+        let e = build("vault_url: ftp://v").err().unwrap().to_string();
+        assert!(e.contains("http(s) URL"), "{e}");
+        // With an opt-in, plain HTTP is allowed (an emulator); https stays as it is.
+        for opt in [
+            "insecure_allow_credential_with_http",
+            "endpoint_insecure",
+            "without_authentication",
+        ] {
+            let s = build(&format!("vault_url: http://127.0.0.1:1/kv\n{opt}: true")).unwrap();
+            assert!(s.plain_http, "{opt}");
+            let s = build(&format!("vault_url: https://v\n{opt}: true")).unwrap();
+            assert!(!s.plain_http, "{opt}");
         }
         let s = build("endpoint: https://v.vault.azure.net/").unwrap();
         assert_eq!(s.vault_url, "https://v.vault.azure.net");

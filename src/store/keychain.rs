@@ -251,6 +251,40 @@ impl FileKv {
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(crate::auth::keyring::file_name(key))
     }
+
+    /// Before a write: the password must open the keyring as it is. Each file is encrypted on
+    /// its own, so a wrong password would otherwise write a file that the right one cannot open.
+    /// One existing item file (any, as they share the password) and the old age file are tried.
+    fn check_password(&self, account: &str) -> Result<(), String> {
+        if let Some(old) = &self.legacy {
+            old.get(account)?;
+        }
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.')
+                || name.ends_with(".tmp")
+                || name.ends_with(".age")
+                || !entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                continue;
+            }
+            match crate::auth::keyring::password_opens(&entry.path(), self.password.expose()) {
+                Some(true) => return Ok(()),
+                Some(false) => {
+                    return Err(format!(
+                        "not writing to the keyring folder `{}`: wrong password (it does not open `{name}`)",
+                        self.dir.display()
+                    ));
+                }
+                // Not an item file (someone else's file in the folder): try another.
+                None => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Kv for FileKv {
@@ -265,6 +299,7 @@ impl Kv for FileKv {
     }
 
     fn set(&self, account: &str, value: &str) -> Result<(), String> {
+        self.check_password(account)?;
         let path = self.path(account);
         let token = Zeroizing::new(crate::auth::keyring::seal(
             account,

@@ -71,6 +71,12 @@ fn keychain_file_backend() {
     let key = suite::coord("dev", "api", "KEPT");
     let err = suite::block(atmos_secrets::store::get_one(&wrong, &key)).unwrap_err();
     assert!(err.to_string().contains("wrong password"), "{err}");
+    // Each file is encrypted on its own, so a write with a wrong password is refused up front
+    // rather than leaving a file the right password cannot open.
+    let err = suite::block(wrong.set(&suite::coord("dev", "api", "NEW"), &SecretValue::text("x")))
+        .unwrap_err();
+    assert!(err.to_string().contains("wrong password"), "{err}");
+    assert!(!dir.path().join("atmos%2Fdev%2Fapi%2FNEW").exists());
 }
 
 /// Values in the file layout of earlier versions (one age file `<file_dir>/<service>.age`) stay
