@@ -88,6 +88,12 @@ pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 /// Azure workload identity token file.
 pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// GitHub token for `github/actions` stores, before `GITHUB_TOKEN`.
+pub const ATMOS_GITHUB_TOKEN: &str = "ATMOS_GITHUB_TOKEN";
+/// GitHub token for `github/actions` stores.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// The GitHub REST API base (set in runners; GitHub Enterprise), for `github/actions` stores.
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// Search path for executables (`op`).
 pub const PATH: &str = "PATH";
 /// XDG config home.

@@ -43,7 +43,9 @@ fn builder(kind: StoreKind) -> Option<Builder> {
         StoreKind::OnePassword => builder!("onepassword", super::onepassword::OnePasswordStore),
         StoreKind::Redis => builder!("redis", super::redis::RedisStore),
         StoreKind::Artifactory => builder!("artifactory", super::artifactory::ArtifactoryStore),
-        StoreKind::GithubActions => None,
+        StoreKind::GithubActions => {
+            Some(|c, e| boxed(super::github_actions::GithubActionsStore::build(c, e)))
+        }
     }
 }
 
@@ -78,15 +80,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_kind_without_a_backend_is_a_clear_error() {
-        let cfg = StoreConfig {
-            name: "gh".into(),
-            kind: StoreKind::GithubActions,
-            secret: true,
-            identity: None,
-            options: crate::yaml::Map::new(),
+    fn every_kind_builds_without_network_or_a_bad_timeout_is_refused() {
+        let cfg = |timeout: &str| {
+            let options = crate::yaml::parse(&format!("owner: o\nrepo: r\n{timeout}"), "t")
+                .unwrap()
+                .as_map()
+                .cloned()
+                .unwrap_or_default();
+            StoreConfig {
+                name: "gh".into(),
+                kind: StoreKind::GithubActions,
+                secret: true,
+                identity: None,
+                options,
+            }
         };
-        let e = build(&cfg, &BuildEnv::default()).err().expect("no backend");
-        assert!(e.to_string().contains("not available in this build"), "{e}");
+        assert!(build(&cfg(""), &BuildEnv::default()).is_ok());
+        let e = build(&cfg("timeout: soon"), &BuildEnv::default())
+            .err()
+            .expect("a bad timeout");
+        assert!(e.to_string().contains("`timeout` must be"), "{e}");
     }
 }

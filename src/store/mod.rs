@@ -24,6 +24,7 @@ pub mod azure_key_vault;
 pub mod descriptor;
 #[cfg(feature = "gcp")]
 pub mod gcp_secret_manager;
+pub mod github_actions;
 pub mod keychain;
 pub mod keyed;
 pub mod keys;

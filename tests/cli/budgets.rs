@@ -104,6 +104,27 @@ fn a_silent_server_fails_every_kind_within_its_budget() {
         "over {limit:?} or unclear:\n{}",
         bad.join("\n---\n")
     );
+
+    // `github/actions` reads from the environment; its writes go to the API.
+    let p = project(
+        &format!(
+            "  s:\n    kind: github/actions\n    options: {{ owner: o, repo: r, timeout: {t} }}\n"
+        ),
+        "vars:\n  stage: dev\ncomponents:\n  terraform:\n    api:\n      secrets:\n        vars:\n          X: { store: s }\n",
+    );
+    let started = Instant::now();
+    let r = p
+        .atmos(&["secret", "set", "X=v", "-s", "dev", "-c", "api"])
+        .env("GITHUB_API_URL", &http)
+        .env("GITHUB_TOKEN", "t")
+        .run();
+    let took = started.elapsed();
+    assert!(
+        took <= limit && r.code == 1 && r.stderr.contains("store `s`"),
+        "github/actions: {took:?}, exit {}\n{}",
+        r.code,
+        r.stderr
+    );
 }
 
 /// Redis and Artifactory hold plain values: read through `!store` by `describe component`.

@@ -20,6 +20,7 @@ mod config_discovery;
 mod describe_fixtures;
 mod exec;
 mod files;
+mod github_actions;
 mod help_snapshots;
 mod hygiene;
 mod keychain;

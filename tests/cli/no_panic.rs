@@ -259,18 +259,35 @@ fn cases() -> Vec<Case> {
                 });
             }
         };
+        // `github/actions` must never reach the real GitHub: its API is the closed port unless a
+        // case sets `GITHUB_API_URL` itself (later entries win).
+        let base_env: Vec<(&'static str, Option<String>)> = if k.kind == "github/actions" {
+            vec![("GITHUB_API_URL", Some(dead.clone()))]
+        } else {
+            Vec::new()
+        };
+        let with_base = |extra: Vec<(&'static str, Option<String>)>| {
+            let mut env = base_env.clone();
+            env.extend(extra);
+            env
+        };
         for opt in k.vary {
             for v in odd {
                 let mut options: Vec<(&str, String)> =
                     k.base.iter().filter(|(o, _)| o != opt).cloned().collect();
                 options.push((opt, v.to_owned()));
-                push(format!("{opt}={v:?}"), &options, Vec::new(), true);
+                push(
+                    format!("{opt}={v:?}"),
+                    &options,
+                    with_base(Vec::new()),
+                    true,
+                );
             }
         }
         push(
             "HOME unset".into(),
             &k.base,
-            vec![("HOME", None), ("XDG_CONFIG_HOME", None)],
+            with_base(vec![("HOME", None), ("XDG_CONFIG_HOME", None)]),
             true,
         );
         // The environment half: the kind's own variables with only the required options set
@@ -280,7 +297,7 @@ fn cases() -> Vec<Case> {
                 push(
                     format!("env {var}={v:?}"),
                     &k.base,
-                    vec![(*var, Some(v.to_owned()))],
+                    with_base(vec![(*var, Some(v.to_owned()))]),
                     false,
                 );
             }
