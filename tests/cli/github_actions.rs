@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::cloud::fakes;
+use crate::localsrv::fakes;
 use crate::localsrv::{project, secret_stack, services};
 use crate::support::{SENTINEL, TestContext, require};
 

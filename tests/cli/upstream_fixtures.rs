@@ -264,7 +264,7 @@ fn upstream_aws_scenarios_on_moto() {
 /// opt-in is refused, and with a real credential over HTTP a warning says so.
 #[test]
 fn upstream_azure_scenario_on_the_key_vault_fake() {
-    use crate::cloud::fakes;
+    use crate::localsrv::fakes;
     let akv = require(
         "the Azure Key Vault wire fake",
         fakes::start(
@@ -338,7 +338,7 @@ fn upstream_azure_scenario_on_the_key_vault_fake() {
 /// upstream's docs write it) works too.
 #[test]
 fn upstream_gcp_scenario_on_the_secret_manager_fake() {
-    use crate::cloud::fakes;
+    use crate::localsrv::fakes;
     let gsm = require(
         "the GCP Secret Manager wire fake",
         fakes::start("gcp_secret_manager.py", &[], false),
