@@ -8,6 +8,8 @@ mod aws;
 #[cfg(feature = "azure")]
 mod azure_key_vault;
 mod fakes;
+mod fault_proxy;
+mod faults;
 #[cfg(feature = "gcp")]
 mod gcp_secret_manager;
 mod keychain_system;
