@@ -5,8 +5,10 @@
 //! - [`Project`]: one command's view of the atmos project: `atmos.yaml` (loaded once, on first
 //!   use), the store registries (one per effective default identity, so each store and each
 //!   decrypted SOPS file is built once per command), the component instances, and the
-//!   `--stack`/`--component` pickers. Stack manifests are loaded per call of
-//!   [`Project::instances`]; a parsed-once stack index would live here.
+//!   `--stack`/`--component` pickers. Stack manifests are read and the stacks named once per
+//!   command ([`Project::stacks`]); component instances are built only for the stacks a command
+//!   names ([`Project::for_each_stack`]), one stack at a time, so a one-stack command does not
+//!   pay for the rest of the tree and a whole-tree command holds one stack's instances at once.
 //! - [`Session`]: one loaded component instance with its declarations and stack-declared
 //!   providers. [`Session::resolve`] maps a declaration to its [`Target`] — the store, the
 //!   coordinate with a templated `reference` rendered, the scope checked — once; every read,
@@ -58,7 +60,11 @@ pub struct Project {
     load: Loader,
     cfg: OnceLock<Arc<CliConfig>>,
     registries: OnceLock<Registries>,
+    stacks: OnceLock<Arc<crate::stack::Stacks>>,
 }
+
+/// The component instances of one stack, each built on its own (see [`Project::for_each_stack`]).
+pub type StackInstances = Vec<std::result::Result<ComponentInstance, Unbuilt>>;
 
 impl Project {
     /// A project whose configuration `load` reads on first use. A failing load is not cached:
@@ -72,6 +78,7 @@ impl Project {
             load: Box::new(load),
             cfg: OnceLock::new(),
             registries: OnceLock::new(),
+            stacks: OnceLock::new(),
         }
     }
 
@@ -131,15 +138,54 @@ impl Project {
             .collect()
     }
 
+    /// The project's stacks, for the sections the secret commands read: every manifest parsed
+    /// once and every stack named on first use, then shared by every call of this command. A
+    /// failing load is not cached.
+    pub fn stacks(&self) -> Result<Arc<crate::stack::Stacks>> {
+        if let Some(s) = self.stacks.get() {
+            return Ok(s.clone());
+        }
+        let cfg = self.config()?;
+        let stacks = Arc::new(crate::stack::load(&cfg)?.evaluating(crate::stack::Eval::Secrets));
+        Ok(self.stacks.get_or_init(|| stacks).clone())
+    }
+
     /// Every non-abstract component instance of every stack, each built on its own for the
     /// sections the secret commands read: a component that fails is reported, the others are not
     /// affected.
-    pub fn instances_each(&self) -> Result<Vec<std::result::Result<ComponentInstance, Unbuilt>>> {
-        let cfg = self.config()?;
-        let stacks = crate::stack::load(&cfg)?.evaluating(crate::stack::Eval::Secrets);
+    pub fn instances_each(&self) -> Result<StackInstances> {
         let mut out = Vec::new();
-        for name in stacks.names() {
+        self.for_each_stack(None, |_, _, built| {
+            out.extend(built);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Builds the instances of one stack at a time, in stack-name order, and hands them to `each`
+    /// with the stack's position and the number of stacks visited: `only` restricts the walk to
+    /// the stack with that logical name (none when no stack has it). Instances are built for
+    /// the sections the secret commands read; one that fails is an [`Unbuilt`] in its place.
+    pub fn for_each_stack(
+        &self,
+        only: Option<&str>,
+        mut each: impl FnMut(usize, usize, StackInstances) -> Result<()>,
+    ) -> Result<()> {
+        let cfg = self.config()?;
+        let stacks = self.stacks()?;
+        let names: Vec<&str> = match only {
+            Some(name) => stacks
+                .stacks
+                .get_key_value(name)
+                .map(|(k, _)| k.as_str())
+                .into_iter()
+                .collect(),
+            None => stacks.names().collect(),
+        };
+        let total = names.len();
+        for (i, name) in names.into_iter().enumerate() {
             let manifest = stacks.stack(name)?.manifest.clone();
+            let mut out = Vec::new();
             for (component, built) in stacks.instances_each(&cfg, name)? {
                 out.push(built.map_err(|e| Unbuilt {
                     stack: name.to_owned(),
@@ -148,8 +194,9 @@ impl Project {
                     error: Error::from(e),
                 }));
             }
+            each(i, total, out)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The `--stack` value, prompting (among stacks that declare secrets) when allowed.
@@ -183,12 +230,16 @@ impl Project {
             return Ok(c.to_owned());
         }
         if self.interactive() {
-            let mut names: Vec<String> = self
-                .instances()?
-                .iter()
-                .filter(|i| i.stack == stack && has_declarations(i))
-                .map(|i| i.name.clone())
-                .collect();
+            let mut names: Vec<String> = Vec::new();
+            self.for_each_stack(Some(stack), |_, _, built| {
+                for i in built {
+                    let i = i.map_err(|f| f.error)?;
+                    if has_declarations(&i) {
+                        names.push(i.name);
+                    }
+                }
+                Ok(())
+            })?;
             names.sort();
             names.dedup();
             if !names.is_empty() {
@@ -213,16 +264,17 @@ impl Project {
     /// Loads one instance (honouring `--type`); `stack` is used as given for coordinates.
     pub fn load_session(&self, stack: &str, component: &str) -> Result<Session> {
         let cfg = self.config()?;
-        let instance = crate::stack::load(&cfg)
-            .and_then(|s| {
-                s.evaluating(crate::stack::Eval::Secrets).component(
-                    &cfg,
-                    stack,
-                    component,
-                    self.settings.component_type.as_deref(),
-                )
-            })
-            .map_err(|e| Error::from(e).context("failed to load component config"))?;
+        let context = |e: Error| e.context("failed to load component config");
+        let instance = self
+            .stacks()
+            .map_err(context)?
+            .component(
+                &cfg,
+                stack,
+                component,
+                self.settings.component_type.as_deref(),
+            )
+            .map_err(|e| context(Error::from(e)))?;
         self.session_for(instance, stack)
     }
 
@@ -400,11 +452,9 @@ impl Session {
     /// The stack's files are searched from the most specific (the stack manifest) back through
     /// its imports for a `secrets.vars.<name>` key; the best place wins: under this instance's
     /// own entry, then under a component it inherits from (`metadata.inherits`,
-    /// `metadata.component`), then at the stack's top level, then anywhere. `None` when the
-    /// stacks do not load or nothing matches.
+    /// `metadata.component`), then at the stack's top level, then anywhere. `None` when nothing
+    /// matches.
     pub fn declaration_site(&self, name: &str) -> Option<(std::path::PathBuf, usize)> {
-        let stacks = crate::stack::load(&self.cfg).ok()?;
-        let stack = stacks.stack(&self.instance.stack).ok()?;
         let meta = self.instance.section.get("metadata").and_then(Node::as_map);
         let mut bases: Vec<&str> = meta
             .and_then(|m| m.get("inherits"))
@@ -426,7 +476,7 @@ impl Session {
             }
         };
         let mut best: Option<(u8, std::path::PathBuf, usize)> = None;
-        for file in stack.files.iter().rev() {
+        for file in self.instance.files.iter().rev() {
             let Ok(text) = std::fs::read_to_string(file) else {
                 continue;
             };
@@ -817,6 +867,7 @@ secrets:
         let instance = ComponentInstance {
             stack: "dev".into(),
             manifest: dir.path().join("stacks/dev.yaml"),
+            files: Default::default(),
             component_type: "terraform".into(),
             name: "api".into(),
             section,

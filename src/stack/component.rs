@@ -33,13 +33,13 @@ pub const TYPE_ORDER: &[&str] = &[
     "custom",
 ];
 
-fn components_of<'a>(stack: &'a Stack, ctype: &str) -> Option<&'a Map> {
-    stack.config().get("components")?.get(ctype)?.as_map()
+fn components_of<'a>(config: &'a Map, ctype: &str) -> Option<&'a Map> {
+    config.get("components")?.get(ctype)?.as_map()
 }
 
-/// The component types of a stack in search order.
-pub fn types(stack: &Stack) -> Vec<String> {
-    let Some(Node::Map(all)) = stack.config().get("components") else {
+/// The component types of a merged stack configuration in search order.
+pub fn types(config: &Map) -> Vec<String> {
+    let Some(Node::Map(all)) = config.get("components") else {
         return Vec::new();
     };
     let mut out: Vec<String> = TYPE_ORDER
@@ -71,24 +71,25 @@ pub fn find(
     name: &str,
     ctype: Option<&str>,
 ) -> Result<ComponentInstance, StackError> {
+    let config = stack.config();
     let types: Vec<String> = match ctype {
         Some(t) => vec![t.to_owned()],
-        None => types(stack),
+        None => types(&config),
     };
     for t in &types {
-        if let Some(raw) = components_of(stack, t).and_then(|c| c.get(name)) {
+        if let Some(raw) = components_of(&config, t).and_then(|c| c.get(name)) {
             if is_abstract(raw) {
                 return Err(StackError::Abstract {
                     component: name.to_owned(),
                     stack: stack.name.clone(),
                 });
             }
-            return build(cfg, stack, t, name);
+            return build(cfg, stack, &config, t, name);
         }
     }
     let mut known: Vec<String> = Vec::new();
     for t in &types {
-        if let Some(c) = components_of(stack, t) {
+        if let Some(c) = components_of(&config, t) {
             known.extend(
                 c.iter()
                     .filter(|(_, v)| !is_abstract(v))
@@ -114,9 +115,10 @@ pub type Built = (String, Result<ComponentInstance, StackError>);
 /// Every non-abstract instance of a stack, each built on its own: one that fails does not stop
 /// the others (`secret list` shows it as an error row).
 pub fn each(cfg: &CliConfig, stack: &Stack) -> Vec<Built> {
+    let config = stack.config();
     let mut out = Vec::new();
-    for t in types(stack) {
-        let Some(comps) = components_of(stack, &t) else {
+    for t in types(&config) {
+        let Some(comps) = components_of(&config, &t) else {
             continue;
         };
         let mut names: Vec<&String> = comps
@@ -126,7 +128,7 @@ pub fn each(cfg: &CliConfig, stack: &Stack) -> Vec<Built> {
             .collect();
         names.sort();
         for n in names {
-            out.push((n.clone(), build(cfg, stack, &t, n)));
+            out.push((n.clone(), build(cfg, stack, &config, &t, n)));
         }
     }
     out
@@ -226,28 +228,30 @@ impl Resolver<'_> {
     }
 }
 
-/// Builds the instance `name` of type `ctype` (which must exist).
+/// Builds the instance `name` of type `ctype` (which must exist) from the stack's merged
+/// `config` ([`Stack::config`]).
 pub fn build(
     cfg: &CliConfig,
     stack: &Stack,
+    config: &Map,
     ctype: &str,
     name: &str,
 ) -> Result<ComponentInstance, StackError> {
     let lists = list_strategy(cfg);
     let empty = Map::new();
-    let comps = components_of(stack, ctype).unwrap_or(&empty);
+    let comps = components_of(config, ctype).unwrap_or(&empty);
     let raw = map_of(comps.get(name));
 
     // 1. stack layer
     let mut global = Map::new();
     for key in ["vars", "env", "settings", "auth", "secrets"] {
-        if let Some(v) = stack.config().get(key) {
+        if let Some(v) = config.get(key) {
             global.insert(key.to_owned(), v.clone());
         }
     }
     let global = stamp_layer(global, Scope::Stack, stack)?;
     // 2. type layer
-    let type_section = map_of(stack.config().get(ctype));
+    let type_section = map_of(config.get(ctype));
     let mut type_layer = type_section.clone();
     type_layer.shift_remove("overrides");
     type_layer.shift_remove("secrets");
@@ -264,7 +268,7 @@ pub fn build(
     // 4. overrides
     let overrides = merge::merge_all(
         [
-            &map_of(stack.config().get("overrides")),
+            &map_of(config.get("overrides")),
             &map_of(type_section.get("overrides")),
             &map_of(raw.get("overrides")),
         ],
@@ -350,6 +354,7 @@ pub fn build(
     Ok(ComponentInstance {
         stack: stack.name.clone(),
         manifest: stack.manifest.clone(),
+        files: stack.files.clone(),
         component_type: ctype.to_owned(),
         name: name.to_owned(),
         section,

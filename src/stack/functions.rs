@@ -483,6 +483,7 @@ mod tests {
         let inst = ComponentInstance {
             stack: "dev".into(),
             manifest: "dev.yaml".into(),
+            files: Default::default(),
             component_type: "terraform".into(),
             name: "api".into(),
             section,

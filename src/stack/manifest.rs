@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobSetBuilder};
 
@@ -30,7 +30,7 @@ use crate::yaml::{self, Map, Node};
 #[derive(Debug)]
 struct Parsed {
     imports: Vec<Import>,
-    body: Rc<Map>,
+    body: Arc<Map>,
 }
 
 #[derive(Debug)]
@@ -63,12 +63,12 @@ pub fn is_template_file(file: &Path) -> bool {
 }
 
 /// The bodies of a file and everything it imports, in merge order (lowest first).
-pub type Layers = Rc<Vec<Rc<Map>>>;
+pub type Layers = Arc<Vec<Arc<Map>>>;
 
 /// Merges layers lowest → highest. `name` is taken from the last layer only (a manifest's `name:`
 /// names that manifest's stack, not the stacks importing it). `only` restricts the merge to those
 /// top-level keys.
-pub fn merge_layers(layers: &[Rc<Map>], only: Option<&[&str]>, lists: ListStrategy) -> Map {
+pub fn merge_layers(layers: &[Arc<Map>], only: Option<&[&str]>, lists: ListStrategy) -> Map {
     let mut out = Map::new();
     let last = layers.len().saturating_sub(1);
     for (i, layer) in layers.iter().enumerate() {
@@ -93,15 +93,15 @@ pub fn merge_layers(layers: &[Rc<Map>], only: Option<&[&str]>, lists: ListStrate
 pub struct Loader<'a> {
     cfg: &'a CliConfig,
     lists: ListStrategy,
-    parsed: HashMap<(PathBuf, ReadAs), Rc<Parsed>>,
+    parsed: HashMap<(PathBuf, ReadAs), Arc<Parsed>>,
     layers: HashMap<(PathBuf, ReadAs), Layers>,
     /// The file of each layer in `layers`, same order (for "declared at file:line" reports).
-    files: HashMap<(PathBuf, ReadAs), Rc<Vec<PathBuf>>>,
+    files: HashMap<(PathBuf, ReadAs), Arc<Vec<PathBuf>>>,
     /// Renderers for templated imports: `missingkey=error`, and `default` for imports with
     /// `ignore_missing_template_values`.
-    renderers: [std::cell::OnceCell<crate::template::Renderer>; 2],
+    renderers: [std::sync::OnceLock<crate::template::Renderer>; 2],
     /// Glob imports already expanded (compiling a glob is the costly part).
-    globs: HashMap<String, Rc<Vec<PathBuf>>>,
+    globs: HashMap<String, Arc<Vec<PathBuf>>>,
     chain: Vec<PathBuf>,
 }
 
@@ -255,25 +255,25 @@ impl<'a> Loader<'a> {
         }
         let key = (file.clone(), read_as);
         if let Some(done) = self.layers.get(&key) {
-            return Ok(Rc::clone(done));
+            return Ok(Arc::clone(done));
         }
         let parsed = self.parse(&file, context, &key.1)?;
         self.chain.push(file.clone());
         let result = self.collect_layers(&file, &parsed, context);
         self.chain.pop();
         let (layers, files) = result?;
-        let layers: Layers = Rc::new(layers);
-        self.layers.insert(key.clone(), Rc::clone(&layers));
-        self.files.insert(key, Rc::new(files));
+        let layers: Layers = Arc::new(layers);
+        self.layers.insert(key.clone(), Arc::clone(&layers));
+        self.files.insert(key, Arc::new(files));
         Ok(layers)
     }
 
     /// The file each of `file`'s layers came from, in merge order (after [`Loader::layers`]).
-    pub fn layer_files(&self, file: &Path) -> Rc<Vec<PathBuf>> {
+    pub fn layer_files(&self, file: &Path) -> Arc<Vec<PathBuf>> {
         self.files_as(file, &ReadAs::default())
     }
 
-    fn files_as(&self, file: &Path, read_as: &ReadAs) -> Rc<Vec<PathBuf>> {
+    fn files_as(&self, file: &Path, read_as: &ReadAs) -> Arc<Vec<PathBuf>> {
         self.files
             .get(&(normalize(file), read_as.clone()))
             .cloned()
@@ -289,7 +289,7 @@ impl<'a> Loader<'a> {
         file: &Path,
         parsed: &Parsed,
         context: &Map,
-    ) -> Result<(Vec<Rc<Map>>, Vec<PathBuf>), StackError> {
+    ) -> Result<(Vec<Arc<Map>>, Vec<PathBuf>), StackError> {
         let mut out = Vec::new();
         let mut files = Vec::new();
         for import in &parsed.imports {
@@ -317,7 +317,7 @@ impl<'a> Loader<'a> {
                 files.extend(self.files_as(&target, &read_as).iter().cloned());
             }
         }
-        out.push(Rc::clone(&parsed.body));
+        out.push(Arc::clone(&parsed.body));
         files.push(file.to_path_buf());
         Ok((out, files))
     }
@@ -377,7 +377,7 @@ impl<'a> Loader<'a> {
             if matched.is_empty() && !import.skip_if_missing {
                 return Err(fail(format!("no manifests match `{pattern}`")));
             }
-            self.globs.insert(pattern, Rc::new(matched.clone()));
+            self.globs.insert(pattern, Arc::new(matched.clone()));
             return Ok(matched);
         }
         let candidates = if is_yaml(&joined)
@@ -408,10 +408,10 @@ impl<'a> Loader<'a> {
         file: &Path,
         context: &Map,
         read_as: &ReadAs,
-    ) -> Result<Rc<Parsed>, StackError> {
+    ) -> Result<Arc<Parsed>, StackError> {
         let key = (file.to_path_buf(), read_as.clone());
         if let Some(p) = self.parsed.get(&key) {
-            return Ok(Rc::clone(p));
+            return Ok(Arc::clone(p));
         }
         let text = std::fs::read_to_string(file).map_err(|source| StackError::Read {
             path: file.to_path_buf(),
@@ -461,11 +461,11 @@ impl<'a> Loader<'a> {
             }
         };
         check_shape(&body, file)?;
-        let parsed = Rc::new(Parsed {
+        let parsed = Arc::new(Parsed {
             imports,
-            body: Rc::new(body),
+            body: Arc::new(body),
         });
-        self.parsed.insert(key, Rc::clone(&parsed));
+        self.parsed.insert(key, Arc::clone(&parsed));
         Ok(parsed)
     }
 

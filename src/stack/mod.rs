@@ -39,6 +39,8 @@ pub struct ComponentInstance {
     pub stack: String,
     /// The top-level manifest the stack came from.
     pub manifest: PathBuf,
+    /// Every file merged into the stack, imports first, `manifest` last (shared with the stack).
+    pub files: std::sync::Arc<Vec<PathBuf>>,
     /// Component type (`terraform`, `helmfile`, …).
     pub component_type: String,
     /// The instance name (key under `components.<type>`).
@@ -58,10 +60,10 @@ pub struct Stack {
     /// The manifest path relative to the stacks base path, without extension.
     pub stack_file: String,
     /// Every file merged into this stack, imports first, `manifest` last.
-    pub files: std::rc::Rc<Vec<PathBuf>>,
+    pub files: std::sync::Arc<Vec<PathBuf>>,
+    /// The parsed bodies of `files`, shared with every other stack importing the same files.
     layers: manifest::Layers,
     lists: merge::ListStrategy,
-    config: std::cell::OnceCell<Map>,
     /// The project's template renderer (function set shared by every stack).
     renderer: crate::template::Renderer,
     /// What building a component evaluates.
@@ -69,10 +71,11 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// The merged manifest (imports first, the file on top), without `import`. Merged on first use.
-    pub fn config(&self) -> &Map {
-        self.config
-            .get_or_init(|| manifest::merge_layers(&self.layers, None, self.lists))
+    /// The merged manifest (imports first, the file on top), without `import`. Merged on each
+    /// call and not kept: a whole-tree command holds one stack's merge at a time, and the parsed
+    /// files stay shared between stacks.
+    pub fn config(&self) -> Map {
+        manifest::merge_layers(&self.layers, None, self.lists)
     }
 }
 
@@ -327,7 +330,6 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
                 files,
                 layers,
                 lists: loader.lists(),
-                config: std::cell::OnceCell::new(),
                 renderer: renderer.clone(),
                 eval: Eval::All,
             },

@@ -1,5 +1,7 @@
 //! `secret list [--verbose] [--verify] [--format table|json|yaml|csv|tsv]`.
 
+use std::collections::HashSet;
+
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
@@ -19,6 +21,9 @@ struct Row {
     /// A component that could not be built: its row carries the cause in `status`.
     failed: bool,
 }
+
+/// Declarations whose status checks are batched together in a whole-tree listing.
+const BATCH: usize = 1000;
 
 const COLUMNS: [&str; 7] = [
     "Stack",
@@ -60,65 +65,67 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             return Ok(0);
         }
     } else {
-        let mut instances = Vec::new();
-        for built in project.instances_each()? {
-            match built {
-                Ok(i) => instances.push(i),
-                Err(f) => {
-                    if stack.as_deref().is_none_or(|s| f.stack == s)
-                        && component.as_deref().is_none_or(|c| f.component == c)
-                    {
-                        failures.push(f);
+        // One stack at a time: its instances are built, turned into sessions and rows, and
+        // dropped before the next stack; only the rows stay. Status checks still go out in
+        // batches across stacks (flushed every `BATCH` declarations) so remote stores see few
+        // requests.
+        let mut seen_stack: HashSet<(String, String)> = HashSet::new();
+        let mut seen_global: HashSet<String> = HashSet::new();
+        let mut sessions: Vec<Session> = Vec::new();
+        let mut pending = 0;
+        let mut flush = |sessions: &mut Vec<Session>, rows: &mut Vec<Row>| {
+            for row in rows_for_all(sessions, args.verify, true)
+                .into_iter()
+                .flatten()
+            {
+                let first = match row.scope {
+                    Scope::Stack => seen_stack.insert((row.stack.clone(), row.secret.clone())),
+                    Scope::Global => seen_global.insert(row.secret.clone()),
+                    Scope::Instance => true,
+                };
+                if first {
+                    rows.push(row);
+                }
+            }
+            sessions.clear();
+        };
+        project.for_each_stack(stack.as_deref(), |i, total, built| {
+            printer.progress("Loading stacks", i, total);
+            let mut instances = Vec::new();
+            for b in built {
+                match b {
+                    Ok(i) => instances.push(i),
+                    Err(f) => {
+                        if component.as_deref().is_none_or(|c| f.component == c) {
+                            failures.push(f);
+                        }
                     }
                 }
             }
-        }
-        instances.retain(|i| {
-            stack.as_deref().is_none_or(|s| i.stack == s)
-                && component.as_deref().is_none_or(|c| i.name == c)
-                && scope
-                    .component_type
-                    .as_deref()
-                    .is_none_or(|t| i.component_type == t)
-        });
-        instances.sort_by(|a, b| (&a.stack, &a.name).cmp(&(&b.stack, &b.name)));
-        let mut seen_stack: Vec<(String, String)> = Vec::new();
-        let mut seen_global: Vec<String> = Vec::new();
-        let mut sessions = Vec::new();
-        let total = instances.len();
-        for (i, inst) in instances.into_iter().enumerate() {
-            printer.progress("Loading components", i, total);
-            let stack_name = inst.stack.clone();
-            let session = project.session_for(inst, &stack_name)?;
-            if !session.decls.is_empty() {
-                sessions.push(session);
-            }
-        }
-        printer.progress("Loading components", total, total);
-        for row in rows_for_all(&sessions, args.verify, true)
-            .into_iter()
-            .flatten()
-        {
-            let first = match row.scope {
-                Scope::Stack => {
-                    let k = (row.stack.clone(), row.secret.clone());
-                    !seen_stack.contains(&k) && {
-                        seen_stack.push(k);
-                        true
-                    }
+            instances.retain(|i| {
+                component.as_deref().is_none_or(|c| i.name == c)
+                    && scope
+                        .component_type
+                        .as_deref()
+                        .is_none_or(|t| i.component_type == t)
+            });
+            instances.sort_by(|a, b| a.name.cmp(&b.name));
+            for inst in instances {
+                let stack_name = inst.stack.clone();
+                let session = project.session_for(inst, &stack_name)?;
+                if !session.decls.is_empty() {
+                    pending += session.decls.len();
+                    sessions.push(session);
                 }
-                Scope::Global => {
-                    !seen_global.contains(&row.secret) && {
-                        seen_global.push(row.secret.clone());
-                        true
-                    }
-                }
-                Scope::Instance => true,
-            };
-            if first {
-                rows.push(row);
             }
-        }
+            if pending >= BATCH {
+                flush(&mut sessions, &mut rows);
+                pending = 0;
+            }
+            printer.progress("Loading stacks", i + 1, total);
+            Ok(())
+        })?;
+        flush(&mut sessions, &mut rows);
         for f in &failures {
             rows.push(Row {
                 stack: f.stack.clone(),

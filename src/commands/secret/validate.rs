@@ -152,11 +152,11 @@ fn collision_guard(
     own: &[Result<Target>],
     printer: &Printer,
 ) -> Result<()> {
-    let instances: Vec<_> = project
-        .instances_each()?
-        .into_iter()
-        .filter_map(std::result::Result::ok)
-        .collect();
+    let mut instances = Vec::new();
+    project.for_each_stack(Some(&session.instance.stack), |_, _, built| {
+        instances.extend(built.into_iter().filter_map(std::result::Result::ok));
+        Ok(())
+    })?;
     let total = instances.len();
     let mut instance_files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut stack_files: BTreeMap<String, PathBuf> = BTreeMap::new();
