@@ -186,7 +186,7 @@ impl Project {
         for (i, name) in names.into_iter().enumerate() {
             let manifest = stacks.stack(name)?.manifest.clone();
             let mut out = Vec::new();
-            for (component, built) in stacks.instances_each(&cfg, name)? {
+            for (component, built) in stacks.declarations_each(&cfg, name)? {
                 out.push(built.map_err(|e| Unbuilt {
                     stack: name.to_owned(),
                     component,

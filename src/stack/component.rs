@@ -84,7 +84,7 @@ pub fn find(
                     stack: stack.name.clone(),
                 });
             }
-            return build(cfg, stack, &config, t, name);
+            return build(cfg, stack, &config, t, name, stack.eval);
         }
     }
     let mut known: Vec<String> = Vec::new();
@@ -115,7 +115,15 @@ pub type Built = (String, Result<ComponentInstance, StackError>);
 /// Every non-abstract instance of a stack, each built on its own: one that fails does not stop
 /// the others (`secret list` shows it as an error row).
 pub fn each(cfg: &CliConfig, stack: &Stack) -> Vec<Built> {
-    let config = stack.config();
+    each_as(cfg, stack, stack.eval)
+}
+
+/// [`each`], evaluating `eval` instead of the stack's mode.
+pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
+    let config = match eval {
+        Eval::Declarations => stack.declarations_config(),
+        _ => stack.config(),
+    };
     let mut out = Vec::new();
     for t in types(&config) {
         let Some(comps) = components_of(&config, &t) else {
@@ -128,7 +136,7 @@ pub fn each(cfg: &CliConfig, stack: &Stack) -> Vec<Built> {
             .collect();
         names.sort();
         for n in names {
-            out.push((n.clone(), build(cfg, stack, &config, &t, n)));
+            out.push((n.clone(), build(cfg, stack, &config, &t, n, eval)));
         }
     }
     out
@@ -229,13 +237,14 @@ impl Resolver<'_> {
 }
 
 /// Builds the instance `name` of type `ctype` (which must exist) from the stack's merged
-/// `config` ([`Stack::config`]).
+/// `config` ([`Stack::config`], or [`Stack::declarations_config`] for [`Eval::Declarations`]).
 pub fn build(
     cfg: &CliConfig,
     stack: &Stack,
     config: &Map,
     ctype: &str,
     name: &str,
+    eval: Eval,
 ) -> Result<ComponentInstance, StackError> {
     let lists = list_strategy(cfg);
     let empty = Map::new();
@@ -310,7 +319,16 @@ pub fn build(
     }
 
     if !cfg.templates_disabled {
-        templates::render_section(&mut section, stack, name, stack.eval)?;
+        if eval == Eval::Declarations
+            && templates::any_template(
+                &Node::Map(templates::secret_view(&section)),
+                &stack.renderer,
+            )
+        {
+            // A template may read any section: build this one in full.
+            return build(cfg, stack, &stack.config(), ctype, name, Eval::Secrets);
+        }
+        templates::render_section(&mut section, stack, name, eval)?;
     }
     let env = map_of(section.get("env"));
     let check_store = |f: &YamlFunction| match f {
@@ -328,7 +346,7 @@ pub fn build(
         file: stack.manifest.clone(),
         message,
     };
-    match stack.eval {
+    match eval {
         Eval::All => {
             for v in section.values_mut() {
                 functions::evaluate_load_time(v, &env, &check_store).map_err(failed)?;
@@ -336,7 +354,7 @@ pub fn build(
         }
         // Secret commands never evaluate `!store`/`!exec`/… outside what they read, and the
         // secret-store refusal belongs where a `!store` is resolved (describe, runtime).
-        Eval::Secrets => {
+        Eval::Secrets | Eval::Declarations => {
             for key in templates::SECRET_SECTIONS {
                 if let Some(v) = section.get_mut(*key) {
                     functions::evaluate_load_time(v, &env, &|_| Ok(())).map_err(failed)?;

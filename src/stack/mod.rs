@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod merge;
 pub mod naming;
 pub mod templates;
+pub mod view;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,8 @@ pub struct Stack {
     pub files: std::sync::Arc<Vec<PathBuf>>,
     /// The parsed bodies of `files`, shared with every other stack importing the same files.
     layers: manifest::Layers,
+    /// The declarations views ([`view`]) of `layers`, shared the same way.
+    views: manifest::Layers,
     lists: merge::ListStrategy,
     /// The project's template renderer (function set shared by every stack).
     renderer: crate::template::Renderer,
@@ -76,6 +79,12 @@ impl Stack {
     /// files stay shared between stacks.
     pub fn config(&self) -> Map {
         manifest::merge_layers(&self.layers, None, self.lists)
+    }
+
+    /// The merged declarations views ([`view`]): what [`Stack::config`] holds in the sections
+    /// that secret declarations read, and nothing else.
+    pub fn declarations_config(&self) -> Map {
+        manifest::merge_layers(&self.views, None, self.lists)
     }
 }
 
@@ -304,8 +313,22 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut loader = manifest::Loader::new(cfg);
     let renderer = templates::renderer(cfg);
     let mut stacks: IndexMap<String, Stack> = IndexMap::new();
+    // One declarations view per parsed body (a catalog shared by every stack is viewed once).
+    let mut views: std::collections::HashMap<*const Map, std::sync::Arc<Map>> =
+        std::collections::HashMap::new();
     for file in manifest::top_level_files(&cfg.stacks)? {
         let layers = loader.layers(&file)?;
+        let stack_views: manifest::Layers = std::sync::Arc::new(
+            layers
+                .iter()
+                .map(|l| {
+                    views
+                        .entry(std::sync::Arc::as_ptr(l))
+                        .or_insert_with(|| std::sync::Arc::new(view::of_file(l)))
+                        .clone()
+                })
+                .collect(),
+        );
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
         let files = loader.layer_files(&file);
@@ -329,6 +352,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
                 stack_file,
                 files,
                 layers,
+                views: stack_views,
                 lists: loader.lists(),
                 renderer: renderer.clone(),
                 eval: Eval::All,
@@ -389,6 +413,17 @@ impl Stacks {
     ) -> Result<Vec<ComponentInstance>, StackError> {
         let stack = self.stack(stack)?;
         component::all(cfg, stack)
+    }
+
+    /// Every non-abstract component instance of a stack, built for their declarations only
+    /// ([`Eval::Declarations`]), each on its own (see [`component::each`]).
+    pub fn declarations_each(
+        &self,
+        cfg: &CliConfig,
+        stack: &str,
+    ) -> Result<Vec<component::Built>, StackError> {
+        let stack = self.stack(stack)?;
+        Ok(component::each_as(cfg, stack, Eval::Declarations))
     }
 
     /// Every non-abstract component instance of a stack, each built on its own (see

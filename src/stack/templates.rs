@@ -30,6 +30,10 @@ pub enum Eval {
     All,
     /// Only what the secret commands read: [`SECRET_SECTIONS`] and [`NAMING_VARS`].
     Secrets,
+    /// As [`Eval::Secrets`], and the instance is built from the declarations view of the
+    /// manifests ([`super::view`]): its section holds only what declarations read (commands that
+    /// enumerate declarations across stacks).
+    Declarations,
 }
 
 /// The sections the secret commands read.
@@ -109,7 +113,7 @@ pub fn render_section(
     let renderer = &stack.renderer;
     let mut doc = match eval {
         Eval::All => section.clone(),
-        Eval::Secrets => secret_view(section),
+        Eval::Secrets | Eval::Declarations => secret_view(section),
     };
     let kept = take_coordinate_templates(&mut doc);
     // Only the top-level sections that hold a template are written out: the others would read
@@ -158,7 +162,7 @@ pub fn render_section(
                 section.insert(k, v);
             }
         }
-        Eval::Secrets => {
+        Eval::Secrets | Eval::Declarations => {
             for (k, v) in parsed {
                 if k == "vars" {
                     if let (Some(Node::Map(vars)), Node::Map(rendered)) =
@@ -267,7 +271,8 @@ fn restore_coordinate_templates(doc: &mut Map, kept: Kept) {
     }
 }
 
-fn any_template(n: &Node, r: &Renderer) -> bool {
+/// Whether any key or string of `n` holds a template for `r`.
+pub fn any_template(n: &Node, r: &Renderer) -> bool {
     match n {
         Node::Str(s) => r.has_template(s),
         Node::Map(m) => m
