@@ -124,6 +124,14 @@ pub fn render_section(
     }
     let written: Vec<String> = doc.keys().cloned().collect();
     let ctx = context(section);
+    if let Some(rendered) = render_values(&doc, renderer, &ctx) {
+        let mut parsed = doc;
+        let mut rendered = rendered.into_iter();
+        replace_templates(&mut parsed, renderer, &mut rendered);
+        restore_coordinate_templates(&mut parsed, kept);
+        merge_rendered(section, parsed, &written, eval);
+        return Ok(());
+    }
     let text = emit(&doc);
     let origin = |path: &str| {
         if path.is_empty() {
@@ -153,6 +161,13 @@ pub fn render_section(
         }));
     };
     restore_coordinate_templates(&mut parsed, kept);
+    merge_rendered(section, parsed, &written, eval);
+    Ok(())
+}
+
+/// Puts the rendered top-level sections `parsed` (the sections `written` out) back into
+/// `section`.
+fn merge_rendered(section: &mut Map, parsed: Map, written: &[String], eval: Eval) {
     match eval {
         Eval::All => {
             for k in written.iter().filter(|k| !parsed.contains_key(*k)) {
@@ -176,7 +191,93 @@ pub fn render_section(
             }
         }
     }
-    Ok(())
+}
+
+/// Renders each templated string of `doc` on its own, in document order, when that gives what
+/// rendering the whole document gives: default delimiters, no templated keys, no value that
+/// defines or calls a named template, assigns a variable another value could read, trims
+/// whitespace outside its scalar or spans lines, and every value renders without error to text
+/// that reads back as one scalar. Otherwise `None` (the caller renders the whole document, which
+/// also gives Go's exact error). Each value is parsed once per process ([`Renderer`] caches by
+/// text), so a catalog value shared by hundreds of stacks costs one parse.
+fn render_values(doc: &Map, renderer: &Renderer, ctx: &Context) -> Option<Vec<Node>> {
+    if !renderer.default_delimiters() {
+        return None;
+    }
+    let mut texts = Vec::new();
+    for (k, v) in doc {
+        if renderer.has_template(k) {
+            return None;
+        }
+        templated_strings(v, renderer, &mut texts)?;
+    }
+    let mut out = Vec::with_capacity(texts.len());
+    for text in texts {
+        if text.contains('\n')
+            || ["define", "template", "block", ":=", "{{-", "-}}"]
+                .iter()
+                .any(|w| text.contains(w))
+        {
+            return None;
+        }
+        let fragment = scalar(text);
+        let rendered = renderer.execute(DOC_NAME, &fragment, ctx).ok()?;
+        if rendered.contains('\n') {
+            return None;
+        }
+        match yaml::parse(&format!("v: {rendered}\n"), DOC_NAME).ok()? {
+            Node::Map(mut m) if m.len() == 1 => match m.shift_remove("v")? {
+                Node::Map(_) | Node::Seq(_) => return None,
+                scalar => out.push(scalar),
+            },
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The templated strings under `n`, in document order; `None` when a key is templated.
+fn templated_strings<'a>(n: &'a Node, r: &Renderer, out: &mut Vec<&'a str>) -> Option<()> {
+    match n {
+        Node::Str(s) if r.has_template(s) => out.push(s),
+        Node::Map(m) => {
+            for (k, v) in m {
+                if r.has_template(k) {
+                    return None;
+                }
+                templated_strings(v, r, out)?;
+            }
+        }
+        Node::Seq(s) => {
+            for v in s {
+                templated_strings(v, r, out)?;
+            }
+        }
+        // A tag applies to the re-read text: left to the whole document.
+        Node::Tagged(t) if any_template(&t.value, r) => return None,
+        _ => {}
+    }
+    Some(())
+}
+
+/// Replaces the templated strings under `doc` with `rendered`, in the order
+/// [`templated_strings`] found them.
+fn replace_templates(doc: &mut Map, r: &Renderer, rendered: &mut impl Iterator<Item = Node>) {
+    fn walk(n: &mut Node, r: &Renderer, rendered: &mut dyn Iterator<Item = Node>) {
+        match n {
+            Node::Str(s) if r.has_template(s) => {
+                if let Some(v) = rendered.next() {
+                    *n = v;
+                }
+            }
+            Node::Map(m) => m.values_mut().for_each(|v| walk(v, r, rendered)),
+            Node::Seq(s) => s.iter_mut().for_each(|v| walk(v, r, rendered)),
+            _ => {}
+        }
+    }
+    for v in doc.values_mut() {
+        walk(v, r, rendered);
+    }
 }
 
 /// The template context: the section itself, plus `workspace` for terraform components (atmos'
@@ -451,6 +552,54 @@ fn scalar(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rendering value by value gives what rendering the whole document gives, and is refused
+    /// where it could not.
+    #[test]
+    fn values_render_as_the_whole_document_does() {
+        let renderer = Renderer::new(crate::template::Settings::default(), |_| {});
+        let Node::Map(ctx) = yaml::parse(
+            "vars: {stage: prod, n: 3, on: true, q: \"it's\"}\natmos_component: api\n",
+            "ctx",
+        )
+        .expect("ctx") else {
+            panic!("map")
+        };
+        let ctx = Context::from_map(&ctx);
+        let text = "a: '{{ .vars.stage }}-{{ .atmos_component }}'\nb: '{{ .vars.n }}'\n\
+                    c: x{{ .vars.on }}\nd: ['{{ .vars.n }}', plain, '{{ .vars.on }}']\n\
+                    e: {f: '{{ printf \"%s/%d\" .vars.stage 7 | upper }}', g: 5}\n\
+                    h: '{{ if eq .vars.stage \"prod\" }}large{{ else }}small{{ end }}'\n";
+        let Node::Map(doc) = yaml::parse(text, "doc").expect("doc") else {
+            panic!("map")
+        };
+        let whole = yaml::parse(
+            &renderer
+                .execute(DOC_NAME, &emit(&doc), &ctx)
+                .expect("whole"),
+            "whole",
+        )
+        .expect("reparse");
+        let values = render_values(&doc, &renderer, &ctx).expect("per value");
+        let mut per_value = doc.clone();
+        replace_templates(&mut per_value, &renderer, &mut values.into_iter());
+        assert_eq!(Node::Map(per_value), whole);
+
+        for refused in [
+            "a: '{{ define \"x\" }}y{{ end }}'\nb: '{{ template \"x\" }}'\n",
+            "a: '{{ $x := 1 }}'\nb: '{{ $x }}'\n",
+            "a: 'x {{- .vars.stage }}'\n",
+            "'{{ .vars.stage }}': 1\n",
+            "a: '{{ .vars.q }}'\n",
+            "a: '{{ .vars.missing.deeper }}'\n",
+            "a: !secret '{{ .vars.stage }}'\n",
+        ] {
+            let Node::Map(doc) = yaml::parse(refused, "doc").expect("doc") else {
+                panic!("map")
+            };
+            assert!(render_values(&doc, &renderer, &ctx).is_none(), "{refused}");
+        }
+    }
 
     #[test]
     fn emitted_documents_read_back_unchanged() {

@@ -4,7 +4,8 @@
 //! (atmos' `ProcessTmpl` default), plus the one-shot [`render`] used for coordinate templates
 //! (SOPS `spec.file`, secret `reference`, `stacks.name_template`).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Context;
 use super::go::{self, Funcs, MissingKey, Template};
@@ -67,12 +68,21 @@ impl Default for Settings {
     }
 }
 
-/// A function set and options, built once and shared by every template of a run.
+/// A function set and options, built once and shared by every template of a run, with the
+/// templates it has parsed (keyed by name and text: catalog values repeat across every stack
+/// importing them, only the context differs).
 #[derive(Clone, Debug)]
 pub struct Renderer {
     funcs: Arc<Funcs>,
     settings: Settings,
+    parsed: Arc<Mutex<ParsedCache>>,
 }
+
+/// Parsed templates by (name, text).
+type ParsedCache = HashMap<(String, String), Arc<Template>>;
+
+/// Parsed templates a renderer keeps at most (later ones are parsed on each use).
+const PARSED_CACHE: usize = 8192;
 
 impl Renderer {
     /// The functions `settings` enables, then `extra` (the caller's, such as `atmos.Component`),
@@ -89,6 +99,7 @@ impl Renderer {
         Self {
             funcs: Arc::new(funcs),
             settings,
+            parsed: Arc::default(),
         }
     }
 
@@ -96,6 +107,11 @@ impl Renderer {
     pub fn standard() -> &'static Renderer {
         static STANDARD: OnceLock<Renderer> = OnceLock::new();
         STANDARD.get_or_init(|| Renderer::new(Settings::default(), |_| {}))
+    }
+
+    /// Whether the actions use the default `{{`/`}}` delimiters.
+    pub fn default_delimiters(&self) -> bool {
+        self.settings.delimiters.is_none()
     }
 
     /// Whether `text` contains the left delimiter (cheap pre-check before parsing).
@@ -121,9 +137,25 @@ impl Renderer {
 
     /// Parses and executes `text` (named `name` in Go's messages) over `ctx`.
     pub fn execute(&self, name: &str, text: &str, ctx: &Context) -> Result<String, go::Error> {
+        self.parsed(name, text)?.execute(ctx.value())
+    }
+
+    /// `text` parsed as the template `name`, from the cache when it was parsed before. Parse
+    /// errors are not cached.
+    fn parsed(&self, name: &str, text: &str) -> Result<Arc<Template>, go::Error> {
+        let key = (name.to_owned(), text.to_owned());
+        if let Some(t) = self.parsed.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(t);
+        }
         let mut t = self.template(name);
         t.parse(text)?;
-        t.execute(ctx.value())
+        let t = Arc::new(t);
+        if let Ok(mut cache) = self.parsed.lock()
+            && cache.len() < PARSED_CACHE
+        {
+            cache.insert(key, t.clone());
+        }
+        Ok(t)
     }
 }
 
