@@ -146,6 +146,14 @@ fn map_of(node: Option<&Node>) -> Map {
     node.and_then(Node::as_map).cloned().unwrap_or_default()
 }
 
+/// A copy of `map` without the keys `skip`.
+fn without(map: &Map, skip: &[&str]) -> Map {
+    map.iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn list_strategy(cfg: &CliConfig) -> ListStrategy {
     cfg.settings
         .get("list_merge_strategy")
@@ -187,8 +195,13 @@ impl Resolver<'_> {
                 chain,
             });
         }
-        let raw = map_of(self.comps.get(name));
-        let meta = map_of(raw.get("metadata"));
+        let empty = Map::new();
+        let raw = self
+            .comps
+            .get(name)
+            .and_then(Node::as_map)
+            .unwrap_or(&empty);
+        let meta = raw.get("metadata").and_then(Node::as_map).unwrap_or(&empty);
         let mut bases: Vec<String> = Vec::new();
         // Legacy `component: <other>` inheritance, when it names another component of the stack.
         if let Some(c) = raw.get("component").and_then(Node::as_str)
@@ -213,25 +226,23 @@ impl Resolver<'_> {
                 });
             }
             let (resolved, mut base_meta) = self.own(base)?;
-            merge::merge_into(&mut out, &resolved, self.lists);
+            merge::merge_owned(&mut out, resolved, self.lists);
             if self.inherit_metadata {
                 base_meta.shift_remove("inherits");
                 if base_meta.get("type").and_then(Node::as_str) == Some("abstract") {
                     base_meta.shift_remove("type");
                 }
-                merge::merge_into(&mut metadata, &base_meta, self.lists);
+                merge::merge_owned(&mut metadata, base_meta, self.lists);
             }
             if !self.inheritance.contains(base) {
                 self.inheritance.push(base.clone());
             }
         }
         self.chain.pop();
-        let mut layer = raw;
-        layer.shift_remove("metadata");
-        layer.shift_remove("overrides");
+        let layer = without(raw, &["metadata", "overrides"]);
         let layer = stamp_layer(layer, Scope::Instance, self.stack)?;
-        merge::merge_into(&mut out, &layer, self.lists);
-        merge::merge_into(&mut metadata, &meta, self.lists);
+        merge::merge_owned(&mut out, layer, self.lists);
+        merge::merge_into(&mut metadata, meta, self.lists);
         Ok((out, metadata))
     }
 }
@@ -249,7 +260,7 @@ pub fn build(
     let lists = list_strategy(cfg);
     let empty = Map::new();
     let comps = components_of(config, ctype).unwrap_or(&empty);
-    let raw = map_of(comps.get(name));
+    let own_overrides = comps.get(name).and_then(|c| c.get("overrides"));
 
     // 1. stack layer
     let mut global = Map::new();
@@ -260,10 +271,8 @@ pub fn build(
     }
     let global = stamp_layer(global, Scope::Stack, stack)?;
     // 2. type layer
-    let type_section = map_of(config.get(ctype));
-    let mut type_layer = type_section.clone();
-    type_layer.shift_remove("overrides");
-    type_layer.shift_remove("secrets");
+    let type_section = config.get(ctype).and_then(Node::as_map).unwrap_or(&empty);
+    let type_layer = without(type_section, &["overrides", "secrets"]);
     // 3. bases + component
     let mut resolver = Resolver {
         stack,
@@ -277,15 +286,22 @@ pub fn build(
     // 4. overrides
     let overrides = merge::merge_all(
         [
-            &map_of(config.get("overrides")),
-            &map_of(type_section.get("overrides")),
-            &map_of(raw.get("overrides")),
-        ],
+            config.get("overrides"),
+            type_section.get("overrides"),
+            own_overrides,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(Node::as_map),
         lists,
     );
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
 
-    let mut section = merge::merge_all([&global, &type_layer, &own, &overrides], lists);
+    // Each layer is freshly built: move it in rather than clone it again.
+    let mut section = global;
+    merge::merge_owned(&mut section, type_layer, lists);
+    merge::merge_owned(&mut section, own, lists);
+    merge::merge_owned(&mut section, overrides, lists);
     let component = metadata
         .get("component")
         .and_then(Node::as_str)
@@ -320,10 +336,7 @@ pub fn build(
 
     if !cfg.templates_disabled {
         if eval == Eval::Declarations
-            && templates::any_template(
-                &Node::Map(templates::secret_view(&section)),
-                &stack.renderer,
-            )
+            && !templates::templated_sections(&section, eval, &stack.renderer).is_empty()
         {
             // A template may read any section: build this one in full.
             return build(cfg, stack, &stack.config(), ctype, name, Eval::Secrets);

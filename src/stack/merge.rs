@@ -74,6 +74,40 @@ fn merge_node(base: &mut Node, overlay: &Node, lists: ListStrategy) {
     }
 }
 
+/// [`merge_into`] taking the overlay by value: its values move into `base` instead of being
+/// cloned (instance building merges freshly built layers). Same result as [`merge_into`].
+pub fn merge_owned(base: &mut Map, overlay: Map, lists: ListStrategy) {
+    if base.is_empty() {
+        *base = overlay;
+        return;
+    }
+    for (k, v) in overlay {
+        match base.get_mut(&k) {
+            Some(existing) => merge_node_owned(existing, v, lists),
+            None => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// [`merge_node`] with the overlay by value (keep the two in step).
+fn merge_node_owned(base: &mut Node, overlay: Node, lists: ListStrategy) {
+    match (base, overlay) {
+        (Node::Map(b), Node::Map(o)) => merge_owned(b, o, lists),
+        (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Append => b.extend(o),
+        (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Merge => {
+            for (i, item) in o.into_iter().enumerate() {
+                match b.get_mut(i) {
+                    Some(existing) => merge_node_owned(existing, item, lists),
+                    None => b.push(item),
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
 /// Merges `layers` lowest → highest into a new map.
 pub fn merge_all<'a>(layers: impl IntoIterator<Item = &'a Map>, lists: ListStrategy) -> Map {
     let mut out = Map::new();
@@ -119,6 +153,34 @@ mod tests {
             merge_all([&base, &over], ListStrategy::Merge),
             m("l: [{a: 1, b: 1}, 2]")
         );
+    }
+
+    #[test]
+    fn owned_merge_matches_the_borrowing_one() {
+        let cases = [
+            (
+                "a: {x: 1, y: 2}\nl: [1, 2]\ns: a",
+                "a: {y: 3, z: 4}\nl: [9]\ns: b",
+            ),
+            ("l: [{a: 1}, 2]", "l: [{b: 1}]"),
+            ("a: {x: 1}", "a: str"),
+            ("a: str", "a: {x: 1}"),
+            ("a: {x: {y: 1}}\nb: null", "a: {x: null}\nb: {c: 1}"),
+            ("", "a: 1"),
+        ];
+        for lists in [
+            ListStrategy::Replace,
+            ListStrategy::Append,
+            ListStrategy::Merge,
+        ] {
+            for (base, over) in cases {
+                let mut borrowed = m(base);
+                merge_into(&mut borrowed, &m(over), lists);
+                let mut owned = m(base);
+                merge_owned(&mut owned, m(over), lists);
+                assert_eq!(owned, borrowed, "{base} <- {over} ({lists:?})");
+            }
+        }
     }
 
     #[test]

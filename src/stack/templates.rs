@@ -111,10 +111,21 @@ pub fn render_section(
     eval: Eval,
 ) -> Result<(), StackError> {
     let renderer = &stack.renderer;
-    let mut doc = match eval {
-        Eval::All => section.clone(),
-        Eval::Secrets | Eval::Declarations => secret_view(section),
-    };
+    // Only the sections that hold a template are copied into the document.
+    let keys = templated_sections(section, eval, renderer);
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut doc = Map::new();
+    for k in keys {
+        let Some(v) = section.get(k) else { continue };
+        let v = match (eval, v) {
+            (Eval::All, v) => v.clone(),
+            (_, Node::Map(vars)) if k == "vars" => Node::Map(naming_vars(vars)),
+            (_, v) => v.clone(),
+        };
+        doc.insert(k.to_owned(), v);
+    }
     let kept = take_coordinate_templates(&mut doc);
     // Only the top-level sections that hold a template are written out: the others would read
     // back unchanged, and leaving them out keeps the cost to the templated parts.
@@ -306,6 +317,55 @@ pub fn context(section: &Map) -> Context {
         Node::Str(workspace.replace('/', "-")),
     );
     Context::from_map(&with)
+}
+
+/// The top-level keys of `section` that [`render_section`] writes out for `eval`: the sections
+/// it reads that hold a template outside the coordinate templates (`secrets.providers`,
+/// `secrets.vars.*.reference`). Found without copying anything.
+pub fn templated_sections<'a>(section: &'a Map, eval: Eval, r: &Renderer) -> Vec<&'a str> {
+    section
+        .iter()
+        .filter(|(k, v)| match (eval, k.as_str()) {
+            _ if r.has_template(k) => eval == Eval::All,
+            (_, "secrets") => secrets_templated(v, r),
+            (Eval::All, _) => any_template(v, r),
+            (_, "vars") => v.as_map().is_some_and(|vars| {
+                NAMING_VARS
+                    .iter()
+                    .any(|n| vars.get(*n).is_some_and(|v| any_template(v, r)))
+            }),
+            (_, k) => SECRET_SECTIONS.contains(&k) && any_template(v, r),
+        })
+        .map(|(k, _)| k.as_str())
+        .collect()
+}
+
+/// Whether a `secrets` section holds a template outside its coordinate templates.
+fn secrets_templated(secrets: &Node, r: &Renderer) -> bool {
+    let Node::Map(m) = secrets else {
+        return any_template(secrets, r);
+    };
+    m.iter().any(|(k, v)| match (k.as_str(), v) {
+        _ if r.has_template(k) => true,
+        ("providers", _) => false,
+        ("vars", Node::Map(vars)) => vars.iter().any(|(name, decl)| {
+            r.has_template(name)
+                || match decl {
+                    Node::Map(d) => d.iter().any(|(f, v)| {
+                        r.has_template(f) || (f != "reference" && any_template(v, r))
+                    }),
+                    other => any_template(other, r),
+                }
+        }),
+        (_, v) => any_template(v, r),
+    })
+}
+
+fn naming_vars(vars: &Map) -> Map {
+    vars.iter()
+        .filter(|(k, _)| NAMING_VARS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The sections a secret command reads, with `vars` cut down to the naming vars.
