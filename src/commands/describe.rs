@@ -107,7 +107,9 @@ fn stacks(
         Some(s) => vec![stacks.stack(s)?.name.clone()],
         None => stacks.names().map(str::to_owned).collect(),
     };
-    let mut out = Map::new();
+    // Stack by stack: each stack's instances are built, rendered as its entry of the document
+    // and dropped, so only the text of the stacks done so far is held, never the whole tree.
+    let mut entries: Vec<Zeroizing<String>> = Vec::new();
     for name in names {
         let mut types = Map::new();
         for inst in stacks.instances(cfg, &name)? {
@@ -127,10 +129,90 @@ fn stacks(
         }
         let mut stack_map = Map::new();
         stack_map.insert("components".to_owned(), Node::Map(types));
-        out.insert(name, Node::Map(stack_map));
+        let mut one = Map::new();
+        one.insert(name, Node::Map(stack_map));
+        let mut one = Node::Map(one);
+        entries.push(render_entry(&one, args.format));
+        yaml::zeroize(&mut one);
     }
-    let mut out = Node::Map(out);
-    let text = render(&out, args.format);
-    yaml::zeroize(&mut out);
-    Ok(text)
+    Ok(join_entries(&entries, args.format))
+}
+
+/// One top-level entry of a map document, as [`join_entries`] puts them together: YAML as is,
+/// JSON without the braces of its one-entry object.
+fn render_entry(one: &Node, format: DescribeFormat) -> Zeroizing<String> {
+    let text = render(one, format);
+    match format {
+        DescribeFormat::Yaml => text,
+        DescribeFormat::Json => {
+            let inner = text
+                .strip_prefix("{\n")
+                .and_then(|t| t.strip_suffix("\n}\n"))
+                .unwrap_or(&text);
+            Zeroizing::new(inner.to_owned())
+        }
+    }
+}
+
+/// The map document whose entries (sorted by key) are `entries`: the same text as rendering the
+/// whole map at once.
+fn join_entries(entries: &[Zeroizing<String>], format: DescribeFormat) -> Zeroizing<String> {
+    if entries.is_empty() {
+        return render(&Node::Map(Map::new()), format);
+    }
+    let mut text = Zeroizing::new(String::with_capacity(
+        entries.iter().map(|e| e.len() + 2).sum::<usize>() + 4,
+    ));
+    match format {
+        DescribeFormat::Yaml => entries.iter().for_each(|e| text.push_str(e)),
+        DescribeFormat::Json => {
+            text.push_str("{\n");
+            for (i, e) in entries.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(",\n");
+                }
+                text.push_str(e);
+            }
+            text.push_str("\n}\n");
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_joined_read_as_the_whole_document() {
+        let Node::Map(whole) = yaml::parse(
+            "b-stack: {components: {terraform: {api: {vars: {x: 1, l: [a, {k: v}]}, e: {}}}}}\n\
+             a-stack: {components: {terraform: {}}}\nc: {components: {helmfile: {w: {s: 'it''s'}}}}\n",
+            "t",
+        )
+        .expect("yaml") else {
+            panic!("map")
+        };
+        for format in [DescribeFormat::Yaml, DescribeFormat::Json] {
+            let mut keys: Vec<&String> = whole.keys().collect();
+            keys.sort();
+            let entries: Vec<Zeroizing<String>> = keys
+                .iter()
+                .map(|k| {
+                    let mut one = Map::new();
+                    one.insert((*k).clone(), whole[*k].clone());
+                    render_entry(&Node::Map(one), format)
+                })
+                .collect();
+            assert_eq!(
+                *join_entries(&entries, format),
+                *render(&Node::Map(whole.clone()), format),
+                "{format:?}"
+            );
+            assert_eq!(
+                *join_entries(&[], format),
+                *render(&Node::Map(Map::new()), format)
+            );
+        }
+    }
 }
