@@ -591,17 +591,42 @@ fn parse_float(value: &str) -> Option<f64> {
 // Emitting
 // ---------------------------------------------------------------------------------------------
 
+/// How [`to_yaml_as`] writes strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quoting {
+    /// Plain when the string reads back as itself, else JSON-style double quotes.
+    #[default]
+    Double,
+    /// As Go's `yaml.v3` writes a document atmos renders as a template: single quotes and
+    /// literal blocks, which keep template actions intact (a double-quoted scalar would turn `"`
+    /// inside an action into `\"`); double quotes only for control characters.
+    Template,
+}
+
 /// Renders `node` as block-style YAML (2-space indent), ending with a newline.
 pub fn to_yaml(node: &Node) -> String {
+    to_yaml_as(node, Quoting::Double)
+}
+
+/// [`to_yaml`] with strings written as `quoting` says.
+pub fn to_yaml_as(node: &Node, quoting: Quoting) -> String {
     let mut out = String::new();
     match node {
-        Node::Map(m) if !m.is_empty() => emit_map(m, 0, &mut out),
-        Node::Seq(s) if !s.is_empty() => emit_seq(s, 0, &mut out),
+        Node::Map(m) if !m.is_empty() => emit_map(m, 0, quoting, &mut out),
+        Node::Seq(s) if !s.is_empty() => emit_seq(s, 0, quoting, &mut out),
         other => {
-            out.push_str(&inline(other));
+            out.push_str(&inline(other, quoting));
             out.push('\n');
         }
     }
+    out
+}
+
+/// A map written as [`to_yaml_as`] writes it (empty text for an empty map), without wrapping it
+/// in a [`Node`] first.
+pub fn map_to_yaml_as(map: &Map, quoting: Quoting) -> String {
+    let mut out = String::new();
+    emit_map(map, 0, quoting, &mut out);
     out
 }
 
@@ -614,17 +639,17 @@ fn is_block(node: &Node) -> bool {
     }
 }
 
-fn emit_map(map: &Map, indent: usize, out: &mut String) {
+fn emit_map(map: &Map, indent: usize, quoting: Quoting, out: &mut String) {
     let pad = " ".repeat(indent);
     for (k, v) in map {
         out.push_str(&pad);
-        out.push_str(&quote_if_needed(k));
+        out.push_str(&quote_str(k, quoting));
         out.push(':');
-        emit_value(v, indent + 2, out);
+        emit_value(v, indent + 2, quoting, out);
     }
 }
 
-fn emit_seq(seq: &[Node], indent: usize, out: &mut String) {
+fn emit_seq(seq: &[Node], indent: usize, quoting: Quoting, out: &mut String) {
     let pad = " ".repeat(indent);
     for v in seq {
         out.push_str(&pad);
@@ -633,50 +658,91 @@ fn emit_seq(seq: &[Node], indent: usize, out: &mut String) {
             Node::Map(m) if !m.is_empty() => {
                 // First entry on the dash line, the rest aligned under it.
                 let mut inner = String::new();
-                emit_map(m, indent + 2, &mut inner);
+                emit_map(m, indent + 2, quoting, &mut inner);
                 out.push(' ');
                 out.push_str(inner.trim_start());
             }
-            _ => emit_value(v, indent + 2, out),
+            _ => emit_value(v, indent + 2, quoting, out),
         }
     }
 }
 
 /// Emits the part after `key:` or `-`.
-fn emit_value(v: &Node, indent: usize, out: &mut String) {
+fn emit_value(v: &Node, indent: usize, quoting: Quoting, out: &mut String) {
     match v {
         Node::Map(m) if !m.is_empty() => {
             out.push('\n');
-            emit_map(m, indent, out);
+            emit_map(m, indent, quoting, out);
         }
         Node::Seq(s) if !s.is_empty() => {
             out.push('\n');
-            emit_seq(s, indent, out);
+            emit_seq(s, indent, quoting, out);
         }
         Node::Tagged(t) if is_block(&t.value) => {
             out.push(' ');
             out.push_str(&t.tag);
-            emit_value(&t.value, indent, out);
+            emit_value(&t.value, indent, quoting, out);
+        }
+        // Go's yaml.v3 writes the tag, then the value as it would without one.
+        Node::Tagged(t) if quoting == Quoting::Template => {
+            out.push(' ');
+            out.push_str(&t.tag);
+            emit_value(&t.value, indent, quoting, out);
+        }
+        Node::Str(s) if quoting == Quoting::Template && s.contains('\n') && literal_ok(s) => {
+            let chomp = if !s.ends_with('\n') {
+                "-"
+            } else if s.ends_with("\n\n") {
+                "+"
+            } else {
+                ""
+            };
+            out.push_str(" |");
+            out.push_str(chomp);
+            out.push('\n');
+            let body = s.strip_suffix('\n').unwrap_or(s);
+            for line in body.split('\n') {
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent));
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
         }
         other => {
             out.push(' ');
-            out.push_str(&inline(other));
+            out.push_str(&inline(other, quoting));
             out.push('\n');
         }
     }
 }
 
-fn inline(node: &Node) -> String {
+/// Whether a multi-line string can be a literal block: no other control characters, and a first
+/// line that does not start with a space (it would need an indentation indicator).
+fn literal_ok(s: &str) -> bool {
+    !s.starts_with([' ', '\n']) && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+fn inline(node: &Node, quoting: Quoting) -> String {
     match node {
         Node::Null => "null".to_owned(),
         Node::Bool(b) => b.to_string(),
         Node::Int(i) => i.to_string(),
         Node::Float(f) => format_float(*f),
-        Node::Str(s) => quote_if_needed(s),
+        Node::Str(s) => quote_str(s, quoting),
         Node::Seq(_) => "[]".to_owned(),
         Node::Map(_) => "{}".to_owned(),
-        Node::Tagged(t) => format!("{} {}", t.tag, inline(&t.value)),
+        Node::Tagged(t) => format!("{} {}", t.tag, inline(&t.value, quoting)),
     }
+}
+
+/// A string as a scalar for `quoting`.
+pub fn quote_str(s: &str, quoting: Quoting) -> String {
+    let plain = quote_if_needed(s);
+    if quoting == Quoting::Double || plain == s || s.chars().any(char::is_control) {
+        return plain;
+    }
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn format_float(f: f64) -> String {

@@ -504,109 +504,14 @@ fn collect(n: &Node, path: &str, r: &Renderer, out: &mut Vec<(String, String)>) 
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The document: block YAML whose quoting keeps template actions intact (single quotes, literal
-// blocks), as Go's yaml.v3 writes it for atmos — a double-quoted scalar would turn `"` inside an
-// action into `\"` and break it.
-// ---------------------------------------------------------------------------------------------
-
-/// Writes `map` as a block YAML document.
+/// Writes `map` as the block YAML document atmos renders ([`yaml::Quoting::Template`]).
 pub fn emit(map: &Map) -> String {
-    let mut out = String::new();
-    emit_map(map, 0, &mut out);
-    out
+    yaml::map_to_yaml_as(map, yaml::Quoting::Template)
 }
 
-fn emit_map(map: &Map, indent: usize, out: &mut String) {
-    for (k, v) in map {
-        out.push_str(&" ".repeat(indent));
-        out.push_str(&scalar(k));
-        out.push(':');
-        emit_value(v, indent + 2, out);
-    }
-}
-
-fn emit_seq(seq: &[Node], indent: usize, out: &mut String) {
-    for v in seq {
-        out.push_str(&" ".repeat(indent));
-        out.push('-');
-        match v {
-            Node::Map(m) if !m.is_empty() => {
-                let mut inner = String::new();
-                emit_map(m, indent + 2, &mut inner);
-                out.push(' ');
-                out.push_str(inner.trim_start());
-            }
-            _ => emit_value(v, indent + 2, out),
-        }
-    }
-}
-
-fn emit_value(v: &Node, indent: usize, out: &mut String) {
-    match v {
-        Node::Map(m) if !m.is_empty() => {
-            out.push('\n');
-            emit_map(m, indent, out);
-        }
-        Node::Seq(s) if !s.is_empty() => {
-            out.push('\n');
-            emit_seq(s, indent, out);
-        }
-        Node::Map(_) => out.push_str(" {}\n"),
-        Node::Seq(_) => out.push_str(" []\n"),
-        Node::Tagged(t) => {
-            out.push(' ');
-            out.push_str(&t.tag);
-            emit_value(&t.value, indent, out);
-        }
-        Node::Str(s) if s.contains('\n') && literal_ok(s) => {
-            let chomp = if !s.ends_with('\n') {
-                "-"
-            } else if s.ends_with("\n\n") {
-                "+"
-            } else {
-                ""
-            };
-            out.push_str(&format!(" |{chomp}\n"));
-            let body = s.strip_suffix('\n').unwrap_or(s);
-            for line in body.split('\n') {
-                if !line.is_empty() {
-                    out.push_str(&" ".repeat(indent));
-                    out.push_str(line);
-                }
-                out.push('\n');
-            }
-        }
-        Node::Str(s) => {
-            out.push(' ');
-            out.push_str(&scalar(s));
-            out.push('\n');
-        }
-        other => {
-            out.push(' ');
-            out.push_str(yaml::to_yaml(other).trim_end());
-            out.push('\n');
-        }
-    }
-}
-
-/// Whether a multi-line string can be a literal block: no other control characters, and a first
-/// line that does not start with a space (it would need an indentation indicator).
-fn literal_ok(s: &str) -> bool {
-    !s.starts_with([' ', '\n']) && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
-}
-
-/// A string as a plain or single-quoted scalar (double-quoted only when it holds control
-/// characters, which single quotes cannot carry).
+/// A string as the scalar [`emit`] writes for it.
 fn scalar(s: &str) -> String {
-    let plain = yaml::quote_if_needed(s);
-    if plain == s {
-        return plain;
-    }
-    if s.chars().any(char::is_control) {
-        return plain;
-    }
-    format!("'{}'", s.replace('\'', "''"))
+    yaml::quote_str(s, yaml::Quoting::Template)
 }
 
 #[cfg(test)]
