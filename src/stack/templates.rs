@@ -50,6 +50,8 @@ pub fn renderer(cfg: &CliConfig) -> Renderer {
     let cfg = cfg.clone();
     Renderer::new(cfg.template_settings.clone(), move |funcs: &mut Funcs| {
         let cache: Mutex<HashMap<(String, String), Value>> = Mutex::new(HashMap::new());
+        // The project's stacks, loaded on the first call and shared by the later ones.
+        let stacks: std::sync::OnceLock<super::Stacks> = std::sync::OnceLock::new();
         funcs.insert("atmos.Component", move |args: &[Value]| {
             let [component, stack] = args else {
                 return Err(FuncError::Args(format!(
@@ -66,7 +68,7 @@ pub fn renderer(cfg: &CliConfig) -> Renderer {
             if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
                 return Ok(v);
             }
-            let value = other_component(&cfg, component, stack)?;
+            let value = other_component(&cfg, &stacks, component, stack)?;
             if let Ok(mut c) = cache.lock() {
                 c.insert(key, value.clone());
             }
@@ -83,7 +85,12 @@ thread_local! {
 
 /// `atmos.Component`: another component's sections, as `describe component` shows them (without
 /// `outputs`, which needs terraform).
-fn other_component(cfg: &CliConfig, component: &str, stack: &str) -> Result<Value, FuncError> {
+fn other_component(
+    cfg: &CliConfig,
+    stacks: &std::sync::OnceLock<super::Stacks>,
+    component: &str,
+    stack: &str,
+) -> Result<Value, FuncError> {
     let depth = DEPTH.with(Cell::get);
     if depth >= 8 {
         return Err(FuncError::Call(format!(
@@ -91,7 +98,11 @@ fn other_component(cfg: &CliConfig, component: &str, stack: &str) -> Result<Valu
         )));
     }
     DEPTH.with(|d| d.set(depth + 1));
-    let result = super::load(cfg)
+    let loaded = match stacks.get() {
+        Some(s) => Ok(s),
+        None => super::load(cfg).map(|s| stacks.get_or_init(|| s)),
+    };
+    let result = loaded
         .and_then(|s| s.component(cfg, stack, component, None))
         .map(|inst| Context::from_map(&inst.section).value().clone())
         .map_err(|e| {
