@@ -4,11 +4,15 @@
 //! Reading order for a newcomer:
 //! 1. [`manifest`]: top-level files from `stacks.included_paths`, each file parsed once, `!include`
 //!    evaluated, `import:` resolved recursively and deep-merged (cached per file).
-//! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`].
+//! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`] from its stack-level
+//!    sections only; nothing is merged for components until a stack is used, and a stack's merge
+//!    is not kept (whole-tree commands hold one stack at a time). Each parsed file also gets its
+//!    declarations view ([`view`]), shared by every stack importing it.
 //! 3. [`component`]: one [`ComponentInstance`] = stack layers + `metadata.inherits` bases + the
 //!    component + overrides, with `secrets` scope-stamped per layer (`secrets::declare`), then
 //!    templates ([`templates`], over [`crate::template`]) and load-time YAML functions
-//!    ([`functions`]), in the sections the command reads ([`Eval`]).
+//!    ([`functions`]), in the sections the command reads ([`Eval`]); commands that enumerate
+//!    declarations build from the merged views ([`Eval::Declarations`]).
 //! 4. [`functions::resolve_tags`]: commands swap `!secret`/`!store` tags for values.
 //!
 //! [`merge`] is pure; everything that touches the file system lives in [`manifest`].
