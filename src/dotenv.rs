@@ -65,6 +65,23 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, DotenvError> {
                 message: format!("invalid variable name `{key}`: it contains a space"),
             });
         }
+        // `export #x=1` leaves `#x`, which `render` would write as a comment; a control
+        // character cannot go into an environment. Both found by the `dotenv` fuzz target.
+        if key.starts_with('#') {
+            return Err(DotenvError {
+                line: line_no,
+                message: format!("invalid variable name `{key}`: it starts with `#`"),
+            });
+        }
+        if key.contains(char::is_control) {
+            return Err(DotenvError {
+                line: line_no,
+                message: format!(
+                    "invalid variable name `{}`: it contains a control character",
+                    key.escape_debug()
+                ),
+            });
+        }
         let rest = rest.trim_start();
         let value = if let Some(q) = rest.strip_prefix('"') {
             // Double-quoted: may continue on following lines until an unescaped quote.

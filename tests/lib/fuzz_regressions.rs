@@ -111,3 +111,20 @@ fn dotenv_names_with_spaces_are_errors() {
             .unwrap(),
     );
 }
+
+/// The `dotenv` fuzz target's second crasher (2026-12-01, after ≈ 100,000 inputs): `export #comN=…`
+/// parsed to the name `#comN`, which `render` wrote back as a comment, and a name held NUL
+/// bytes. Names starting with `#` or holding a control character are now errors.
+#[test]
+fn dotenv_names_starting_with_hash_or_holding_control_characters_are_errors() {
+    let crasher =
+        std::fs::read(crate::support::repo().join("tests/lib/dotenv-crash-export-hash.env"))
+            .unwrap();
+    bodies::dotenv(&crasher);
+    let err = atmos_secrets::dotenv::parse("A=1\nexport #x=2\n").unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(err.message.contains("starts with `#`"), "{err}");
+    let err = atmos_secrets::dotenv::parse("A\u{0}B=1\n").unwrap_err();
+    assert!(err.message.contains("control character"), "{err}");
+    assert!(err.message.contains("A\\0B"), "{err}");
+}
