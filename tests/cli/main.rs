@@ -39,6 +39,7 @@ mod sops_crash_safety;
 mod sops_interop;
 mod sops_keys;
 mod templates;
+mod upstream;
 mod upstream_fixtures;
 #[cfg(feature = "vault")]
 mod vault;

@@ -1,0 +1,5 @@
+resource "aws_ssm_parameter" "marker" {
+  name  = "/atmos/demo/${var.stage}/marker"
+  type  = "String"
+  value = "hello from ${var.stage}"
+}

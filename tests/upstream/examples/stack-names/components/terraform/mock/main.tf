@@ -1,0 +1,3 @@
+locals {
+  message = "Hello from ${var.environment}"
+}
