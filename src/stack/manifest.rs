@@ -343,10 +343,9 @@ impl<'a> Loader<'a> {
             let mut pattern = joined.to_string_lossy().replace('\\', "/");
             if pattern.ends_with("**") {
                 pattern.push_str("/*.{yaml,yml,yaml.tmpl,yml.tmpl}");
-            } else if !(pattern.ends_with(".yaml")
-                || pattern.ends_with(".yml")
-                || pattern.ends_with(".tmpl"))
-            {
+            } else if !has_extension(&pattern) {
+                // As atmos (`filepath.Ext`): a glob whose last element carries an extension of
+                // its own (`top-level-service-?.*`, `*.yaml`) is used as written.
                 pattern.push_str(".{yaml,yml,yaml.tmpl,yml.tmpl}");
             }
             if let Some(hit) = self.globs.get(&pattern) {
@@ -718,5 +717,25 @@ fn describe_node(n: &Node) -> String {
     match n.scalar_text() {
         Some(s) => format!("`{s}`"),
         None => format!("a {}", n.type_name()),
+    }
+}
+
+/// Whether the last element of a path has an extension, as Go's `filepath.Ext` sees it: a `.`
+/// after the last `/` (a leading dot counts too, as in Go).
+fn has_extension(pattern: &str) -> bool {
+    let last = pattern.rsplit('/').next().unwrap_or(pattern);
+    last.contains('.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_extension_as_go_sees_it() {
+        assert!(has_extension("stacks/catalog/top-level-service-?.*"));
+        assert!(has_extension("stacks/catalog/*.yaml"));
+        assert!(!has_extension("stacks/catalog/*"));
+        assert!(!has_extension("stacks/v1.2/*"));
     }
 }
