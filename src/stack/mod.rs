@@ -64,6 +64,8 @@ pub struct Stack {
     pub manifest: PathBuf,
     /// The manifest path relative to the stacks base path, without extension.
     pub stack_file: String,
+    /// Whether the manifest names itself (`name:`); then its path is not a valid stack name.
+    pub explicit_name: bool,
     /// Every file merged into this stack, imports first, `manifest` last.
     pub files: std::sync::Arc<Vec<PathBuf>>,
     /// The parsed bodies of `files`, shared with every other stack importing the same files.
@@ -95,8 +97,12 @@ impl Stack {
 /// Every stack of the project, keyed by logical name (sorted).
 #[derive(Debug, Clone, Default)]
 pub struct Stacks {
-    /// Stacks by logical name.
+    /// Stacks by logical name (the first manifest, in path order, that has the name).
     pub stacks: IndexMap<String, Stack>,
+    /// Later manifests whose name an earlier one already has. As in atmos, two manifests may
+    /// resolve to one stack name: a component is looked up in each, and is a duplicate only
+    /// when two of them define it differently.
+    pub shadowed: Vec<Stack>,
 }
 
 /// What can go wrong while loading stacks and building components.
@@ -140,15 +146,27 @@ pub enum StackError {
         /// The files, first = last.
         chain: Vec<String>,
     },
-    /// Two manifests produce the same logical stack name.
-    #[error("stack `{name}` is defined by two manifests: `{}` and `{}`", first.display(), second.display())]
+    /// Two manifests of one stack name define a component differently.
+    #[error("duplicate component configuration: component `{component}` of stack `{name}` is defined differently by two manifests: `{}` and `{}`", first.display(), second.display())]
     DuplicateStack {
         /// The logical name.
         name: String,
+        /// The component.
+        component: String,
         /// The first manifest.
         first: PathBuf,
         /// The second manifest.
         second: PathBuf,
+    },
+    /// The stack was asked for by its manifest path, but the manifest names itself.
+    #[error(
+        "invalid stack `{stack}`: the manifest names its stack `{canonical}` (`name:`), so its path is not a stack name"
+    )]
+    StackRenamed {
+        /// The name asked for.
+        stack: String,
+        /// The stack's name.
+        canonical: String,
     },
     /// No stack has that name.
     #[error("stack `{stack}` not found")]
@@ -241,6 +259,9 @@ impl Diagnose for StackError {
                 "give each manifest a distinct `name:` or distinct vars for `stacks.name_pattern`, or exclude one via `stacks.excluded_paths`"
                     .to_owned(),
             ),
+            StackError::StackRenamed { canonical, .. } => Some(format!(
+                "did you mean `{canonical}`? Run `atmos list stacks` to see all available stacks"
+            )),
             StackError::StackNotFound { suggestions, .. } => Some(suggest("stack", suggestions)),
             StackError::ComponentNotFound { suggestions, .. } => Some(suggest("component", suggestions)),
             StackError::Abstract { .. } => {
@@ -320,6 +341,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     // One declarations view per parsed body (a catalog shared by every stack is viewed once).
     let mut views: std::collections::HashMap<*const Map, std::sync::Arc<Map>> =
         std::collections::HashMap::new();
+    let mut shadowed = Vec::new();
     for file in manifest::top_level_files(&cfg.stacks)? {
         let layers = loader.layers(&file)?;
         let stack_views: manifest::Layers = std::sync::Arc::new(
@@ -341,37 +363,33 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
             manifest::merge_layers(&layers, Some(&["vars", "settings", "env"]), loader.lists());
         let name =
             naming::logical_name(cfg, own_name.as_deref(), &naming_view, &stack_file, &file)?;
-        if let Some(existing) = stacks.get(&name) {
-            return Err(StackError::DuplicateStack {
-                name,
-                first: existing.manifest.clone(),
-                second: file,
-            });
+        let stack = Stack {
+            name: name.clone(),
+            manifest: file,
+            stack_file,
+            explicit_name: own_name.is_some(),
+            files,
+            layers,
+            views: stack_views,
+            lists: loader.lists(),
+            renderer: renderer.clone(),
+            eval: Eval::All,
+        };
+        if stacks.contains_key(&name) {
+            shadowed.push(stack);
+        } else {
+            stacks.insert(name, stack);
         }
-        stacks.insert(
-            name.clone(),
-            Stack {
-                name,
-                manifest: file,
-                stack_file,
-                files,
-                layers,
-                views: stack_views,
-                lists: loader.lists(),
-                renderer: renderer.clone(),
-                eval: Eval::All,
-            },
-        );
     }
     stacks.sort_keys();
-    Ok(Stacks { stacks })
+    Ok(Stacks { stacks, shadowed })
 }
 
 impl Stacks {
     /// The same stacks, building components for `eval` (the secret commands pass
     /// [`Eval::Secrets`] so that only the sections they read are evaluated).
     pub fn evaluating(mut self, eval: Eval) -> Self {
-        for s in self.stacks.values_mut() {
+        for s in self.stacks.values_mut().chain(self.shadowed.iter_mut()) {
             s.eval = eval;
         }
         self
@@ -382,18 +400,34 @@ impl Stacks {
         self.stacks.keys().map(String::as_str)
     }
 
-    /// A stack by logical name, or by its manifest path relative to the stacks base path.
+    /// A stack by logical name, or by its manifest path relative to the stacks base path unless
+    /// the manifest names itself (`name:`), as atmos.
     pub fn stack(&self, name: &str) -> Result<&Stack, StackError> {
-        self.stacks
-            .get(name)
-            .or_else(|| {
-                let trimmed = name.trim_end_matches(".yaml").trim_end_matches(".yml");
-                self.stacks.values().find(|s| s.stack_file == trimmed)
-            })
-            .ok_or_else(|| StackError::StackNotFound {
+        if let Some(s) = self.stacks.get(name) {
+            return Ok(s);
+        }
+        let trimmed = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+        let by_path = self
+            .stacks
+            .values()
+            .chain(&self.shadowed)
+            .find(|s| s.stack_file == trimmed);
+        match by_path {
+            Some(s) if s.explicit_name => Err(StackError::StackRenamed {
+                stack: name.to_owned(),
+                canonical: s.name.clone(),
+            }),
+            Some(s) => Ok(self.stacks.get(&s.name).unwrap_or(s)),
+            None => Err(StackError::StackNotFound {
                 stack: name.to_owned(),
                 suggestions: close_names(name, self.names()),
-            })
+            }),
+        }
+    }
+
+    /// The stack and every later manifest with the same name, in manifest path order.
+    fn same_name<'a>(&'a self, first: &'a Stack) -> impl Iterator<Item = &'a Stack> {
+        std::iter::once(first).chain(self.shadowed.iter().filter(|s| s.name == first.name))
     }
 
     /// One component instance. `component_type` restricts the search; otherwise the first type
@@ -406,7 +440,35 @@ impl Stacks {
         component_type: Option<&str>,
     ) -> Result<ComponentInstance, StackError> {
         let stack = self.stack(stack)?;
-        component::find(cfg, stack, name, component_type)
+        let mut found: Option<(ComponentInstance, &Stack)> = None;
+        let mut first_err = None;
+        for s in self.same_name(stack) {
+            match component::find(cfg, s, name, component_type) {
+                Ok(inst) => match &found {
+                    None => found = Some((inst, s)),
+                    // Equal definitions are one component (atmos keeps the first).
+                    Some((kept, _)) if kept.section == inst.section => {}
+                    Some((_, kept_in)) => {
+                        return Err(StackError::DuplicateStack {
+                            name: stack.name.clone(),
+                            component: name.to_owned(),
+                            first: kept_in.manifest.clone(),
+                            second: s.manifest.clone(),
+                        });
+                    }
+                },
+                // A real failure says more than "not in this manifest".
+                Err(e) => match first_err {
+                    Some(StackError::ComponentNotFound { .. }) | None => first_err = Some(e),
+                    Some(_) => {}
+                },
+            }
+        }
+        match (found, first_err) {
+            (Some((inst, _)), _) => Ok(inst),
+            (None, Some(e)) => Err(e),
+            (None, None) => unreachable!("a stack has at least one manifest"),
+        }
     }
 
     /// Every non-abstract component instance of a stack, by type order then name.
@@ -416,7 +478,18 @@ impl Stacks {
         stack: &str,
     ) -> Result<Vec<ComponentInstance>, StackError> {
         let stack = self.stack(stack)?;
-        component::all(cfg, stack)
+        let mut out = component::all(cfg, stack)?;
+        for s in self.same_name(stack).skip(1) {
+            for inst in component::all(cfg, s)? {
+                if !out
+                    .iter()
+                    .any(|o| o.name == inst.name && o.component_type == inst.component_type)
+                {
+                    out.push(inst);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every non-abstract component instance of a stack, built for their declarations only
@@ -427,7 +500,15 @@ impl Stacks {
         stack: &str,
     ) -> Result<Vec<component::Built>, StackError> {
         let stack = self.stack(stack)?;
-        Ok(component::each_as(cfg, stack, Eval::Declarations))
+        let mut out = component::each_as(cfg, stack, Eval::Declarations);
+        for s in self.same_name(stack).skip(1) {
+            for b in component::each_as(cfg, s, Eval::Declarations) {
+                if !out.iter().any(|o| o.0 == b.0) {
+                    out.push(b);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every non-abstract component instance of a stack, each built on its own (see
@@ -438,7 +519,15 @@ impl Stacks {
         stack: &str,
     ) -> Result<Vec<component::Built>, StackError> {
         let stack = self.stack(stack)?;
-        Ok(component::each(cfg, stack))
+        let mut out = component::each(cfg, stack);
+        for s in self.same_name(stack).skip(1) {
+            for b in component::each(cfg, s) {
+                if !out.iter().any(|o| o.0 == b.0) {
+                    out.push(b);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -525,19 +525,46 @@ const CASES: &[Case] = &[
             "unexpected EOF",
         ],
     ),
-    case(
-        "manifest: duplicate logical names",
-        &[
-            ("stacks/a.yaml", "name: same\n"),
-            ("stacks/b.yaml", "name: same\n"),
+    // Two manifests may share a stack name (as atmos); a component they define differently is
+    // the error.
+    Case {
+        name: "manifest: one component defined differently under one stack name",
+        files: &[
+            (
+                "stacks/a.yaml",
+                "name: same\ncomponents:\n  terraform:\n    api:\n      vars: {x: 1}\n",
+            ),
+            (
+                "stacks/b.yaml",
+                "name: same\ncomponents:\n  terraform:\n    api:\n      vars: {x: 2}\n",
+            ),
         ],
-        &[
-            "stack `same` is defined by two manifests",
+        args: &["describe", "component", "api", "-s", "same"],
+        env: &[],
+        code: 1,
+        fragments: &[
+            "duplicate component configuration",
+            "component `api` of stack `same`",
             "stacks/a.yaml",
             "stacks/b.yaml",
             "hint:",
         ],
-    ),
+    },
+    Case {
+        name: "manifest: a stack asked for by the path of a manifest that names itself",
+        files: &[(
+            "stacks/legacy.yaml",
+            "name: modern\ncomponents:\n  terraform:\n    api: {}\n",
+        )],
+        args: &["describe", "component", "api", "-s", "legacy"],
+        env: &[],
+        code: 1,
+        fragments: &[
+            "invalid stack `legacy`",
+            "did you mean `modern`?",
+            "atmos list stacks",
+        ],
+    },
     case(
         "manifest: empty !secret name",
         &[(
