@@ -94,6 +94,8 @@ impl Renderer {
         }
         if settings.sprig {
             go::sprig::register_sprig(&mut funcs);
+            // atmos registers `sprig.FuncMap()`, which has sprig's `env` and `expandenv`.
+            go::sprig::register_sprig_env(&mut funcs);
         }
         extra(&mut funcs);
         Self {
