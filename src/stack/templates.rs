@@ -319,7 +319,7 @@ pub fn context(section: &Map) -> Context {
         text(metadata.and_then(|m| m.get("terraform_workspace"))).unwrap_or_else(|| {
             match text(metadata.and_then(|m| m.get("component"))) {
                 Some(c) if c != instance => format!("{stack}-{instance}"),
-                _ => stack,
+                _ => stack.clone(),
             }
         });
     let mut with = section.clone();
@@ -327,6 +327,9 @@ pub fn context(section: &Map) -> Context {
         "workspace".to_owned(),
         Node::Str(workspace.replace('/', "-")),
     );
+    for (key, value) in integration_names(section, &stack, &instance) {
+        with.insert(key.to_owned(), Node::Str(value));
+    }
     Context::from_map(&with)
 }
 
@@ -377,6 +380,55 @@ fn naming_vars(vars: &Map) -> Map {
         .filter(|(k, _)| NAMING_VARS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// `spacelift_stack` and `atlantis_project`, as atmos computes them before rendering templates:
+/// the Spacelift stack only when `settings.spacelift.workspace_enabled` (from
+/// `stack_name_pattern`, else `stack_name`, else `<stack>-<component>`), the Atlantis project
+/// from `settings.atlantis.project_template.name`; `/` in the component becomes `-`.
+fn integration_names(section: &Map, stack: &str, instance: &str) -> Vec<(&'static str, String)> {
+    let settings = section.get("settings");
+    let component = instance.replace('/', "-");
+    let vars = section.get("vars");
+    let tokens = |pattern: &str| {
+        let mut out = pattern.replace("{component}", &component);
+        if let Some(base) = section
+            .get("metadata")
+            .and_then(|m| m.get("component"))
+            .and_then(Node::as_str)
+        {
+            out = out.replace("{base-component}", &base.replace('/', "-"));
+        }
+        for token in ["namespace", "tenant", "environment", "region", "stage"] {
+            let value = vars
+                .and_then(|v| v.get(token))
+                .and_then(Node::scalar_text)
+                .unwrap_or_default();
+            out = out.replace(&format!("{{{token}}}"), &value);
+        }
+        out
+    };
+    let mut out = Vec::new();
+    let spacelift = settings.and_then(|s| s.get("spacelift"));
+    if spacelift.and_then(|s| s.get("workspace_enabled")) == Some(&Node::Bool(true)) {
+        let text = |k: &str| spacelift.and_then(|s| s.get(k)).and_then(Node::as_str);
+        let name = match (text("stack_name_pattern"), text("stack_name")) {
+            (Some(p), _) => tokens(p),
+            (None, Some(n)) => n.to_owned(),
+            (None, None) => format!("{stack}-{instance}").replace('/', "-"),
+        };
+        out.push(("spacelift_stack", name));
+    }
+    if let Some(name) = settings
+        .and_then(|s| s.get("atlantis"))
+        .and_then(|a| a.get("project_template"))
+        .and_then(|t| t.get("name"))
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        out.push(("atlantis_project", tokens(name)));
+    }
+    out
 }
 
 /// The sections a secret command reads, with `vars` cut down to the naming vars.
@@ -575,6 +627,35 @@ mod tests {
             };
             assert!(render_values(&doc, &renderer, &ctx).is_none(), "{refused}");
         }
+    }
+
+    #[test]
+    fn spacelift_and_atlantis_names_as_atmos() {
+        let section = |settings: &str| {
+            let text = format!(
+                "{{component_type: terraform, atmos_stack: t1-ue2-dev, atmos_component: infra/vpc, vars: {{tenant: t1, stage: dev}}, settings: {settings}}}"
+            );
+            crate::yaml::parse(&text, "t")
+                .expect("yaml")
+                .as_map()
+                .cloned()
+                .expect("map")
+        };
+        let names = |s: &Map| integration_names(s, "t1-ue2-dev", "infra/vpc");
+        assert_eq!(
+            names(&section("{spacelift: {workspace_enabled: true}}")),
+            vec![("spacelift_stack", "t1-ue2-dev-infra-vpc".to_owned())]
+        );
+        assert!(names(&section("{spacelift: {workspace_enabled: false}}")).is_empty());
+        assert_eq!(
+            names(&section(
+                "{spacelift: {workspace_enabled: true, stack_name_pattern: '{tenant}-{stage}-{component}'}, atlantis: {project_template: {name: '{tenant}-{component}'}}}"
+            )),
+            vec![
+                ("spacelift_stack", "t1-dev-infra-vpc".to_owned()),
+                ("atlantis_project", "t1-infra-vpc".to_owned())
+            ]
+        );
     }
 
     #[test]
