@@ -176,6 +176,8 @@ pub fn eval_include(
             "json" => serde_json::from_str::<serde_json::Value>(&text)
                 .map(|v| yaml::from_json(&v))
                 .map_err(|e| format!("invalid JSON in `{}`: {e}", file.display()))?,
+            // As atmos: HCL files become maps of their attributes and blocks.
+            "tfvars" | "tf" | "hcl" => super::hcl::parse(&text, &file.display().to_string())?,
             _ => Node::Str(text),
         }
     };

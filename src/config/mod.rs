@@ -6,6 +6,7 @@
 //! contacts a backend.
 
 pub mod functions;
+pub mod hcl;
 pub mod kinds;
 pub mod load;
 
@@ -41,6 +42,43 @@ pub struct CliConfig {
     pub templates_disabled: bool,
     /// `templates.settings`: sprig/gomplate switches and delimiters (`missingkey=error`, as atmos).
     pub template_settings: crate::template::Settings,
+    /// `components:` as written (per type: `base_path`, `command`, …).
+    pub components: Map,
+    /// `integrations:` as written (`github` is merged into each component's
+    /// `settings.integrations.github`, as atmos).
+    pub integrations: Map,
+}
+
+impl CliConfig {
+    /// The folder holding the components of `ctype` (`components.<type>.base_path`, default
+    /// `components/<type>`), absolute.
+    pub fn component_base_path(&self, ctype: &str) -> PathBuf {
+        let rel = self
+            .components
+            .get(ctype)
+            .and_then(|t| t.get("base_path"))
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| PathBuf::from("components").join(ctype), PathBuf::from);
+        load::normalize(&self.base_path.join(rel))
+    }
+
+    /// The command a component type runs (`components.<type>.command`; for terraform
+    /// `ATMOS_COMPONENTS_TERRAFORM_COMMAND` wins), default the type's own tool name.
+    pub fn component_command(&self, ctype: &str) -> String {
+        let var = format!("ATMOS_COMPONENTS_{}_COMMAND", ctype.to_uppercase());
+        crate::env::var(&var)
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                self.components
+                    .get(ctype)
+                    .and_then(|t| t.get("command"))
+                    .and_then(Node::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| ctype.to_owned())
+    }
 }
 
 /// `stacks:` section.
