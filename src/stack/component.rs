@@ -247,6 +247,29 @@ impl Resolver<'_> {
     }
 }
 
+/// As atmos: `integrations.github` of `atmos.yaml` under the component's
+/// `settings.integrations.github` (the stack's values win).
+fn merge_github_integration(cfg: &CliConfig, section: &mut Map, lists: ListStrategy) {
+    let Some(Node::Map(github)) = cfg.integrations.get("github") else {
+        return;
+    };
+    let settings = section
+        .entry("settings".to_owned())
+        .or_insert_with(|| Node::Map(Map::new()));
+    let Node::Map(settings) = settings else {
+        return;
+    };
+    let integrations = settings
+        .entry("integrations".to_owned())
+        .or_insert_with(|| Node::Map(Map::new()));
+    let Node::Map(integrations) = integrations else {
+        return;
+    };
+    let own = map_of(integrations.get("github"));
+    let merged = merge::merge_all([github, &own], lists);
+    integrations.insert("github".to_owned(), Node::Map(merged));
+}
+
 /// Builds the instance `name` of type `ctype` (which must exist) from the stack's merged
 /// `config` ([`Stack::config`], or [`Stack::declarations_config`] for [`Eval::Declarations`]).
 pub fn build(
@@ -302,6 +325,7 @@ pub fn build(
     merge::merge_owned(&mut section, type_layer, lists);
     merge::merge_owned(&mut section, own, lists);
     merge::merge_owned(&mut section, overrides, lists);
+    merge_github_integration(cfg, &mut section, lists);
     let component = metadata
         .get("component")
         .and_then(Node::as_str)

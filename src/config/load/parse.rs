@@ -93,6 +93,12 @@ pub fn from_str(
     if let Some(settings) = section(&root, "settings", &file)? {
         cfg.settings = settings.clone();
     }
+    if let Some(components) = section(&root, "components", &file)? {
+        cfg.components = components.clone();
+    }
+    if let Some(integrations) = section(&root, "integrations", &file)? {
+        cfg.integrations = integrations.clone();
+    }
     Ok(cfg)
 }
 
