@@ -180,7 +180,7 @@ pub enum DescribeCommand {
 /// `atmos describe component NAME -s STACK`
 #[derive(Debug, Args)]
 pub struct DescribeComponentArgs {
-    /// Component instance name
+    /// Component instance name, or its folder (`.`)
     pub component: String,
     /// Stack name
     #[arg(short = 's', long, env = "ATMOS_STACK")]
@@ -191,6 +191,8 @@ pub struct DescribeComponentArgs {
     /// Restrict the component search to this type
     #[arg(long = "type")]
     pub component_type: Option<String>,
+    #[command(flatten)]
+    pub processing: DescribeProcessing,
 }
 
 /// `atmos describe stacks`
@@ -205,6 +207,31 @@ pub struct DescribeStacksArgs {
     /// Output format
     #[arg(short = 'f', long, value_enum, default_value_t)]
     pub format: DescribeFormat,
+    #[command(flatten)]
+    pub processing: DescribeProcessing,
+}
+
+/// Flags `describe component` and `describe stacks` share with atmos.
+#[derive(Debug, Args, Clone)]
+pub struct DescribeProcessing {
+    /// Print only this yq-style path (`.vars`)
+    #[arg(short = 'q', long, value_name = "EXPR")]
+    pub query: Option<String>,
+    /// Render Go templates in manifests
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub process_templates: bool,
+    /// Resolve YAML functions
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub process_functions: bool,
+    /// YAML functions to leave as written
+    #[arg(long, value_delimiter = ',', value_name = "FUNCTION")]
+    pub skip: Vec<String>,
+    /// Auth identity for unmasked reads
+    #[arg(short = 'i', long, value_name = "NAME", env = "ATMOS_IDENTITY", num_args = 0..=1, default_missing_value = "")]
+    pub identity: Option<String>,
+    /// Annotate values with their file:line
+    #[arg(long, value_name = "BOOL", env = "ATMOS_DESCRIBE_PROVENANCE", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false)]
+    pub provenance: bool,
 }
 
 /// `atmos secret …`

@@ -6,14 +6,16 @@
 //! `atmos secret`, and the resolved trees and the rendered text are wiped once printed.
 
 use crate::cli::{
-    DescribeCommand, DescribeComponentArgs, DescribeFormat, DescribeStacksArgs, GlobalArgs,
+    DescribeCommand, DescribeComponentArgs, DescribeFormat, DescribeProcessing, DescribeStacksArgs,
+    GlobalArgs,
 };
 use crate::config::{self, CliConfig};
 use crate::error::Result;
 use crate::printer::Printer;
-use crate::session::BackendResolver;
+use crate::session::{BackendResolver, Settings};
 use crate::stack::functions::{self, FunctionResolver, MaskingResolver, Recording};
-use crate::stack::{self, ComponentInstance};
+use crate::stack::provenance as stack_provenance;
+use crate::stack::{self, ComponentInstance, component_path};
 use crate::yaml::{self, Map, Node};
 use zeroize::Zeroizing;
 
@@ -27,7 +29,24 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
         printer.warn(w);
     }
     printer.apply_config(&cfg.settings);
-    let mut base = resolver_for(printer.masker.enabled(), std::sync::Arc::new(cfg.clone()));
+    let processing = match &cmd {
+        DescribeCommand::Component(a) => a.processing.clone(),
+        DescribeCommand::Stacks(a) => a.processing.clone(),
+        DescribeCommand::External(_) => {
+            return Err(crate::error::Error::new(
+                "internal error: `describe` pass-through reached the describe command",
+            ));
+        }
+    };
+    let mut cfg = cfg;
+    if !processing.process_templates {
+        cfg.templates_disabled = true;
+    }
+    let mut base = resolver_for(
+        printer.masker.enabled(),
+        processing.identity.clone(),
+        std::sync::Arc::new(cfg.clone()),
+    );
     let mut resolver = Recording::new(base.as_mut());
     let text = match cmd {
         DescribeCommand::Component(args) => component(&cfg, &args, &mut resolver)?,
@@ -47,17 +66,43 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
     Ok(0)
 }
 
-/// The resolver for `describe`: masking, or (unmasked) the backend resolver.
-fn resolver_for(mask: bool, cfg: std::sync::Arc<CliConfig>) -> Box<dyn FunctionResolver> {
+/// The resolver for `describe`: masking, or (unmasked) the backend resolver with `--identity`.
+fn resolver_for(
+    mask: bool,
+    identity: Option<String>,
+    cfg: std::sync::Arc<CliConfig>,
+) -> Box<dyn FunctionResolver> {
     if mask {
         Box::new(MaskingResolver)
     } else {
-        Box::new(BackendResolver::new(cfg))
+        let settings = Settings {
+            identity,
+            ..Settings::default()
+        };
+        Box::new(BackendResolver::with_settings(settings, cfg))
     }
 }
 
-/// The text to print; it and the sorted copy it is made from are wiped on drop.
-fn render(node: &Node, format: DescribeFormat) -> Zeroizing<String> {
+/// The text to print (after `--query`); it and the sorted copy it is made from are wiped on drop.
+fn render(
+    node: &Node,
+    format: DescribeFormat,
+    processing: &DescribeProcessing,
+) -> Result<Zeroizing<String>> {
+    match &processing.query {
+        Some(q) => {
+            let queried = yaml::query(node, q).map_err(|e| {
+                crate::error::Error::usage(format!("invalid --query: {e}"))
+                    .with_hint("a yq-style path such as `.vars` or `.settings.x[0]`")
+            })?;
+            Ok(render_plain(&queried, format))
+        }
+        None => Ok(render_plain(node, format)),
+    }
+}
+
+/// `node` as sorted YAML or pretty JSON; the sorted copy is wiped.
+fn render_plain(node: &Node, format: DescribeFormat) -> Zeroizing<String> {
     let mut sorted = yaml::sorted(node);
     let text = match format {
         DescribeFormat::Yaml => Zeroizing::new(yaml::to_yaml(&sorted)),
@@ -75,8 +120,70 @@ fn render(node: &Node, format: DescribeFormat) -> Zeroizing<String> {
     text
 }
 
-fn resolved(inst: &ComponentInstance, resolver: &mut dyn FunctionResolver) -> Result<Map> {
-    functions::resolve_tags(inst, resolver)
+/// The sections atmos always prints, as empty maps when a component has none.
+const ALWAYS: [&str; 9] = [
+    "vars",
+    "env",
+    "settings",
+    "metadata",
+    "auth",
+    "backend",
+    "providers",
+    "overrides",
+    "hooks",
+];
+
+/// The merged section as `describe` prints it: YAML functions resolved (unless
+/// `--process-functions=false` or `--skip`), the sections atmos always prints, and `command`.
+fn resolved(
+    cfg: &CliConfig,
+    inst: &ComponentInstance,
+    processing: &DescribeProcessing,
+    resolver: &mut dyn FunctionResolver,
+) -> Result<Map> {
+    let mut inst = std::borrow::Cow::Borrowed(inst);
+    if !processing.process_functions || !processing.skip.is_empty() {
+        let mut owned = inst.into_owned();
+        for v in owned.section.values_mut() {
+            leave_as_written(v, processing);
+        }
+        inst = std::borrow::Cow::Owned(owned);
+    }
+    let mut section = functions::resolve_tags(&inst, resolver)?;
+    for key in ALWAYS {
+        section
+            .entry(key.to_owned())
+            .or_insert_with(|| Node::Map(Map::new()));
+    }
+    if !section.contains_key("command") {
+        section.insert(
+            "command".to_owned(),
+            Node::Str(cfg.component_command(&inst.component_type)),
+        );
+    }
+    Ok(section)
+}
+
+/// Turns the YAML functions `--process-functions=false`/`--skip` name into their text
+/// (`!store ssm key`), as atmos prints an unprocessed function.
+fn leave_as_written(node: &mut Node, processing: &DescribeProcessing) {
+    match node {
+        Node::Map(m) => m.values_mut().for_each(|v| leave_as_written(v, processing)),
+        Node::Seq(s) => s.iter_mut().for_each(|v| leave_as_written(v, processing)),
+        Node::Tagged(t) => {
+            let name = t.tag.trim_start_matches('!');
+            let skipped = !processing.process_functions
+                || processing
+                    .skip
+                    .iter()
+                    .any(|s| s.trim_start_matches('!') == name);
+            if skipped {
+                let arg = t.value.scalar_text().unwrap_or_default();
+                *node = Node::Str(format!("{} {arg}", t.tag).trim_end().to_owned());
+            }
+        }
+        _ => {}
+    }
 }
 
 fn component(
@@ -85,15 +192,63 @@ fn component(
     resolver: &mut dyn FunctionResolver,
 ) -> Result<Zeroizing<String>> {
     let stacks = stack::load(cfg)?;
-    let inst = stacks.component(
+    let found = stacks.component(
         cfg,
         &args.stack,
         &args.component,
         args.component_type.as_deref(),
-    )?;
-    let mut section = Node::Map(resolved(&inst, resolver)?);
-    let text = render(&section, args.format);
+    );
+    let inst = match found {
+        // A path (`.`, `./components/terraform/vpc`) that is not also a component name.
+        Err(stack::StackError::ComponentNotFound { .. })
+            if component_path::looks_like_path(&args.component) =>
+        {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let (name, ctype) =
+                component_path::resolve(cfg, &stacks, &args.stack, &args.component, &cwd)?;
+            stacks.component(cfg, &args.stack, &name, Some(&ctype))?
+        }
+        other => other?,
+    };
+    let mut section = Node::Map(resolved(cfg, &inst, &args.processing, resolver)?);
+    let text = if args.processing.provenance {
+        provenance(cfg, &stacks, &inst, &section, args)
+    } else {
+        render(&section, args.format, &args.processing)
+    };
     yaml::zeroize(&mut section);
+    text
+}
+
+/// `--provenance`: the YAML with each value's manifest file and line.
+fn provenance(
+    cfg: &CliConfig,
+    stacks: &stack::Stacks,
+    inst: &ComponentInstance,
+    section: &Node,
+    args: &DescribeComponentArgs,
+) -> Result<Zeroizing<String>> {
+    if args.format != DescribeFormat::Yaml || args.processing.query.is_some() {
+        return Err(crate::error::Error::usage(
+            "--provenance annotates the YAML output and cannot be combined with --format json or --query",
+        )
+        .with_hint("drop --provenance, or use --format yaml without --query"));
+    }
+    let Some(stack) = stack_provenance::stack_of(stacks, inst) else {
+        return Err(crate::error::Error::new(format!(
+            "internal error: no manifest for stack `{}`",
+            inst.stack
+        )));
+    };
+    let origins = stack_provenance::origins(&cfg.stacks.base_path, stack, inst);
+    let map = section.as_map().cloned().unwrap_or_default();
+    let mut sorted = Node::Map(map);
+    let text = Zeroizing::new(stack_provenance::render(
+        sorted.as_map().unwrap_or(&Map::new()),
+        &origins,
+        &stack.stack_file,
+    ));
+    yaml::zeroize(&mut sorted);
     Ok(text)
 }
 
@@ -102,6 +257,12 @@ fn stacks(
     args: &DescribeStacksArgs,
     resolver: &mut dyn FunctionResolver,
 ) -> Result<Zeroizing<String>> {
+    if args.processing.provenance {
+        return Err(crate::error::Error::usage(
+            "--provenance is available for `describe component` only",
+        )
+        .with_hint("run `atmos describe component NAME -s STACK --provenance`"));
+    }
     let stacks = stack::load(cfg)?;
     let names: Vec<String> = match &args.stack {
         Some(s) => vec![stacks.stack(s)?.name.clone()],
@@ -109,6 +270,9 @@ fn stacks(
     };
     // Stack by stack: each stack's instances are built, rendered as its entry of the document
     // and dropped, so only the text of the stacks done so far is held, never the whole tree.
+    // A `--query` applies to the whole document, which is then built first.
+    let query = args.processing.query.is_some();
+    let mut whole = Map::new();
     let mut entries: Vec<Zeroizing<String>> = Vec::new();
     for name in names {
         let mut types = Map::new();
@@ -116,7 +280,7 @@ fn stacks(
             if !args.components.is_empty() && !args.components.contains(&inst.name) {
                 continue;
             }
-            let section = resolved(&inst, resolver)?;
+            let section = resolved(cfg, &inst, &args.processing, resolver)?;
             let entry = types
                 .entry(inst.component_type.clone())
                 .or_insert_with(|| Node::Map(Map::new()));
@@ -129,11 +293,21 @@ fn stacks(
         }
         let mut stack_map = Map::new();
         stack_map.insert("components".to_owned(), Node::Map(types));
+        if query {
+            whole.insert(name, Node::Map(stack_map));
+            continue;
+        }
         let mut one = Map::new();
         one.insert(name, Node::Map(stack_map));
         let mut one = Node::Map(one);
         entries.push(render_entry(&one, args.format));
         yaml::zeroize(&mut one);
+    }
+    if query {
+        let mut whole = Node::Map(whole);
+        let text = render(&whole, args.format, &args.processing);
+        yaml::zeroize(&mut whole);
+        return text;
     }
     Ok(join_entries(&entries, args.format))
 }
@@ -141,7 +315,7 @@ fn stacks(
 /// One top-level entry of a map document, as [`join_entries`] puts them together: YAML as is,
 /// JSON without the braces of its one-entry object.
 fn render_entry(one: &Node, format: DescribeFormat) -> Zeroizing<String> {
-    let text = render(one, format);
+    let text = render_plain(one, format);
     match format {
         DescribeFormat::Yaml => text,
         DescribeFormat::Json => {
@@ -158,7 +332,7 @@ fn render_entry(one: &Node, format: DescribeFormat) -> Zeroizing<String> {
 /// whole map at once.
 fn join_entries(entries: &[Zeroizing<String>], format: DescribeFormat) -> Zeroizing<String> {
     if entries.is_empty() {
-        return render(&Node::Map(Map::new()), format);
+        return render_plain(&Node::Map(Map::new()), format);
     }
     let mut text = Zeroizing::new(String::with_capacity(
         entries.iter().map(|e| e.len() + 2).sum::<usize>() + 4,
@@ -206,12 +380,12 @@ mod tests {
                 .collect();
             assert_eq!(
                 *join_entries(&entries, format),
-                *render(&Node::Map(whole.clone()), format),
+                *render_plain(&Node::Map(whole.clone()), format),
                 "{format:?}"
             );
             assert_eq!(
                 *join_entries(&[], format),
-                *render(&Node::Map(Map::new()), format)
+                *render_plain(&Node::Map(Map::new()), format)
             );
         }
     }

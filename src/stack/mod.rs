@@ -18,10 +18,12 @@
 //! [`merge`] is pure; everything that touches the file system lives in [`manifest`].
 
 pub mod component;
+pub mod component_path;
 pub mod functions;
 pub mod manifest;
 pub mod merge;
 pub mod naming;
+pub mod provenance;
 pub mod templates;
 pub mod view;
 

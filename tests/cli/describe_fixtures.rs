@@ -270,3 +270,73 @@ fn stack_can_be_named_by_its_manifest_path() {
     ));
     assert_eq!(v["atmos_stack"], "plat-ue2-dev");
 }
+
+#[test]
+fn processing_flags_leave_functions_and_templates_as_written() {
+    let project = fixture("stacks-basic");
+    let vars = |extra: &[&str]| {
+        let mut args = vec![
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "plat-ue2-dev",
+            "-f",
+            "json",
+            "-q",
+            ".vars",
+        ];
+        args.extend_from_slice(extra);
+        json(&stdout_ok(&project, &args))
+    };
+    let all = vars(&[]);
+    assert_eq!(all["db_password"], "<MASKED>");
+    assert_eq!(all["name"], "api-DEV");
+
+    let raw = vars(&["--process-functions=false"]);
+    assert_eq!(raw["db_password"], "!secret DB_PASSWORD");
+    assert_eq!(raw["vpc_id"], "!store plain-params vpc vpc_id");
+
+    let skipped = vars(&["--skip", "store,store.get"]);
+    assert_eq!(skipped["db_password"], "<MASKED>");
+    assert_eq!(
+        skipped["shared_param"],
+        "!store.get plain-params /shared/param"
+    );
+
+    let untemplated = vars(&["--process-templates=false"]);
+    assert_eq!(
+        untemplated["name"],
+        "{{ .atmos_component }}-{{ .vars.stage | upper }}"
+    );
+}
+
+#[test]
+fn provenance_names_file_and_line() {
+    let text = stdout_ok(
+        &fixture("stacks-basic"),
+        &[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "plat-ue2-dev",
+            "--provenance",
+        ],
+    );
+    assert!(text.starts_with("# Provenance Legend:"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("db_password:"))
+        .expect("db_password line");
+    assert!(
+        line.contains("<MASKED>") && line.contains("catalog/api.yaml:14"),
+        "{line}"
+    );
+    // Still YAML: the notes are comments.
+    let parsed = atmos_secrets::yaml::parse(&text, "stdout").expect("YAML");
+    assert_eq!(
+        parsed.get("vars").and_then(|v| v.get("db_password")),
+        Some(&atmos_secrets::yaml::Node::Str("<MASKED>".to_owned()))
+    );
+}
