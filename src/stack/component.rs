@@ -306,18 +306,22 @@ pub fn build(
         inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
     };
     let (own, metadata) = resolver.own(name)?;
-    // 4. overrides
-    let overrides = merge::merge_all(
-        [
-            config.get("overrides"),
-            type_section.get("overrides"),
-            own_overrides,
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(Node::as_map),
-        lists,
-    );
+    // 4. overrides, as atmos: file by file in import order, each file's `overrides` then its
+    // `<type>.overrides`, so a file's type-level overrides win over its own global ones but not
+    // over a later file's; the component's own `overrides` last. The files are the ones `config`
+    // was merged from (the declarations views when only declarations are built).
+    let files = if eval == Eval::Declarations {
+        &stack.views
+    } else {
+        &stack.layers
+    };
+    let mut per_file: Vec<Map> = Vec::new();
+    for layer in files.iter() {
+        per_file.push(map_of(layer.get("overrides")));
+        per_file.push(map_of(layer.get(ctype).and_then(|t| t.get("overrides"))));
+    }
+    per_file.push(map_of(own_overrides));
+    let overrides = merge::merge_all(per_file.iter(), lists);
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
 
     // Each layer is freshly built: move it in rather than clone it again.
