@@ -229,9 +229,9 @@ pub struct DescribeProcessing {
     /// Auth identity for unmasked reads
     #[arg(short = 'i', long, value_name = "NAME", env = "ATMOS_IDENTITY", num_args = 0..=1, default_missing_value = "")]
     pub identity: Option<String>,
-    /// Annotate values with their file:line
-    #[arg(long, value_name = "BOOL", env = "ATMOS_DESCRIBE_PROVENANCE", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false)]
-    pub provenance: bool,
+    /// Annotate values with their file:line (default: `describe.provenance`, else on for YAML)
+    #[arg(long, value_name = "BOOL", env = "ATMOS_DESCRIBE_PROVENANCE", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub provenance: Option<bool>,
 }
 
 /// `atmos secret …`

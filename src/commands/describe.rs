@@ -211,7 +211,12 @@ fn component(
         other => other?,
     };
     let mut section = Node::Map(resolved(cfg, &inst, &args.processing, resolver)?);
-    let text = if args.processing.provenance {
+    // As atmos (its 2026-07 config edition): YAML output is annotated unless turned off by
+    // the flag, ATMOS_DESCRIBE_PROVENANCE or `describe.provenance: false`; JSON and --query are
+    // annotated only on request.
+    let wanted = args.processing.provenance.or(cfg.describe_provenance);
+    let by_default = args.format == DescribeFormat::Yaml && args.processing.query.is_none();
+    let text = if wanted.unwrap_or(by_default) {
         provenance(cfg, &stacks, &inst, &section, args)
     } else {
         render(&section, args.format, &args.processing)
@@ -257,7 +262,7 @@ fn stacks(
     args: &DescribeStacksArgs,
     resolver: &mut dyn FunctionResolver,
 ) -> Result<Zeroizing<String>> {
-    if args.processing.provenance {
+    if args.processing.provenance == Some(true) {
         return Err(crate::error::Error::usage(
             "--provenance is available for `describe component` only",
         )

@@ -44,6 +44,8 @@ pub struct CliConfig {
     pub template_settings: crate::template::Settings,
     /// `components:` as written (per type: `base_path`, `command`, …).
     pub components: Map,
+    /// `describe.provenance`: whether `describe component` annotates its YAML by default.
+    pub describe_provenance: Option<bool>,
     /// `integrations:` as written (`github` is merged into each component's
     /// `settings.integrations.github`, as atmos).
     pub integrations: Map,

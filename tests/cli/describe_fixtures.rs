@@ -154,9 +154,17 @@ fn snapshot_shows_merge_and_scope_rules() {
 #[test]
 fn yaml_output_is_the_same_data() {
     let project = fixture("stacks-basic");
+    // Plain YAML (the default YAML view is annotated with provenance, as atmos).
     let yaml_text = stdout_ok(
         &project,
-        &["describe", "component", "api", "-s", "plat-ue2-dev"],
+        &[
+            "describe",
+            "component",
+            "api",
+            "-s",
+            "plat-ue2-dev",
+            "--provenance=false",
+        ],
     );
     let parsed =
         atmos_secrets::yaml::parse(&yaml_text, "stdout").expect("describe prints valid YAML");
@@ -325,6 +333,13 @@ fn provenance_names_file_and_line() {
         ],
     );
     assert!(text.starts_with("# Provenance Legend:"), "{text}");
+    // On by default for YAML, as atmos.
+    let project = fixture("stacks-basic");
+    let default = stdout_ok(
+        &project,
+        &["describe", "component", "api", "-s", "plat-ue2-dev"],
+    );
+    assert_eq!(default, text);
     let line = text
         .lines()
         .find(|l| l.trim_start().starts_with("db_password:"))

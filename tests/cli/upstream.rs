@@ -17,13 +17,29 @@ use serde_json::Value;
 use crate::support::{Atmos, repo};
 
 /// The fewest upstream cases that must match; raise it when more do, never lower it.
-const MIN_MATCH: usize = 35;
+const MIN_MATCH: usize = 40;
 
 /// The sections compared with the golden snapshot.
 const SECTIONS: [&str; 4] = ["vars", "env", "settings", "metadata"];
 
 /// Why a case still differs, where the observed difference alone does not say it.
-const REASONS: &[(&str, &str)] = &[];
+const REASONS: &[(&str, &str)] = &[
+    (
+        "!include function test",
+        "the fixture reads `!include https://raw.githubusercontent.com/…` over the network; remote \
+         includes are refused here (manifests never fetch at load time)",
+    ),
+    (
+        "describe component with path not in component directory",
+        "same exit status (2) and the same error; upstream's case greps for its rich error \
+         header `Error`, this binary's errors start with `error:`",
+    ),
+    (
+        "remote-state-backend-type-mismatch: unrelated stack's local backend_type blocks an unrelated describe stacks query",
+        "atmos checks every stack's `remote_state_backend_type` against its backend before \
+         filtering; terraform backends and remote state are not processed by this binary",
+    ),
+];
 
 const DOC_START: &str =
     "<!-- upstream-cases:start (written by `cargo test --test cli upstream`) -->";

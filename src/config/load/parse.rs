@@ -96,6 +96,10 @@ pub fn from_str(
     if let Some(components) = section(&root, "components", &file)? {
         cfg.components = components.clone();
     }
+    cfg.describe_provenance = root
+        .get("describe")
+        .and_then(|d| d.get("provenance"))
+        .and_then(Node::as_bool);
     if let Some(integrations) = section(&root, "integrations", &file)? {
         cfg.integrations = integrations.clone();
     }
