@@ -135,6 +135,9 @@ pub enum Command {
     /// Show merged stack configuration
     #[command(subcommand)]
     Describe(DescribeCommand),
+    /// Validate stack manifests
+    #[command(subcommand)]
+    Validate(ValidateCommand),
     /// Encrypt, decrypt and edit SOPS files in-process (no `sops` binary needed)
     #[command(subcommand)]
     Sops(SopsCommand),
@@ -163,6 +166,16 @@ pub enum DescribeFormat {
     #[default]
     Yaml,
     Json,
+}
+
+/// `atmos validate …`
+#[derive(Debug, Subcommand)]
+pub enum ValidateCommand {
+    /// Check every stack manifest: YAML, imports, names, components, secret declarations
+    Stacks,
+    /// Any other `validate` command (component, schema, editorconfig, …) is handed to the Go atmos
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 /// `atmos describe …`

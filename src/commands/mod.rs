@@ -8,10 +8,11 @@ pub mod describe;
 pub mod passthrough;
 pub mod secret;
 pub mod sops;
+pub mod validate;
 
 use std::ffi::OsString;
 
-use crate::cli::{Cli, Command, DescribeCommand};
+use crate::cli::{Cli, Command, DescribeCommand, ValidateCommand};
 use crate::error::Result;
 use crate::printer::Printer;
 
@@ -19,9 +20,9 @@ use crate::printer::Printer;
 /// any global flag such as `--chdir` takes effect, since the Go atmos applies them itself).
 pub fn foreign(cli: &Cli) -> Option<&OsString> {
     match &cli.command {
-        Command::External(words) | Command::Describe(DescribeCommand::External(words)) => {
-            words.first()
-        }
+        Command::External(words)
+        | Command::Describe(DescribeCommand::External(words))
+        | Command::Validate(ValidateCommand::External(words)) => words.first(),
         _ => None,
     }
 }
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli, raw: &[OsString], printer: &mut Printer) -> Result<u8>
         Command::External(_) => Err(crate::error::Error::usage("a command name is required")),
         Command::Sops(cmd) => sops::run(cmd, printer),
         Command::Describe(cmd) => describe::run(cmd, &global, printer),
+        Command::Validate(cmd) => validate::run(cmd, &global, printer),
         Command::Secret(cmd) => secret::run(cmd, &global, printer),
     }
 }

@@ -25,6 +25,7 @@ pub mod merge;
 pub mod naming;
 pub mod provenance;
 pub mod templates;
+pub mod validate;
 pub mod view;
 
 use std::path::PathBuf;

@@ -74,8 +74,20 @@ pub fn renderer(cfg: &CliConfig) -> Renderer {
             }
             Ok(value)
         });
+        // atmos' other template functions read terraform state or stores at render time; they
+        // parse here (so `validate stacks` accepts the manifests) and fail clearly if run.
+        for name in UNSUPPORTED {
+            funcs.insert(name, move |_: &[Value]| {
+                Err(FuncError::Call(format!(
+                    "`{name}` is not supported by this binary (it reads terraform state or a store while rendering); run the Go atmos"
+                )))
+            });
+        }
     })
 }
+
+/// atmos template functions this binary knows by name but does not run.
+const UNSUPPORTED: [&str; 2] = ["atmos.Store", "atmos.GomplateDatasource"];
 
 thread_local! {
     /// Nesting of `atmos.Component` calls on this thread (a component whose templates call back

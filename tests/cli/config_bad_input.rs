@@ -70,7 +70,230 @@ const fn case(
     }
 }
 
+/// `atmos validate stacks` on a project with one secret store (`vault`), one plain store
+/// (`plain`) and one SOPS provider (`sopsy`).
+const VALIDATE_CONFIG: (&str, &str) = (
+    "atmos.yaml",
+    "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\n  excluded_paths: [\"catalog/**/*\"]\nstores:\n  vault:\n    kind: aws/ssm\n    secret: true\n    options: {region: us-east-1}\n  plain:\n    kind: aws/ssm\n    options: {region: us-east-1}\nsecrets:\n  providers:\n    sopsy:\n      kind: sops/age\n      spec: {path: secrets}\n",
+);
+const VALIDATE: &[&str] = &["validate", "stacks"];
+
+const fn validate_case(
+    name: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    fragments: &'static [&'static str],
+) -> Case {
+    Case {
+        name,
+        files,
+        args: VALIDATE,
+        env: &[],
+        code: 1,
+        fragments,
+    }
+}
+
 const CASES: &[Case] = &[
+    // ---- validate stacks: one case per problem class -----------------------------------------
+    validate_case(
+        "validate: YAML syntax",
+        &[VALIDATE_CONFIG, ("stacks/dev.yaml", "vars:\n  a: [1\n")],
+        &["stacks/dev.yaml:", "stack validation failed: 1 problem"],
+    ),
+    validate_case(
+        "validate: duplicate key",
+        &[
+            VALIDATE_CONFIG,
+            ("stacks/dev.yaml", "vars:\n  a: 1\n  a: 2\n"),
+        ],
+        &["stacks/dev.yaml:3:", "already defined at line 2"],
+    ),
+    validate_case(
+        "validate: missing import",
+        &[
+            VALIDATE_CONFIG,
+            ("stacks/dev.yaml", "import:\n  - catalog/nope\n"),
+        ],
+        &["stacks/dev.yaml:2:", "invalid import `catalog/nope`"],
+    ),
+    validate_case(
+        "validate: import cycle",
+        &[
+            VALIDATE_CONFIG,
+            ("stacks/dev.yaml", "import: [catalog/a]\n"),
+            ("stacks/catalog/a.yaml", "import: [catalog/b]\n"),
+            ("stacks/catalog/b.yaml", "import: [catalog/a]\n"),
+        ],
+        &["import cycle: catalog/a", "catalog/b", "→"],
+    ),
+    validate_case(
+        "validate: bad stack name",
+        &[VALIDATE_CONFIG, ("stacks/dev.yaml", "name: [x]\n")],
+        &["stacks/dev.yaml:1:", "invalid `name`"],
+    ),
+    validate_case(
+        "validate: component defined differently under one stack name",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/a.yaml",
+                "name: same\ncomponents:\n  terraform:\n    api:\n      vars: {x: 1}\n",
+            ),
+            (
+                "stacks/b.yaml",
+                "name: same\ncomponents:\n  terraform:\n    api:\n      vars: {x: 2}\n",
+            ),
+        ],
+        &[
+            "duplicate component configuration",
+            "component `api` of stack `same`",
+        ],
+    ),
+    validate_case(
+        "validate: template does not parse",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "components:\n  terraform:\n    api:\n      vars:\n        x: '{{ if .vars }}y'\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:5:",
+            "template in `components.terraform.api.vars.x` does not parse",
+        ],
+    ),
+    validate_case(
+        "validate: store and sops both set",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K:\n      store: vault\n      sops: sopsy\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:5:",
+            "secret `K`: declares both `store` and `sops`",
+        ],
+    ),
+    validate_case(
+        "validate: neither store nor sops",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K:\n      required: true\n",
+            ),
+        ],
+        &["stacks/dev.yaml:3:", "declares neither `store` nor `sops`"],
+    ),
+    validate_case(
+        "validate: scope not in the enum",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K:\n      store: vault\n      scope: galaxy\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:5:",
+            "scope `galaxy` is not one of instance, stack, global",
+        ],
+    ),
+    validate_case(
+        "validate: scope conflicts with position",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "components:\n  terraform:\n    api:\n      secrets:\n        vars:\n          K: {store: vault, scope: stack}\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml",
+            "secret scope conflicts with declaration position",
+        ],
+    ),
+    validate_case(
+        "validate: unknown declaration field",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K:\n      store: vault\n      requird: true\n",
+            ),
+        ],
+        &["stacks/dev.yaml:5:", "unknown field `requird`"],
+    ),
+    validate_case(
+        "validate: store not configured",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K: {store: nope}\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:3:",
+            "referenced store is not configured: \"nope\"",
+        ],
+    ),
+    validate_case(
+        "validate: store not secret",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K:\n      store: plain\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:4:",
+            "is not a secret store (set `secret: true`)",
+        ],
+    ),
+    validate_case(
+        "validate: sops provider not configured",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  vars:\n    K:\n      sops: nope\ncomponents:\n  terraform:\n    api: {}\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:3:",
+            "referenced secrets provider is not configured: \"nope\"",
+        ],
+    ),
+    validate_case(
+        "validate: stack provider of unknown kind",
+        &[
+            VALIDATE_CONFIG,
+            (
+                "stacks/dev.yaml",
+                "secrets:\n  providers:\n    p:\n      kind: sops/rot13\ncomponents:\n  terraform:\n    api: {}\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:4:",
+            "secrets provider `p` has unknown kind `sops/rot13`",
+        ],
+    ),
+    validate_case(
+        "validate: a declaration that is not a map",
+        &[
+            VALIDATE_CONFIG,
+            ("stacks/dev.yaml", "secrets:\n  vars:\n    K: vault\n"),
+        ],
+        &[
+            "stacks/dev.yaml:3:",
+            "a declaration must be a map, found a string",
+        ],
+    ),
     // ---- atmos.yaml ------------------------------------------------------------------------
     case(
         "config: bad yaml",
