@@ -150,3 +150,46 @@ fn ignored_identity_warns_on_stderr() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("identity will be ignored"), "{stderr}");
 }
+
+#[test]
+fn stores_from_atmos_d_and_imports_are_configured() {
+    // Stores defined only in `atmos.d/` or in an imported file reach the secret commands.
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().join("project");
+    write(
+        &root.join("atmos.yaml"),
+        "import: [config/stores]\nbase_path: .\nstacks: {base_path: stacks, included_paths: ['*.yaml']}\n",
+    );
+    write(
+        &root.join("atmos.d/secrets.yaml"),
+        "stores:\n  from-atmos-d:\n    kind: aws/ssm\n    secret: true\n    options: {region: us-east-1}\n",
+    );
+    write(
+        &root.join("config/stores.yaml"),
+        "stores:\n  from-import:\n    kind: aws/ssm\n    secret: true\n    options: {region: us-east-1}\n",
+    );
+    write(
+        &root.join("stacks/dev.yaml"),
+        "secrets:\n  vars:\n    A: {store: from-atmos-d}\n    B: {store: from-import}\ncomponents:\n  terraform:\n    app: {}\n",
+    );
+    let home = dir.path().join("home");
+    let out = run(&root, &home, &[], &["validate", "stacks"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A remote import is refused, naming the file.
+    write(
+        &root.join("atmos.yaml"),
+        "import: ['https://example.com/atmos.yaml']\nstacks: {base_path: stacks}\n",
+    );
+    let out = run(&root, &home, &[], &["validate", "stacks"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("remote import `https://example.com/atmos.yaml` is not supported")
+            && err.contains("atmos.yaml"),
+        "{err}"
+    );
+}

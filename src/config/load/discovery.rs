@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
-use super::parse::{absolutize, from_str};
+use super::parse::{absolutize, from_str_composed};
 use crate::config::CliConfig;
 use crate::env;
 
@@ -34,7 +34,7 @@ pub fn load(options: &LoadOptions) -> Result<CliConfig, ConfigError> {
     })?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let base_override = base_override.map(|b| absolutize(&cwd, &b));
-    let cfg = from_str(&text, &file, base_override.as_deref())?;
+    let cfg = from_str_composed(&text, &file, base_override.as_deref())?;
     super::validate::validate_options(&cfg)?;
     Ok(cfg)
 }

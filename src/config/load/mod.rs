@@ -3,13 +3,15 @@
 //! `validate` (each store's options against its row of the kinds table, `config::kinds`, once
 //! the whole file is parsed; realm rules).
 //!
-//! Discovery (first hit wins, no merging): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or
+//! Discovery (first hit is the file, which `compose` then merges over `atmos.d/`, `.atmos.d/`
+//! and its `import:`s): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or
 //! directory), then `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`, then `./atmos.yaml` and the
 //! parent directories, then `~/.atmos/atmos.yaml`, then `<user-config-dir>/atmos/atmos.yaml`.
 //!
 //! Relative paths inside `atmos.yaml` resolve against the file's directory; `--base-path` and
 //! `ATMOS_BASE_PATH` resolve against the current directory and win over `base_path`.
 
+mod compose;
 mod discovery;
 mod parse;
 mod validate;

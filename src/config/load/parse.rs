@@ -20,6 +20,25 @@ pub fn from_str(
     file: &Path,
     base_override: Option<&Path>,
 ) -> Result<CliConfig, ConfigError> {
+    parse_text(text, file, base_override, false)
+}
+
+/// Like [`from_str`], with the file composed over `atmos.d/`, `.atmos.d/` and its `import:`s
+/// ([`super::compose`]), as `atmos.yaml` on disk is read.
+pub fn from_str_composed(
+    text: &str,
+    file: &Path,
+    base_override: Option<&Path>,
+) -> Result<CliConfig, ConfigError> {
+    parse_text(text, file, base_override, true)
+}
+
+fn parse_text(
+    text: &str,
+    file: &Path,
+    base_override: Option<&Path>,
+    composed: bool,
+) -> Result<CliConfig, ConfigError> {
     let file = absolutize(&std::env::current_dir().unwrap_or_default(), file);
     let origin = file.display().to_string();
     let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -34,6 +53,12 @@ pub fn from_str(
                 format!("expected a map, found a {}", other.type_name()),
             ));
         }
+    };
+    let mut composed_warnings = Vec::new();
+    let raw = if composed {
+        super::compose::compose(raw, &file, &mut composed_warnings)?
+    } else {
+        raw
     };
     let mut ctx = Ctx {
         file: &file,
@@ -52,6 +77,7 @@ pub fn from_str(
     let mut cfg = CliConfig {
         config_file: Some(file.clone()),
         base_path: base_path.clone(),
+        warnings: composed_warnings,
         ..CliConfig::default()
     };
     cfg.stacks = stacks_config(&root, &base_path, &file)?;

@@ -1,0 +1,259 @@
+//! Owns composing one effective `atmos.yaml` from several files, in atmos' order (lowest
+//! first): the files under `atmos.d/`, then under `.atmos.d/` next to `atmos.yaml` (each tree
+//! sorted by path), then the files its `import:` names (local paths and globs, relative to the
+//! importing file, each composed the same way with its own imports), then the file itself.
+//! Maps merge key by key; any other value, lists included, is replaced. Remote imports
+//! (`https://…`, `git::…`) are refused: configuration is never fetched.
+
+use std::path::{Path, PathBuf};
+
+use super::ConfigError;
+use crate::yaml::{self, Map, Node};
+
+/// The deepest `import:` nesting followed.
+const MAX_DEPTH: usize = 16;
+
+/// `main` (the parsed `atmos.yaml` at `file`) merged over `atmos.d/`, `.atmos.d/` and its
+/// imports; `import` is removed. Warnings (an import that matches nothing) go to `warnings`.
+pub fn compose(main: Map, file: &Path, warnings: &mut Vec<String>) -> Result<Map, ConfigError> {
+    let dir = file.parent().unwrap_or(Path::new("/"));
+    let mut layers: Vec<Map> = Vec::new();
+    for sub in ["atmos.d", ".atmos.d"] {
+        let mut files = Vec::new();
+        walk(&dir.join(sub), &mut files);
+        files.sort();
+        for f in files {
+            layers.push(read(&f)?);
+        }
+    }
+    let mut out = Map::new();
+    for l in &layers {
+        merge(&mut out, l);
+    }
+    let imported = imports(&main, file, 0, warnings)?;
+    merge(&mut out, &imported);
+    merge(&mut out, &main);
+    out.shift_remove("import");
+    Ok(out)
+}
+
+/// The files `map`'s `import:` names, each over its own imports, merged in order.
+fn imports(
+    map: &Map,
+    file: &Path,
+    depth: usize,
+    warnings: &mut Vec<String>,
+) -> Result<Map, ConfigError> {
+    let mut out = Map::new();
+    let specs: Vec<String> = match map.get("import") {
+        None | Some(Node::Null) => return Ok(out),
+        Some(Node::Str(s)) => vec![s.clone()],
+        Some(Node::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
+        Some(other) => {
+            return Err(invalid(
+                file,
+                format!("expected a list of paths, found a {}", other.type_name()),
+            ));
+        }
+    };
+    if depth >= MAX_DEPTH {
+        return Err(invalid(
+            file,
+            format!("imports nest deeper than {MAX_DEPTH} levels (a cycle?)"),
+        ));
+    }
+    let dir = file.parent().unwrap_or(Path::new("/"));
+    for spec in specs {
+        let spec = spec.trim();
+        if spec.contains("://") || spec.contains("::") {
+            return Err(invalid(
+                file,
+                format!(
+                    "remote import `{spec}` is not supported: configuration is only read from local files"
+                ),
+            ));
+        }
+        let targets = expand(dir, spec);
+        if targets.is_empty() {
+            warnings.push(format!(
+                "`import: {spec}` in `{}` matches no file; it is ignored",
+                file.display()
+            ));
+        }
+        for target in targets {
+            let body = read(&target)?;
+            let nested = imports(&body, &target, depth + 1, warnings)?;
+            merge(&mut out, &nested);
+            let mut body = body;
+            body.shift_remove("import");
+            merge(&mut out, &body);
+        }
+    }
+    Ok(out)
+}
+
+/// The files an import names: a glob's matches (sorted), or the file itself (`.yaml`/`.yml`
+/// may be left out).
+fn expand(dir: &Path, spec: &str) -> Vec<PathBuf> {
+    let path = lexical(&dir.join(spec));
+    if spec.contains(['*', '?', '[', '{']) {
+        let Ok(glob) = globset::GlobBuilder::new(&path.to_string_lossy())
+            .literal_separator(true)
+            .build()
+        else {
+            return Vec::new();
+        };
+        let glob = glob.compile_matcher();
+        let root: PathBuf = path
+            .components()
+            .take_while(|c| {
+                !c.as_os_str()
+                    .to_string_lossy()
+                    .contains(['*', '?', '[', '{'])
+            })
+            .collect();
+        let mut files = Vec::new();
+        walk(&root, &mut files);
+        let mut hits: Vec<PathBuf> = files.into_iter().filter(|f| glob.is_match(f)).collect();
+        hits.sort();
+        return hits;
+    }
+    [
+        path.clone(),
+        path.with_extension("yaml"),
+        path.with_extension("yml"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .into_iter()
+    .collect()
+}
+
+/// `.` and `..` resolved without touching the file system.
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Every `.yaml`/`.yml` file under `dir` (recursively); nothing when it does not exist.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+fn read(file: &Path) -> Result<Map, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    match yaml::parse(&text, &file.display().to_string())? {
+        Node::Null => Ok(Map::new()),
+        Node::Map(m) => Ok(m),
+        other => Err(invalid(
+            file,
+            format!("expected a map, found a {}", other.type_name()),
+        )),
+    }
+}
+
+fn invalid(file: &Path, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        file: file.to_path_buf(),
+        field: "import".to_owned(),
+        message,
+    }
+}
+
+/// Deep merge: maps key by key, anything else replaced by `src`'s value.
+fn merge(dst: &mut Map, src: &Map) {
+    for (k, v) in src {
+        match (dst.get_mut(k), v) {
+            (Some(Node::Map(d)), Node::Map(s)) => merge(d, s),
+            _ => {
+                dst.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    #[test]
+    fn order_is_atmos_d_then_imports_then_the_file() {
+        let d = tempfile::tempdir().expect("tmp");
+        let root = d.path();
+        write(root, "atmos.d/a.yaml", "x: {a: d, b: d, c: d, d: d}\n");
+        write(root, ".atmos.d/b.yaml", "x: {b: dot, c: dot, d: dot}\n");
+        write(root, "conf/one.yaml", "import: [two]\nx: {c: one}\n");
+        write(root, "conf/two.yaml", "x: {c: two, d: two}\n");
+        let main = yaml::parse("import: [conf/one]\nx: {d: main}\n", "t").expect("yaml");
+        let mut warnings = Vec::new();
+        let out = compose(
+            main.as_map().cloned().expect("map"),
+            &root.join("atmos.yaml"),
+            &mut warnings,
+        )
+        .expect("composes");
+        assert_eq!(
+            yaml::to_json(&Node::Map(out)),
+            serde_json::json!({"x": {"a": "d", "b": "dot", "c": "one", "d": "main"}})
+        );
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn globs_missing_and_remote_imports() {
+        let d = tempfile::tempdir().expect("tmp");
+        let root = d.path();
+        write(root, "stores/a.yaml", "stores: {a: {kind: aws/ssm}}\n");
+        write(root, "stores/b.yml", "stores: {b: {kind: aws/ssm}}\n");
+        let main = yaml::parse("import: ['stores/*', nope]\n", "t").expect("yaml");
+        let mut warnings = Vec::new();
+        let out = compose(
+            main.as_map().cloned().expect("map"),
+            &root.join("atmos.yaml"),
+            &mut warnings,
+        )
+        .expect("composes");
+        assert_eq!(
+            yaml::to_json(&Node::Map(out)),
+            serde_json::json!({"stores": {"a": {"kind": "aws/ssm"}, "b": {"kind": "aws/ssm"}}})
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let remote =
+            yaml::parse("import: ['https://example.com/atmos.yaml']\n", "t").expect("yaml");
+        let err = compose(
+            remote.as_map().cloned().expect("map"),
+            &root.join("atmos.yaml"),
+            &mut warnings,
+        )
+        .expect_err("remote refused");
+        assert!(err.to_string().contains("remote import"), "{err}");
+    }
+}
