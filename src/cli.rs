@@ -185,6 +185,8 @@ pub enum DescribeCommand {
     Component(DescribeComponentArgs),
     /// Show every stack and its components
     Stacks(DescribeStacksArgs),
+    /// Show the effective `atmos.yaml` (composed; secret-looking values masked)
+    Config(DescribeConfigArgs),
     /// Any other `describe` command (affected, config, workflows, …) is handed to the Go atmos
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -222,6 +224,17 @@ pub struct DescribeStacksArgs {
     pub format: DescribeFormat,
     #[command(flatten)]
     pub processing: DescribeProcessing,
+}
+
+/// `atmos describe config`
+#[derive(Debug, Args)]
+pub struct DescribeConfigArgs {
+    /// Output format
+    #[arg(short = 'f', long, value_enum, default_value_t = DescribeFormat::Json)]
+    pub format: DescribeFormat,
+    /// Print only this yq-style path (`.stores`)
+    #[arg(short = 'q', long, value_name = "EXPR")]
+    pub query: Option<String>,
 }
 
 /// Flags `describe component` and `describe stacks` share with atmos.

@@ -26,6 +26,7 @@ pub const OWN_COMMANDS: &[&str] = &[
     "secret",
     "describe component",
     "describe stacks",
+    "describe config",
     "validate stacks",
     "sops",
     "version",

@@ -32,6 +32,20 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
     let processing = match &cmd {
         DescribeCommand::Component(a) => a.processing.clone(),
         DescribeCommand::Stacks(a) => a.processing.clone(),
+        DescribeCommand::Config(a) => {
+            let processing = DescribeProcessing {
+                query: a.query.clone(),
+                process_templates: true,
+                process_functions: true,
+                skip: Vec::new(),
+                identity: None,
+                provenance: None,
+            };
+            let node = Node::Map(cfg.raw.masked(crate::printer::MASK));
+            let text = render(&node, a.format, &processing)?;
+            printer.stdout(&text);
+            return Ok(0);
+        }
         DescribeCommand::External(_) => {
             return Err(crate::error::Error::new(
                 "internal error: `describe` pass-through reached the describe command",
@@ -51,6 +65,11 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
     let text = match cmd {
         DescribeCommand::Component(args) => component(&cfg, &args, &mut resolver)?,
         DescribeCommand::Stacks(args) => stacks(&cfg, &args, &mut resolver)?,
+        DescribeCommand::Config(_) => {
+            return Err(crate::error::Error::new(
+                "internal error: `describe config` reached the stack describe",
+            ));
+        }
         // `dispatch` hands these to the Go atmos before any command runs.
         DescribeCommand::External(_) => {
             return Err(crate::error::Error::new(

@@ -46,9 +46,63 @@ pub struct CliConfig {
     pub components: Map,
     /// `describe.provenance`: whether `describe component` annotates its YAML by default.
     pub describe_provenance: Option<bool>,
+    /// The composed `atmos.yaml` after its YAML functions, for `describe config` (its `Debug`
+    /// shows only the key count: values may be secrets).
+    pub raw: RawConfig,
     /// `integrations:` as written (`github` is merged into each component's
     /// `settings.integrations.github`, as atmos).
     pub integrations: Map,
+}
+
+/// The composed `atmos.yaml` as a tree. Print it only through [`RawConfig::masked`].
+#[derive(Clone, Default)]
+pub struct RawConfig(pub Map);
+
+impl std::fmt::Debug for RawConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawConfig({} keys)", self.0.len())
+    }
+}
+
+/// Key names whose string values `describe config` masks (matched case-insensitively as parts
+/// of the key), besides every `age_key`.
+const SECRET_KEY_PARTS: [&str; 8] = [
+    "token",
+    "password",
+    "secret",
+    "private",
+    "credential",
+    "api_key",
+    "access_key",
+    "age_key",
+];
+
+impl RawConfig {
+    /// The tree with every string under a secret-looking key (`token`, `password`, `secret`,
+    /// `private`, `credential`, `api_key`, `access_key`, `age_key`) replaced by `mask`.
+    pub fn masked(&self, mask: &str) -> Map {
+        fn walk(node: &mut Node, secret: bool, mask: &str) {
+            match node {
+                Node::Map(m) => {
+                    for (k, v) in m.iter_mut() {
+                        let k = k.to_ascii_lowercase();
+                        let hit = SECRET_KEY_PARTS.iter().any(|p| k.contains(p));
+                        walk(v, secret || hit, mask);
+                    }
+                }
+                Node::Seq(s) => s.iter_mut().for_each(|v| walk(v, secret, mask)),
+                Node::Tagged(t) => walk(&mut t.value, secret, mask),
+                Node::Str(s) if secret => *s = mask.to_owned(),
+                _ => {}
+            }
+        }
+        let mut node = Node::Map(self.0.clone());
+        walk(&mut node, false, mask);
+        match node {
+            Node::Map(m) => m,
+            _ => Map::new(),
+        }
+    }
 }
 
 impl CliConfig {

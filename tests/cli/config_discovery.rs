@@ -193,3 +193,41 @@ fn stores_from_atmos_d_and_imports_are_configured() {
         "{err}"
     );
 }
+
+#[test]
+fn describe_config_prints_the_composed_file_masked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().join("project");
+    write(
+        &root.join("atmos.yaml"),
+        "import: [extra]\nstacks: {base_path: stacks}\nstores:\n  vault:\n    kind: hashicorp/vault\n    options: {address: 'http://127.0.0.1:1', mount: kv, token: s.zebra-Sentinel-9f3k}\n",
+    );
+    write(
+        &root.join("extra.yaml"),
+        "settings: {from_import: yes-it-is}\n",
+    );
+    write(&root.join("stacks/dev.yaml"), STACK);
+    let home = dir.path().join("home");
+    let out = run(&root, &home, &[], &["describe", "config"]);
+    let v = stacks(&out);
+    assert_eq!(v["settings"]["from_import"], "yes-it-is");
+    assert_eq!(v["stores"]["vault"]["options"]["token"], "<MASKED>");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("zebra-Sentinel"));
+    let out = run(
+        &root,
+        &home,
+        &[],
+        &[
+            "describe",
+            "config",
+            "-f",
+            "yaml",
+            "-q",
+            ".stores.vault.kind",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hashicorp/vault"
+    );
+}

@@ -122,6 +122,7 @@ fn parse_text(
     if let Some(components) = section(&root, "components", &file)? {
         cfg.components = components.clone();
     }
+    cfg.raw = crate::config::RawConfig(root.clone());
     cfg.describe_provenance = root
         .get("describe")
         .and_then(|d| d.get("provenance"))
