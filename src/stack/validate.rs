@@ -37,21 +37,10 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// The SOPS provider kinds (`secrets.providers.<name>.kind`); `*/age` counts as age too.
-const PROVIDER_KINDS: [&str; 9] = [
-    "",
-    "sops",
-    "sops/age",
-    "sops/aws-kms",
-    "sops/gcp-kms",
-    "sops/azure-kv",
-    "sops/hc-vault",
-    "sops/pgp",
-    "sops/gpg",
-];
-
+/// Whether `kind` is a SOPS provider kind of the kinds table (`config::kinds::SOPS_KINDS`, with
+/// aliases); `*/age` counts as age too.
 fn known_provider_kind(kind: &str) -> bool {
-    PROVIDER_KINDS.contains(&kind) || kind.ends_with("/age")
+    crate::config::kinds::sops_kind(kind).is_some() || kind.ends_with("/age")
 }
 
 /// The fields a secret declaration may have.
@@ -395,9 +384,13 @@ fn declarations_in(cfg: &CliConfig, file: &Path, out: &mut BTreeSet<Problem>) {
 }
 
 fn unknown_kind(name: &str, kind: &str) -> String {
+    let known: Vec<&str> = crate::config::kinds::SOPS_KINDS
+        .iter()
+        .map(|k| k.name)
+        .collect();
     format!(
         "secrets provider `{name}` has unknown kind `{kind}` (known: {}, or `*/age`)",
-        PROVIDER_KINDS[2..].join(", ")
+        known.join(", ")
     )
 }
 
