@@ -637,27 +637,9 @@ mod tests {
 
     #[test]
     fn endpoints_follow_upstreams_order() {
-        let node = crate::yaml::parse(
+        let auth = crate::auth::auth_from_yaml(
             "providers:\n  p1: {kind: aws/iam-identity-center, spec: {endpoint_url: http://provider-spec}}\n  p2: {kind: aws/iam-identity-center, spec: {aws: {resolver: {url: http://provider-legacy}}}}\nidentities:\n  both: {kind: aws/user, spec: {endpoint_url: http://spec}, credentials: {aws: {resolver: {url: http://legacy}}}, endpoint_url: http://top}\n  legacy: {kind: aws/user, credentials: {aws: {resolver: {url: http://legacy}}}, endpoint_url: http://top}\n  viap1: {kind: aws/permission-set, via: {provider: p1}, endpoint_url: http://top}\n  viap2: {kind: aws/permission-set, via: {provider: p2}}\n  top: {kind: aws/user, endpoint_url: http://top}\n  empty: {kind: aws/user, spec: {endpoint_url: ''}}\n",
-            "t",
-        )
-        .unwrap();
-        let section = |k: &str| {
-            node.get(k)
-                .and_then(Node::as_map)
-                .map(|m| {
-                    m.iter()
-                        .map(|(n, v)| (n.clone(), v.as_map().cloned().unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let auth = AuthConfig {
-            realm: String::new(),
-            providers: section("providers"),
-            identities: section("identities"),
-            keyring: Map::new(),
-        };
+        );
         let at = |i: &str| endpoint_url(&auth, i);
         assert_eq!(at("both").as_deref(), Some("http://spec"));
         assert_eq!(at("legacy").as_deref(), Some("http://legacy"));

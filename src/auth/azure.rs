@@ -63,27 +63,9 @@ mod tests {
 
     #[test]
     fn tenant_from_identity_then_provider() {
-        let node = crate::yaml::parse(
+        let auth = crate::auth::auth_from_yaml(
             "providers:\n  az: {kind: azure/device-code, spec: {tenant_id: from-provider}}\nidentities:\n  own: {kind: azure/subscription, via: {provider: az}, principal: {tenant_id: from-identity}}\n  inherits: {kind: azure/subscription, via: {provider: az}}\n",
-            "t",
-        )
-        .unwrap();
-        let section = |k: &str| {
-            node.get(k)
-                .and_then(Node::as_map)
-                .map(|m| {
-                    m.iter()
-                        .map(|(n, v)| (n.clone(), v.as_map().cloned().unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let auth = AuthConfig {
-            realm: String::new(),
-            providers: section("providers"),
-            identities: section("identities"),
-            keyring: Map::new(),
-        };
+        );
         assert_eq!(
             tenant_hint(&auth, "own").unwrap().as_deref(),
             Some("from-identity")

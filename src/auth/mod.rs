@@ -162,29 +162,34 @@ pub fn default_identity(component_auth: Option<&Node>, global: &AuthConfig) -> O
     (found.len() == 1).then(|| found.remove(0))
 }
 
+/// An [`AuthConfig`] from the `auth:` section's YAML (`providers`, `identities`), for tests.
+#[cfg(test)]
+pub(crate) fn auth_from_yaml(yaml: &str) -> AuthConfig {
+    let node = crate::yaml::parse(yaml, "test").unwrap();
+    let map = |k: &str| -> indexmap::IndexMap<String, Map> {
+        node.get(k)
+            .and_then(Node::as_map)
+            .map(|m| {
+                m.iter()
+                    .map(|(n, v)| (n.clone(), v.as_map().cloned().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    AuthConfig {
+        realm: String::new(),
+        providers: map("providers"),
+        identities: map("identities"),
+        keyring: Map::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
 
     fn auth(yaml: &str) -> AuthConfig {
-        let node = crate::yaml::parse(yaml, "test").unwrap();
-        let map = |k: &str| -> IndexMap<String, Map> {
-            node.get(k)
-                .and_then(Node::as_map)
-                .map(|m| {
-                    m.iter()
-                        .map(|(n, v)| (n.clone(), v.as_map().cloned().unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        AuthConfig {
-            realm: String::new(),
-            providers: map("providers"),
-            identities: map("identities"),
-            keyring: Map::new(),
-        }
+        auth_from_yaml(yaml)
     }
 
     #[test]
