@@ -267,6 +267,10 @@ impl AzureKeyVaultStore {
                     } else {
                         (Arc::new(http), self.vault_url.clone())
                     };
+                let transport: Arc<dyn azure_core::http::HttpClient> = Arc::new(LoggedAttempts {
+                    inner: transport,
+                    store: self.cfg.name.clone(),
+                });
                 let credential = self.credential(key)?;
                 let options = SecretClientOptions {
                     verify_challenge_resource: Some(self.verify_challenge_resource),
@@ -329,6 +333,45 @@ impl azure_core::http::HttpClient for PlainHttp {
             ));
         }
         azure_core::http::HttpClient::execute_request(&self.0, &plain).await
+    }
+}
+
+/// Every attempt the Key Vault client sends goes through here: a throttled (429), unavailable
+/// (5xx) or unanswered attempt is one `--logs-level debug` line, since the SDK's own retry policy
+/// (2 retries) retries them silently.
+#[derive(Debug)]
+struct LoggedAttempts {
+    inner: Arc<dyn azure_core::http::HttpClient>,
+    store: String,
+}
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for LoggedAttempts {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        let result = self.inner.execute_request(request).await;
+        let failure = match &result {
+            Ok(resp) => {
+                let status = u16::from(resp.status());
+                super::retry::Transient::from_status(status)
+                    .map(|t| t.reason)
+                    .or_else(|| (status >= 500).then(|| format!("failed (HTTP {status})")))
+            }
+            Err(_) => Some("no answer (connection failed or timed out)".to_owned()),
+        };
+        if let Some(why) = failure {
+            let path = request.url().path().to_owned();
+            crate::printer::debug(|| {
+                format!(
+                    "{why} from Azure Key Vault on store `{}` ({} {path}); the client retries up to 2 times",
+                    self.store,
+                    request.method()
+                )
+            });
+        }
+        result
     }
 }
 

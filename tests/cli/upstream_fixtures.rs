@@ -359,3 +359,42 @@ fn upstream_gcp_scenario_on_the_secret_manager_fake() {
         assert_eq!(gsm.state(), serde_json::json!({}));
     }
 }
+
+/// The Azure scenario with the Key Vault fake behind the fault proxy: one 503, then the answer.
+/// `secret get` prints the value (the SDK retried) and `--logs-level debug` shows the failed
+/// attempt, naming the store.
+#[test]
+fn azure_retries_are_visible_at_debug() {
+    use crate::localsrv::fakes;
+    use crate::localsrv::fault_proxy::FaultProxy;
+    let akv = require(
+        "the Azure Key Vault wire fake",
+        fakes::start(
+            "azure_key_vault.py",
+            &["--base-path", "/devstoreaccount1-keyvault"],
+            false,
+        ),
+    );
+    let proxy = FaultProxy::in_front_of(&akv.url);
+    let mut p = scenario("azure-secrets-floci");
+    p.env("FLOCI_AZURE_ENDPOINT", &proxy.url);
+    p.env(
+        "FLOCI_AZURE_KEYVAULT_ENDPOINT",
+        &format!("{}/devstoreaccount1-keyvault", proxy.url),
+    );
+    p.env("FLOCI_AZURE_SECRETS_PREFIX", "atmos-tests-azure-t2");
+    let c = "secret-consumer";
+    set(&p, "dev", c, "AZURE_INSTANCE_TOKEN=retried-value", &[]);
+    proxy.answer(
+        503,
+        r#"{"error":{"code":"ServiceUnavailable","message":"injected"}}"#,
+        1,
+    );
+    let r = p
+        .atmos(&crate::support::get_args("AZURE_INSTANCE_TOKEN", "dev", c))
+        .args(["--logs-level", "debug"])
+        .run()
+        .ok()
+        .stderr_has("DEBUG unavailable (HTTP 503) from Azure Key Vault on store `secrets/azure`");
+    assert_eq!(r.stdout.trim(), "retried-value");
+}
