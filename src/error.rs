@@ -77,6 +77,13 @@ impl Error {
         self
     }
 
+    /// Adds a `hint:` line when there is one.
+    #[must_use]
+    pub fn with_hint_if(mut self, hint: Option<String>) -> Self {
+        self.hints.extend(hint);
+        self
+    }
+
     /// Adds a cause line below the message.
     #[must_use]
     pub fn with_cause(mut self, cause: impl Into<String>) -> Self {

@@ -133,11 +133,7 @@ fn locked_edit<T>(
         LockedError::Edit(e) => e,
         LockedError::Io(e) => {
             let (cause, hint) = fsx::write_error(&e, file);
-            let err = Error::new(format!("cannot update `{}`: {cause}", file.display()));
-            match hint {
-                Some(h) => err.with_hint(h),
-                None => err,
-            }
+            Error::new(format!("cannot update `{}`: {cause}", file.display())).with_hint_if(hint)
         }
     })
 }

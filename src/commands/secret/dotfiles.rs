@@ -140,11 +140,8 @@ pub(crate) fn pull(project: &Project, args: PullArgs, printer: &mut Printer) -> 
         Some(path) => {
             crate::fsx::write_locked_exact(path, body.as_bytes(), 0o600).map_err(|e| {
                 let (cause, hint) = crate::fsx::write_error(&e, path);
-                let err = Error::new(format!("failed to write \"{}\": {cause}", path.display()));
-                match hint {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                }
+                Error::new(format!("failed to write \"{}\": {cause}", path.display()))
+                    .with_hint_if(hint)
             })?;
             printer.success(&format!(
                 "Wrote {} secret(s) to {}",

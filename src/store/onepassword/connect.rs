@@ -262,13 +262,15 @@ async fn connect_get(
                     && attempt < READ_RETRIES =>
             {
                 let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(Duration::from_secs_f64);
+                let retry_after =
+                    super::super::retry::Transient::from_status(status).and_then(|t| {
+                        t.with_retry_after(
+                            resp.headers()
+                                .get(reqwest::header::RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok()),
+                        )
+                        .retry_after
+                    });
                 crate::printer::debug(|| {
                     format!(
                         "HTTP {status} from 1Password Connect (read of `{url}`): retry {}/{READ_RETRIES}",
