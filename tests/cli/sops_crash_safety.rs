@@ -368,17 +368,27 @@ fn two_hundred_kill_nines_leave_every_file_readable() {
             .spawn()
             .unwrap();
         // The verb's typical time follows the machine's load: a run that ends unkilled
-        // updates it (mean of the old estimate and the new run).
+        // updates it (mean of the old estimate and the new run). The child is polled every
+        // half millisecond until the kill point, so an unkilled run's time is its own, not the
+        // kill point's (which would inflate the estimate and leave later runs unkilled).
         let budget = took[v].as_micros() as u64 * 3 / 2;
+        let kill_at = std::time::Duration::from_micros(rng.gen_range(0..=budget));
         let started = std::time::Instant::now();
-        std::thread::sleep(std::time::Duration::from_micros(rng.gen_range(0..=budget)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            killed += 1;
-            child.wait().unwrap();
-        } else {
-            child.wait().unwrap();
-            took[v] = (took[v] + started.elapsed()) / 2;
+        let mut ended = None;
+        while started.elapsed() < kill_at {
+            if child.try_wait().unwrap().is_some() {
+                ended = Some(started.elapsed());
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
+        match ended.or_else(|| child.try_wait().unwrap().map(|_| started.elapsed())) {
+            Some(run_took) => took[v] = (took[v] + run_took) / 2,
+            None => {
+                child.kill().unwrap();
+                killed += 1;
+                child.wait().unwrap();
+            }
         }
         let context = format!("kill {i} ({name}, seed {seed})");
         seen = check_files(&p, i % 20 == 0, &context);
