@@ -39,23 +39,25 @@ pub struct GlobalArgs {
     /// Base path of the atmos project
     #[arg(long, global = true, env = "ATMOS_BASE_PATH", value_name = "PATH")]
     pub base_path: Option<PathBuf>,
-    /// Path to `atmos.yaml` (file or directory)
+    /// `atmos.yaml` file(s) to merge in order (repeat or comma-separate)
     #[arg(
         long = "config",
         global = true,
-        env = "ATMOS_CLI_CONFIG_PATH",
-        value_name = "PATH"
+        env = "ATMOS_CONFIG",
+        value_delimiter = ',',
+        value_name = "FILE"
     )]
-    pub config_path: Option<PathBuf>,
-    /// Directory holding `atmos.yaml` (`--config` wins when both are given)
+    pub config_files: Vec<PathBuf>,
+    /// Directories holding `atmos.yaml`, merged in order after `--config` files
     #[arg(
         long = "config-path",
         global = true,
         help_heading = GLOBAL,
         env = "ATMOS_CONFIG_PATH",
+        value_delimiter = ',',
         value_name = "DIR"
     )]
-    pub config_dir: Option<PathBuf>,
+    pub config_dirs: Vec<PathBuf>,
     /// Change to this directory before doing anything else
     #[arg(
         short = 'C',
@@ -83,7 +85,7 @@ pub struct GlobalArgs {
     /// Disable colour and progress bars (also `NO_COLOR`, `ATMOS_NO_COLOR`)
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_color: bool,
-    /// Configuration profile(s): accepted, not applied yet
+    /// Configuration profile(s) merged over atmos.yaml, left to right (repeat or comma-separate)
     #[arg(
         long,
         global = true,

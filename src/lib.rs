@@ -126,8 +126,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// Applies the process-wide global flags before a command runs: `--redirect-stderr` (this
-/// process and its children), `-C/--chdir`, `--config-path` (when `--config` is not given) and
-/// `--profile` (accepted; reported as not applied). Returns the original stderr when it was
+/// process and its children) and `-C/--chdir`. Returns the original stderr when it was
 /// redirected: CI workflow commands (`::add-mask::` carries values) must reach the runner, not
 /// the redirect file.
 fn apply_globals(
@@ -142,15 +141,6 @@ fn apply_globals(
             error::Error::new(format!("cannot change to `{}`: {e}", dir.display()))
                 .with_hint("`-C/--chdir` takes an existing directory")
         })?;
-    }
-    if global.config_path.is_none() {
-        global.config_path = global.config_dir.clone();
-    }
-    if !global.profile.is_empty() {
-        printer::queue_warning(format!(
-            "`--profile {}` is accepted but profiles are not applied by this binary yet; the base configuration is used",
-            global.profile.join(",")
-        ));
     }
     Ok(original)
 }

@@ -21,9 +21,11 @@ use zeroize::Zeroizing;
 
 /// Runs `atmos describe …`.
 pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
-    let cfg = config::load::load(&config::load::LoadOptions {
-        config_path: global.config_path.clone(),
+    let cfg = config::load::load(&crate::config::load::LoadOptions {
+        config_files: global.config_files.clone(),
+        config_dirs: global.config_dirs.clone(),
         base_path: global.base_path.clone(),
+        profiles: global.profile.clone(),
     })?;
     for w in &cfg.warnings {
         printer.warn(w);

@@ -49,6 +49,9 @@ pub struct CliConfig {
     /// The composed `atmos.yaml` after its YAML functions, for `describe config` (its `Debug`
     /// shows only the key count: values may be secrets).
     pub raw: RawConfig,
+    /// The profiles merged over the configuration (`--profile`, `ATMOS_PROFILE` or
+    /// `profiles.default`), in order.
+    pub profiles: Vec<String>,
     /// `integrations:` as written (`github` is merged into each component's
     /// `settings.integrations.github`, as atmos).
     pub integrations: Map,

@@ -231,3 +231,251 @@ fn describe_config_prints_the_composed_file_masked() {
         "hashicorp/vault"
     );
 }
+
+fn describe_config(root: &Path, env: &[(&str, &Path)], args: &[&str]) -> Output {
+    let mut all = vec!["describe", "config", "-f", "json"];
+    all.extend(args);
+    run(root, &root.join("home"), env, &all)
+}
+
+#[test]
+fn profiles_merge_over_the_base_in_atmos_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    write(
+        &root.join("atmos.yaml"),
+        "stacks: {base_path: stacks}\nsettings: {who: base, color: base, level: base}\nauth: {identities: {prod-admin: {kind: aws/user}}}\n",
+    );
+    write(&root.join("stacks/dev.yaml"), STACK);
+    // `profiles/<name>/`: every file, shallower first, each over its own imports.
+    write(
+        &root.join("profiles/ci/atmos.yaml"),
+        "import: [../../shared/ci]\nsettings: {who: ci}\n",
+    );
+    write(
+        &root.join("shared/ci.yaml"),
+        "settings: {color: ci-shared, who: shared}\n",
+    );
+    write(
+        &root.join("profiles/debug/nested/logs.yaml"),
+        "settings: {level: debug}\n",
+    );
+    // `.atmos/profiles/` wins over `profiles/` for the same name; the XDG location is searched.
+    write(
+        &root.join("profiles/dev/a.yaml"),
+        "settings: {who: plain-dev}\n",
+    );
+    write(
+        &root.join(".atmos/profiles/dev/a.yaml"),
+        "settings: {who: hidden-dev}\n",
+    );
+    write(
+        &root.join("home/xdg/atmos/profiles/mine/a.yaml"),
+        "settings: {who: xdg}\n",
+    );
+
+    let v = stacks(&describe_config(root, &[], &[]));
+    assert_eq!(v["settings"]["who"], "base");
+    // Left to right: `debug` then `ci`; repeated flags and comma lists are the same.
+    for args in [
+        &["--profile", "debug,ci"][..],
+        &["--profile", "debug", "--profile", "ci"][..],
+    ] {
+        let v = stacks(&describe_config(root, &[], args));
+        assert_eq!(
+            v["settings"],
+            serde_json::json!({"who": "ci", "color": "ci-shared", "level": "debug"}),
+            "{args:?}"
+        );
+    }
+    let v = stacks(&describe_config(root, &[], &["--profile", "ci,debug"]));
+    assert_eq!(v["settings"]["who"], "ci");
+    // ATMOS_PROFILE (comma list); the flag wins over it.
+    let out = Atmos::new(["describe", "config", "-f", "json"])
+        .home(&root.join("home"), &root.join("home/xdg"))
+        .cwd(root)
+        .env("ATMOS_PROFILE", "dev")
+        .output();
+    assert_eq!(stacks(&out)["settings"]["who"], "hidden-dev");
+    let out = Atmos::new(["describe", "config", "-f", "json", "--profile", "mine"])
+        .home(&root.join("home"), &root.join("home/xdg"))
+        .cwd(root)
+        .env("ATMOS_PROFILE", "dev")
+        .output();
+    assert_eq!(stacks(&out)["settings"]["who"], "xdg");
+    // Profiles reach every command, not just `describe config`.
+    let out = run(
+        root,
+        &root.join("home"),
+        &[],
+        &[
+            "--profile",
+            "ci",
+            "describe",
+            "component",
+            "app",
+            "-s",
+            "dev",
+            "-f",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // An unknown profile: exit 2, the searched places and the profiles that exist.
+    let out = describe_config(root, &[], &["--profile", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("profile `nope` does not exist")
+            && err.contains("profiles/nope")
+            && err.contains("hint: available profiles are: ci, debug, dev, mine"),
+        "{err}"
+    );
+    // A profile name that is an auth identity gets the `--identity` hint.
+    let out = describe_config(root, &[], &["--profile", "prod-admin"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is an auth identity") && err.contains("--identity prod-admin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn profiles_default_and_base_path() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    // `profiles.base_path` resolves from atmos.yaml's directory and is searched first;
+    // `profiles.default` applies when no profile is asked for.
+    write(
+        &root.join("conf/atmos.yaml"),
+        "base_path: ..\nstacks: {base_path: stacks}\nprofiles: {base_path: ../envs, default: staging}\nsettings: {who: base}\n",
+    );
+    write(
+        &root.join("envs/staging/a.yaml"),
+        "settings: {who: staging}\n",
+    );
+    write(&root.join("envs/prod/a.yaml"), "settings: {who: prod}\n");
+    write(
+        &root.join("conf/profiles/prod/a.yaml"),
+        "settings: {who: shadowed}\n",
+    );
+    let conf = root.join("conf");
+    let v = stacks(&describe_config(
+        root,
+        &[("ATMOS_CLI_CONFIG_PATH", &conf)],
+        &[],
+    ));
+    assert_eq!(v["settings"]["who"], "staging");
+    let v = stacks(&describe_config(
+        root,
+        &[("ATMOS_CLI_CONFIG_PATH", &conf)],
+        &["--profile", "prod"],
+    ));
+    assert_eq!(v["settings"]["who"], "prod");
+    // A default that does not exist is the same clear error.
+    write(&root.join("conf/atmos.yaml"), "profiles: {default: gone}\n");
+    let out = describe_config(root, &[("ATMOS_CLI_CONFIG_PATH", &conf)], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("profile `gone` does not exist"), "{err}");
+}
+
+#[test]
+fn config_files_and_config_paths_merge_in_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    write(
+        &root.join("a/base.yaml"),
+        "import: [more]\nbase_path: ../project\nstacks: {base_path: stacks}\nsettings: {a: file-a, b: file-a, c: file-a, d: file-a}\n",
+    );
+    write(&root.join("a/more.yaml"), "settings: {e: import-of-a}\n");
+    // A `--config` file does not bring the `atmos.d/` next to it (atmos reads only its imports).
+    write(
+        &root.join("a/atmos.d/x.yaml"),
+        "settings: {f: atmos-d-of-a}\n",
+    );
+    write(
+        &root.join("b/extra.yaml"),
+        "settings: {b: file-b, c: file-b}\n",
+    );
+    // A `--config-path` directory is read as discovery reads one, `atmos.d/` included.
+    write(&root.join("c/atmos.yaml"), "settings: {c: dir-c}\n");
+    write(
+        &root.join("c/atmos.d/y.yaml"),
+        "settings: {d: atmos-d-of-c}\n",
+    );
+    write(&root.join("project/stacks/dev.yaml"), STACK);
+    let (a, b, c) = (
+        root.join("a/base.yaml"),
+        root.join("b/extra.yaml"),
+        root.join("c"),
+    );
+    let (a, b, c) = (
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+    );
+    let expect = serde_json::json!({
+        "a": "file-a", "b": "file-b", "c": "dir-c", "d": "atmos-d-of-c", "e": "import-of-a"
+    });
+    // `--config-path` merges after every `--config`, whatever the flag order.
+    let v = stacks(&describe_config(
+        root,
+        &[],
+        &["--config-path", c, "--config", a, "--config", b],
+    ));
+    assert_eq!(v["settings"], expect);
+    // The environment forms are comma lists.
+    let out = Atmos::new(["describe", "config", "-f", "json"])
+        .home(&root.join("home"), &root.join("home/xdg"))
+        .cwd(root)
+        .env("ATMOS_CONFIG", format!("{a},{b}"))
+        .env("ATMOS_CONFIG_PATH", c)
+        .output();
+    assert_eq!(stacks(&out)["settings"], expect);
+    // base_path resolves from the file that declares it: the stacks are found.
+    let out = run(
+        root,
+        &root.join("home"),
+        &[],
+        &[
+            "describe",
+            "stacks",
+            "-f",
+            "json",
+            "--config",
+            &format!("{a},{b}"),
+        ],
+    );
+    assert!(stacks(&out).get("dev").is_some());
+
+    // Wrong kinds of path: exit 2 with the path and a hint.
+    for (args, text) in [
+        (vec!["--config", c], "requires a file but found a directory"),
+        (
+            vec!["--config", "/no/such.yaml"],
+            "`--config` file `/no/such.yaml` does not exist",
+        ),
+        (
+            vec!["--config-path", "/no/such"],
+            "`--config-path` directory `/no/such` does not exist",
+        ),
+        (
+            vec!["--config-path", root.join("b").to_str().unwrap()],
+            "no atmos.yaml or .atmos.yaml",
+        ),
+    ] {
+        let out = describe_config(root, &[], &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(text) && err.contains("hint:"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -134,9 +134,10 @@ fn chdir_config_path_and_profile() {
     ])
     .ok();
     assert!(r.stdout.contains("\"dev\""), "{r:?}");
+    // Profiles are applied (config_discovery.rs covers them); an unknown one is an error.
     p.run(&["--profile", "ci,dev", "describe", "stacks"])
-        .ok()
-        .stderr_has("`--profile ci,dev` is accepted but profiles are not applied");
+        .code(2)
+        .stderr_has("profile `ci` does not exist");
 }
 
 #[test]

@@ -29,8 +29,10 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         interactive: crate::prompt::interactive(global.interactive),
     };
     let load_options = crate::config::load::LoadOptions {
-        config_path: global.config_path.clone(),
+        config_files: global.config_files.clone(),
+        config_dirs: global.config_dirs.clone(),
         base_path: global.base_path.clone(),
+        profiles: global.profile.clone(),
     };
     let project = Project::new(settings, move || {
         let cfg = crate::config::load::load(&load_options)?;

@@ -4,6 +4,10 @@
 //! importing file, each composed the same way with its own imports), then the file itself.
 //! Maps merge key by key; any other value, lists included, is replaced. Remote imports
 //! (`https://…`, `git::…`) are refused: configuration is never fetched.
+//!
+//! Several sources (`--config` files, `--config-path` directories) are composed each on its own
+//! and merged in order ([`compose_sources`]); a `--config` file brings its `import:`s but not the
+//! `atmos.d/` next to it, as atmos reads it.
 
 use std::path::{Path, PathBuf};
 
@@ -19,10 +23,7 @@ pub fn compose(main: Map, file: &Path, warnings: &mut Vec<String>) -> Result<Map
     let dir = file.parent().unwrap_or(Path::new("/"));
     let mut layers: Vec<Map> = Vec::new();
     for sub in ["atmos.d", ".atmos.d"] {
-        let mut files = Vec::new();
-        walk(&dir.join(sub), &mut files);
-        files.sort();
-        for f in files {
+        for f in tree(&dir.join(sub)) {
             layers.push(read(&f)?);
         }
     }
@@ -35,6 +36,96 @@ pub fn compose(main: Map, file: &Path, warnings: &mut Vec<String>) -> Result<Map
     merge(&mut out, &main);
     out.shift_remove("import");
     Ok(out)
+}
+
+/// One file as atmos merges a fragment (a profile's files, a `--config` file): its `import:`s
+/// (each over its own), then the file itself; `import` is removed.
+pub fn with_imports(file: &Path, warnings: &mut Vec<String>) -> Result<Map, ConfigError> {
+    let mut body = read(file)?;
+    let mut out = imports(&body, file, 0, warnings)?;
+    body.shift_remove("import");
+    merge(&mut out, &body);
+    Ok(out)
+}
+
+/// Every `.yaml`/`.yml` file under `dir` in atmos' order: shallower first, then by path (its
+/// `SearchAtmosConfig`).
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.sort_by(|a, b| {
+        let depth = |p: &Path| p.components().count();
+        depth(a).cmp(&depth(b)).then_with(|| a.cmp(b))
+    });
+    files
+}
+
+/// A place an `atmos.yaml` was taken from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Found by discovery, `ATMOS_CLI_CONFIG_PATH` or a `--config-path` directory: composed over
+    /// `atmos.d/`, `.atmos.d/` and its imports.
+    Discovered(PathBuf),
+    /// A `--config` file: its imports, no `atmos.d/`.
+    File(PathBuf),
+}
+
+impl Source {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::Discovered(p) | Source::File(p) => p,
+        }
+    }
+}
+
+/// Several sources composed each on its own and merged in order (later wins).
+#[derive(Debug, Default)]
+pub struct Composed {
+    /// The merged tree.
+    pub map: Map,
+    /// The directory a relative `base_path` resolves from: that of the last source declaring
+    /// `base_path`, else the first source's.
+    pub base_dir: PathBuf,
+    /// The directory a relative `profiles.base_path` resolves from: that of the last source
+    /// declaring it, else the first source's.
+    pub profiles_dir: PathBuf,
+}
+
+/// `sources` composed and merged in order.
+pub fn compose_sources(
+    sources: &[Source],
+    warnings: &mut Vec<String>,
+) -> Result<Composed, ConfigError> {
+    let mut out = Composed::default();
+    for (i, source) in sources.iter().enumerate() {
+        let file = source.path();
+        let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let map = match source {
+            Source::Discovered(f) => compose(read(f)?, f, warnings)?,
+            Source::File(f) => with_imports(f, warnings)?,
+        };
+        if i == 0 || get_ci(&map, "base_path").is_some() {
+            out.base_dir = dir.clone();
+        }
+        if i == 0
+            || get_ci(&map, "profiles")
+                .and_then(Node::as_map)
+                .and_then(|p| get_ci(p, "base_path"))
+                .is_some()
+        {
+            out.profiles_dir = dir;
+        }
+        merge(&mut out.map, &map);
+    }
+    Ok(out)
+}
+
+/// `map[key]`, the key matched case-insensitively (atmos lowercases `atmos.yaml` keys).
+pub fn get_ci<'a>(map: &'a Map, key: &str) -> Option<&'a Node> {
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 /// The files `map`'s `import:` names, each over its own imports, merged in order.
@@ -159,7 +250,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn read(file: &Path) -> Result<Map, ConfigError> {
+pub(super) fn read(file: &Path) -> Result<Map, ConfigError> {
     let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
         path: file.to_path_buf(),
         source,
@@ -167,10 +258,11 @@ fn read(file: &Path) -> Result<Map, ConfigError> {
     match yaml::parse(&text, &file.display().to_string())? {
         Node::Null => Ok(Map::new()),
         Node::Map(m) => Ok(m),
-        other => Err(invalid(
-            file,
-            format!("expected a map, found a {}", other.type_name()),
-        )),
+        other => Err(ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field: "(document)".to_owned(),
+            message: format!("expected a map, found a {}", other.type_name()),
+        }),
     }
 }
 
@@ -183,7 +275,7 @@ fn invalid(file: &Path, message: String) -> ConfigError {
 }
 
 /// Deep merge: maps key by key, anything else replaced by `src`'s value.
-fn merge(dst: &mut Map, src: &Map) {
+pub(super) fn merge(dst: &mut Map, src: &Map) {
     for (k, v) in src {
         match (dst.get_mut(k), v) {
             (Some(Node::Map(d)), Node::Map(s)) => merge(d, s),

@@ -3,40 +3,131 @@
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
-use super::parse::{absolutize, from_str_composed};
+use super::compose::{Source, compose_sources};
+use super::parse::{absolutize, from_composed};
+use super::profiles;
 use crate::config::CliConfig;
 use crate::env;
 
-/// Where to look for `atmos.yaml`: what the command line says (`--config`, `--base-path`); the
-/// commands build it from their flags, so this layer does not depend on the CLI.
+/// Where to look for `atmos.yaml` and what to merge over it: what the command line says
+/// (`--config`, `--config-path`, `--base-path`, `--profile`); the commands build it from their
+/// flags, so this layer does not depend on the CLI.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `--config`: a file or a directory holding `atmos.yaml`.
-    pub config_path: Option<PathBuf>,
+    /// `--config` (`ATMOS_CONFIG`): files merged in order.
+    pub config_files: Vec<PathBuf>,
+    /// `--config-path` (`ATMOS_CONFIG_PATH`): directories holding `atmos.yaml`, merged in order
+    /// after `config_files`.
+    pub config_dirs: Vec<PathBuf>,
     /// `--base-path`: the project root, winning over `base_path` in the file.
     pub base_path: Option<PathBuf>,
+    /// `--profile` (`ATMOS_PROFILE`): profiles merged over the configuration, left to right.
+    pub profiles: Vec<String>,
 }
 
 /// Finds and loads `atmos.yaml` following the discovery order in the module docs.
 pub fn load(options: &LoadOptions) -> Result<CliConfig, ConfigError> {
-    let config_path = options
-        .config_path
-        .clone()
-        .or_else(|| env::var(env::ATMOS_CLI_CONFIG_PATH).map(PathBuf::from));
     let base_override = options
         .base_path
         .clone()
         .or_else(|| env::var(env::ATMOS_BASE_PATH).map(PathBuf::from));
-    let file = discover(config_path.as_deref(), base_override.as_deref())?;
-    let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-        path: file.clone(),
-        source,
-    })?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let sources = if options.config_files.is_empty() && options.config_dirs.is_empty() {
+        let config_path = env::var(env::ATMOS_CLI_CONFIG_PATH).map(PathBuf::from);
+        let file = discover(config_path.as_deref(), base_override.as_deref())?;
+        vec![Source::Discovered(absolutize(&cwd, &file))]
+    } else {
+        selected(&cwd, options)?
+    };
+    let mut warnings = Vec::new();
+    let mut composed = compose_sources(&sources, &mut warnings)?;
+    let names = profiles::selected(&options.profiles, &composed.map);
+    if !names.is_empty() {
+        let dirs: Vec<PathBuf> = sources
+            .iter()
+            .filter_map(|s| s.path().parent().map(Path::to_path_buf))
+            .collect();
+        let locations = profiles::locations(&composed.map, &dirs, &composed.profiles_dir);
+        profiles::apply(&mut composed.map, &names, &locations, &mut warnings)?;
+    }
     let base_override = base_override.map(|b| absolutize(&cwd, &b));
-    let cfg = from_str_composed(&text, &file, base_override.as_deref())?;
+    let primary = sources
+        .first()
+        .map(|s| s.path().to_path_buf())
+        .unwrap_or_default();
+    let mut cfg = from_composed(
+        composed.map,
+        &primary,
+        &composed.base_dir,
+        base_override.as_deref(),
+    )?;
+    warnings.append(&mut cfg.warnings);
+    cfg.warnings = warnings;
+    cfg.profiles = names;
     super::validate::validate_options(&cfg)?;
     Ok(cfg)
+}
+
+/// The sources `--config` and `--config-path` name: every file, then `atmos.yaml` (else
+/// `.atmos.yaml`) in every directory, as atmos merges them.
+fn selected(cwd: &Path, options: &LoadOptions) -> Result<Vec<Source>, ConfigError> {
+    let mut out = Vec::new();
+    for f in &options.config_files {
+        if f.as_os_str().is_empty() {
+            return Err(selection(
+                "`--config` requires a non-empty file path".to_owned(),
+                "name an atmos.yaml file",
+            ));
+        }
+        let f = absolutize(cwd, f);
+        if f.is_dir() {
+            return Err(selection(
+                format!(
+                    "`--config` requires a file but found a directory at `{}`",
+                    f.display()
+                ),
+                "use `--config-path` for a directory holding atmos.yaml",
+            ));
+        }
+        if !f.is_file() {
+            return Err(selection(
+                format!("`--config` file `{}` does not exist", f.display()),
+                "check the path given to `--config`/`ATMOS_CONFIG`",
+            ));
+        }
+        out.push(Source::File(f));
+    }
+    for d in &options.config_dirs {
+        let d = absolutize(cwd, d);
+        if !d.is_dir() {
+            return Err(selection(
+                format!("`--config-path` directory `{}` does not exist", d.display()),
+                "`--config-path`/`ATMOS_CONFIG_PATH` takes directories holding atmos.yaml; use `--config` for a file",
+            ));
+        }
+        let file = ["atmos.yaml", ".atmos.yaml"]
+            .iter()
+            .map(|n| d.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                selection(
+                    format!(
+                        "no atmos.yaml or .atmos.yaml in the `--config-path` directory `{}`",
+                        d.display()
+                    ),
+                    "create atmos.yaml there or drop the directory from `--config-path`",
+                )
+            })?;
+        out.push(Source::Discovered(file));
+    }
+    Ok(out)
+}
+
+fn selection(message: String, hint: &str) -> ConfigError {
+    ConfigError::Selection {
+        message,
+        hint: hint.to_owned(),
+    }
 }
 
 fn discover(config_path: Option<&Path>, base: Option<&Path>) -> Result<PathBuf, ConfigError> {

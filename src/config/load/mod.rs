@@ -3,10 +3,12 @@
 //! `validate` (each store's options against its row of the kinds table, `config::kinds`, once
 //! the whole file is parsed; realm rules).
 //!
-//! Discovery (first hit is the file, which `compose` then merges over `atmos.d/`, `.atmos.d/`
-//! and its `import:`s): `--config`/`ATMOS_CLI_CONFIG_PATH` (file or
-//! directory), then `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`, then `./atmos.yaml` and the
-//! parent directories, then `~/.atmos/atmos.yaml`, then `<user-config-dir>/atmos/atmos.yaml`.
+//! Discovery: `--config` files (`ATMOS_CONFIG`) and then `--config-path` directories
+//! (`ATMOS_CONFIG_PATH`), all merged in order, when any is given; else the first hit of
+//! `ATMOS_CLI_CONFIG_PATH` (file or directory), `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`,
+//! `./atmos.yaml` and the parent directories, `~/.atmos/atmos.yaml`,
+//! `<user-config-dir>/atmos/atmos.yaml`. Each file is composed over `atmos.d/`, `.atmos.d/` and
+//! its `import:`s (`compose`); the selected profiles (`profiles`) are merged over the result.
 //!
 //! Relative paths inside `atmos.yaml` resolve against the file's directory; `--base-path` and
 //! `ATMOS_BASE_PATH` resolve against the current directory and win over `base_path`.
@@ -14,6 +16,7 @@
 mod compose;
 mod discovery;
 mod parse;
+pub mod profiles;
 mod validate;
 
 use std::path::PathBuf;
@@ -102,6 +105,26 @@ pub enum ConfigError {
         /// The rule broken.
         rule: String,
     },
+    /// A `--profile`/`ATMOS_PROFILE`/`profiles.default` name with no profile directory.
+    #[error("profile `{name}` does not exist in any configured location (searched: {})", searched.join(", "))]
+    ProfileNotFound {
+        /// The profile asked for.
+        name: String,
+        /// Every directory looked at.
+        searched: Vec<String>,
+        /// The profiles that do exist.
+        available: Vec<String>,
+        /// The name is an `auth.identities` entry.
+        is_identity: bool,
+    },
+    /// `--config`/`--config-path` names something that is not there.
+    #[error("{message}")]
+    Selection {
+        /// What is wrong, with the path.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
     /// A YAML function failed.
     #[error("YAML function failed in `{}`: {message}", file.display())]
     Function {
@@ -130,11 +153,38 @@ impl Diagnose for ConfigError {
             ConfigError::NotEncrypting { store, .. } => Some(format!(
                 "remove `secret: true` from store `{store}` or use an encrypting backend (aws/ssm, aws/asm, hashicorp/vault, …)"
             )),
+            ConfigError::ProfileNotFound {
+                name,
+                available,
+                is_identity,
+                ..
+            } => Some(if *is_identity {
+                format!(
+                    "`{name}` is an auth identity, not a configuration profile: select it with `--identity {name}` or `ATMOS_IDENTITY`"
+                )
+            } else if available.is_empty() {
+                format!(
+                    "no profiles exist; create one with `mkdir -p profiles/{name}` next to atmos.yaml"
+                )
+            } else {
+                format!("available profiles are: {}", available.join(", "))
+            }),
+            ConfigError::Selection { hint, .. } => Some(hint.clone()),
             ConfigError::InvalidRealm { .. } => Some(
                 "a realm uses lowercase letters, digits, `-` and `_` only, at most 64 characters"
                     .to_owned(),
             ),
             _ => None,
+        }
+    }
+
+    fn exit_code(&self) -> u8 {
+        match self {
+            // atmos exits 2 for a profile or config selection that does not exist.
+            ConfigError::ProfileNotFound { .. } | ConfigError::Selection { .. } => {
+                crate::error::code::USAGE
+            }
+            _ => crate::error::code::FAILURE,
         }
     }
 }

@@ -20,25 +20,6 @@ pub fn from_str(
     file: &Path,
     base_override: Option<&Path>,
 ) -> Result<CliConfig, ConfigError> {
-    parse_text(text, file, base_override, false)
-}
-
-/// Like [`from_str`], with the file composed over `atmos.d/`, `.atmos.d/` and its `import:`s
-/// ([`super::compose`]), as `atmos.yaml` on disk is read.
-pub fn from_str_composed(
-    text: &str,
-    file: &Path,
-    base_override: Option<&Path>,
-) -> Result<CliConfig, ConfigError> {
-    parse_text(text, file, base_override, true)
-}
-
-fn parse_text(
-    text: &str,
-    file: &Path,
-    base_override: Option<&Path>,
-    composed: bool,
-) -> Result<CliConfig, ConfigError> {
     let file = absolutize(&std::env::current_dir().unwrap_or_default(), file);
     let origin = file.display().to_string();
     let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -54,12 +35,20 @@ fn parse_text(
             ));
         }
     };
-    let mut composed_warnings = Vec::new();
-    let raw = if composed {
-        super::compose::compose(raw, &file, &mut composed_warnings)?
-    } else {
-        raw
-    };
+    from_composed(raw, &file, &dir, base_override)
+}
+
+/// The composed tree `raw` (keys as written) → [`CliConfig`]. `file` is the primary
+/// `atmos.yaml` (named in errors; YAML functions run from its directory); a relative
+/// `base_path` resolves from `base_dir`; `base_override` (absolute) wins over it.
+pub fn from_composed(
+    raw: Map,
+    file: &Path,
+    base_dir: &Path,
+    base_override: Option<&Path>,
+) -> Result<CliConfig, ConfigError> {
+    let file = file.to_path_buf();
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
     let mut ctx = Ctx {
         file: &file,
         dir: &dir,
@@ -70,14 +59,13 @@ fn parse_text(
     let base_path = match base_override {
         Some(b) => b.to_path_buf(),
         None => match opt_string(&root, "base_path", &file)? {
-            Some(b) if !b.is_empty() => absolutize(&dir, Path::new(&b)),
-            _ => dir.clone(),
+            Some(b) if !b.is_empty() => absolutize(base_dir, Path::new(&b)),
+            _ => base_dir.to_path_buf(),
         },
     };
     let mut cfg = CliConfig {
         config_file: Some(file.clone()),
         base_path: base_path.clone(),
-        warnings: composed_warnings,
         ..CliConfig::default()
     };
     cfg.stacks = stacks_config(&root, &base_path, &file)?;
