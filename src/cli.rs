@@ -174,10 +174,18 @@ pub enum DescribeFormat {
 #[derive(Debug, Subcommand)]
 pub enum ValidateCommand {
     /// Check every stack manifest: YAML, imports, names, components, secret declarations
-    Stacks,
+    Stacks(ValidateStacksArgs),
     /// Any other `validate` command (component, schema, editorconfig, …) is handed to the Go atmos
     #[command(external_subcommand)]
     External(Vec<OsString>),
+}
+
+/// `atmos validate stacks`
+#[derive(Debug, Args, Clone, Default)]
+pub struct ValidateStacksArgs {
+    /// Atmos manifest JSON Schema to check every manifest against (wins over `schemas.atmos.manifest`)
+    #[arg(long, env = "ATMOS_SCHEMAS_ATMOS_MANIFEST", value_name = "PATH")]
+    pub schemas_atmos_manifest: Option<String>,
 }
 
 /// `atmos describe …`

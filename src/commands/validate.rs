@@ -2,7 +2,7 @@
 //! problem of the stack manifests and prints them one per line (`file:line: message`) on stderr;
 //! exit 0 with upstream's "✓ All stacks validated successfully" (on stderr, as upstream), else 1.
 
-use crate::cli::{GlobalArgs, ValidateCommand};
+use crate::cli::{GlobalArgs, ValidateCommand, ValidateStacksArgs};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
@@ -11,7 +11,7 @@ use crate::stack::validate;
 /// Runs `atmos validate …`.
 pub fn run(cmd: ValidateCommand, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
     match cmd {
-        ValidateCommand::Stacks => stacks(global, printer),
+        ValidateCommand::Stacks(args) => stacks(&args, global, printer),
         // `dispatch` hands these to the Go atmos before any command runs.
         ValidateCommand::External(_) => Err(Error::new(
             "internal error: `validate` pass-through reached the validate command",
@@ -19,13 +19,16 @@ pub fn run(cmd: ValidateCommand, global: &GlobalArgs, printer: &mut Printer) -> 
     }
 }
 
-fn stacks(global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
-    let cfg = config::load::load(&crate::config::load::LoadOptions {
+fn stacks(args: &ValidateStacksArgs, global: &GlobalArgs, printer: &mut Printer) -> Result<u8> {
+    let mut cfg = config::load::load(&crate::config::load::LoadOptions {
         config_files: global.config_files.clone(),
         config_dirs: global.config_dirs.clone(),
         base_path: global.base_path.clone(),
         profiles: global.profile.clone(),
     })?;
+    if let Some(schema) = &args.schemas_atmos_manifest {
+        cfg.manifest_schema = Some(schema.clone());
+    }
     for w in &cfg.warnings {
         printer.warn(w);
     }

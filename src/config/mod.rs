@@ -49,6 +49,9 @@ pub struct CliConfig {
     /// The composed `atmos.yaml` after its YAML functions, for `describe config` (its `Debug`
     /// shows only the key count: values may be secrets).
     pub raw: RawConfig,
+    /// `schemas.atmos.manifest`: the Atmos manifest JSON Schema `validate stacks` checks every
+    /// manifest against (a path as written; `stack::schema::resolve` finds it).
+    pub manifest_schema: Option<String>,
     /// The profiles merged over the configuration (`--profile`, `ATMOS_PROFILE` or
     /// `profiles.default`), in order.
     pub profiles: Vec<String>,

@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod merge;
 pub mod naming;
 pub mod provenance;
+pub mod schema;
 pub mod templates;
 pub mod validate;
 pub mod view;

@@ -7,7 +7,9 @@
 //! inheritance, secret scope vs. position); and every `secrets.vars.<NAME>` declaration is well
 //! formed: a map of known fields, exactly one of `store`/`sops`, a `scope` of
 //! `instance|stack|global`, a `store` that `atmos.yaml` defines with `secret: true`, a `sops`
-//! provider that `atmos.yaml` or the stack defines (with a known `kind`).
+//! provider that `atmos.yaml` or the stack defines (with a known `kind`); and, when `atmos.yaml`
+//! names one (`schemas.atmos.manifest`), every manifest against the Atmos manifest JSON Schema
+//! (`super::schema`), each violation with its JSON path.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -93,6 +95,7 @@ pub fn validate(cfg: &CliConfig) -> Vec<Problem> {
             });
         }
     }
+    schema_in(cfg, &files, &mut out);
     let renderer = super::templates::renderer(cfg);
     for file in &files {
         declarations_in(cfg, file, &mut out);
@@ -115,6 +118,45 @@ pub fn validate(cfg: &CliConfig) -> Vec<Problem> {
     };
     components(cfg, &stacks, &mut out);
     out.into_iter().collect()
+}
+
+/// Checks every manifest against the Atmos manifest JSON Schema when one is configured
+/// (`schemas.atmos.manifest`); a schema that cannot be found or compiled is one problem against
+/// `atmos.yaml`.
+fn schema_in(cfg: &CliConfig, files: &BTreeSet<PathBuf>, out: &mut BTreeSet<Problem>) {
+    let Some(manifest) = &cfg.manifest_schema else {
+        return;
+    };
+    let config = cfg.config_file.clone().unwrap_or_default();
+    let schema = super::schema::resolve(manifest, &cfg.base_path)
+        .and_then(|path| super::schema::ManifestSchema::load(&path));
+    let schema = match schema {
+        Ok(s) => s,
+        Err(message) => {
+            out.insert(Problem {
+                line: line_of_field(&config, "schemas.atmos.manifest"),
+                file: config,
+                message,
+            });
+            return;
+        }
+    };
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        // A manifest that does not parse is reported by the loader.
+        let Ok(doc) = yaml::parse(&text, &file.display().to_string()) else {
+            continue;
+        };
+        for v in schema.check(&doc, &text) {
+            out.insert(Problem {
+                file: file.clone(),
+                line: v.line,
+                message: format!("Atmos manifest JSON Schema: `{}`: {}", v.path, v.message),
+            });
+        }
+    }
 }
 
 /// Builds every component of every manifest; reports build errors, duplicate definitions under

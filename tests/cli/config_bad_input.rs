@@ -77,6 +77,16 @@ const VALIDATE_CONFIG: (&str, &str) = (
     "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\n  excluded_paths: [\"catalog/**/*\"]\nstores:\n  vault:\n    kind: aws/ssm\n    secret: true\n    options: {region: us-east-1}\n  plain:\n    kind: aws/ssm\n    options: {region: us-east-1}\nsecrets:\n  providers:\n    sopsy:\n      kind: sops/age\n      spec: {path: secrets}\n",
 );
 const VALIDATE: &[&str] = &["validate", "stacks"];
+/// A project that names the Atmos manifest JSON Schema (upstream's, [`UPSTREAM_SCHEMA`]).
+const SCHEMA_CONFIG: (&str, &str) = (
+    "atmos.yaml",
+    "base_path: \".\"\nstacks:\n  base_path: stacks\n  included_paths: [\"**/*\"]\n  excluded_paths: [\"catalog/**/*\"]\nschemas:\n  atmos:\n    manifest: schemas/atmos-manifest.json\n",
+);
+/// Upstream atmos's own manifest schema (tests/upstream/README.md says where it comes from).
+const UPSTREAM_SCHEMA: (&str, &str) = (
+    "schemas/atmos-manifest.json",
+    include_str!("../upstream/tests/fixtures/schemas/atmos/atmos-manifest/1.0/atmos-manifest.json"),
+);
 
 const fn validate_case(
     name: &'static str,
@@ -294,6 +304,59 @@ const CASES: &[Case] = &[
             "a declaration must be a map, found a string",
         ],
     ),
+    validate_case(
+        "validate: JSON schema violations",
+        &[
+            SCHEMA_CONFIG,
+            UPSTREAM_SCHEMA,
+            (
+                "stacks/dev.yaml",
+                "components:\n  terraform:\n    vpc:\n      metadata:\n        type: weird\n      vars: 5\n",
+            ),
+            ("stacks/prod.yaml", "import: [catalog/base]\n"),
+            (
+                "stacks/catalog/base.yaml",
+                "components:\n  terraform:\n    vpc:\n      command: 5\n",
+            ),
+        ],
+        &[
+            "stacks/dev.yaml:5: Atmos manifest JSON Schema: `components.terraform.vpc.metadata.type`: value must be one of 'abstract', 'real'",
+            "stacks/dev.yaml:6: Atmos manifest JSON Schema: `components.terraform.vpc.vars`: want string or object, but got number",
+            // An imported file is checked too.
+            "stacks/catalog/base.yaml:4: Atmos manifest JSON Schema: `components.terraform.vpc.command`: want string, but got number",
+        ],
+    ),
+    validate_case(
+        "validate: JSON schema not found",
+        &[
+            (
+                "atmos.yaml",
+                "base_path: \".\"\nstacks:\n  base_path: stacks\nschemas:\n  atmos:\n    manifest: schemas/missing.json\n",
+            ),
+            ("stacks/dev.yaml", "vars: {a: 1}\n"),
+        ],
+        &[
+            "atmos.yaml:6: schema file `schemas/missing.json` not found",
+            "set `schemas.atmos.manifest`",
+        ],
+    ),
+    Case {
+        name: "validate: --schemas-atmos-manifest that is not a schema",
+        files: &[
+            SCHEMA_CONFIG,
+            ("schemas/bad.json", "{\"type\": 12}\n"),
+            ("stacks/dev.yaml", "vars: {a: 1}\n"),
+        ],
+        args: &[
+            "validate",
+            "stacks",
+            "--schemas-atmos-manifest",
+            "schemas/bad.json",
+        ],
+        env: &[],
+        code: 1,
+        fragments: &["the Atmos manifest JSON Schema does not compile"],
+    },
     // ---- atmos.yaml ------------------------------------------------------------------------
     case(
         "config: bad yaml",

@@ -115,6 +115,14 @@ pub fn from_composed(
         .get("describe")
         .and_then(|d| d.get("provenance"))
         .and_then(Node::as_bool);
+    cfg.manifest_schema = root
+        .get("schemas")
+        .and_then(|s| s.get("atmos"))
+        .and_then(|a| a.get("manifest"))
+        .and_then(Node::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
     if let Some(integrations) = section(&root, "integrations", &file)? {
         cfg.integrations = integrations.clone();
     }
