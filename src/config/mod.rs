@@ -112,6 +112,29 @@ impl RawConfig {
 }
 
 impl CliConfig {
+    /// The auth realm as atmos reports it (`pkg/config/auth_realm.go`): `ATMOS_AUTH_REALM` or
+    /// `auth.realm` when set, else the first 8 bytes (hex) of the SHA-256 of the lowercased
+    /// directory of `atmos.yaml`, else `default`. [`AuthConfig::realm`] stays empty when unset
+    /// (credential paths depend on that).
+    pub fn reported_realm(&self) -> String {
+        use sha2::Digest;
+        if !self.auth.realm.is_empty() {
+            return self.auth.realm.clone();
+        }
+        match self
+            .config_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+        {
+            Some(dir) => {
+                let text = dir.to_string_lossy().replace('\\', "/").to_lowercase();
+                let digest = sha2::Sha256::digest(text.as_bytes());
+                hex::encode(&digest[..8])
+            }
+            None => "default".to_owned(),
+        }
+    }
+
     /// The folder holding the components of `ctype` (`components.<type>.base_path`, default
     /// `components/<type>`), absolute.
     pub fn component_base_path(&self, ctype: &str) -> PathBuf {

@@ -19,6 +19,7 @@ use crate::config::CliConfig;
 use crate::secrets::Scope;
 use crate::secrets::declare;
 use crate::yaml::{Map, Node};
+use std::path::PathBuf;
 
 /// Component types in the order atmos searches them; others follow alphabetically.
 pub const TYPE_ORDER: &[&str] = &[
@@ -180,6 +181,10 @@ struct Resolver<'a> {
     inheritance: Vec<String>,
     /// `stacks.inherit.metadata` (default on).
     inherit_metadata: bool,
+    /// The component type.
+    ctype: &'a str,
+    /// The folder holding the components of the type (`components.<type>.base_path`).
+    folders: PathBuf,
 }
 
 impl Resolver<'_> {
@@ -203,12 +208,36 @@ impl Resolver<'_> {
             .unwrap_or(&empty);
         let meta = raw.get("metadata").and_then(Node::as_map).unwrap_or(&empty);
         let mut bases: Vec<String> = Vec::new();
-        // Legacy `component: <other>` inheritance, when it names another component of the stack.
-        if let Some(c) = raw.get("component").and_then(Node::as_str)
-            && c != name
-            && self.comps.contains_key(c)
-        {
-            bases.push(c.to_owned());
+        // Top-level `component: <other>` inheritance, as atmos: it names another component of the
+        // stack, or else a component folder (then it is no base); anything else is an error. A
+        // base that is abstract is not followed through its own `component:`.
+        let abstract_base =
+            !self.chain.is_empty() && meta.get("type").and_then(Node::as_str) == Some("abstract");
+        match raw.get("component") {
+            None | Some(Node::Null) => {}
+            Some(_) if abstract_base => {}
+            Some(Node::Str(c)) if c == name || c.is_empty() => {}
+            Some(Node::Str(c)) if self.comps.contains_key(c.as_str()) => bases.push(c.clone()),
+            Some(Node::Str(c)) => {
+                let folder = self.folders.join(c);
+                if !folder.is_dir() {
+                    return Err(StackError::ComponentBaseNotFound {
+                        component: name.to_owned(),
+                        base: c.clone(),
+                        stack: self.stack.name.clone(),
+                        file: self.stack.manifest.clone(),
+                        folder,
+                    });
+                }
+            }
+            Some(other) => {
+                return Err(StackError::InvalidComponentAttribute {
+                    component_type: self.ctype.to_owned(),
+                    component: name.to_owned(),
+                    stack: self.stack.name.clone(),
+                    found: other.type_name().to_owned(),
+                });
+            }
         }
         if let Some(Node::Seq(items)) = meta.get("inherits") {
             bases.extend(items.iter().filter_map(Node::as_str).map(str::to_owned));
@@ -253,6 +282,14 @@ fn merge_github_integration(cfg: &CliConfig, section: &mut Map, lists: ListStrat
     let Some(Node::Map(github)) = cfg.integrations.get("github") else {
         return;
     };
+    let own = section
+        .get("settings")
+        .and_then(|s| s.get("integrations"))
+        .and_then(|i| i.get("github"));
+    let merged = merge::merge_all([github, &map_of(own)], lists);
+    if merged.is_empty() {
+        return;
+    }
     let settings = section
         .entry("settings".to_owned())
         .or_insert_with(|| Node::Map(Map::new()));
@@ -262,12 +299,109 @@ fn merge_github_integration(cfg: &CliConfig, section: &mut Map, lists: ListStrat
     let integrations = settings
         .entry("integrations".to_owned())
         .or_insert_with(|| Node::Map(Map::new()));
-    let Node::Map(integrations) = integrations else {
+    if let Node::Map(integrations) = integrations {
+        integrations.insert("github".to_owned(), Node::Map(merged));
+    }
+}
+
+/// The `overrides` component `name` of type `ctype` gets, as atmos' stack processor
+/// (`internal/exec/stack_processor_utils.go`) computes them. `layers` are the stack's files in
+/// merge order (post-order of the import tree: each file after its imports) and `depths` their
+/// import depth.
+///
+/// A file's *inline* overrides are its `overrides` under its `<type>.overrides`, under those of
+/// each file importing it, up to the top-level manifest (an importer wins over what it imports).
+/// A file's *effective* overrides are the inline overrides of every file before it in merge
+/// order and its own, merged in that order: they reach the components defined in that file, so
+/// an override applies to the components of the file that declares it, of the files it imports,
+/// and of files imported after it, never to components of files merged before it. They are
+/// merged across the files defining the component in merge order, each file's effective
+/// overrides under the component's own `overrides` in that file (atmos replaces the component's
+/// own with the file's when the file has any; decisions.md).
+fn scoped_overrides(
+    layers: &[std::sync::Arc<Map>],
+    depths: &[usize],
+    ctype: &str,
+    name: &str,
+    lists: ListStrategy,
+) -> Map {
+    let own: Vec<Map> = layers
+        .iter()
+        .map(|l| {
+            let mut own = map_of(l.get("overrides"));
+            let typed = map_of(l.get(ctype).and_then(|t| t.get("overrides")));
+            merge::merge_owned(&mut own, typed, lists);
+            own
+        })
+        .collect();
+    let any = own.iter().any(|o| !o.is_empty());
+    let mut effective = Map::new();
+    let mut out = Map::new();
+    for (i, layer) in layers.iter().enumerate() {
+        if any {
+            let mut inline = own.get(i).cloned().unwrap_or_default();
+            let mut depth = depths.get(i).copied().unwrap_or(0);
+            // The importers: each next layer of a smaller depth, up to the manifest.
+            for (j, d) in depths.iter().enumerate().skip(i + 1) {
+                if *d < depth {
+                    if let Some(o) = own.get(j) {
+                        merge::merge_into(&mut inline, o, lists);
+                    }
+                    depth = *d;
+                }
+            }
+            merge::merge_owned(&mut effective, inline, lists);
+        }
+        let Some(comp) = layer
+            .get("components")
+            .and_then(|c| c.get(ctype))
+            .and_then(|t| t.get(name))
+        else {
+            continue;
+        };
+        merge::merge_into(&mut out, &effective, lists);
+        merge::merge_into(&mut out, &map_of(comp.get("overrides")), lists);
+    }
+    out
+}
+
+/// As atmos (`processAuthConfig`): when `atmos.yaml` defines `auth.providers` or
+/// `auth.identities`, the whole `auth:` of `atmos.yaml`, as atmos serializes it (`realm` as
+/// reported, `logs` and `keyring` always present), lies under the component's `auth` (the
+/// stack's values win).
+fn merge_global_auth(cfg: &CliConfig, section: &mut Map, lists: ListStrategy) {
+    let Some(Node::Map(raw)) = cfg.raw.0.get("auth") else {
         return;
     };
-    let own = map_of(integrations.get("github"));
-    let merged = merge::merge_all([github, &own], lists);
-    integrations.insert("github".to_owned(), Node::Map(merged));
+    let providers = raw.get("providers").filter(|p| !p.is_null());
+    let identities = raw.get("identities").filter(|i| !i.is_null());
+    if providers.is_none() && identities.is_none() {
+        return;
+    }
+    let mut global = Map::new();
+    global.insert("realm".to_owned(), Node::Str(cfg.reported_realm()));
+    let mut logs = Map::new();
+    logs.insert("file".to_owned(), Node::Str(String::new()));
+    logs.insert("level".to_owned(), Node::Str(String::new()));
+    merge::merge_into(&mut logs, &map_of(raw.get("logs")), lists);
+    global.insert("logs".to_owned(), Node::Map(logs));
+    global.insert("keyring".to_owned(), Node::Map(map_of(raw.get("keyring"))));
+    for key in ["console", "integrations"] {
+        if let Some(v) = raw.get(key).filter(|v| !v.is_null()) {
+            global.insert(key.to_owned(), v.clone());
+        }
+    }
+    global.insert(
+        "providers".to_owned(),
+        providers.cloned().unwrap_or(Node::Null),
+    );
+    global.insert(
+        "identities".to_owned(),
+        identities.cloned().unwrap_or(Node::Null),
+    );
+    let own = map_of(section.get("auth"));
+    merge::merge_into(&mut global, &own, lists);
+    section.insert("auth".to_owned(), Node::Map(global));
 }
 
 /// Builds the instance `name` of type `ctype` (which must exist) from the stack's merged
@@ -283,7 +417,6 @@ pub fn build(
     let lists = list_strategy(cfg);
     let empty = Map::new();
     let comps = components_of(config, ctype).unwrap_or(&empty);
-    let own_overrides = comps.get(name).and_then(|c| c.get("overrides"));
 
     // 1. stack layer
     let mut global = Map::new();
@@ -304,24 +437,18 @@ pub fn build(
         chain: Vec::new(),
         inheritance: Vec::new(),
         inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
+        ctype,
+        folders: cfg.component_base_path(ctype),
     };
     let (own, metadata) = resolver.own(name)?;
-    // 4. overrides, as atmos: file by file in import order, each file's `overrides` then its
-    // `<type>.overrides`, so a file's type-level overrides win over its own global ones but not
-    // over a later file's; the component's own `overrides` last. The files are the ones `config`
-    // was merged from (the declarations views when only declarations are built).
+    // 4. overrides, scoped as atmos scopes them (see `scoped_overrides`). The files are the ones
+    // `config` was merged from (the declarations views when only declarations are built).
     let files = if eval == Eval::Declarations {
         &stack.views
     } else {
         &stack.layers
     };
-    let mut per_file: Vec<Map> = Vec::new();
-    for layer in files.iter() {
-        per_file.push(map_of(layer.get("overrides")));
-        per_file.push(map_of(layer.get(ctype).and_then(|t| t.get("overrides"))));
-    }
-    per_file.push(map_of(own_overrides));
-    let overrides = merge::merge_all(per_file.iter(), lists);
+    let overrides = scoped_overrides(files, &stack.depths, ctype, name, lists);
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
 
     // Each layer is freshly built: move it in rather than clone it again.
@@ -330,6 +457,7 @@ pub fn build(
     merge::merge_owned(&mut section, own, lists);
     merge::merge_owned(&mut section, overrides, lists);
     merge_github_integration(cfg, &mut section, lists);
+    merge_global_auth(cfg, &mut section, lists);
     let component = metadata
         .get("component")
         .and_then(Node::as_str)

@@ -97,6 +97,9 @@ pub struct Loader<'a> {
     layers: HashMap<(PathBuf, ReadAs), Layers>,
     /// The file of each layer in `layers`, same order (for "declared at file:line" reports).
     files: HashMap<(PathBuf, ReadAs), Arc<Vec<PathBuf>>>,
+    /// The import depth of each layer in `layers` (the file itself 0, its imports 1, …): with
+    /// the post-order of `layers` it gives each layer's importers (`overrides` scoping).
+    depths: HashMap<(PathBuf, ReadAs), Arc<Vec<usize>>>,
     /// Renderers for templated imports: `missingkey=error`, and `default` for imports with
     /// `ignore_missing_template_values`.
     renderers: [std::sync::OnceLock<crate::template::Renderer>; 2],
@@ -199,6 +202,7 @@ impl<'a> Loader<'a> {
             parsed: HashMap::new(),
             layers: HashMap::new(),
             files: HashMap::new(),
+            depths: HashMap::new(),
             renderers: Default::default(),
             globs: HashMap::new(),
             chain: Vec::new(),
@@ -261,10 +265,11 @@ impl<'a> Loader<'a> {
         self.chain.push(file.clone());
         let result = self.collect_layers(&file, &parsed, context);
         self.chain.pop();
-        let (layers, files) = result?;
+        let (layers, files, depths) = result?;
         let layers: Layers = Arc::new(layers);
         self.layers.insert(key.clone(), Arc::clone(&layers));
-        self.files.insert(key, Arc::new(files));
+        self.files.insert(key.clone(), Arc::new(files));
+        self.depths.insert(key, Arc::new(depths));
         Ok(layers)
     }
 
@@ -280,18 +285,32 @@ impl<'a> Loader<'a> {
             .unwrap_or_default()
     }
 
+    /// The import depth of each of `file`'s layers, same order (after [`Loader::layers`]): 0 for
+    /// `file` itself, 1 for what it imports, and so on.
+    pub fn layer_depths(&self, file: &Path) -> Arc<Vec<usize>> {
+        self.depths_as(file, &ReadAs::default())
+    }
+
+    fn depths_as(&self, file: &Path, read_as: &ReadAs) -> Arc<Vec<usize>> {
+        self.depths
+            .get(&(normalize(file), read_as.clone()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     #[allow(
         clippy::type_complexity,
-        reason = "layers and their files, built together"
+        reason = "layers, their files and depths, built together"
     )]
     fn collect_layers(
         &mut self,
         file: &Path,
         parsed: &Parsed,
         context: &Map,
-    ) -> Result<(Vec<Arc<Map>>, Vec<PathBuf>), StackError> {
+    ) -> Result<(Vec<Arc<Map>>, Vec<PathBuf>, Vec<usize>), StackError> {
         let mut out = Vec::new();
         let mut files = Vec::new();
+        let mut depths = Vec::new();
         for import in &parsed.imports {
             // The importer's context reaches nested imports; an import's own context wins.
             let child = if import.context.is_empty() {
@@ -315,11 +334,13 @@ impl<'a> Loader<'a> {
                         .cloned(),
                 );
                 files.extend(self.files_as(&target, &read_as).iter().cloned());
+                depths.extend(self.depths_as(&target, &read_as).iter().map(|d| d + 1));
             }
         }
         out.push(Arc::clone(&parsed.body));
         files.push(file.to_path_buf());
-        Ok((out, files))
+        depths.push(0);
+        Ok((out, files, depths))
     }
 
     /// The files an import entry names.

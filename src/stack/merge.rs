@@ -2,6 +2,8 @@
 //!
 //! Maps merge key by key (the overlay's keys win, new keys are appended in order); scalars and
 //! tagged values are replaced; lists follow [`ListStrategy`] (`replace` by default, as atmos).
+//! As atmos' deep merge (`pkg/merge`, mergo's `WithOverride`), a `null` in the overlay replaces
+//! the base's value: `vars: {x: null}` sets `x` to null.
 
 use crate::yaml::{Map, Node};
 
@@ -13,7 +15,8 @@ pub enum ListStrategy {
     Replace,
     /// The overlay list is appended to the base list.
     Append,
-    /// Items at the same index are deep-merged; extra items are kept.
+    /// Items at the same index that are maps on both sides are deep-merged; any other item
+    /// keeps the base's; the overlay's extra items are appended (atmos' `mergeSlicesNative`).
     Merge,
 }
 
@@ -64,9 +67,14 @@ fn merge_node(base: &mut Node, overlay: &Node, lists: ListStrategy) {
         }
         (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Merge => {
             for (i, item) in o.iter().enumerate() {
-                match b.get_mut(i) {
-                    Some(existing) => merge_node(existing, item, lists),
-                    None => b.push(item.clone()),
+                match (b.get_mut(i), item) {
+                    (Some(Node::Map(existing)), Node::Map(item)) => {
+                        merge_into(existing, item, lists)
+                    }
+                    // As atmos (mergo's slice deep copy): an item that is not a map on both
+                    // sides keeps the base's.
+                    (Some(_), _) => {}
+                    (None, _) => b.push(item.clone()),
                 }
             }
         }
@@ -98,9 +106,12 @@ fn merge_node_owned(base: &mut Node, overlay: Node, lists: ListStrategy) {
         (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Append => b.extend(o),
         (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Merge => {
             for (i, item) in o.into_iter().enumerate() {
-                match b.get_mut(i) {
-                    Some(existing) => merge_node_owned(existing, item, lists),
-                    None => b.push(item),
+                match (b.get_mut(i), item) {
+                    (Some(Node::Map(existing)), Node::Map(item)) => {
+                        merge_owned(existing, item, lists)
+                    }
+                    (Some(_), _) => {}
+                    (None, item) => b.push(item),
                 }
             }
         }
@@ -153,6 +164,41 @@ mod tests {
             merge_all([&base, &over], ListStrategy::Merge),
             m("l: [{a: 1, b: 1}, 2]")
         );
+        // As atmos (`TestDeepMergeNative_SliceDeepCopy…`): scalar items keep the base's, maps
+        // merge with nested lists merged the same way, the overlay's extra items are appended.
+        let base = m("l: [a, {k: [1, {x: 1}]}, [1]]");
+        let over = m("l: [b, {k: [9, {y: 2}, 3], n: 1}, [2], c, {d: 1}]");
+        assert_eq!(
+            merge_all([&base, &over], ListStrategy::Merge),
+            m("l: [a, {k: [1, {x: 1, y: 2}, 3], n: 1}, [1], c, {d: 1}]")
+        );
+        assert_eq!(
+            merge_all([&base, &over], ListStrategy::Append),
+            m("l: [a, {k: [1, {x: 1}]}, [1], b, {k: [9, {y: 2}, 3], n: 1}, [2], c, {d: 1}]")
+        );
+        assert_eq!(merge_all([&base, &over], ListStrategy::Replace), over);
+    }
+
+    #[test]
+    fn null_in_the_overlay_replaces_the_base_value() {
+        // atmos' `TestDeepMergeNative_SrcNilOverridesDst`: a null overrides, at every depth.
+        let out = merge_all(
+            [
+                &m("vars: {x: 1, y: {z: 2}}
+l: [1]"),
+                &m("vars: {x: null, y: null}
+l: null"),
+            ],
+            ListStrategy::Replace,
+        );
+        assert_eq!(
+            out,
+            m("vars: {x: null, y: null}
+l: null")
+        );
+        // A key the overlay leaves out keeps the base value.
+        let out = merge_all([&m("vars: {x: 1}"), &m("vars: {}")], ListStrategy::Replace);
+        assert_eq!(out, m("vars: {x: 1}"));
     }
 
     #[test]
@@ -163,6 +209,7 @@ mod tests {
                 "a: {y: 3, z: 4}\nl: [9]\ns: b",
             ),
             ("l: [{a: 1}, 2]", "l: [{b: 1}]"),
+            ("l: [a, {k: [1, {x: 1}]}]", "l: [b, {k: [9, {y: 2}, 3]}, c]"),
             ("a: {x: 1}", "a: str"),
             ("a: str", "a: {x: 1}"),
             ("a: {x: {y: 1}}\nb: null", "a: {x: null}\nb: {c: 1}"),

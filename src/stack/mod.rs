@@ -74,6 +74,8 @@ pub struct Stack {
     pub files: std::sync::Arc<Vec<PathBuf>>,
     /// The parsed bodies of `files`, shared with every other stack importing the same files.
     layers: manifest::Layers,
+    /// The import depth of each of `layers` (0 = `manifest`), for `overrides` scoping.
+    depths: std::sync::Arc<Vec<usize>>,
     /// The declarations views ([`view`]) of `layers`, shared the same way.
     views: manifest::Layers,
     lists: merge::ListStrategy,
@@ -212,6 +214,35 @@ pub enum StackError {
         /// The top-level manifest.
         file: PathBuf,
     },
+    /// A component's `component:` names neither a component of the stack nor a component
+    /// folder (atmos then fails the same way).
+    #[error("component `{component}` in stack `{stack}` inherits from the base component `{base}` (using `component:`), but `{base}` is not defined in any manifest of the stack (manifest `{}`) and `{}` is not a component folder", file.display(), folder.display())]
+    ComponentBaseNotFound {
+        /// The component.
+        component: String,
+        /// What `component:` names.
+        base: String,
+        /// The stack.
+        stack: String,
+        /// The top-level manifest.
+        file: PathBuf,
+        /// The component folder looked for.
+        folder: PathBuf,
+    },
+    /// `component:` is not a string.
+    #[error(
+        "invalid `components.{component_type}.{component}.component` in stack `{stack}`: expected a string, found a {found}"
+    )]
+    InvalidComponentAttribute {
+        /// The component type.
+        component_type: String,
+        /// The component.
+        component: String,
+        /// The stack.
+        stack: String,
+        /// The YAML type found.
+        found: String,
+    },
     /// `metadata.inherits` forms a cycle.
     #[error("component inheritance cycle in stack `{stack}`: {}", chain.join(" → "))]
     InheritanceCycle {
@@ -274,6 +305,9 @@ impl Diagnose for StackError {
             StackError::BaseNotFound { base, .. } => {
                 Some(format!("define `{base}` in the stack (or an import) or fix `metadata.inherits`"))
             }
+            StackError::ComponentBaseNotFound { base, .. } => Some(format!(
+                "define `{base}` in the stack (or an import), create its component folder, or use `metadata.component` to name a folder"
+            )),
             _ => None,
         }
     }
@@ -362,6 +396,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
         let files = loader.layer_files(&file);
+        let depths = loader.layer_depths(&file);
         // Naming needs only these sections; components are merged when a stack is used.
         let naming_view =
             manifest::merge_layers(&layers, Some(&["vars", "settings", "env"]), loader.lists());
@@ -374,6 +409,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
             explicit_name: own_name.is_some(),
             files,
             layers,
+            depths,
             views: stack_views,
             lists: loader.lists(),
             renderer: renderer.clone(),

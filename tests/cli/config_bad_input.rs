@@ -357,6 +357,28 @@ const CASES: &[Case] = &[
         code: 1,
         fragments: &["the Atmos manifest JSON Schema does not compile"],
     },
+    case(
+        "stack: `component:` names neither a component nor a folder",
+        &[(
+            "stacks/dev.yaml",
+            "components:\n  terraform:\n    app:\n      component: nowhere\n      vars: {a: 1}\n",
+        )],
+        &[
+            "component `app` in stack `dev` inherits from the base component `nowhere` (using `component:`)",
+            "components/terraform/nowhere` is not a component folder",
+            "hint: define `nowhere` in the stack",
+        ],
+    ),
+    case(
+        "stack: `component:` that is not a string",
+        &[(
+            "stacks/dev.yaml",
+            "components:\n  terraform:\n    app:\n      component: [a]\n",
+        )],
+        &[
+            "invalid `components.terraform.app.component` in stack `dev`: expected a string, found a list",
+        ],
+    ),
     // ---- atmos.yaml ------------------------------------------------------------------------
     case(
         "config: bad yaml",

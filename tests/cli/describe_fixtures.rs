@@ -355,3 +355,105 @@ fn provenance_names_file_and_line() {
         Some(&atmos_secrets::yaml::Node::Str("<MASKED>".to_owned()))
     );
 }
+
+/// An upstream fixture (tests/upstream, copied from cloudposse/atmos).
+fn upstream_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/upstream/tests/fixtures/scenarios")
+        .join(name)
+}
+
+#[test]
+fn overrides_reach_the_declaring_file_and_its_imports_as_atmos() {
+    // Expectations from upstream's own `describe_component_test.go` on this fixture.
+    let project = upstream_fixture("atmos-overrides-section");
+    for (stack, a, b, c) in [
+        ("dev", "a-dev", "b-team2", "c-team1"),
+        ("staging", "a-staging", "b-team2", "c-team1"),
+        ("prod", "a-prod", "b-prod", "c-prod"),
+        ("sandbox", "a-team2", "b-team2", "c-team1"),
+        ("test", "a-test-2", "b-test", "c-team1"),
+        // `catalog/overrides` imported after `catalog/c1`: its overrides do not reach c1.
+        ("test2", "a", "b", "c"),
+        // Imported before: they do.
+        ("test3", "a-overridden", "b-overridden", "c"),
+    ] {
+        let got = json(&stdout_ok(
+            &project,
+            &["describe", "component", "c1", "-s", stack, "-f", "json"],
+        ));
+        assert_eq!(
+            got["vars"]["test"],
+            serde_json::json!({"a": a, "b": b, "c": c, "d": "d"}),
+            "stack {stack}"
+        );
+    }
+}
+
+#[test]
+fn atmos_yaml_auth_lies_under_each_component_auth() {
+    // Upstream's `atmos auth merging` case, compared in full with its golden stdout.
+    let project = upstream_fixture("atmos-auth");
+    let out = stdout_ok(
+        &project,
+        &[
+            "describe",
+            "component",
+            "mycomponent",
+            "-s",
+            "component-auth",
+            "--identity",
+            "off",
+            "-q",
+            ".auth",
+        ],
+    );
+    let golden =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "tests/upstream/tests/snapshots/TestCLICommands_atmos_auth_merging.stdout.golden",
+        ))
+        .expect("golden");
+    let realm = out
+        .lines()
+        .find_map(|l| l.strip_prefix("realm: "))
+        .expect("a realm line");
+    assert!(
+        realm.len() == 16 && realm.chars().all(|c| c.is_ascii_hexdigit()),
+        "realm is atmos' path hash: {realm}"
+    );
+    assert_eq!(
+        out.replace(&format!("realm: {realm}"), "realm: <hash>")
+            .trim_end(),
+        golden.trim_end()
+    );
+}
+
+#[test]
+fn top_level_component_inherits_from_defined_components_or_names_a_folder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("atmos.yaml", "base_path: .\nstacks: {base_path: stacks}\n");
+    std::fs::create_dir_all(root.join("components/terraform/vpc-folder")).expect("mkdir");
+    write(
+        "stacks/dev.yaml",
+        "components:\n  terraform:\n    base: {vars: {from_base: yes}}\n    app: {component: base, vars: {own: 1}}\n    plain: {component: vpc-folder, vars: {own: 2}}\n",
+    );
+    let app = json(&stdout_ok(
+        root,
+        &["describe", "component", "app", "-s", "dev", "-f", "json"],
+    ));
+    assert_eq!(app["vars"]["from_base"], "yes", "{app}");
+    assert_eq!(app["inheritance"], serde_json::json!(["base"]));
+    // A `component:` that names a component folder is no base: nothing is inherited.
+    let plain = json(&stdout_ok(
+        root,
+        &["describe", "component", "plain", "-s", "dev", "-f", "json"],
+    ));
+    assert_eq!(plain["vars"], serde_json::json!({"own": 2}));
+    assert_eq!(plain["component"], "vpc-folder");
+}
