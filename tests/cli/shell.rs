@@ -264,3 +264,110 @@ fn progress_bar_only_on_a_terminal() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Loading"));
 }
+
+#[test]
+fn chdir_applies_to_every_command() {
+    let p = TestContext::quickstart_api(["pw-chdir-1", "tok-chdir-2", "lic-chdir-3"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = p.path().to_str().unwrap().to_owned();
+    let run_in = |cwd: &std::path::Path, args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = p.command(args);
+        cmd.current_dir(cwd);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        crate::support::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let away = elsewhere.path();
+    let with_c = |args: &[&str]| {
+        let mut all = vec!["-C", dir.as_str()];
+        all.extend(args);
+        run_in(away, &all, &[])
+    };
+    // Without -C nothing is found from there.
+    run_in(away, &["describe", "stacks"], &[]).code(1);
+    with_c(&["describe", "stacks", "-f", "json"])
+        .ok()
+        .stdout_has("\"dev\"");
+    with_c(&["describe", "component", "api", "-s", "dev", "-f", "json"])
+        .ok()
+        .stdout_has("\"atmos_component\": \"api\"");
+    with_c(&["describe", "config", "-f", "json"])
+        .ok()
+        .stdout_has("local-sops");
+    with_c(&["validate", "stacks"])
+        .ok()
+        .stderr_has("All stacks validated successfully");
+    with_c(&["secret", "list", "-s", "dev", "-c", "api"])
+        .ok()
+        .stdout_has("DB_PASSWORD");
+    // The age key file is relative to the (changed) current directory, as in atmos.
+    with_c(&[
+        "secret",
+        "get",
+        "DB_PASSWORD",
+        "-s",
+        "dev",
+        "-c",
+        "api",
+        "--mask=false",
+    ])
+    .ok()
+    .stdout_has("pw-chdir-1");
+    // Children start in the new directory.
+    let r = with_c(&[
+        "secret", "exec", "-s", "dev", "-c", "api", "--", "sh", "-c", "pwd",
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::canonicalize(r.stdout.trim()).unwrap(),
+        std::fs::canonicalize(p.path()).unwrap(),
+        "{r:?}"
+    );
+    // Relative paths of `atmos sops` (the file, the key file) resolve from the new directory.
+    let enc = std::fs::read_dir(p.join("secrets"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".enc.yaml"))
+        .expect("an encrypted file");
+    let decrypt = [
+        "-C",
+        dir.as_str(),
+        "sops",
+        "decrypt",
+        &format!("secrets/{enc}"),
+    ];
+    run_in(
+        away,
+        &decrypt,
+        &[("SOPS_AGE_KEY_FILE", ".atmos/age/keys.txt")],
+    )
+    .ok()
+    .stdout_has("pw-chdir-1");
+    // Every spelling: after the subcommand, `--chdir=`, `ATMOS_CHDIR`, and a relative path.
+    run_in(away, &["describe", "stacks", "-C", &dir], &[])
+        .ok()
+        .stdout_has("dev");
+    run_in(
+        away,
+        &[&format!("--chdir={dir}"), "validate", "stacks"],
+        &[],
+    )
+    .ok();
+    run_in(away, &["validate", "stacks"], &[("ATMOS_CHDIR", &dir)]).ok();
+    let parent = p.path().parent().unwrap();
+    let name = p.path().file_name().unwrap().to_str().unwrap();
+    run_in(
+        parent,
+        &["-C", name, "describe", "config", "-f", "json"],
+        &[],
+    )
+    .ok()
+    .stdout_has("local-sops");
+}
