@@ -137,27 +137,31 @@ pub fn root_provider(auth: &AuthConfig, name: &str) -> Result<String, AuthError>
     }
 }
 
-/// The component's default identity: the identity marked `default: true` in the merged
-/// component `auth` section (falling back to atmos.yaml's), if exactly one is.
+/// The component's default identity: the identity marked `default: true` in the component's
+/// `auth` section, else atmos.yaml's, if exactly one is. The component's section holds
+/// atmos.yaml's `auth:` under its own (as atmos shows it), so atmos.yaml's defaults are set
+/// aside first: a default the stack declares wins over atmos.yaml's, as atmos' auth manager
+/// clears the global defaults when a component declares its own.
 pub fn default_identity(component_auth: Option<&Node>, global: &AuthConfig) -> Option<String> {
-    let from = |ids: &Map| -> Vec<String> {
-        ids.iter()
-            .filter(|(_, d)| d.get("default").and_then(Node::as_bool) == Some(true))
-            .map(|(n, _)| n.clone())
-            .collect()
-    };
-    let mut found = component_auth
+    let is_default = |d: &Node| d.get("default").and_then(Node::as_bool) == Some(true);
+    let global_defaults: Vec<String> = global
+        .identities
+        .iter()
+        .filter(|(_, d)| d.get("default").and_then(Node::as_bool) == Some(true))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut found: Vec<String> = component_auth
         .and_then(|a| a.get("identities"))
         .and_then(Node::as_map)
-        .map(from)
+        .map(|ids| {
+            ids.iter()
+                .filter(|(n, d)| is_default(d) && !global_defaults.contains(n))
+                .map(|(n, _)| n.clone())
+                .collect()
+        })
         .unwrap_or_default();
     if found.is_empty() {
-        found = global
-            .identities
-            .iter()
-            .filter(|(_, d)| d.get("default").and_then(Node::as_bool) == Some(true))
-            .map(|(n, _)| n.clone())
-            .collect();
+        found = global_defaults;
     }
     (found.len() == 1).then(|| found.remove(0))
 }
@@ -208,5 +212,29 @@ mod tests {
             Err(AuthError::UnknownIdentity("nope".into()))
         );
         assert_eq!(default_identity(None, &a).as_deref(), Some("admin"));
+    }
+
+    #[test]
+    fn a_stack_default_wins_over_the_atmos_yaml_default_under_it() {
+        let global =
+            auth("identities:\n  admin: {kind: aws/user, default: true}\n  me: {kind: aws/user}\n");
+        // The component's section carries atmos.yaml's identities under its own (as described).
+        let section = |text: &str| crate::yaml::parse(text, "t").unwrap();
+        let merged = section(
+            "identities:\n  admin: {kind: aws/user, default: true}\n  me: {kind: aws/user, default: true}\n",
+        );
+        assert_eq!(
+            default_identity(Some(&merged), &global).as_deref(),
+            Some("me")
+        );
+        let only_global = section("identities:\n  admin: {kind: aws/user, default: true}\n");
+        assert_eq!(
+            default_identity(Some(&only_global), &global).as_deref(),
+            Some("admin")
+        );
+        let two = section(
+            "identities:\n  x: {kind: aws/user, default: true}\n  y: {kind: aws/user, default: true}\n",
+        );
+        assert_eq!(default_identity(Some(&two), &global), None, "ambiguous");
     }
 }
