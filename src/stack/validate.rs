@@ -141,7 +141,9 @@ fn schema_in(cfg: &CliConfig, files: &BTreeSet<PathBuf>, out: &mut BTreeSet<Prob
             return;
         }
     };
-    for file in files {
+    // Template manifests (`.yaml.tmpl`) are Go templates before they are YAML: atmos renders them
+    // before validating, with the importer's context; their templates are parse-checked below.
+    for file in files.iter().filter(|f| !manifest::is_template_file(f)) {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
         };

@@ -313,7 +313,16 @@ const CASES: &[Case] = &[
                 "stacks/dev.yaml",
                 "components:\n  terraform:\n    vpc:\n      metadata:\n        type: weird\n      vars: 5\n",
             ),
-            ("stacks/prod.yaml", "import: [catalog/base]\n"),
+            (
+                "stacks/prod.yaml",
+                "import: [catalog/base, catalog/templated.yaml.tmpl]\n",
+            ),
+            // A template manifest is rendered before atmos validates it: not schema-checked
+            // (the snapshot shows no line for it).
+            (
+                "stacks/catalog/templated.yaml.tmpl",
+                "components:\n  terraform:\n    web:\n      command: 7\n",
+            ),
             (
                 "stacks/catalog/base.yaml",
                 "components:\n  terraform:\n    vpc:\n      command: 5\n",
