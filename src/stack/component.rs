@@ -305,26 +305,62 @@ fn merge_github_integration(cfg: &CliConfig, section: &mut Map, lists: ListStrat
 }
 
 /// The `overrides` component `name` of type `ctype` gets, as atmos' stack processor
-/// (`internal/exec/stack_processor_utils.go`) computes them. `layers` are the stack's files in
-/// merge order (post-order of the import tree: each file after its imports) and `depths` their
-/// import depth.
+/// (`internal/exec/stack_processor_utils.go`) computes them: the effective overrides
+/// ([`effective_overrides`]) of every file defining the component, in merge order, each under
+/// the component's own `overrides` in that file (atmos replaces the component's own with the
+/// file's when the file has any; decisions.md).
+fn scoped_overrides(
+    stack: &Stack,
+    layers: &[std::sync::Arc<Map>],
+    declarations: bool,
+    ctype: &str,
+    name: &str,
+    lists: ListStrategy,
+) -> Map {
+    let effective = effective_overrides(stack, layers, declarations, ctype, lists);
+    let mut out = Map::new();
+    for (i, layer) in layers.iter().enumerate() {
+        let Some(comp) = layer
+            .get("components")
+            .and_then(|c| c.get(ctype))
+            .and_then(|t| t.get(name))
+        else {
+            continue;
+        };
+        if let Some(e) = effective.get(i) {
+            merge::merge_into(&mut out, e, lists);
+        }
+        merge::merge_into(&mut out, &map_of(comp.get("overrides")), lists);
+    }
+    out
+}
+
+/// The effective overrides of each of `layers` (the stack's files in merge order: post-order of
+/// the import tree, each file after its imports; `stack.depths` gives their import depth),
+/// computed once per stack, component type and view.
 ///
 /// A file's *inline* overrides are its `overrides` under its `<type>.overrides`, under those of
 /// each file importing it, up to the top-level manifest (an importer wins over what it imports).
 /// A file's *effective* overrides are the inline overrides of every file before it in merge
 /// order and its own, merged in that order: they reach the components defined in that file, so
 /// an override applies to the components of the file that declares it, of the files it imports,
-/// and of files imported after it, never to components of files merged before it. They are
-/// merged across the files defining the component in merge order, each file's effective
-/// overrides under the component's own `overrides` in that file (atmos replaces the component's
-/// own with the file's when the file has any; decisions.md).
-fn scoped_overrides(
+/// and of files imported after it, never to components of files merged before it.
+fn effective_overrides(
+    stack: &Stack,
     layers: &[std::sync::Arc<Map>],
-    depths: &[usize],
+    declarations: bool,
     ctype: &str,
-    name: &str,
     lists: ListStrategy,
-) -> Map {
+) -> std::sync::Arc<Vec<Map>> {
+    let key = (ctype.to_owned(), declarations);
+    if let Some(hit) = stack
+        .overrides
+        .lock()
+        .ok()
+        .and_then(|cache| cache.get(&key).cloned())
+    {
+        return hit;
+    }
     let own: Vec<Map> = layers
         .iter()
         .map(|l| {
@@ -334,35 +370,35 @@ fn scoped_overrides(
             own
         })
         .collect();
-    let any = own.iter().any(|o| !o.is_empty());
-    let mut effective = Map::new();
-    let mut out = Map::new();
-    for (i, layer) in layers.iter().enumerate() {
-        if any {
-            let mut inline = own.get(i).cloned().unwrap_or_default();
-            let mut depth = depths.get(i).copied().unwrap_or(0);
-            // The importers: each next layer of a smaller depth, up to the manifest.
-            for (j, d) in depths.iter().enumerate().skip(i + 1) {
-                if *d < depth {
-                    if let Some(o) = own.get(j) {
-                        merge::merge_into(&mut inline, o, lists);
-                    }
-                    depth = *d;
-                }
+    let effective = if own.iter().all(Map::is_empty) {
+        Vec::new()
+    } else {
+        let depths = &stack.depths;
+        let depth = |i: usize| depths.get(i).copied().unwrap_or(0);
+        // Inline overrides from the manifest down: an importer comes after what it imports.
+        let mut inline: Vec<Map> = vec![Map::new(); own.len()];
+        for i in (0..own.len()).rev() {
+            let parent = (i + 1..own.len()).find(|&j| depth(j) < depth(i));
+            let mut mine = own[i].clone();
+            if let Some(p) = parent {
+                merge::merge_into(&mut mine, &inline[p], lists);
             }
-            merge::merge_owned(&mut effective, inline, lists);
+            inline[i] = mine;
         }
-        let Some(comp) = layer
-            .get("components")
-            .and_then(|c| c.get(ctype))
-            .and_then(|t| t.get(name))
-        else {
-            continue;
-        };
-        merge::merge_into(&mut out, &effective, lists);
-        merge::merge_into(&mut out, &map_of(comp.get("overrides")), lists);
+        let mut acc = Map::new();
+        inline
+            .into_iter()
+            .map(|layer| {
+                merge::merge_owned(&mut acc, layer, lists);
+                acc.clone()
+            })
+            .collect()
+    };
+    let effective = std::sync::Arc::new(effective);
+    if let Ok(mut cache) = stack.overrides.lock() {
+        cache.insert(key, std::sync::Arc::clone(&effective));
     }
-    out
+    effective
 }
 
 /// As atmos (`processAuthConfig`): when `atmos.yaml` defines `auth.providers` or
@@ -448,7 +484,7 @@ pub fn build(
     } else {
         &stack.layers
     };
-    let overrides = scoped_overrides(files, &stack.depths, ctype, name, lists);
+    let overrides = scoped_overrides(stack, files, eval == Eval::Declarations, ctype, name, lists);
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
 
     // Each layer is freshly built: move it in rather than clone it again.

@@ -59,6 +59,11 @@ pub struct ComponentInstance {
     pub section: Map,
 }
 
+/// Per (component type, declarations view?): the effective `overrides` of each layer.
+type OverridesCache = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<(String, bool), std::sync::Arc<Vec<Map>>>>,
+>;
+
 /// One logical stack: a top-level manifest with its imports.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -76,6 +81,9 @@ pub struct Stack {
     layers: manifest::Layers,
     /// The import depth of each of `layers` (0 = `manifest`), for `overrides` scoping.
     depths: std::sync::Arc<Vec<usize>>,
+    /// The effective `overrides` of each layer, per component type and view (`component`
+    /// computes them once per stack).
+    overrides: OverridesCache,
     /// The declarations views ([`view`]) of `layers`, shared the same way.
     views: manifest::Layers,
     lists: merge::ListStrategy,
@@ -410,6 +418,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
             files,
             layers,
             depths,
+            overrides: OverridesCache::default(),
             views: stack_views,
             lists: loader.lists(),
             renderer: renderer.clone(),
