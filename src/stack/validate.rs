@@ -133,8 +133,20 @@ fn schema_in(cfg: &CliConfig, files: &BTreeSet<PathBuf>, out: &mut BTreeSet<Prob
     let schema = match schema {
         Ok(s) => s,
         Err(message) => {
+            // The line of `schemas.atmos.manifest`, unless `--schemas-atmos-manifest` named it.
+            let written = cfg
+                .raw
+                .0
+                .get("schemas")
+                .and_then(|s| s.get("atmos"))
+                .and_then(|a| a.get("manifest"))
+                .and_then(Node::as_str)
+                .map(str::trim);
+            let line = (written == Some(manifest.as_str()))
+                .then(|| line_of_field(&config, "schemas.atmos.manifest"))
+                .flatten();
             out.insert(Problem {
-                line: line_of_field(&config, "schemas.atmos.manifest"),
+                line,
                 file: config,
                 message,
             });
