@@ -173,7 +173,14 @@ fn vault_faults_are_clear_and_bounded() {
     ))
     .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
-    check_err(&err, "did not answer within 1 s", &[ROOT]);
+    // The request's own timeout and the store's time budget (`options.timeout` bounds both)
+    // end together; on a loaded machine either may fire first.
+    let text = if err.to_string().contains("time budget") {
+        "no answer within 1 s"
+    } else {
+        "did not answer within 1 s"
+    };
+    check_err(&err, text, &[ROOT]);
     drop(silent);
 
     // A wrong token.
