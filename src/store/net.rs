@@ -84,6 +84,40 @@ pub fn classify(err: &(dyn std::error::Error + 'static)) -> Transport {
     found
 }
 
+/// Whether the connection was dropped under a request that had been sent: reset, aborted, a
+/// broken pipe, or closed before the whole answer arrived. Such a request may well succeed when
+/// sent again (a restarting server, a proxy recycling connections); a refused connection or a
+/// timeout is not this (nothing listens there; the time bound is spent).
+pub fn dropped(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>()
+            && (r.is_timeout() || r.is_connect())
+        {
+            return false;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            if matches!(
+                io.kind(),
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        let text = e.to_string().to_ascii_lowercase();
+        if text.contains("connection closed before message completed")
+            || text.contains("connection reset")
+            || text.contains("end of file before message length reached")
+            || text.contains("incomplete message")
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
 /// The innermost message of an error chain (usually the most specific, e.g. "Connection
 /// refused"), with `secrets` removed.
 pub fn root_cause(err: &(dyn std::error::Error + 'static), secrets: &[&str]) -> String {
@@ -172,6 +206,28 @@ pub fn run_blocking<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_dropped_connections_count_as_dropped() {
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(dropped(&Error::from(kind)), "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::TimedOut,
+            ErrorKind::NotFound,
+        ] {
+            assert!(!dropped(&Error::from(kind)), "{kind:?}");
+        }
+        assert!(dropped(&Error::other(
+            "connection closed before message completed"
+        )));
+    }
 
     #[test]
     fn urls_lose_credentials() {

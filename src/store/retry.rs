@@ -6,9 +6,15 @@
 //!
 //! Writes are retried too: every backend here writes whole values (a repeated PUT leaves the
 //! same state), and the failures retried are ones where the server did not do the work.
+//!
+//! The SOPS master-key services (Vault transit, GCP Cloud KMS, Azure Key Vault keys) send their
+//! wrap/unwrap calls through [`send`], which adds dropped connections to the transient failures:
+//! an encrypt or decrypt changes nothing on the server, so repeating one is always safe.
 
 use std::future::Future;
 use std::time::Duration;
+
+use zeroize::Zeroizing;
 
 /// Attempts per call, the first included.
 pub const MAX_ATTEMPTS: u32 = 4;
@@ -56,7 +62,7 @@ impl Transient {
 pub struct Call<'a> {
     /// The service, e.g. "Vault".
     pub service: &'a str,
-    /// The store's name.
+    /// The store's name; empty for a call no store makes (a SOPS master-key service).
     pub store: &'a str,
     /// "read", "write", "delete", …
     pub op: &'a str,
@@ -95,11 +101,15 @@ where
                 };
                 let wait = delay(tried, t.retry_after);
                 crate::printer::debug(|| {
+                    let store = if call.store.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" on store `{}`", call.store)
+                    };
                     format!(
-                        "{} from {} on store `{}` ({} of `{}`): retry {}/{} in {} ms",
+                        "{} from {}{store} ({} of `{}`): retry {}/{} in {} ms",
                         t.reason,
                         call.service,
-                        call.store,
                         call.op,
                         call.key,
                         tried,
@@ -112,6 +122,101 @@ where
             }
             done => return done,
         }
+    }
+}
+
+/// An HTTP answer read whole. The body is wiped on drop: a key service's answer holds a data key.
+pub struct Answer {
+    /// The status of the answer.
+    pub status: reqwest::StatusCode,
+    /// The body.
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+/// Sends the request `build` makes and reads the whole answer, as [`with_retries`] does:
+/// throttling and unavailability answers (429, 502–504; `Retry-After` honoured) and a
+/// connection dropped while sending or reading ([`super::net::dropped`]) are tried again, up to
+/// [`MAX_ATTEMPTS`] in all. Every other answer, and the last one, is returned whatever its
+/// status (a 4xx at once); a transport error is returned as it is (a refused connection, a
+/// timeout or a TLS failure at once, so each request keeps its own time bound).
+pub async fn send(
+    call: Call<'_>,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Answer, reqwest::Error> {
+    enum Failed {
+        Status(Answer, Transient),
+        Transport(reqwest::Error),
+    }
+    let read = |req: reqwest::RequestBuilder| async move {
+        let resp = req.send().await.map_err(Failed::Transport)?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = resp.bytes().await.map_err(Failed::Transport)?;
+        let answer = Answer {
+            status,
+            body: Zeroizing::new(bytes.to_vec()),
+        };
+        match Transient::from_status(status.as_u16()) {
+            Some(t) => Err(Failed::Status(
+                answer,
+                t.with_retry_after(retry_after.as_deref()),
+            )),
+            None => Ok(answer),
+        }
+    };
+    let result = with_retries(
+        call,
+        || read(build()),
+        |f: &Failed| match f {
+            Failed::Status(_, t) => Some(t.clone()),
+            Failed::Transport(e) if super::net::dropped(e) => Some(Transient {
+                reason: "connection dropped".into(),
+                retry_after: None,
+            }),
+            Failed::Transport(_) => None,
+        },
+    )
+    .await;
+    match result {
+        Ok(answer) | Err(Failed::Status(answer, _)) => Ok(answer),
+        Err(Failed::Transport(e)) => Err(e),
+    }
+}
+
+/// The end of an error for an answer [`send`] gave up on: `" after 4 attempts"` for a
+/// throttling or unavailability status, empty for any other.
+pub fn attempts_note(status: reqwest::StatusCode) -> String {
+    if Transient::from_status(status.as_u16()).is_some() {
+        format!(" after {MAX_ATTEMPTS} attempts")
+    } else {
+        String::new()
+    }
+}
+
+/// The same for a transport error [`send`] returned: `" after 4 attempts"` when the connection
+/// kept dropping, empty for any other failure (those are not retried).
+pub fn dropped_note(err: &reqwest::Error) -> String {
+    if super::net::dropped(err) {
+        format!(" after {MAX_ATTEMPTS} attempts")
+    } else {
+        String::new()
+    }
+}
+
+/// The hint for a status [`send`] retried until it gave up, if it is one.
+pub fn exhausted_hint(status: reqwest::StatusCode, service: &str) -> Option<String> {
+    match status.as_u16() {
+        429 => Some(format!(
+            "{service} is rate-limiting these credentials: wait and run the command again, or ask for a higher quota"
+        )),
+        502..=504 => Some(format!(
+            "{service} (or a proxy in front of it) is unavailable: check its health, then run the command again"
+        )),
+        _ => None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! them: the data key is encrypted with the vault key's `encrypt` operation (RSA-OAEP-256) and
 //! the unpadded base64url of the result is the entry's `enc`; decrypting sends it to `decrypt`.
 //! Calls use Key Vault's REST API (api-version 7.4) over the program's one `reqwest`/rustls
-//! stack, https only.
+//! stack, https only, retried as the stores' calls are ([`super::retry::send`]).
 //!
 //! Credentials: the `azure/keyvault` store's chain (client secret, workload identity, Azure CLI /
 //! Developer CLI, managed identity) with the SOPS provider's `identity` as the tenant hint;
@@ -154,27 +154,36 @@ impl AzureKvProvider {
         };
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let body = serde_json::json!({ "alg": "RSA-OAEP-256", "value": b64.encode(value) });
-        let resp = client
-            .post(&url)
-            .query(&[("api-version", API_VERSION)])
-            .bearer_auth(token.as_str())
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| {
-                let (message, hint) = net::describe(
-                    net::classify(&e),
-                    "Azure Key Vault",
-                    &key.vault_url,
-                    self.timeout,
-                );
-                format!(
-                    "{message}: {} (hint: {hint})",
-                    net::root_cause(&e, &[token.as_str()])
-                )
-            })?;
-        let status = resp.status();
-        let json: serde_json::Value = resp.json().await.unwrap_or_default();
+        let text = key.text();
+        let who = super::retry::Call {
+            service: "Azure Key Vault",
+            store: "",
+            op,
+            key: &text,
+        };
+        let resp = super::retry::send(who, || {
+            client
+                .post(&url)
+                .query(&[("api-version", API_VERSION)])
+                .bearer_auth(token.as_str())
+                .json(&body)
+        })
+        .await
+        .map_err(|e| {
+            let (message, hint) = net::describe(
+                net::classify(&e),
+                "Azure Key Vault",
+                &key.vault_url,
+                self.timeout,
+            );
+            format!(
+                "{message} (key `{text}`){}: {} (hint: {hint})",
+                super::retry::dropped_note(&e),
+                net::root_cause(&e, &[token.as_str()])
+            )
+        })?;
+        let status = resp.status;
+        let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         if !status.is_success() {
             let code = json["error"]["code"].as_str().unwrap_or_default();
             let message = net::redact(
@@ -183,18 +192,19 @@ impl AzureKvProvider {
             );
             let hint = match status.as_u16() {
                 401 => {
-                    "the credentials were refused: log in again (`az login`) or check the identity"
+                    "the credentials were refused: log in again (`az login`) or check the identity".to_owned()
                 }
                 403 => {
-                    "give the credentials the key's encrypt/decrypt permission (e.g. the `Key Vault Crypto User` role)"
+                    "give the credentials the key's encrypt/decrypt permission (e.g. the `Key Vault Crypto User` role)".to_owned()
                 }
-                404 => "check the vault URL, key name and version",
-                _ => "check the key and the vault",
+                404 => "check the vault URL, key name and version".to_owned(),
+                _ => super::retry::exhausted_hint(status, "Azure Key Vault")
+                    .unwrap_or_else(|| "check the key and the vault".to_owned()),
             };
             return Err(format!(
-                "Azure Key Vault {op} with key `{}` as {} failed: HTTP {status} {code}: {message} (hint: {hint})",
-                key.text(),
-                self.who()
+                "Azure Key Vault {op} with key `{text}` as {} failed{}: HTTP {status} {code}: {message} (hint: {hint})",
+                self.who(),
+                super::retry::attempts_note(status)
             ));
         }
         let value = json["value"].as_str().ok_or_else(|| {

@@ -1,7 +1,8 @@
 //! Owns the GCP Cloud KMS master keys of SOPS files (`gcp_kms` entries), as sops handles them:
 //! the data key goes to the key's `:encrypt` and the base64 of the returned ciphertext is the
 //! entry's `enc`; decrypting sends it back to `:decrypt`. Calls use Cloud KMS's REST surface over
-//! the program's one `reqwest`/rustls stack.
+//! the program's one `reqwest`/rustls stack, retried as the stores' calls are
+//! ([`super::retry::send`]).
 //!
 //! Credentials, first match: the SOPS provider's `identity` (its realm-scoped access-token file,
 //! else its ADC file, as the GCP Secret Manager store uses them); `GOOGLE_OAUTH_ACCESS_TOKEN`;
@@ -136,19 +137,27 @@ impl GcpKmsProvider {
             .build()
             .map_err(|e| format!("cannot build the HTTP client for GCP KMS: {e}"))?;
         let url = format!("{endpoint}/v1/{resource}:{op}");
-        let resp = client
-            .post(&url)
-            .headers(headers)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| {
-                let (message, hint) =
-                    net::describe(net::classify(&e), "GCP KMS", &endpoint, self.timeout);
-                format!("{message}: {} (hint: {hint})", net::root_cause(&e, &[]))
-            })?;
-        let status = resp.status();
-        let json: serde_json::Value = resp.json().await.unwrap_or_default();
+        let who = super::retry::Call {
+            service: "GCP KMS",
+            store: "",
+            op,
+            key: resource,
+        };
+        let resp = super::retry::send(who, || {
+            client.post(&url).headers(headers.clone()).json(&body)
+        })
+        .await
+        .map_err(|e| {
+            let (message, hint) =
+                net::describe(net::classify(&e), "GCP KMS", &endpoint, self.timeout);
+            format!(
+                "{message} (key `{resource}`){}: {} (hint: {hint})",
+                super::retry::dropped_note(&e),
+                net::root_cause(&e, &[])
+            )
+        })?;
+        let status = resp.status;
+        let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         if status.is_success() {
             return Ok(json);
         }
@@ -156,15 +165,18 @@ impl GcpKmsProvider {
         let code = json["error"]["status"].as_str().unwrap_or_default();
         let hint = match status.as_u16() {
             401 => {
-                "the credentials were refused: log in again (`atmos auth login` / `gcloud auth application-default login`)"
+                "the credentials were refused: log in again (`atmos auth login` / `gcloud auth application-default login`)".to_owned()
             }
-            403 => "grant the credentials `roles/cloudkms.cryptoKeyEncrypterDecrypter` on the key",
-            404 => "check the key's resource ID",
-            _ => "check the key and the GCP KMS service",
+            403 => "grant the credentials `roles/cloudkms.cryptoKeyEncrypterDecrypter` on the key"
+                .to_owned(),
+            404 => "check the key's resource ID".to_owned(),
+            _ => super::retry::exhausted_hint(status, "GCP KMS")
+                .unwrap_or_else(|| "check the key and the GCP KMS service".to_owned()),
         };
         Err(format!(
-            "GCP KMS {op} with key `{resource}` as {} failed: HTTP {status} {code}: {message} (hint: {hint})",
-            self.who()
+            "GCP KMS {op} with key `{resource}` as {} failed{}: HTTP {status} {code}: {message} (hint: {hint})",
+            self.who(),
+            super::retry::attempts_note(status)
         ))
     }
 

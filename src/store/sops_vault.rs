@@ -3,11 +3,12 @@
 //! encrypt/<key_name>` and the returned `vault:v1:…` ciphertext is the entry's `enc`; decrypting
 //! posts it to `…/decrypt/<key_name>`. The server is the entry's `vault_address` (as sops; not
 //! `VAULT_ADDR`); the token is `VAULT_TOKEN`, else `~/.vault-token`; `VAULT_NAMESPACE` is sent
-//! when set. Provider options: `timeout` (seconds, default 30) and `ca_cert` (a PEM bundle,
-//! else `VAULT_CACERT`) for an https server.
+//! when set. Provider options: `timeout` (seconds per request, default 20) and `ca_cert` (a PEM
+//! bundle, else `VAULT_CACERT`) for an https server.
 //!
-//! The HTTP client is the program's one `reqwest`/rustls stack. The token never reaches a
-//! message.
+//! The HTTP client is the program's one `reqwest`/rustls stack; throttling, unavailability and
+//! dropped connections are retried as the stores do ([`super::retry::send`]). The token never
+//! reaches a message.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -122,15 +123,28 @@ impl VaultTransitProvider {
             )
         })?;
         let client = self.client(key)?;
-        let mut req = client
-            .post(key.url(op))
-            .header("X-Vault-Token", token.expose())
-            .header("X-Vault-Request", "true")
-            .json(&body);
-        if let Some(ns) = crate::env::var(crate::env::VAULT_NAMESPACE) {
-            req = req.header("X-Vault-Namespace", ns);
-        }
-        let resp = req.send().await.map_err(|e| {
+        let url = key.url(op);
+        let uri = key.uri();
+        let namespace = crate::env::var(crate::env::VAULT_NAMESPACE);
+        let who = super::retry::Call {
+            service: "Vault transit",
+            store: "",
+            op,
+            key: &uri,
+        };
+        let resp = super::retry::send(who, || {
+            let req = client
+                .post(&url)
+                .header("X-Vault-Token", token.expose())
+                .header("X-Vault-Request", "true")
+                .json(&body);
+            match &namespace {
+                Some(ns) => req.header("X-Vault-Namespace", ns),
+                None => req,
+            }
+        })
+        .await
+        .map_err(|e| {
             let (message, hint) = net::describe(
                 net::classify(&e),
                 "Vault",
@@ -138,20 +152,19 @@ impl VaultTransitProvider {
                 self.timeout,
             );
             let cause = net::root_cause(&e, &[token.expose()]);
+            let note = super::retry::dropped_note(&e);
             match net::classify(&e) {
                 Transport::Timeout => format!("{message} (hint: {hint})"),
                 Transport::Connect => format!(
                     "{message}: {cause} (hint: check the key's `vault_address` and that Vault is running and reachable from here)"
                 ),
-                _ => format!("{message}: {cause} (hint: {hint})"),
+                _ => format!(
+                    "{message} (transit key `{uri}`){note}: {cause} (hint: {hint})"
+                ),
             }
         })?;
-        let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| format!("reading Vault's answer failed: {e}"))?;
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let status = resp.status;
+        let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         if !status.is_success() {
             let errors: Vec<String> = json["errors"]
                 .as_array()
@@ -169,16 +182,17 @@ impl VaultTransitProvider {
             };
             let hint = match status.as_u16() {
                 401 | 403 => {
-                    "check VAULT_TOKEN (or ~/.vault-token): the token must be valid and allowed to use the transit key"
+                    "check VAULT_TOKEN (or ~/.vault-token): the token must be valid and allowed to use the transit key".to_owned()
                 }
                 404 => {
-                    "check the engine path and key name, and that the transit engine is enabled there"
+                    "check the engine path and key name, and that the transit engine is enabled there".to_owned()
                 }
-                _ => "check the Vault server's health and the transit key",
+                _ => super::retry::exhausted_hint(status, "Vault")
+                    .unwrap_or_else(|| "check the Vault server's health and the transit key".to_owned()),
             };
             return Err(format!(
-                "Vault transit {op} with key `{}` failed: {detail} (hint: {hint})",
-                key.uri()
+                "Vault transit {op} with key `{uri}` failed{}: {detail} (hint: {hint})",
+                super::retry::attempts_note(status)
             ));
         }
         match json.get("data") {

@@ -468,6 +468,135 @@ fn vault_transit_and_mixed_key_groups_work_both_ways_with_real_sops() {
     unchanged(&p, DEV_API, &before);
 }
 
+/// `atmos secret get` of `DB_PASSWORD` (from [`DEV_API`]) with `envs` at `--logs-level debug`:
+/// the SOPS provider, with its options (`atmos sops` takes credentials from the environment
+/// only, as sops).
+fn decrypt_debug(p: &TestContext, envs: &[(&str, &str)]) -> Run {
+    atmos(
+        p,
+        envs,
+        &[
+            "secret",
+            "get",
+            "DB_PASSWORD",
+            "-s",
+            "dev",
+            "-c",
+            "api",
+            "--mask=false",
+            "--raw",
+            "--logs-level",
+            "debug",
+        ],
+    )
+}
+
+/// The retry contract every SOPS key service shares, with `fail(status, count)` making the
+/// service answer the next `count` calls (`None`: all) with `status`, and `requests()` counting
+/// the calls that reached it since the last count. One 503 then success decrypts (two calls,
+/// one debug line naming the service and the key); a persistent 503 fails (exit 1) after
+/// 4 calls naming the key, with a hint; a 403 fails at once. No line holds the value, and
+/// nothing is written.
+fn retries_like_the_stores(
+    p: &TestContext,
+    envs: &[(&str, &str)],
+    service: &str,
+    key: &str,
+    fail: &dyn Fn(u16, Option<u32>),
+    requests: &dyn Fn() -> usize,
+) {
+    set_db(p, envs, "retry-sentinel-Zq7").ok();
+    let before = std::fs::read(p.join(DEV_API)).unwrap();
+    requests();
+
+    fail(503, Some(1));
+    let r = decrypt_debug(p, envs).ok();
+    assert_eq!(r.stdout, "retry-sentinel-Zq7");
+    assert!(
+        r.stderr.contains(&format!(
+            "DEBUG unavailable (HTTP 503) from {service} (decrypt of `{key}`): retry 1/3 in "
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("retry 2/3"), "{}", r.stderr);
+    assert!(!r.stderr.contains("retry-sentinel"), "{}", r.stderr);
+    assert_eq!(requests(), 2);
+
+    fail(503, None);
+    let r = decrypt_debug(p, envs).code(1);
+    for want in [
+        key,
+        "failed after 4 attempts",
+        "HTTP 503",
+        "retry 3/3",
+        "hint:",
+        "unavailable",
+    ] {
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+    }
+    assert_eq!(requests(), 4);
+    // A write through the same key service fails too and leaves the file alone.
+    set_db(p, envs, "never-written").code(1);
+    requests();
+
+    fail(403, None);
+    let r = decrypt_debug(p, envs).code(1);
+    assert!(r.stderr.contains("HTTP 403"), "{}", r.stderr);
+    assert!(r.stderr.contains(key), "{}", r.stderr);
+    assert!(!r.stderr.contains("retry 1/3"), "{}", r.stderr);
+    assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
+    assert_eq!(requests(), 1);
+    unchanged(p, DEV_API, &before);
+
+    fail(503, Some(0));
+    assert_eq!(get_db(p, envs), "retry-sentinel-Zq7");
+}
+
+/// Vault transit behind the fault proxy in front of a real OpenBao: see
+/// [`retries_like_the_stores`].
+#[test]
+fn vault_transit_retries_transient_failures_like_the_stores() {
+    use crate::localsrv::fault_proxy::{Fault, FaultProxy};
+    let (bao, _) = transit();
+    let proxy = FaultProxy::in_front_of(&bao.svc.url);
+    let uri = format!("{}/v1/sops/keys/atmos", proxy.url);
+    let p = project(
+        "sops/hc-vault",
+        &format!("    hc_vault_transit_uri: {uri}\n"),
+    );
+    retries_like_the_stores(
+        &p,
+        &[("VAULT_TOKEN", BAO_ROOT)],
+        "Vault transit",
+        &uri,
+        &|status, count| match count {
+            Some(0) => proxy.set(Fault::None),
+            _ => proxy.answer(
+                status,
+                r#"{"errors":["injected by the test"]}"#,
+                count.map_or(usize::MAX, |c| c as usize),
+            ),
+        },
+        &|| proxy.take_requests(),
+    );
+    // An answer cut off mid-body on every attempt: a dropped connection, retried, then a clear
+    // error naming the key.
+    proxy.take_requests();
+    proxy.set(Fault::CutMidBody);
+    let r = decrypt_debug(&p, &[("VAULT_TOKEN", BAO_ROOT)]).code(1);
+    assert!(
+        r.stderr
+            .contains("DEBUG connection dropped from Vault transit (decrypt of `"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("after 4 attempts"), "{}", r.stderr);
+    assert!(r.stderr.contains(&uri), "{}", r.stderr);
+    assert!(!r.stderr.contains(BAO_ROOT), "{}", r.stderr);
+    assert_eq!(proxy.take_requests(), 4);
+}
+
 #[cfg(feature = "gcp")]
 mod gcp {
     //! GCP KMS keys against the stateful Cloud KMS wire fake (`tests/fakes/gcp_kms.py`), proven
@@ -566,6 +695,43 @@ mod gcp {
         assert!(r.stderr.contains("identity `gcp-dev`"), "{}", r.stderr);
         unchanged(&p, DEV_API, &before);
     }
+
+    /// Cloud KMS behind the fault proxy (the fake is plain HTTP): see
+    /// [`super::retries_like_the_stores`].
+    #[test]
+    fn gcp_kms_retries_transient_failures_like_the_stores() {
+        use crate::localsrv::fault_proxy::{Fault, FaultProxy};
+        let fake = require(
+            "the GCP Cloud KMS wire fake",
+            fakes::start("gcp_kms.py", &["--token", TOKEN, "--key", KEY], false),
+        );
+        let proxy = FaultProxy::in_front_of(&fake.url);
+        let p = project("sops/gcp-kms", &format!("    gcp_kms: {KEY}\n"));
+        let env = [
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN),
+            (
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS",
+                proxy.url.as_str(),
+            ),
+        ];
+        super::retries_like_the_stores(
+            &p,
+            &env,
+            "GCP KMS",
+            KEY,
+            &|status, count| {
+                match count {
+                Some(0) => proxy.set(Fault::None),
+                _ => proxy.answer(
+                    status,
+                    r#"{"error":{"code":503,"status":"UNAVAILABLE","message":"injected by the test"}}"#,
+                    count.map_or(usize::MAX, |c| c as usize),
+                ),
+            }
+            },
+            &|| proxy.take_requests(),
+        );
+    }
 }
 
 #[cfg(feature = "azure")]
@@ -661,5 +827,18 @@ mod azure {
         assert!(r.stderr.contains(&url), "{}", r.stderr);
         assert!(r.stderr.contains("Key Vault Crypto User"), "{}", r.stderr);
         unchanged(&p, DEV_API, &before);
+
+        // Transient failures, injected by the fake itself (TLS: the fault proxy cannot stand
+        // in front of it).
+        deny(&fake, "");
+        fake.take_request_windows();
+        super::retries_like_the_stores(
+            &p,
+            &[],
+            "Azure Key Vault",
+            &url,
+            &|status, count| fake.fail(status, count),
+            &|| fake.take_request_windows().len(),
+        );
     }
 }

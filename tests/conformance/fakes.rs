@@ -140,6 +140,16 @@ impl Fake {
         self.control(reqwest::Method::POST, &format!("/_fake/delay?ms={ms}"));
     }
 
+    /// Answers the next `count` API requests with `status` and a JSON error instead of serving
+    /// them (`None`: every request until changed; `count` 0 stops failing).
+    pub fn fail(&self, status: u16, count: Option<u32>) {
+        let count = count.map_or(-1, i64::from);
+        self.control(
+            reqwest::Method::POST,
+            &format!("/_fake/fail?status={status}&count={count}"),
+        );
+    }
+
     /// When each API request since the last call was in flight, as `(start, end)` seconds of
     /// the system-wide monotonic clock (comparable across fakes); clears the log.
     pub fn take_request_windows(&self) -> Vec<(f64, f64)> {

@@ -2,7 +2,10 @@
 optional per-request delay (to test concurrency; `--delay-ms`, or `POST /_fake/delay?ms=N` at run
 time), `GET /_fake/state` so tests can read the stored names directly, and
 `POST /_fake/requests/take`, which returns (and clears) when each API request was in flight, on
-the system-wide monotonic clock, so a test can see requests to different fakes overlap. Standard library only; binds 127.0.0.1 and nothing else."""
+the system-wide monotonic clock, so a test can see requests to different fakes overlap, and
+`POST /_fake/fail?status=S&count=N`, which answers the next N API requests (-1: all) with
+status S and a JSON error, as an overloaded service does (for TLS fakes the loopback fault
+proxy cannot stand in front of). Standard library only; binds 127.0.0.1 and nothing else."""
 import argparse
 import json
 import ssl
@@ -31,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
     opts = None
     # (start, end) of each API request, time.monotonic() seconds (CLOCK_MONOTONIC: system-wide).
     windows = []
+    # [status, remaining count] of injected failures (`/_fake/fail`); count -1 = every request.
+    failing = [0, 0]
 
     def log_message(self, *a):
         pass
@@ -67,6 +72,10 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/_fake/delay" and self.command == "POST":
             self.opts.delay_ms = int(query.get("ms", "0"))
             return self.reply(200, {"delay_ms": self.opts.delay_ms})
+        if u.path == "/_fake/fail" and self.command == "POST":
+            with self.lock:
+                Handler.failing[:] = [int(query.get("status", "503")), int(query.get("count", "1"))]
+            return self.reply(200, {"status": Handler.failing[0], "count": Handler.failing[1]})
         if u.path == "/_fake/requests/take" and self.command == "POST":
             with self.lock:
                 taken, Handler.windows[:] = list(Handler.windows), []
@@ -81,6 +90,14 @@ class Handler(BaseHTTPRequestHandler):
     def api(self, u, query, raw):
         if self.opts.delay_ms:
             time.sleep(self.opts.delay_ms / 1000.0)
+        with self.lock:
+            status, left = Handler.failing
+            if left:
+                Handler.failing[1] = left - 1 if left > 0 else left
+        if left:
+            reason = {429: "Throttled", 503: "ServiceUnavailable"}.get(status, "InjectedFailure")
+            return self.reply(status, {"error": {"code": reason, "status": reason.upper(),
+                                                 "message": "injected by the test (/_fake/fail)"}})
         ctype = self.headers.get("Content-Type", "")
         try:
             if ctype.startswith("application/x-www-form-urlencoded"):
