@@ -1,6 +1,6 @@
-//! Upstream atmos's own Floci scenarios (`tests/upstream/`, copied unchanged) run through the
-//! binary the way upstream's harness runs them: only the `FLOCI_*` environment is pointed at the
-//! local servers (moto for AWS, the wire fakes for Azure and GCP), and for AWS every ambient
+//! Upstream atmos's own Floci scenarios (`tests/upstream/tests/fixtures/scenarios/`, upstream's
+//! layout, copied unchanged) run through the binary the way upstream's harness runs them: only
+//! the `FLOCI_*` environment is pointed at the local servers (moto for AWS, the wire fakes for Azure and GCP), and for AWS every ambient
 //! `AWS_*` variable is cleared to the empty string, `AWS_ENDPOINT_URL` included, so the
 //! endpoint and the credentials must come from the identity (`spec.endpoint_url`, the legacy
 //! `credentials.aws.resolver.url`). Each goes set → get → list → validate → masked describe →
@@ -8,10 +8,17 @@
 
 use crate::support::{TestContext, copy_dir, repo, require};
 
-/// A temp project holding `tests/upstream/<name>`, with upstream's harness environment.
+/// A temp project holding upstream's scenario fixture `<name>` (kept in upstream's layout under
+/// `tests/upstream/`, where `tests/cli/upstream.rs` validates it too), with upstream's harness
+/// environment.
 fn scenario(name: &str) -> TestContext {
     let mut p = TestContext::empty();
-    copy_dir(&repo().join("tests/upstream").join(name), p.path());
+    copy_dir(
+        &repo()
+            .join("tests/upstream/tests/fixtures/scenarios")
+            .join(name),
+        p.path(),
+    );
     let dir = p.path().to_str().unwrap().to_owned();
     p.env("ATMOS_CLI_CONFIG_PATH", &dir);
     p.env("ATMOS_FLOCI_TEST_ID", "t1");
