@@ -13,12 +13,12 @@
 //! Errors name the manifest, the component and the section path of the failing value.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use super::{Stack, StackError};
 use crate::config::CliConfig;
-use crate::template::go::{FuncError, Funcs, Value};
+use crate::template::go::{self, FuncError, Funcs, Value};
 use crate::template::{Context, Renderer, TemplateError};
 use crate::yaml::{self, Map, Node};
 
@@ -127,6 +127,11 @@ fn other_component(
 }
 
 /// Renders the templates of `section` (a built component) in place, for `eval`.
+///
+/// Two paths with one result. When every templated value can be rendered alone
+/// ([`render_values`]), each is rendered against a context holding only the keys the values
+/// read, and put back in place. Otherwise the templated sections are written out as one
+/// document, rendered and read back, as atmos does.
 pub fn render_section(
     section: &mut Map,
     stack: &Stack,
@@ -134,11 +139,46 @@ pub fn render_section(
     eval: Eval,
 ) -> Result<(), StackError> {
     let renderer = &stack.renderer;
-    // Only the sections that hold a template are copied into the document.
-    let keys = templated_sections(section, eval, renderer);
+    let keys: Vec<String> = templated_sections(section, eval, renderer)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     if keys.is_empty() {
         return Ok(());
     }
+    if let Some(rendered) = render_values(section, &keys, eval, renderer) {
+        let mut rendered = rendered.into_iter();
+        for_each_value_mut(section, &keys, eval, renderer, &mut |n| {
+            if let Some(v) = rendered.next() {
+                *n = v;
+            }
+        });
+        return Ok(());
+    }
+    let origin = |path: &str| {
+        if path.is_empty() {
+            format!("{} (component `{name}`)", stack.manifest.display())
+        } else {
+            format!(
+                "{} (component `{name}`, `{path}`)",
+                stack.manifest.display()
+            )
+        }
+    };
+    let ctx = context(section);
+    render_document(section, &keys, renderer, eval, &ctx, &origin)
+}
+
+/// The whole-document path of [`render_section`]: the sections `keys` (for `eval`) written as
+/// one YAML document, rendered as one template over `ctx` and read back.
+fn render_document(
+    section: &mut Map,
+    keys: &[String],
+    renderer: &Renderer,
+    eval: Eval,
+    ctx: &Context,
+    origin: &dyn Fn(&str) -> String,
+) -> Result<(), StackError> {
     let mut doc = Map::new();
     for k in keys {
         let Some(v) = section.get(k) else { continue };
@@ -157,29 +197,10 @@ pub fn render_section(
         return Ok(());
     }
     let written: Vec<String> = doc.keys().cloned().collect();
-    let ctx = context(section);
-    if let Some(rendered) = render_values(&doc, renderer, &ctx) {
-        let mut parsed = doc;
-        let mut rendered = rendered.into_iter();
-        replace_templates(&mut parsed, renderer, &mut rendered);
-        restore_coordinate_templates(&mut parsed, kept);
-        merge_rendered(section, parsed, &written, eval);
-        return Ok(());
-    }
     let text = emit(&doc);
-    let origin = |path: &str| {
-        if path.is_empty() {
-            format!("{} (component `{name}`)", stack.manifest.display())
-        } else {
-            format!(
-                "{} (component `{name}`, `{path}`)",
-                stack.manifest.display()
-            )
-        }
-    };
     let rendered = renderer
-        .execute(DOC_NAME, &text, &ctx)
-        .map_err(|e| locate(&doc, renderer, &ctx, e, &origin))?;
+        .execute(DOC_NAME, &text, ctx)
+        .map_err(|e| locate(&doc, renderer, ctx, e, origin))?;
     let parsed = yaml::parse(&rendered, &origin("")).map_err(|e| {
         StackError::Template(TemplateError {
             origin: origin(""),
@@ -227,47 +248,222 @@ fn merge_rendered(section: &mut Map, parsed: Map, written: &[String], eval: Eval
     }
 }
 
-/// Renders each templated string of `doc` on its own, in document order, when that gives what
-/// rendering the whole document gives: default delimiters, no templated keys, no value that
-/// defines or calls a named template, assigns a variable another value could read, trims
-/// whitespace outside its scalar or spans lines, and every value renders without error to text
-/// that reads back as one scalar. Otherwise `None` (the caller renders the whole document, which
-/// also gives Go's exact error). Each value is parsed once per process ([`Renderer`] caches by
-/// text), so a catalog value shared by hundreds of stacks costs one parse.
-fn render_values(doc: &Map, renderer: &Renderer, ctx: &Context) -> Option<Vec<Node>> {
-    if !renderer.default_delimiters() {
+/// Renders each templated value of the sections `keys` of `section` on its own (in the order
+/// [`for_each_value`] visits them) when that gives what rendering the whole document gives:
+///
+/// - default delimiters, no template in a key or under a YAML tag (a tag applies to the re-read
+///   text), no value with a line break (written as a block whose text depends on its
+///   indentation);
+/// - every value parses alone (so it declares every variable it uses: see
+///   [`crate::template::go::scope`]), calls only templates it defines itself, defines no name
+///   another value defines, and has no trim marker at an edge of its scalar (it would trim the
+///   document's text around it);
+/// - every value renders without error to text that reads back as one scalar.
+///
+/// Otherwise `None`: the caller renders the whole document, which also gives Go's exact error.
+/// Each value is parsed and analysed once per process ([`Renderer::fragment`]), so a catalog
+/// value shared by hundreds of stacks costs one parse; the context holds only the top-level keys
+/// the values read.
+fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Option<Vec<Node>> {
+    if !r.default_delimiters() {
         return None;
     }
     let mut texts = Vec::new();
-    for (k, v) in doc {
-        if renderer.has_template(k) {
-            return None;
-        }
-        templated_strings(v, renderer, &mut texts)?;
-    }
-    let mut out = Vec::with_capacity(texts.len());
+    for_each_value(section, keys, eval, r, &mut texts)?;
+    let mut fragments = Vec::with_capacity(texts.len());
     for text in texts {
-        if text.contains('\n')
-            || ["define", "template", "block", ":=", "{{-", "-}}"]
-                .iter()
-                .any(|w| text.contains(w))
-        {
+        if text.contains('\n') {
             return None;
         }
-        let fragment = scalar(text);
-        let rendered = renderer.execute(DOC_NAME, &fragment, ctx).ok()?;
-        if rendered.contains('\n') {
+        let f = r.fragment(DOC_NAME, text);
+        if f.parsed.is_err() || f.scalar.starts_with("{{-") || f.scalar.ends_with("-}}") {
             return None;
         }
-        match yaml::parse(&format!("v: {rendered}\n"), DOC_NAME).ok()? {
-            Node::Map(mut m) if m.len() == 1 => match m.shift_remove("v")? {
-                Node::Map(_) | Node::Seq(_) => return None,
-                scalar => out.push(scalar),
-            },
-            _ => return None,
+        fragments.push(f);
+    }
+    let mut data_keys = Some(BTreeSet::new());
+    for (i, f) in fragments.iter().enumerate() {
+        let others = fragments
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, o)| &o.scope);
+        if !f.scope.independent(DOC_NAME, others) {
+            return None;
         }
+        data_keys = match (data_keys, &f.scope.data_keys) {
+            (Some(mut all), Some(own)) => {
+                all.extend(own.iter().cloned());
+                Some(all)
+            }
+            _ => None,
+        };
+    }
+    let ctx = context_of(section, data_keys.as_ref());
+    let mut out = Vec::with_capacity(fragments.len());
+    for f in &fragments {
+        let rendered = f.parsed.as_ref().ok()?.execute(ctx.value()).ok()?;
+        out.push(read_scalar(&rendered)?);
     }
     Some(out)
+}
+
+/// What YAML reads `rendered` (a rendered [`emit`]ted scalar) as, when that is one scalar.
+/// Single-quoted one-line text (the common case) is read here; anything else by the YAML parser.
+fn read_scalar(rendered: &str) -> Option<Node> {
+    if let Some(inner) = rendered
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        && !inner.chars().any(char::is_control)
+    {
+        let mut out = String::with_capacity(inner.len());
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c == '\'' && chars.next() != Some('\'') {
+                // A lone quote ends the scalar early: not one scalar.
+                return None;
+            }
+            out.push(c);
+        }
+        return Some(Node::Str(out));
+    }
+    if rendered.contains('\n') {
+        return None;
+    }
+    match yaml::parse(&format!("v: {rendered}\n"), DOC_NAME).ok()? {
+        Node::Map(mut m) if m.len() == 1 => match m.shift_remove("v")? {
+            Node::Map(_) | Node::Seq(_) => None,
+            scalar => Some(scalar),
+        },
+        _ => None,
+    }
+}
+
+/// Which strings of a top-level section [`render_section`] renders.
+fn part(key: &str, eval: Eval) -> Part {
+    match key {
+        "secrets" => Part::Secrets,
+        "vars" if eval != Eval::All => Part::NamingVars,
+        _ => Part::Whole,
+    }
+}
+
+/// See [`part`].
+#[derive(Clone, Copy)]
+enum Part {
+    /// Every string.
+    Whole,
+    /// Only the naming vars ([`NAMING_VARS`]).
+    NamingVars,
+    /// All but the coordinate templates (`providers`, `vars.*.reference`).
+    Secrets,
+}
+
+/// The templated strings of the sections `keys` of `section` that [`render_section`] renders
+/// for `eval`, in document order; `None` when a key holds a template or a tag a templated value
+/// (both left to the whole document).
+fn for_each_value<'a>(
+    section: &'a Map,
+    keys: &[String],
+    eval: Eval,
+    r: &Renderer,
+    out: &mut Vec<&'a str>,
+) -> Option<()> {
+    for k in keys {
+        if r.has_template(k) {
+            return None;
+        }
+        let Some(v) = section.get(k) else { continue };
+        match (part(k, eval), v) {
+            (Part::NamingVars, Node::Map(vars)) => {
+                for (name, v) in vars {
+                    if NAMING_VARS.contains(&name.as_str()) {
+                        templated_strings(v, r, out)?;
+                    }
+                }
+            }
+            (Part::Secrets, Node::Map(secrets)) => {
+                for (k, v) in secrets {
+                    if r.has_template(k) {
+                        return None;
+                    }
+                    match (k.as_str(), v) {
+                        ("providers", _) => {}
+                        ("vars", Node::Map(vars)) => {
+                            for (name, decl) in vars {
+                                if r.has_template(name) {
+                                    return None;
+                                }
+                                match decl {
+                                    Node::Map(d) => {
+                                        for (f, v) in d {
+                                            if r.has_template(f) {
+                                                return None;
+                                            }
+                                            if f != "reference" {
+                                                templated_strings(v, r, out)?;
+                                            }
+                                        }
+                                    }
+                                    other => templated_strings(other, r, out)?,
+                                }
+                            }
+                        }
+                        (_, v) => templated_strings(v, r, out)?,
+                    }
+                }
+            }
+            (_, v) => templated_strings(v, r, out)?,
+        }
+    }
+    Some(())
+}
+
+/// Calls `f` on the templated strings [`for_each_value`] finds, in the same order.
+fn for_each_value_mut(
+    section: &mut Map,
+    keys: &[String],
+    eval: Eval,
+    r: &Renderer,
+    f: &mut dyn FnMut(&mut Node),
+) {
+    for k in keys {
+        let Some(v) = section.get_mut(k) else {
+            continue;
+        };
+        match (part(k, eval), v) {
+            (Part::NamingVars, Node::Map(vars)) => {
+                for (name, v) in vars.iter_mut() {
+                    if NAMING_VARS.contains(&name.as_str()) {
+                        templated_strings_mut(v, r, f);
+                    }
+                }
+            }
+            (Part::Secrets, Node::Map(secrets)) => {
+                for (k, v) in secrets.iter_mut() {
+                    match (k.as_str(), v) {
+                        ("providers", _) => {}
+                        ("vars", Node::Map(vars)) => {
+                            for decl in vars.values_mut() {
+                                match decl {
+                                    Node::Map(d) => {
+                                        for (field, v) in d.iter_mut() {
+                                            if field != "reference" {
+                                                templated_strings_mut(v, r, f);
+                                            }
+                                        }
+                                    }
+                                    other => templated_strings_mut(other, r, f),
+                                }
+                            }
+                        }
+                        (_, v) => templated_strings_mut(v, r, f),
+                    }
+                }
+            }
+            (_, v) => templated_strings_mut(v, r, f),
+        }
+    }
 }
 
 /// The templated strings under `n`, in document order; `None` when a key is templated.
@@ -294,23 +490,13 @@ fn templated_strings<'a>(n: &'a Node, r: &Renderer, out: &mut Vec<&'a str>) -> O
     Some(())
 }
 
-/// Replaces the templated strings under `doc` with `rendered`, in the order
-/// [`templated_strings`] found them.
-fn replace_templates(doc: &mut Map, r: &Renderer, rendered: &mut impl Iterator<Item = Node>) {
-    fn walk(n: &mut Node, r: &Renderer, rendered: &mut dyn Iterator<Item = Node>) {
-        match n {
-            Node::Str(s) if r.has_template(s) => {
-                if let Some(v) = rendered.next() {
-                    *n = v;
-                }
-            }
-            Node::Map(m) => m.values_mut().for_each(|v| walk(v, r, rendered)),
-            Node::Seq(s) => s.iter_mut().for_each(|v| walk(v, r, rendered)),
-            _ => {}
-        }
-    }
-    for v in doc.values_mut() {
-        walk(v, r, rendered);
+/// Calls `f` on the templated strings under `n`, in the order [`templated_strings`] finds them.
+fn templated_strings_mut(n: &mut Node, r: &Renderer, f: &mut dyn FnMut(&mut Node)) {
+    match n {
+        Node::Str(s) if r.has_template(s) => f(n),
+        Node::Map(m) => m.values_mut().for_each(|v| templated_strings_mut(v, r, f)),
+        Node::Seq(s) => s.iter_mut().for_each(|v| templated_strings_mut(v, r, f)),
+        _ => {}
     }
 }
 
@@ -318,31 +504,43 @@ fn replace_templates(doc: &mut Map, r: &Renderer, rendered: &mut impl Iterator<I
 /// default: `metadata.terraform_workspace`, else the stack name, suffixed with the instance name
 /// when `metadata.component` points elsewhere; `/` becomes `-`).
 pub fn context(section: &Map) -> Context {
-    if section.contains_key("workspace")
-        || section.get("component_type").and_then(Node::as_str) != Some("terraform")
+    context_of(section, None)
+}
+
+/// [`context`] with only the top-level `keys` (all when `None`): a template that reads only
+/// those cannot tell the difference, and converting the rest would cost the time of rendering.
+fn context_of(section: &Map, keys: Option<&BTreeSet<String>>) -> Context {
+    let wanted = |k: &str| keys.is_none_or(|keys| keys.contains(k));
+    let mut map: go::Map = section
+        .iter()
+        .filter(|(k, _)| wanted(k))
+        .map(|(k, v)| (k.clone(), Value::from(v)))
+        .collect();
+    if !section.contains_key("workspace")
+        && section.get("component_type").and_then(Node::as_str) == Some("terraform")
     {
-        return Context::from_map(section);
-    }
-    let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
-    let metadata = section.get("metadata");
-    let stack = text(section.get("atmos_stack")).unwrap_or_default();
-    let instance = text(section.get("atmos_component")).unwrap_or_default();
-    let workspace =
-        text(metadata.and_then(|m| m.get("terraform_workspace"))).unwrap_or_else(|| {
-            match text(metadata.and_then(|m| m.get("component"))) {
-                Some(c) if c != instance => format!("{stack}-{instance}"),
-                _ => stack.clone(),
+        let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
+        let metadata = section.get("metadata");
+        let stack = text(section.get("atmos_stack")).unwrap_or_default();
+        let instance = text(section.get("atmos_component")).unwrap_or_default();
+        if wanted("workspace") {
+            let workspace = text(metadata.and_then(|m| m.get("terraform_workspace")))
+                .unwrap_or_else(|| match text(metadata.and_then(|m| m.get("component"))) {
+                    Some(c) if c != instance => format!("{stack}-{instance}"),
+                    _ => stack.clone(),
+                });
+            map.insert(
+                "workspace".to_owned(),
+                Value::from(workspace.replace('/', "-")),
+            );
+        }
+        if wanted("spacelift_stack") || wanted("atlantis_project") {
+            for (key, value) in integration_names(section, &stack, &instance) {
+                map.insert(key.to_owned(), Value::from(value));
             }
-        });
-    let mut with = section.clone();
-    with.insert(
-        "workspace".to_owned(),
-        Node::Str(workspace.replace('/', "-")),
-    );
-    for (key, value) in integration_names(section, &stack, &instance) {
-        with.insert(key.to_owned(), Node::Str(value));
+        }
     }
-    Context::from_map(&with)
+    Context::from_value(Value::from(map))
 }
 
 /// The top-level keys of `section` that [`render_section`] writes out for `eval`: the sections
@@ -584,61 +782,198 @@ pub fn emit(map: &Map) -> String {
     yaml::map_to_yaml_as(map, yaml::Quoting::Template)
 }
 
-/// A string as the scalar [`emit`] writes for it.
-fn scalar(s: &str) -> String {
-    yaml::quote_str(s, yaml::Quoting::Template)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Rendering value by value gives what rendering the whole document gives, and is refused
-    /// where it could not.
-    #[test]
-    fn values_render_as_the_whole_document_does() {
-        let renderer = Renderer::new(crate::template::Settings::default(), |_| {});
-        let Node::Map(ctx) = yaml::parse(
-            "vars: {stage: prod, n: 3, on: true, q: \"it's\"}\natmos_component: api\n",
-            "ctx",
-        )
-        .expect("ctx") else {
-            panic!("map")
-        };
-        let ctx = Context::from_map(&ctx);
-        let text = "a: '{{ .vars.stage }}-{{ .atmos_component }}'\nb: '{{ .vars.n }}'\n\
-                    c: x{{ .vars.on }}\nd: ['{{ .vars.n }}', plain, '{{ .vars.on }}']\n\
-                    e: {f: '{{ printf \"%s/%d\" .vars.stage 7 | upper }}', g: 5}\n\
-                    h: '{{ if eq .vars.stage \"prod\" }}large{{ else }}small{{ end }}'\n";
-        let Node::Map(doc) = yaml::parse(text, "doc").expect("doc") else {
-            panic!("map")
-        };
-        let whole = yaml::parse(
-            &renderer
-                .execute(DOC_NAME, &emit(&doc), &ctx)
-                .expect("whole"),
-            "whole",
-        )
-        .expect("reparse");
-        let values = render_values(&doc, &renderer, &ctx).expect("per value");
-        let mut per_value = doc.clone();
-        replace_templates(&mut per_value, &renderer, &mut values.into_iter());
-        assert_eq!(Node::Map(per_value), whole);
+    /// A component section for the tests: the context is the section itself, as in a stack.
+    const BASE: &str = "component_type: terraform\natmos_stack: plat-prod\natmos_component: api\n\
+        metadata: {component: api-base}\nsettings: {tags: {team: platform, cost: shared}}\n\
+        vars: {stage: prod, tenant: plat, n: 3, on: true, q: \"it's\", list: [a, b], \
+        block: \"a\\n  b: 1\", empty: ''}\n";
 
-        for refused in [
-            "a: '{{ define \"x\" }}y{{ end }}'\nb: '{{ template \"x\" }}'\n",
-            "a: '{{ $x := 1 }}'\nb: '{{ $x }}'\n",
-            "a: 'x {{- .vars.stage }}'\n",
-            "'{{ .vars.stage }}': 1\n",
-            "a: '{{ .vars.q }}'\n",
-            "a: '{{ .vars.missing.deeper }}'\n",
-            "a: !secret '{{ .vars.stage }}'\n",
-        ] {
-            let Node::Map(doc) = yaml::parse(refused, "doc").expect("doc") else {
-                panic!("map")
-            };
-            assert!(render_values(&doc, &renderer, &ctx).is_none(), "{refused}");
+    fn section(text: &str) -> Map {
+        let text = format!("{BASE}{text}");
+        match yaml::parse(&text, "t").expect("yaml") {
+            Node::Map(m) => m,
+            other => panic!("not a map: {other:?}"),
         }
+    }
+
+    /// Renders `text` (top-level keys added to [`BASE`]) both ways for `eval`: value by value
+    /// (`None` when that path refuses) and as the whole document.
+    fn both(text: &str, eval: Eval) -> (Option<Map>, Result<Map, StackError>) {
+        let r = Renderer::new(crate::template::Settings::default(), |_| {});
+        let section = section(text);
+        let keys: Vec<String> = templated_sections(&section, eval, &r)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let per_value = render_values(&section, &keys, eval, &r).map(|values| {
+            let mut out = section.clone();
+            let mut values = values.into_iter();
+            for_each_value_mut(&mut out, &keys, eval, &r, &mut |n| {
+                if let Some(v) = values.next() {
+                    *n = v;
+                }
+            });
+            assert!(values.next().is_none(), "every value put back");
+            out
+        });
+        let mut whole = section.clone();
+        let origin = |p: &str| format!("t.yaml `{p}`");
+        let doc = render_document(&mut whole, &keys, &r, eval, &context(&section), &origin)
+            .map(|()| whole);
+        (per_value, doc)
+    }
+
+    /// Both paths agree, the per-value one was taken; returns `key` of the result.
+    fn same(text: &str, key: &str) -> Node {
+        let (per_value, whole) = both(text, Eval::All);
+        let whole = whole.unwrap_or_else(|e| panic!("{text}: {e}"));
+        let per_value = per_value.unwrap_or_else(|| panic!("per value refused: {text}"));
+        assert_eq!(emit(&per_value), emit(&whole), "{text}");
+        whole.get(key).cloned().expect("key")
+    }
+
+    /// The per-value path refuses; returns the whole document's result.
+    fn refused(text: &str) -> Result<Map, StackError> {
+        let (per_value, whole) = both(text, Eval::All);
+        assert!(per_value.is_none(), "per value taken: {text}");
+        whole
+    }
+
+    fn yaml_node(text: &str) -> Node {
+        yaml::parse(text, "want").expect("want")
+    }
+
+    #[test]
+    fn independent_values_render_alone_as_in_the_document() {
+        // The benchmark's values: fields, printf, sprig pipes, a range with variables, an if.
+        let out = same(
+            "x:\n  name: '{{ .atmos_component }}-{{ .vars.stage }}'\n  \
+             label: '{{ printf \"%s/%s\" .atmos_stack .atmos_component | upper }}'\n  \
+             region: '{{ .vars.empty | default \"us-east-1\" }}'\n  \
+             tags: '{{ range $k, $v := .settings.tags }}{{ $k }}={{ $v }},{{ end }}'\n  \
+             size: '{{ if eq .vars.stage \"prod\" }}large{{ else }}small{{ end }}'\n  \
+             ws: '{{ .workspace }}'\n",
+            "x",
+        );
+        assert_eq!(
+            out,
+            yaml_node(
+                "{name: api-prod, label: PLAT-PROD/API, region: us-east-1, \
+                 tags: 'cost=shared,team=platform,', size: large, ws: plat-prod-api}"
+            )
+        );
+        // Variables declared and used inside one value, the same name in two values.
+        let out = same(
+            "x:\n  a: '{{ $s := .vars.stage }}{{ $s | upper }}'\n  \
+             b: '{{ $s := \"other\" }}{{ $s }}{{ range $i, $e := .vars.list }}{{ $s = $e }}{{ end }}{{ $s }}'\n",
+            "x",
+        );
+        assert_eq!(out, yaml_node("{a: PROD, b: otherb}"));
+        // `$` at the top and inside range/with.
+        let out = same(
+            "x: ['{{ $.vars.stage }}', '{{ range .vars.list }}{{ $.atmos_component }}.{{ . }} {{ end }}', \
+             '{{ with .vars }}{{ .tenant }}{{ $.atmos_stack }}{{ end }}']\n",
+            "x",
+        );
+        assert_eq!(out, yaml_node("[prod, 'api.a api.b ', platplat-prod]"));
+        // A define used in its own value; a block.
+        let out = same(
+            "x:\n  a: '{{ define \"n\" }}<{{ . }}>{{ end }}{{ template \"n\" .vars.stage }}'\n  \
+             b: '{{ block \"m\" .vars }}[{{ .tenant }}]{{ end }}'\n  c: '{{ .vars.n }}'\n",
+            "x",
+        );
+        assert_eq!(out, yaml_node("{a: <prod>, b: '[plat]', c: '3'}"));
+        // Trim markers inside a scalar.
+        let out = same(
+            "x:\n  a: 'x {{- .vars.stage -}} y'\n  b: x {{- .vars.stage -}} y\n  c: '  {{- .vars.tenant }}'\n",
+            "x",
+        );
+        assert_eq!(out, yaml_node("{a: xprody, b: xprody, c: plat}"));
+        // Plain scalars read as YAML reads them: numbers and bools, comments.
+        let out = same(
+            "x:\n  a: 1{{ .vars.n }}\n  b: t{{ \"rue\" }}\n  c: x{{ .vars.on }}\n  d: a{{ \" \" }}#c\n",
+            "x",
+        );
+        assert_eq!(out, yaml_node("{a: 13, b: true, c: xtrue, d: a}"));
+        // Quotes: a `'` in an action's string is doubled in the scalar, read back as one.
+        let out = same("x: '{{ \"a''b\" }}{{ .vars.q | len }}'\n", "x");
+        assert_eq!(out, Node::Str("a'b4".to_owned()));
+        // Reading the whole context gives the whole context, not the keys others read.
+        let whole = same(
+            "x: '{{ len . }}'\ny: '{{ range $k, $v := $ }}{{ $k }},{{ end }}'\n",
+            "x",
+        );
+        let keys = section("x: 1\ny: 1\n").len() + 1; // + workspace
+        assert_eq!(whole, Node::Str(keys.to_string()));
+    }
+
+    #[test]
+    fn dependent_values_take_the_whole_document() {
+        // A define in one value used in another.
+        let out = refused("x:\n  a: '{{ define \"d\" }}D{{ .vars.stage }}{{ end }}'\n  b: '{{ template \"d\" . }}'\n")
+            .expect("renders");
+        assert_eq!(out["x"], yaml_node("{a: '', b: Dprod}"));
+        // A top-level variable of one value used by a later one.
+        let out =
+            refused("x:\n  a: '{{ $v := .vars.tenant }}'\n  b: '{{ $v }}!'\n").expect("renders");
+        assert_eq!(out["x"], yaml_node("{a: '', b: plat!}"));
+        // The same name defined in two values is Go's parse error.
+        let e = refused(
+            "x:\n  a: '{{ define \"d\" }}1{{ end }}'\n  b: '{{ define \"d\" }}2{{ end }}'\n",
+        )
+        .expect_err("multiple definition");
+        assert!(
+            e.to_string().contains("multiple definition of template"),
+            "{e}"
+        );
+        // A value that renders to several lines: YAML folds the single-quoted scalar.
+        let out = refused("x: '{{ .vars.block }}'\n").expect("renders");
+        assert_eq!(out["x"], Node::Str("a b: 1".to_owned()));
+        // A multi-line value is a literal block.
+        let out = refused("x: \"line {{ .vars.stage }}\\ntwo\\n\"\n").expect("renders");
+        assert_eq!(out["x"], Node::Str("line prod\ntwo\n".to_owned()));
+        // A trim marker at the edge of a plain scalar eats the document's line break.
+        let _ = refused("x:\n  a: x {{ .vars.stage -}}\n  b: y\n");
+        // A lone quote in the output ends the quoted scalar: both fail.
+        assert!(refused("x: '{{ .vars.q }}'\n").is_err());
+        // A `'` char constant is doubled in the scalar, which Go does not parse.
+        assert!(refused("x: '{{ printf \"%c\" ''a'' }}'\n").is_err());
+        // Templated keys, tagged values, errors.
+        assert!(refused("x: {'{{ .vars.stage }}': 1}\n").is_ok());
+        assert!(refused("x: !secret '{{ .vars.stage }}'\n").is_ok());
+        let e = refused("x: {a: ok, b: '{{ .vars.missing.deeper }}'}\n").expect_err("missing");
+        assert!(e.to_string().contains("t.yaml `x.b`"), "{e}");
+    }
+
+    #[test]
+    fn secret_commands_render_the_same_parts_both_ways() {
+        let text = "secrets:\n  providers: {p: {spec: {file: 'secrets/{{ .stack }}.yaml'}}}\n  \
+                    vars:\n    TOKEN: {store: '{{ .vars.tenant }}-store', reference: '/{{ .stack }}/token'}\n\
+                    other: '{{ .vars.nope }}'\n";
+        let (per_value, whole) = both(text, Eval::Secrets);
+        let whole = whole.expect("whole");
+        let per_value = per_value.expect("per value");
+        // (The whole document takes the coordinate templates out and puts them back last.)
+        assert_eq!(per_value, whole);
+        let secrets = &per_value["secrets"];
+        assert_eq!(
+            secrets
+                .get("vars")
+                .and_then(|v| v.get("TOKEN"))
+                .cloned()
+                .expect("TOKEN"),
+            yaml_node("{store: plat-store, reference: '/{{ .stack }}/token'}")
+        );
+        assert_eq!(
+            secrets.get("providers").cloned().expect("providers"),
+            yaml_node("{p: {spec: {file: 'secrets/{{ .stack }}.yaml'}}}")
+        );
+        // `other` is not read by secret commands: left as written.
+        assert_eq!(per_value["other"], Node::Str("{{ .vars.nope }}".to_owned()));
     }
 
     #[test]

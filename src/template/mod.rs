@@ -9,7 +9,7 @@
 pub mod go;
 mod render;
 
-pub use render::{Renderer, Settings, TemplateError, has_template, render};
+pub use render::{Fragment, Renderer, Settings, TemplateError, has_template, render};
 
 /// The values a template can name (`{{ .atmos_stack }}`, `{{ .vars.stage }}`, …): one map.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,11 @@ impl Context {
                 .map(|(k, v)| (k.clone(), go::Value::from(v)))
                 .collect::<go::Map>(),
         ))
+    }
+
+    /// A template value (usually a map) as the context.
+    pub fn from_value(value: go::Value) -> Self {
+        Self(value)
     }
 
     /// A JSON object as the context.

@@ -1,14 +1,16 @@
 //! Owns running the Go engine the way atmos does: which functions are registered (Go's builtins,
 //! gomplate's namespaces and sprig's hermetic set, each switchable as atmos'
 //! `templates.settings.{gomplate,sprig}.enabled`), the action delimiters and `missingkey=error`
-//! (atmos' `ProcessTmpl` default), plus the one-shot [`render`] used for coordinate templates
-//! (SOPS `spec.file`, secret `reference`, `stacks.name_template`).
+//! (atmos' `ProcessTmpl` default), the parsed templates and [`Fragment`]s it keeps by text, plus
+//! the one-shot [`render`] used for coordinate templates (SOPS `spec.file`, secret `reference`,
+//! `stacks.name_template`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Context;
-use super::go::{self, Funcs, MissingKey, Template};
+use super::go::{self, Funcs, MissingKey, Scope, Template};
+use crate::yaml;
 
 /// A template that could not be parsed or executed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,14 +77,36 @@ impl Default for Settings {
 pub struct Renderer {
     funcs: Arc<Funcs>,
     settings: Settings,
-    parsed: Arc<Mutex<ParsedCache>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
-/// Parsed templates by (name, text).
-type ParsedCache = HashMap<(String, String), Arc<Template>>;
+/// Parsed templates and fragments, by name then text (two levels, so a lookup allocates
+/// nothing).
+#[derive(Debug, Default)]
+struct Cache {
+    parsed: HashMap<String, HashMap<String, Arc<Template>>>,
+    parsed_len: usize,
+    fragments: HashMap<String, HashMap<String, Arc<Fragment>>>,
+    fragments_len: usize,
+}
 
-/// Parsed templates a renderer keeps at most (later ones are parsed on each use).
-const PARSED_CACHE: usize = 8192;
+/// Entries each cache of a renderer keeps at most (later ones are parsed on each use).
+const CACHE_ENTRIES: usize = 8192;
+
+/// A one-line string value of a YAML document that atmos renders as one template, prepared to be
+/// rendered on its own: the scalar as the document writes it, parsed once (the renderer keeps it
+/// by text), with its [`Scope`]. (A value with a line break is written as a literal block, whose
+/// text depends on its indentation: not a fragment.)
+#[derive(Debug)]
+pub struct Fragment {
+    /// The scalar as the document writes it ([`yaml::Quoting::Template`]).
+    pub scalar: String,
+    /// The scalar parsed as a template, or Go's parse error.
+    pub parsed: Result<Template, go::Error>,
+    /// What the parsed scalar shares with the rest of the document and reads of the context
+    /// (the default when it did not parse).
+    pub scope: Scope,
+}
 
 impl Renderer {
     /// The functions `settings` enables, then `extra` (the caller's, such as `atmos.Component`),
@@ -101,7 +125,7 @@ impl Renderer {
         Self {
             funcs: Arc::new(funcs),
             settings,
-            parsed: Arc::default(),
+            cache: Arc::default(),
         }
     }
 
@@ -145,19 +169,57 @@ impl Renderer {
     /// `text` parsed as the template `name`, from the cache when it was parsed before. Parse
     /// errors are not cached.
     fn parsed(&self, name: &str, text: &str) -> Result<Arc<Template>, go::Error> {
-        let key = (name.to_owned(), text.to_owned());
-        if let Some(t) = self.parsed.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.parsed
+                .get(name)
+                .and_then(|by_text| by_text.get(text))
+                .cloned()
+        });
+        if let Some(t) = cached {
             return Ok(t);
         }
         let mut t = self.template(name);
         t.parse(text)?;
         let t = Arc::new(t);
-        if let Ok(mut cache) = self.parsed.lock()
-            && cache.len() < PARSED_CACHE
+        if let Ok(mut cache) = self.cache.lock()
+            && cache.parsed_len < CACHE_ENTRIES
         {
-            cache.insert(key, t.clone());
+            cache.parsed_len += 1;
+            let by_text = cache.parsed.entry(name.to_owned()).or_default();
+            by_text.insert(text.to_owned(), t.clone());
         }
         Ok(t)
+    }
+
+    /// The string `value` of a document named `name` (the name Go's messages give the whole
+    /// document) as a [`Fragment`], from the cache when it was prepared before.
+    pub fn fragment(&self, name: &str, value: &str) -> Arc<Fragment> {
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.fragments
+                .get(name)
+                .and_then(|by_text| by_text.get(value))
+                .cloned()
+        });
+        if let Some(f) = cached {
+            return f;
+        }
+        let scalar = yaml::quote_str(value, yaml::Quoting::Template);
+        let mut t = self.template(name);
+        let parsed = t.parse(&scalar).map(|()| t);
+        let scope = parsed.as_ref().map(Template::scope).unwrap_or_default();
+        let f = Arc::new(Fragment {
+            scalar,
+            parsed,
+            scope,
+        });
+        if let Ok(mut cache) = self.cache.lock()
+            && cache.fragments_len < CACHE_ENTRIES
+        {
+            cache.fragments_len += 1;
+            let by_text = cache.fragments.entry(name.to_owned()).or_default();
+            by_text.insert(value.to_owned(), f.clone());
+        }
+        f
     }
 }
 

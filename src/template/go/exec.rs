@@ -120,6 +120,11 @@ impl Template {
         Ok(())
     }
 
+    /// Every tree of the set (the main template and each `define`/`block`), by name.
+    pub(super) fn trees(&self) -> impl Iterator<Item = (&str, &Tree)> {
+        self.trees.iter().map(|(n, t)| (n.as_str(), t.as_ref()))
+    }
+
     /// Whether a template of that name is defined.
     pub fn has(&self, name: &str) -> bool {
         self.trees.contains_key(name)

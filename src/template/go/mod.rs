@@ -1,6 +1,7 @@
 //! A faithful Go `text/template` engine: lexer and parser ([`parse`]), executor ([`exec`]),
 //! Go's `fmt` verbs ([`fmt`]), the predefined functions and the function registry ([`funcs`]),
-//! and the sprig/gomplate functions atmos enables ([`sprig`]), over a JSON-like [`Value`].
+//! the sprig/gomplate functions atmos enables ([`sprig`]), over a JSON-like [`Value`], and the
+//! scope analysis of a parsed template ([`scope`]: what it shares with a document around it).
 //!
 //! The engine is a pure primitive: it knows nothing about stacks or components. Callers build a
 //! [`Funcs`] (usually [`Funcs::standard`] plus their own functions such as `atmos.Component`),
@@ -22,6 +23,7 @@ pub mod exec;
 pub mod fmt;
 pub mod funcs;
 pub mod parse;
+pub mod scope;
 pub mod sprig;
 pub mod value;
 
@@ -30,6 +32,7 @@ mod conformance_tests;
 
 pub use exec::{Error, MissingKey, Template};
 pub use funcs::{Func, FuncError, FuncResult, Funcs};
+pub use scope::Scope;
 pub use value::{Map, Value};
 
 use std::sync::Arc;
