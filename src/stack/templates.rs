@@ -281,7 +281,7 @@ fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Op
         }
         fragments.push(f);
     }
-    let mut data_keys = Some(BTreeSet::new());
+    let mut data_keys: Option<BTreeSet<&str>> = Some(BTreeSet::new());
     for (i, f) in fragments.iter().enumerate() {
         let others = fragments
             .iter()
@@ -293,7 +293,7 @@ fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Op
         }
         data_keys = match (data_keys, &f.scope.data_keys) {
             (Some(mut all), Some(own)) => {
-                all.extend(own.iter().cloned());
+                all.extend(own.iter().map(String::as_str));
                 Some(all)
             }
             _ => None,
@@ -509,7 +509,7 @@ pub fn context(section: &Map) -> Context {
 
 /// [`context`] with only the top-level `keys` (all when `None`): a template that reads only
 /// those cannot tell the difference, and converting the rest would cost the time of rendering.
-fn context_of(section: &Map, keys: Option<&BTreeSet<String>>) -> Context {
+fn context_of(section: &Map, keys: Option<&BTreeSet<&str>>) -> Context {
     let wanted = |k: &str| keys.is_none_or(|keys| keys.contains(k));
     let mut map: go::Map = section
         .iter()
