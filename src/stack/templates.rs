@@ -2,7 +2,9 @@
 //! written out as one YAML document, rendered once by the Go engine ([`crate::template`]) with the
 //! section itself as the context, and read back — so a `define` in one value is visible in the
 //! others, and results are what YAML makes of the rendered text (strings, unless a plain scalar
-//! reads as a number or bool, as in atmos).
+//! reads as a number or bool, as in atmos). When a scope analysis of the values shows that none
+//! can affect another or the text around it, each value is rendered alone over the part of the
+//! section it reads, with the same result and without writing or re-reading the document.
 //!
 //! What is rendered depends on the [`Eval`] mode: `describe` renders everything; the secret
 //! commands render only the sections they read (`secrets`, `metadata`, `auth` and the vars that
@@ -13,11 +15,12 @@
 //! Errors name the manifest, the component and the section path of the failing value.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{Stack, StackError};
 use crate::config::CliConfig;
+use crate::template::go::scope::Need;
 use crate::template::go::{self, FuncError, Funcs, Value};
 use crate::template::{Context, Renderer, TemplateError};
 use crate::yaml::{self, Map, Node};
@@ -249,59 +252,24 @@ fn merge_rendered(section: &mut Map, parsed: Map, written: &[String], eval: Eval
 }
 
 /// Renders each templated value of the sections `keys` of `section` on its own (in the order
-/// [`for_each_value`] visits them) when that gives what rendering the whole document gives:
-///
-/// - default delimiters, no template in a key or under a YAML tag (a tag applies to the re-read
-///   text), no value with a line break (written as a block whose text depends on its
-///   indentation);
-/// - every value parses alone (so it declares every variable it uses: see
-///   [`crate::template::go::scope`]), calls only templates it defines itself, defines no name
-///   another value defines, and has no trim marker at an edge of its scalar (it would trim the
-///   document's text around it);
-/// - every value renders without error to text that reads back as one scalar.
-///
-/// Otherwise `None`: the caller renders the whole document, which also gives Go's exact error.
-/// Each value is parsed and analysed once per process ([`Renderer::fragment`]), so a catalog
-/// value shared by hundreds of stacks costs one parse; the context holds only the top-level keys
-/// the values read.
+/// [`for_each_value`] visits them) when that gives what rendering the whole document gives: no
+/// template in a key or under a YAML tag (a tag applies to the re-read text), every value
+/// independent of the others ([`crate::template::Values::independent`]: one line, parses alone,
+/// no shared `define`, no trim marker at its edge), and every value renders without error to
+/// text that reads back as one scalar. Otherwise `None`: the caller renders the whole document,
+/// which also gives Go's exact error. The values are parsed and analysed once per process (the
+/// [`Renderer`] keeps them by text: a catalog component imported by hundreds of stacks costs one
+/// parse), and the context holds only the parts of the section they read.
 fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Option<Vec<Node>> {
-    if !r.default_delimiters() {
-        return None;
-    }
     let mut texts = Vec::new();
     for_each_value(section, keys, eval, r, &mut texts)?;
-    let mut fragments = Vec::with_capacity(texts.len());
-    for text in texts {
-        if text.contains('\n') {
-            return None;
-        }
-        let f = r.fragment(DOC_NAME, text);
-        if f.parsed.is_err() || f.scalar.starts_with("{{-") || f.scalar.ends_with("-}}") {
-            return None;
-        }
-        fragments.push(f);
+    let values = r.values(DOC_NAME, &texts);
+    if !values.independent {
+        return None;
     }
-    let mut data_keys: Option<BTreeSet<&str>> = Some(BTreeSet::new());
-    for (i, f) in fragments.iter().enumerate() {
-        let others = fragments
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, o)| &o.scope);
-        if !f.scope.independent(DOC_NAME, others) {
-            return None;
-        }
-        data_keys = match (data_keys, &f.scope.data_keys) {
-            (Some(mut all), Some(own)) => {
-                all.extend(own.iter().map(String::as_str));
-                Some(all)
-            }
-            _ => None,
-        };
-    }
-    let ctx = context_of(section, data_keys.as_ref());
-    let mut out = Vec::with_capacity(fragments.len());
-    for f in &fragments {
+    let ctx = context_of(section, &values.data);
+    let mut out = Vec::with_capacity(values.fragments.len());
+    for f in &values.fragments {
         let rendered = f.parsed.as_ref().ok()?.execute(ctx.value()).ok()?;
         out.push(read_scalar(&rendered)?);
     }
@@ -504,18 +472,24 @@ fn templated_strings_mut(n: &mut Node, r: &Renderer, f: &mut dyn FnMut(&mut Node
 /// default: `metadata.terraform_workspace`, else the stack name, suffixed with the instance name
 /// when `metadata.component` points elsewhere; `/` becomes `-`).
 pub fn context(section: &Map) -> Context {
-    context_of(section, None)
+    context_of(section, &Need::whole())
 }
 
-/// [`context`] with only the top-level `keys` (all when `None`): a template that reads only
-/// those cannot tell the difference, and converting the rest would cost the time of rendering.
-fn context_of(section: &Map, keys: Option<&BTreeSet<&str>>) -> Context {
-    let wanted = |k: &str| keys.is_none_or(|keys| keys.contains(k));
-    let mut map: go::Map = section
-        .iter()
-        .filter(|(k, _)| wanted(k))
-        .map(|(k, v)| (k.clone(), Value::from(v)))
-        .collect();
+/// [`context`] cut to what `need` reads: a template that reads no more cannot tell the
+/// difference ([`Need::pick`]), and converting the rest would cost more than rendering.
+fn context_of(section: &Map, need: &Need) -> Context {
+    let wanted = |k: &str| need.wants(k);
+    let mut map: go::Map = if need.whole {
+        section
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v)))
+            .collect()
+    } else {
+        need.fields
+            .iter()
+            .filter_map(|(k, n)| section.get(k).map(|v| (k.clone(), n.pick(v))))
+            .collect()
+    };
     if !section.contains_key("workspace")
         && section.get("component_type").and_then(Node::as_str) == Some("terraform")
     {
@@ -902,6 +876,21 @@ mod tests {
         // Quotes: a `'` in an action's string is doubled in the scalar, read back as one.
         let out = same("x: '{{ \"a''b\" }}{{ .vars.q | len }}'\n", "x");
         assert_eq!(out, Node::Str("a'b4".to_owned()));
+        // A map read whole beside one of its keys; a key read through a string.
+        let out = same(
+            "x: ['{{ len .vars }}', '{{ .vars.stage }}', '{{ .settings.tags }}', '{{ .metadata }}']\n",
+            "x",
+        );
+        let vars = section("").get("vars").and_then(Node::as_map).map(Map::len);
+        assert_eq!(
+            out,
+            Node::Seq(vec![
+                Node::Str(vars.expect("vars").to_string()),
+                Node::Str("prod".into()),
+                Node::Str("map[cost:shared team:platform]".into()),
+                Node::Str("map[component:api-base]".into()),
+            ])
+        );
         // Reading the whole context gives the whole context, not the keys others read.
         let whole = same(
             "x: '{{ len . }}'\ny: '{{ range $k, $v := $ }}{{ $k }},{{ end }}'\n",

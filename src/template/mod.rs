@@ -9,7 +9,7 @@
 pub mod go;
 mod render;
 
-pub use render::{Fragment, Renderer, Settings, TemplateError, has_template, render};
+pub use render::{Fragment, Renderer, Settings, TemplateError, Values, has_template, render};
 
 /// The values a template can name (`{{ .atmos_stack }}`, `{{ .vars.stage }}`, …): one map.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Context;
+use super::go::scope::Need;
 use super::go::{self, Funcs, MissingKey, Scope, Template};
 use crate::yaml;
 
@@ -78,6 +79,7 @@ pub struct Renderer {
     funcs: Arc<Funcs>,
     settings: Settings,
     cache: Arc<Mutex<Cache>>,
+    hasher: std::hash::RandomState,
 }
 
 /// Parsed templates and fragments, by name then text (two levels, so a lookup allocates
@@ -88,6 +90,27 @@ struct Cache {
     parsed_len: usize,
     fragments: HashMap<String, HashMap<String, Arc<Fragment>>>,
     fragments_len: usize,
+    /// [`Values`] by a hash of the document name and the texts (checked on use).
+    values: HashMap<u64, Vec<Arc<Values>>>,
+    values_len: usize,
+}
+
+/// The templated values of one document that atmos renders as one template, prepared together
+/// ([`Renderer::values`]): whether each can be rendered alone, and what of the context they read.
+#[derive(Debug)]
+pub struct Values {
+    /// The document's name.
+    pub name: String,
+    /// Each value's fragment, in the order given.
+    pub fragments: Vec<Arc<Fragment>>,
+    /// Whether each value, rendered alone over a context cut to [`Values::data`], gives the text
+    /// it gives inside the document: default delimiters; every value is one line, parses alone
+    /// (so it declares every variable it uses), calls only templates it defines itself, defines
+    /// no name another value defines ([`Scope::independent`]), and has no trim marker at an edge
+    /// of its scalar (which would trim the document's text around it).
+    pub independent: bool,
+    /// What of the context the values read, together.
+    pub data: Need,
 }
 
 /// Entries each cache of a renderer keeps at most (later ones are parsed on each use).
@@ -99,6 +122,8 @@ const CACHE_ENTRIES: usize = 8192;
 /// text depends on its indentation: not a fragment.)
 #[derive(Debug)]
 pub struct Fragment {
+    /// The value.
+    pub text: String,
     /// The scalar as the document writes it ([`yaml::Quoting::Template`]).
     pub scalar: String,
     /// The scalar parsed as a template, or Go's parse error.
@@ -126,6 +151,7 @@ impl Renderer {
             funcs: Arc::new(funcs),
             settings,
             cache: Arc::default(),
+            hasher: std::hash::RandomState::new(),
         }
     }
 
@@ -191,9 +217,65 @@ impl Renderer {
         Ok(t)
     }
 
-    /// The string `value` of a document named `name` (the name Go's messages give the whole
-    /// document) as a [`Fragment`], from the cache when it was prepared before.
-    pub fn fragment(&self, name: &str, value: &str) -> Arc<Fragment> {
+    /// The templated one-line string values `texts` of a document named `name` (the name Go's
+    /// messages give the whole document), prepared together ([`Values`]); from the cache when
+    /// the same values were prepared before (a catalog component imported by many stacks).
+    pub fn values(&self, name: &str, texts: &[&str]) -> Arc<Values> {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = self.hasher.build_hasher();
+        h.write(name.as_bytes());
+        for t in texts {
+            h.write_usize(t.len());
+            h.write(t.as_bytes());
+        }
+        let key = h.finish();
+        let same = |v: &Values| {
+            v.name == name
+                && v.fragments.len() == texts.len()
+                && v.fragments.iter().zip(texts).all(|(f, t)| f.text == *t)
+        };
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.values
+                .get(&key)
+                .and_then(|vs| vs.iter().find(|v| same(v)).cloned())
+        });
+        if let Some(v) = cached {
+            return v;
+        }
+        let fragments: Vec<Arc<Fragment>> = texts.iter().map(|t| self.fragment(name, t)).collect();
+        let mut independent = self.default_delimiters();
+        let mut data = Need::default();
+        for (i, f) in fragments.iter().enumerate() {
+            let others = fragments
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, o)| &o.scope);
+            independent &= !f.text.contains('\n')
+                && f.parsed.is_ok()
+                && !f.scalar.starts_with("{{-")
+                && !f.scalar.ends_with("-}}")
+                && f.scope.independent(name, others);
+            data.merge(&f.scope.data);
+        }
+        let v = Arc::new(Values {
+            name: name.to_owned(),
+            fragments,
+            independent,
+            data,
+        });
+        if let Ok(mut cache) = self.cache.lock()
+            && cache.values_len < CACHE_ENTRIES
+        {
+            cache.values_len += 1;
+            cache.values.entry(key).or_default().push(v.clone());
+        }
+        v
+    }
+
+    /// The string `value` of a document named `name` as a [`Fragment`], from the cache when it
+    /// was prepared before.
+    fn fragment(&self, name: &str, value: &str) -> Arc<Fragment> {
         let cached = self.cache.lock().ok().and_then(|c| {
             c.fragments
                 .get(name)
@@ -208,6 +290,7 @@ impl Renderer {
         let parsed = t.parse(&scalar).map(|()| t);
         let scope = parsed.as_ref().map(Template::scope).unwrap_or_default();
         let f = Arc::new(Fragment {
+            text: value.to_owned(),
             scalar,
             parsed,
             scope,

@@ -9,10 +9,11 @@
 //! (Go's parser rejects the others), and at run time a use finds the most recent declaration in
 //! scope — its own — whatever earlier text in the document declared. `$` is the data in both.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::exec::Template;
 use super::parse::{Arg, Command, ControlKind, Node, Pipe};
+use super::value::{Map, Value};
 
 /// What a parsed template shares with its document, and what of the data it reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,10 +22,76 @@ pub struct Scope {
     pub defines: BTreeSet<String>,
     /// Names its `{{template}}` calls (and `block`s) execute, in any of its trees.
     pub calls: BTreeSet<String>,
-    /// The top-level keys of the data it reads (`.x…` where `.` is the data, `$.x…`); `None`
-    /// when the data itself is passed on whole (a bare `.` or `$` as an argument, a variable, a
-    /// `with`/`range`/`template` pipeline), so any key may be read.
-    pub data_keys: Option<BTreeSet<String>>,
+    /// The part of the data it reads: the field chains `.a.b` (where `.` is the data) and
+    /// `$.a.b`, each needing the whole value at its end; the whole data when the data itself is
+    /// passed on (a bare `.` or `$` as an argument, a variable, a `with`/`range`/`template`
+    /// pipeline).
+    pub data: Need,
+}
+
+/// The part of a map-shaped value a template reads: the whole value, or some of its keys (each
+/// with what is read under it). A value cut to a [`Need`] ([`Need::pick`]) renders a template
+/// that needs no more exactly as the whole value does: a missing key is missing in both, and a
+/// field chain through a non-map meets the same non-map.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Need {
+    /// The whole value.
+    pub whole: bool,
+    /// Otherwise, these keys.
+    pub fields: BTreeMap<String, Need>,
+}
+
+impl Need {
+    /// Everything.
+    pub fn whole() -> Self {
+        Need {
+            whole: true,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the field chain `path` (its end needed whole).
+    pub fn add(&mut self, path: &[String]) {
+        if self.whole {
+            return;
+        }
+        match path.split_first() {
+            None => *self = Need::whole(),
+            Some((k, rest)) => self.fields.entry(k.clone()).or_default().add(rest),
+        }
+    }
+
+    /// Adds what `other` needs.
+    pub fn merge(&mut self, other: &Need) {
+        if self.whole {
+            return;
+        }
+        if other.whole {
+            *self = Need::whole();
+            return;
+        }
+        for (k, n) in &other.fields {
+            self.fields.entry(k.clone()).or_default().merge(n);
+        }
+    }
+
+    /// Whether the key `k` of the value is read.
+    pub fn wants(&self, k: &str) -> bool {
+        self.whole || self.fields.contains_key(k)
+    }
+
+    /// `node` as a template value, cut to what is needed (maps only keep the keys read).
+    pub fn pick(&self, node: &crate::yaml::Node) -> Value {
+        match node {
+            crate::yaml::Node::Map(m) if !self.whole => Value::from(
+                self.fields
+                    .iter()
+                    .filter_map(|(k, need)| m.get(k).map(|v| (k.clone(), need.pick(v))))
+                    .collect::<Map>(),
+            ),
+            other => Value::from(other),
+        }
+    }
 }
 
 impl Scope {
@@ -50,10 +117,7 @@ impl Template {
     /// The scope analysis of every tree of this template set (see [`Scope`]).
     pub fn scope(&self) -> Scope {
         let mut s = Walker {
-            scope: Scope {
-                data_keys: Some(BTreeSet::new()),
-                ..Scope::default()
-            },
+            scope: Scope::default(),
         };
         for (name, tree) in self.trees() {
             if name == self.name() {
@@ -114,21 +178,14 @@ impl Walker {
 
     fn arg(&mut self, a: &Arg, dot: bool, dollar: bool) {
         match a {
-            Arg::Field(_, fields) if dot => self.key(&fields[0]),
-            Arg::Dot(_) if dot => self.scope.data_keys = None,
-            Arg::Variable(_, idents) if dollar && idents[0] == "$" => match idents.get(1) {
-                Some(k) => self.key(k),
-                None => self.scope.data_keys = None,
-            },
+            Arg::Field(_, fields) if dot => self.scope.data.add(fields),
+            Arg::Dot(_) if dot => self.scope.data = Need::whole(),
+            Arg::Variable(_, idents) if dollar && idents[0] == "$" => {
+                self.scope.data.add(&idents[1..]);
+            }
             Arg::Pipe(_, p) => self.pipe(p, dot, dollar),
             Arg::Chain(_, inner, _) => self.arg(inner, dot, dollar),
             _ => {}
-        }
-    }
-
-    fn key(&mut self, k: &str) {
-        if let Some(keys) = &mut self.scope.data_keys {
-            keys.insert(k.to_owned());
         }
     }
 }
@@ -146,27 +203,50 @@ mod tests {
         t.scope()
     }
 
-    fn keys(s: &Scope) -> Option<Vec<&str>> {
-        s.data_keys
-            .as_ref()
-            .map(|k| k.iter().map(String::as_str).collect())
+    /// The field chains a scope needs (`None`: the whole data).
+    fn keys(s: &Scope) -> Option<Vec<String>> {
+        fn walk(n: &Need, prefix: &str, out: &mut Vec<String>) {
+            if n.whole {
+                out.push(prefix.to_owned());
+            }
+            for (k, sub) in &n.fields {
+                walk(sub, &format!("{prefix}.{k}"), out);
+            }
+        }
+        if s.data.whole {
+            return None;
+        }
+        let mut out = Vec::new();
+        walk(&s.data, "", &mut out);
+        Some(out)
     }
 
     #[test]
-    fn data_keys_are_the_top_level_fields_read_from_the_data() {
+    fn data_is_the_field_chains_read_from_the_data() {
         let s = scope(
             "{{ .vars.stage }}-{{ $.atmos_component | upper }}{{ if .x }}{{ .y.z }}{{ end }}",
         );
-        assert_eq!(keys(&s), Some(vec!["atmos_component", "vars", "x", "y"]));
+        assert_eq!(
+            keys(&s),
+            Some(vec![
+                ".atmos_component".into(),
+                ".vars.stage".into(),
+                ".x".into(),
+                ".y.z".into()
+            ])
+        );
         // Inside `range`/`with`, `.` is the element; `$` is still the data.
         let s = scope(
             "{{ range $k, $v := .settings.tags }}{{ $k }}={{ .name }}{{ $.vars.a }}{{ $v.q }}{{ end }}",
         );
-        assert_eq!(keys(&s), Some(vec!["settings", "vars"]));
+        assert_eq!(
+            keys(&s),
+            Some(vec![".settings.tags".into(), ".vars.a".into()])
+        );
         let s = scope("{{ with .vars }}{{ .stage }}{{ else }}{{ .other }}{{ end }}");
-        assert_eq!(keys(&s), Some(vec!["other", "vars"]));
-        let s = scope("{{ (index .vars \"a\").b }}{{ (.settings).c }}");
-        assert_eq!(keys(&s), Some(vec!["settings", "vars"]));
+        assert_eq!(keys(&s), Some(vec![".other".into(), ".vars".into()]));
+        let s = scope("{{ (index .vars \"a\").b }}{{ (.settings).c }}{{ .vars.x }}");
+        assert_eq!(keys(&s), Some(vec![".settings".into(), ".vars".into()]));
     }
 
     #[test]
@@ -179,11 +259,36 @@ mod tests {
             "{{ define \"x\" }}{{ .vars }}{{ end }}{{ template \"x\" . }}",
             "{{ range $.vars }}{{ end }}{{ . }}",
         ] {
-            assert_eq!(scope(t).data_keys, None, "{t}");
+            assert_eq!(keys(&scope(t)), None, "{t}");
         }
         // In a define `.`/`$` are the caller's argument, not the data.
         let s = scope("{{ define \"x\" }}{{ .a }}{{ $.b }}{{ end }}{{ template \"x\" .vars }}");
-        assert_eq!(keys(&s), Some(vec!["vars"]));
+        assert_eq!(keys(&s), Some(vec![".vars".into()]));
+    }
+
+    /// A value cut to what templates need renders them as the whole value does, errors included.
+    #[test]
+    fn the_cut_data_renders_as_the_whole() {
+        let node = crate::yaml::parse(
+            "vars: {stage: prod, n: 3, s: text, m: {a: 1, b: [x, y]}}\nsettings: {t: {k: v}}\nother: 1\n",
+            "t",
+        )
+        .expect("yaml");
+        let whole = Value::from(&node);
+        for t in [
+            "{{ .vars.stage }}{{ .vars.m }}{{ range $k, $v := .settings.t }}{{ $k }}{{ $v }}{{ end }}",
+            "{{ .vars.nope }}",
+            "{{ .vars.s.deeper }}",
+            "{{ .vars.m.b }}{{ len .vars.m }}{{ $.other }}",
+            "{{ .missing.x }}",
+            "{{ len . }}",
+        ] {
+            let mut tmpl = Template::new("doc", Arc::new(Funcs::standard()))
+                .missing_key(super::super::MissingKey::Error);
+            tmpl.parse(t).expect("parses");
+            let cut = tmpl.scope().data.pick(&node);
+            assert_eq!(tmpl.execute(&cut), tmpl.execute(&whole), "{t}");
+        }
     }
 
     #[test]
@@ -194,7 +299,7 @@ mod tests {
         assert!(own.independent("doc", []));
         let block = scope("{{ block \"b\" . }}{{ .vars }}{{ end }}");
         assert!(block.independent("doc", []));
-        assert_eq!(block.data_keys, None);
+        assert_eq!(keys(&block), None);
         let caller = scope("{{ template \"x\" }}");
         assert!(!caller.independent("doc", [&own]));
         // A second definition of `x` fails the whole document.
