@@ -267,10 +267,10 @@ fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Op
     if !values.independent {
         return None;
     }
-    let ctx = context_of(section, &values.data);
+    let ctx = context_of(section, &values.data, Some(r));
     let mut out = Vec::with_capacity(values.fragments.len());
     for f in &values.fragments {
-        let rendered = f.parsed.as_ref().ok()?.execute(ctx.value()).ok()?;
+        let rendered = f.execute(&ctx).ok()?;
         out.push(read_scalar(&rendered)?);
     }
     Some(out)
@@ -472,12 +472,12 @@ fn templated_strings_mut(n: &mut Node, r: &Renderer, f: &mut dyn FnMut(&mut Node
 /// default: `metadata.terraform_workspace`, else the stack name, suffixed with the instance name
 /// when `metadata.component` points elsewhere; `/` becomes `-`).
 pub fn context(section: &Map) -> Context {
-    context_of(section, &Need::whole())
+    context_of(section, &Need::whole(), None)
 }
 
 /// [`context`] cut to what `need` reads: a template that reads no more cannot tell the
 /// difference ([`Need::pick`]), and converting the rest would cost more than rendering.
-fn context_of(section: &Map, need: &Need) -> Context {
+fn context_of(section: &Map, need: &Need, parts: Option<&Renderer>) -> Context {
     let wanted = |k: &str| need.wants(k);
     let mut map: go::Map = if need.whole {
         section
@@ -487,7 +487,13 @@ fn context_of(section: &Map, need: &Need) -> Context {
     } else {
         need.fields
             .iter()
-            .filter_map(|(k, n)| section.get(k).map(|v| (k.clone(), n.pick(v))))
+            .filter_map(|(k, n)| {
+                let v = section.get(k)?;
+                Some((
+                    k.clone(),
+                    parts.map_or_else(|| n.pick(v), |r| r.context_part(k, n, v)),
+                ))
+            })
             .collect()
     };
     if !section.contains_key("workspace")
@@ -898,6 +904,50 @@ mod tests {
         );
         let keys = section("x: 1\ny: 1\n").len() + 1; // + workspace
         assert_eq!(whole, Node::Str(keys.to_string()));
+    }
+
+    /// One renderer over sections that differ only in what the values read: the converted
+    /// context parts and the outputs kept from the previous section are not reused wrongly.
+    #[test]
+    fn kept_context_parts_and_outputs_follow_the_section() {
+        let r = Renderer::new(crate::template::Settings::default(), |_| {});
+        let text = "x:\n  a: '{{ .vars.stage }}'\n  b: '{{ range $k, $v := .settings.tags }}{{ $k }}={{ $v }},{{ end }}'\n  \
+                    c: '{{ .atmos_component }}'\n";
+        let variants = [
+            ("stage: prod", "{team: platform, cost: shared}", "api"),
+            ("stage: dev", "{team: platform, cost: shared}", "api"),
+            ("stage: dev", "{cost: shared, team: platform}", "web"),
+            ("stage: dev", "{team: data, cost: shared}", "web"),
+            ("stage: prod", "{team: platform, cost: shared}", "api"),
+        ];
+        for (vars, tags, name) in variants {
+            let base = BASE
+                .replace("stage: prod", vars)
+                .replace("{team: platform, cost: shared}", tags)
+                .replace("atmos_component: api", &format!("atmos_component: {name}"));
+            let Node::Map(section) = yaml::parse(&format!("{base}{text}"), "t").expect("yaml")
+            else {
+                panic!("map")
+            };
+            let keys: Vec<String> = templated_sections(&section, Eval::All, &r)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let values = render_values(&section, &keys, Eval::All, &r).expect("per value");
+            let mut per_value = section.clone();
+            let mut values = values.into_iter();
+            for_each_value_mut(&mut per_value, &keys, Eval::All, &r, &mut |n| {
+                if let Some(v) = values.next() {
+                    *n = v;
+                }
+            });
+            let mut whole = section.clone();
+            render_document(&mut whole, &keys, &r, Eval::All, &context(&section), &|p| {
+                p.to_owned()
+            })
+            .expect("whole");
+            assert_eq!(emit(&per_value), emit(&whole), "{vars} {tags} {name}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Context;
-use super::go::scope::Need;
+use super::go::scope::{Need, same_value};
 use super::go::{self, Funcs, MissingKey, Scope, Template};
 use crate::yaml;
 
@@ -93,6 +93,9 @@ struct Cache {
     /// [`Values`] by a hash of the document name and the texts (checked on use).
     values: HashMap<u64, Vec<Arc<Values>>>,
     values_len: usize,
+    /// The last conversion of each top-level context key ([`Renderer::context_part`]): what was
+    /// read, the node cut to it, and the value.
+    parts: HashMap<String, (Need, yaml::Node, go::Value)>,
 }
 
 /// The templated values of one document that atmos renders as one template, prepared together
@@ -131,6 +134,48 @@ pub struct Fragment {
     /// What the parsed scalar shares with the rest of the document and reads of the context
     /// (the default when it did not parse).
     pub scope: Scope,
+    /// The top-level context values the last successful run read, and its output.
+    last: Mutex<Option<(Vec<Option<go::Value>>, String)>>,
+}
+
+impl Fragment {
+    /// Executes the parsed scalar over `ctx`. When the context values it reads (its top-level
+    /// keys, compared by value) are those of the last successful run, that run's output is
+    /// returned: every function here gives the same result for the same arguments within a run
+    /// (the process environment and `atmos.Component`'s answers do not change), so the output is
+    /// what executing again would give.
+    pub fn execute(&self, ctx: &Context) -> Result<String, go::Error> {
+        let t = self.parsed.as_ref().map_err(Clone::clone)?;
+        let go::Value::Map(data) = ctx.value() else {
+            return t.execute(ctx.value());
+        };
+        if self.scope.data.whole {
+            return t.execute(ctx.value());
+        }
+        let inputs: Vec<Option<go::Value>> = self
+            .scope
+            .data
+            .fields
+            .keys()
+            .map(|k| data.get(k).cloned())
+            .collect();
+        if let Ok(last) = self.last.lock()
+            && let Some((before, out)) = last.as_ref()
+            && before.len() == inputs.len()
+            && before.iter().zip(&inputs).all(|(a, b)| match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => same_value(a, b),
+                _ => false,
+            })
+        {
+            return Ok(out.clone());
+        }
+        let out = t.execute(ctx.value())?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((inputs, out.clone()));
+        }
+        Ok(out)
+    }
 }
 
 impl Renderer {
@@ -273,6 +318,33 @@ impl Renderer {
         v
     }
 
+    /// `node`, the value of the context's top-level key `key`, cut to `need` ([`Need::pick`]).
+    /// The value of the last conversion of that key when the parts read are the same (the
+    /// components of one stack share most of their sections), else converted now.
+    pub fn context_part(&self, key: &str, need: &Need, node: &yaml::Node) -> go::Value {
+        if !matches!(node, yaml::Node::Map(_) | yaml::Node::Seq(_)) {
+            return need.pick(node);
+        }
+        if let Ok(cache) = self.cache.lock()
+            && let Some((n, cut, v)) = cache.parts.get(key)
+            && n == need
+            && need.same_cut(node, cut)
+        {
+            return v.clone();
+        }
+        let v = need.pick(node);
+        if let Ok(mut cache) = self.cache.lock() {
+            let part = (need.clone(), need.cut(node), v.clone());
+            match cache.parts.get_mut(key) {
+                Some(slot) => *slot = part,
+                None => {
+                    cache.parts.insert(key.to_owned(), part);
+                }
+            }
+        }
+        v
+    }
+
     /// The string `value` of a document named `name` as a [`Fragment`], from the cache when it
     /// was prepared before.
     fn fragment(&self, name: &str, value: &str) -> Arc<Fragment> {
@@ -294,6 +366,7 @@ impl Renderer {
             scalar,
             parsed,
             scope,
+            last: Mutex::default(),
         });
         if let Ok(mut cache) = self.cache.lock()
             && cache.fragments_len < CACHE_ENTRIES

@@ -80,6 +80,38 @@ impl Need {
         self.whole || self.fields.contains_key(k)
     }
 
+    /// `node` cut to what is needed, as a node (what [`Need::pick`] converts).
+    pub fn cut(&self, node: &crate::yaml::Node) -> crate::yaml::Node {
+        use crate::yaml::Node;
+        match node {
+            Node::Map(m) if !self.whole => Node::Map(
+                self.fields
+                    .iter()
+                    .filter_map(|(k, need)| m.get(k).map(|v| (k.clone(), need.cut(v))))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Whether `node` cut to what is needed is `cut` (in the same order: a different order is
+    /// treated as different).
+    pub fn same_cut(&self, node: &crate::yaml::Node, cut: &crate::yaml::Node) -> bool {
+        use crate::yaml::Node;
+        match (node, cut) {
+            (Node::Map(m), Node::Map(c)) if !self.whole => {
+                self.fields
+                    .iter()
+                    .all(|(k, need)| match (m.get(k), c.get(k)) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => need.same_cut(a, b),
+                        _ => false,
+                    })
+            }
+            (a, b) => same_node(a, b),
+        }
+    }
+
     /// `node` as a template value, cut to what is needed (maps only keep the keys read).
     pub fn pick(&self, node: &crate::yaml::Node) -> Value {
         match node {
@@ -110,6 +142,44 @@ impl Scope {
         others
             .into_iter()
             .all(|o| o.defines.is_disjoint(&self.defines))
+    }
+}
+
+/// Equal nodes, maps in the same order.
+fn same_node(a: &crate::yaml::Node, b: &crate::yaml::Node) -> bool {
+    use crate::yaml::Node;
+    match (a, b) {
+        (Node::Map(x), Node::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && same_node(va, vb))
+        }
+        (Node::Seq(x), Node::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_node(p, q))
+        }
+        (Node::Tagged(x), Node::Tagged(y)) => x.tag == y.tag && same_node(&x.value, &y.value),
+        (Node::Float(x), Node::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+/// Equal values, maps in the same order (the same `Arc` is equal without looking inside).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Map(x), Value::Map(y)) => {
+            std::sync::Arc::ptr_eq(x, y)
+                || (x.len() == y.len()
+                    && x.iter()
+                        .zip(y.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb)))
+        }
+        (Value::List(x), Value::List(y)) => {
+            std::sync::Arc::ptr_eq(x, y)
+                || (x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| same_value(p, q)))
+        }
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
     }
 }
 
