@@ -152,26 +152,24 @@ impl Fragment {
         if self.scope.data.whole {
             return t.execute(ctx.value());
         }
-        let inputs: Vec<Option<go::Value>> = self
-            .scope
-            .data
-            .fields
-            .keys()
-            .map(|k| data.get(k).cloned())
-            .collect();
+        let keys = &self.scope.data.fields;
         if let Ok(last) = self.last.lock()
             && let Some((before, out)) = last.as_ref()
-            && before.len() == inputs.len()
-            && before.iter().zip(&inputs).all(|(a, b)| match (a, b) {
-                (None, None) => true,
-                (Some(a), Some(b)) => same_value(a, b),
-                _ => false,
-            })
+            && before.len() == keys.len()
+            && keys
+                .keys()
+                .zip(before)
+                .all(|(k, b)| match (data.get(k), b) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => same_value(a, b),
+                    _ => false,
+                })
         {
             return Ok(out.clone());
         }
         let out = t.execute(ctx.value())?;
         if let Ok(mut last) = self.last.lock() {
+            let inputs = keys.keys().map(|k| data.get(k).cloned()).collect();
             *last = Some((inputs, out.clone()));
         }
         Ok(out)
@@ -322,6 +320,7 @@ impl Renderer {
     /// The value of the last conversion of that key when the parts read are the same (the
     /// components of one stack share most of their sections), else converted now.
     pub fn context_part(&self, key: &str, need: &Need, node: &yaml::Node) -> go::Value {
+        // A scalar converts faster than it is looked up.
         if !matches!(node, yaml::Node::Map(_) | yaml::Node::Seq(_)) {
             return need.pick(node);
         }
