@@ -485,18 +485,19 @@ fn context_of(section: &Map, need: &Need, parts: Option<&Renderer>) -> Context {
             .map(|(k, v)| (k.clone(), Value::from(v)))
             .collect()
     } else {
-        need.fields
-            .iter()
-            .filter_map(|(k, n)| {
-                let v = section.get(k)?;
-                Some((
-                    k.clone(),
-                    parts.map_or_else(|| n.pick(v), |r| r.context_part(k, n, v)),
-                ))
-            })
-            .collect()
+        let mut map = go::Map::with_capacity(need.fields.len());
+        map.extend(need.fields.iter().filter_map(|(k, n)| {
+            let v = section.get(k)?;
+            Some((
+                k.clone(),
+                parts.map_or_else(|| n.pick(v), |r| r.context_part(k, n, v)),
+            ))
+        }));
+        map
     };
-    if !section.contains_key("workspace")
+    let computed = ["workspace", "spacelift_stack", "atlantis_project"];
+    if computed.iter().any(|k| wanted(k))
+        && !section.contains_key("workspace")
         && section.get("component_type").and_then(Node::as_str) == Some("terraform")
     {
         let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);

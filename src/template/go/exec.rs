@@ -152,7 +152,8 @@ impl Template {
             tree: tree.clone(),
             vars: vec![("$".to_string(), data.clone())],
             depth: 0,
-            out: String::new(),
+            // Most output is about as long as the text it comes from.
+            out: String::with_capacity(tree.text.len()),
             steps: 0,
         };
         st.walk(data, &tree.root)?;
