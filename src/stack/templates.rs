@@ -485,7 +485,7 @@ fn context_of(section: &Map, need: &Need, parts: Option<&Renderer>) -> Context {
             .map(|(k, v)| (k.clone(), Value::from(v)))
             .collect()
     } else {
-        let mut map = go::Map::with_capacity(need.fields.len());
+        let mut map = go::Map::with_capacity_and_hasher(need.fields.len(), Default::default());
         map.extend(need.fields.iter().filter_map(|(k, n)| {
             let v = section.get(k)?;
             Some((

@@ -567,7 +567,7 @@ pub fn register_sprig(f: &mut Funcs) {
     f.insert("split", |a| {
         arity("split", a, 2)?;
         let (sep, x) = (str_arg(&a[0])?, str_arg(&a[1])?);
-        let mut m = Map::new();
+        let mut m = Map::default();
         for (i, p) in go_split(x, sep).into_iter().enumerate() {
             m.insert(format!("_{i}"), Value::str(p));
         }
@@ -576,7 +576,7 @@ pub fn register_sprig(f: &mut Funcs) {
     f.insert("splitn", |a| {
         arity("splitn", a, 3)?;
         let (sep, n, x) = (str_arg(&a[0])?, int_arg(&a[1])?, str_arg(&a[2])?);
-        let mut m = Map::new();
+        let mut m = Map::default();
         let parts: Vec<&str> = if n < 0 {
             go_split(x, sep)
         } else {
@@ -930,7 +930,7 @@ pub fn register_sprig(f: &mut Funcs) {
     });
     // --- dicts
     f.insert("dict", |a| {
-        let mut m = Map::new();
+        let mut m = Map::default();
         let mut it = a.chunks(2);
         for pair in &mut it {
             let v = pair.get(1).cloned().unwrap_or_else(|| Value::str(""));
@@ -1546,7 +1546,7 @@ pub fn register_gomplate(f: &mut Funcs) {
     });
     // coll
     f.insert("coll.Dict", |a| {
-        let mut m = Map::new();
+        let mut m = Map::default();
         for pair in a.chunks(2) {
             m.insert(
                 strval(&pair[0]),

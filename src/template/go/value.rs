@@ -11,8 +11,9 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 /// An ordered map of template values (insertion order is kept; Go iterates maps in sorted key
-/// order, which [`Value::sorted_entries`] provides).
-pub type Map = IndexMap<String, Value>;
+/// order, which [`Value::sorted_entries`] provides). Hashed with foldhash: a template looks up a
+/// field for every `.a.b`, and SipHash was a visible share of rendering a component.
+pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// A template value.
 #[derive(Debug, Clone, Default)]
