@@ -11,6 +11,10 @@
 //! ([`super::templates`]) and load-time YAML functions evaluated, in the sections the stack's
 //! [`Eval`] mode reads. `!secret`/`!store`/`!store.get` stay tagged.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
 use super::functions::{self, YamlFunction};
 use super::merge::{self, ListStrategy};
 use super::templates::{self, Eval};
@@ -85,7 +89,7 @@ pub fn find(
                     stack: stack.name.clone(),
                 });
             }
-            return build(cfg, stack, &config, t, name, stack.eval);
+            return build(cfg, stack, &config, &config, t, name, stack.eval);
         }
     }
     let mut known: Vec<String> = Vec::new();
@@ -119,15 +123,27 @@ pub fn each(cfg: &CliConfig, stack: &Stack) -> Vec<Built> {
     each_as(cfg, stack, stack.eval)
 }
 
-/// [`each`], evaluating `eval` instead of the stack's mode.
+/// [`each`], evaluating `eval` instead of the stack's mode. The stack layer and each type's
+/// layers are built once for all the stack's instances; for [`Eval::Declarations`] the merged
+/// `components` and each component's own section over its bases come from [`Shared`], so a
+/// catalog's components are resolved once for every stack that imports the catalog alone.
 pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
-    let config = match eval {
-        Eval::Declarations => stack.declarations_config(),
-        _ => stack.config(),
+    let (config, components) = match eval {
+        Eval::Declarations => stack.declarations_split(),
+        _ => {
+            let mut config = stack.config();
+            let mut components = Map::new();
+            if let Some(c) = config.shift_remove("components") {
+                components.insert("components".to_owned(), c);
+            }
+            (config, Arc::new(components))
+        }
     };
+    let shared = (eval == Eval::Declarations).then_some(&components);
+    let parts = stack_parts(cfg, stack, &config, eval);
     let mut out = Vec::new();
-    for t in types(&config) {
-        let Some(comps) = components_of(&config, &t) else {
+    for t in types(&components) {
+        let Some(comps) = components_of(&components, &t) else {
             continue;
         };
         let mut names: Vec<&String> = comps
@@ -136,11 +152,122 @@ pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
             .map(|(k, _)| k)
             .collect();
         names.sort();
+        let layers = parts
+            .as_ref()
+            .ok()
+            .map(|_| type_parts(stack, &config, &t, eval));
         for n in names {
-            out.push((n.clone(), build(cfg, stack, &config, &t, n, eval)));
+            let built = match (&parts, &layers) {
+                (Ok(p), Some(l)) => instance(cfg, stack, p, l, comps, shared, &t, n, eval),
+                // The stack layer is malformed: every instance reports it.
+                _ => build(cfg, stack, &config, &components, &t, n, eval),
+            };
+            out.push((n.clone(), built));
         }
     }
     out
+}
+
+/// A map compared and hashed by address: the key of work shared between stacks (the map is
+/// kept alive by the key, so an address is never reused while the key exists).
+#[derive(Clone)]
+struct ByAddr(Arc<Map>);
+
+impl PartialEq for ByAddr {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ByAddr {}
+
+impl Hash for ByAddr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
+/// A component's own section over its bases, with its effective `metadata` and its bases in
+/// merge order ([`Resolver::own`]).
+struct Own {
+    section: Map,
+    metadata: Map,
+    inheritance: Vec<String>,
+    /// Whether `section` or `metadata` holds a template (see [`templated`]).
+    templated: bool,
+}
+
+/// Work shared by every stack of one load, for [`Eval::Declarations`] builds: the declarations
+/// views of the parsed files, the merged `components` of those views, keyed by the parsed files that define components
+/// (stacks importing the same catalog and defining no components of their own share one), and
+/// each component's resolved own section in it. Only successes are kept: an error names its
+/// stack, so a failing component is resolved again (and reported) in each stack.
+#[derive(Default)]
+pub struct Shared {
+    /// One declarations view per parsed body (a catalog shared by every stack is viewed once).
+    views: Mutex<HashMap<ByAddr, Arc<Map>>>,
+    components: Mutex<HashMap<Vec<ByAddr>, Arc<Map>>>,
+    own: Mutex<HashMap<(ByAddr, String, String), Arc<Own>>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The declarations views ([`super::view`]) of `layers`, each made once per parsed body.
+    pub(crate) fn views(&self, layers: &[Arc<Map>]) -> super::manifest::Layers {
+        let mut cache = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::new(
+            layers
+                .iter()
+                .map(|l| {
+                    cache
+                        .entry(ByAddr(l.clone()))
+                        .or_insert_with(|| Arc::new(super::view::of_file(l)))
+                        .clone()
+                })
+                .collect(),
+        )
+    }
+
+    /// A map holding only the merged `components` of `views` (empty if none defines any).
+    pub(crate) fn components(&self, views: &[Arc<Map>], lists: ListStrategy) -> Arc<Map> {
+        let defining: Vec<ByAddr> = views
+            .iter()
+            .filter(|v| v.contains_key("components"))
+            .map(|v| ByAddr(v.clone()))
+            .collect();
+        let mut cache = self.components.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = cache.get(&defining) {
+            return hit.clone();
+        }
+        let layers: Vec<Arc<Map>> = defining.iter().map(|d| d.0.clone()).collect();
+        let merged = Arc::new(super::manifest::merge_layers(
+            &layers,
+            Some(&["components"]),
+            lists,
+        ));
+        cache.insert(defining, merged.clone());
+        merged
+    }
+
+    fn own(&self, key: &(ByAddr, String, String)) -> Option<Arc<Own>> {
+        self.own
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn keep_own(&self, key: (ByAddr, String, String), own: Arc<Own>) {
+        self.own
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, own);
+    }
 }
 
 fn map_of(node: Option<&Node>) -> Map {
@@ -440,21 +567,28 @@ fn merge_global_auth(cfg: &CliConfig, section: &mut Map, lists: ListStrategy) {
     section.insert("auth".to_owned(), Node::Map(global));
 }
 
-/// Builds the instance `name` of type `ctype` (which must exist) from the stack's merged
-/// `config` ([`Stack::config`], or [`Stack::declarations_config`] for [`Eval::Declarations`]).
-pub fn build(
+/// What every instance of one stack starts from: the stack layer (`secrets` stamped `stack`).
+struct StackParts {
+    lists: ListStrategy,
+    global: Map,
+    /// Whether `global` holds a template in the sections `eval` renders.
+    templated: bool,
+}
+
+/// Whether `part`, one of the layers an instance is merged from, holds a template in the
+/// sections `eval` renders. Merging only moves keys and values, so when no part does, the
+/// merged section does not either and is not searched again (not for [`Eval::All`], which also
+/// renders the fields added after the merge).
+fn templated(part: &Map, eval: Eval, stack: &Stack) -> bool {
+    eval == Eval::All || !templates::templated_sections(part, eval, &stack.renderer).is_empty()
+}
+
+fn stack_parts(
     cfg: &CliConfig,
     stack: &Stack,
     config: &Map,
-    ctype: &str,
-    name: &str,
     eval: Eval,
-) -> Result<ComponentInstance, StackError> {
-    let lists = list_strategy(cfg);
-    let empty = Map::new();
-    let comps = components_of(config, ctype).unwrap_or(&empty);
-
-    // 1. stack layer
+) -> Result<StackParts, StackError> {
     let mut global = Map::new();
     for key in ["vars", "env", "settings", "auth", "secrets"] {
         if let Some(v) = config.get(key) {
@@ -462,38 +596,145 @@ pub fn build(
         }
     }
     let global = stamp_layer(global, Scope::Stack, stack)?;
-    // 2. type layer
+    Ok(StackParts {
+        lists: list_strategy(cfg),
+        templated: templated(&global, eval, stack),
+        global,
+    })
+}
+
+/// What every instance of one component type shares: the type layer.
+struct TypeParts {
+    type_layer: Map,
+    /// Whether `type_layer` holds a template (see [`templated`]).
+    templated: bool,
+}
+
+fn type_parts(stack: &Stack, config: &Map, ctype: &str, eval: Eval) -> TypeParts {
+    let empty = Map::new();
     let type_section = config.get(ctype).and_then(Node::as_map).unwrap_or(&empty);
     let type_layer = without(type_section, &["overrides", "secrets"]);
+    TypeParts {
+        templated: templated(&type_layer, eval, stack),
+        type_layer,
+    }
+}
+
+/// Builds the instance `name` of type `ctype` (which must exist) from the stack's merged
+/// `config` ([`Stack::config`], or [`Stack::declarations_config`] for [`Eval::Declarations`]);
+/// `components` is a map holding the merged `components` (`config` itself will do).
+pub fn build(
+    cfg: &CliConfig,
+    stack: &Stack,
+    config: &Map,
+    components: &Map,
+    ctype: &str,
+    name: &str,
+    eval: Eval,
+) -> Result<ComponentInstance, StackError> {
+    let parts = stack_parts(cfg, stack, config, eval)?;
+    let layers = type_parts(stack, config, ctype, eval);
+    let empty = Map::new();
+    let comps = components_of(components, ctype).unwrap_or(&empty);
+    instance(cfg, stack, &parts, &layers, comps, None, ctype, name, eval)
+}
+
+/// Builds one instance over its stack's and type's layers; `shared` (the merged components of
+/// the declarations views, see [`Shared`]) lets the component's own section be resolved once
+/// for every stack sharing them.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the layers an instance is built from, each computed once per stack or type"
+)]
+fn instance(
+    cfg: &CliConfig,
+    stack: &Stack,
+    parts: &StackParts,
+    layers: &TypeParts,
+    comps: &Map,
+    shared: Option<&Arc<Map>>,
+    ctype: &str,
+    name: &str,
+    eval: Eval,
+) -> Result<ComponentInstance, StackError> {
+    let lists = parts.lists;
+
+    // 1. stack layer, 2. type layer: `parts`, `layers`.
     // 3. bases + component
-    let mut resolver = Resolver {
-        stack,
-        comps,
-        lists,
-        chain: Vec::new(),
-        inheritance: Vec::new(),
-        inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
-        ctype,
-        folders: cfg.component_base_path(ctype),
+    let resolve = || -> Result<Own, StackError> {
+        let mut resolver = Resolver {
+            stack,
+            comps,
+            lists,
+            chain: Vec::new(),
+            inheritance: Vec::new(),
+            inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
+            ctype,
+            folders: cfg.component_base_path(ctype),
+        };
+        let (section, metadata) = resolver.own(name)?;
+        let r = &stack.renderer;
+        Ok(Own {
+            templated: templated(&section, eval, stack)
+                || metadata
+                    .iter()
+                    .any(|(k, v)| r.has_template(k) || templates::any_template(v, r)),
+            section,
+            metadata,
+            inheritance: resolver.inheritance,
+        })
     };
-    let (own, metadata) = resolver.own(name)?;
+    let (own, metadata, inheritance, own_templated) = match shared {
+        Some(components) => {
+            let key = (
+                ByAddr(components.clone()),
+                ctype.to_owned(),
+                name.to_owned(),
+            );
+            let own = match stack.shared.own(&key) {
+                Some(hit) => hit,
+                None => {
+                    let own = Arc::new(resolve()?);
+                    stack.shared.keep_own(key, own.clone());
+                    own
+                }
+            };
+            (
+                own.section.clone(),
+                own.metadata.clone(),
+                own.inheritance.clone(),
+                own.templated,
+            )
+        }
+        None => {
+            let own = resolve()?;
+            (own.section, own.metadata, own.inheritance, own.templated)
+        }
+    };
     // 4. overrides, scoped as atmos scopes them (see `scoped_overrides`). The files are the ones
     // `config` was merged from (the declarations views when only declarations are built).
-    let files = if eval == Eval::Declarations {
-        &stack.views
+    let files: &[Arc<Map>] = if eval == Eval::Declarations {
+        stack.views()
     } else {
         &stack.layers
     };
     let overrides = scoped_overrides(stack, files, eval == Eval::Declarations, ctype, name, lists);
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
+    let may_be_templated =
+        parts.templated || layers.templated || own_templated || templated(&overrides, eval, stack);
 
     // Each layer is freshly built: move it in rather than clone it again.
-    let mut section = global;
-    merge::merge_owned(&mut section, type_layer, lists);
+    let mut section = parts.global.clone();
+    merge::merge_owned(&mut section, layers.type_layer.clone(), lists);
     merge::merge_owned(&mut section, own, lists);
     merge::merge_owned(&mut section, overrides, lists);
     merge_github_integration(cfg, &mut section, lists);
     merge_global_auth(cfg, &mut section, lists);
+    // `atmos.yaml`'s `auth` may have joined the section's (the parts did not hold it).
+    let may_be_templated = may_be_templated
+        || section
+            .get("auth")
+            .is_some_and(|a| templates::any_template(a, &stack.renderer));
     let component = metadata
         .get("component")
         .and_then(Node::as_str)
@@ -519,19 +760,20 @@ pub fn build(
     );
     section.insert("stack".to_owned(), Node::Str(stack.name.clone()));
     section.insert("component_type".to_owned(), Node::Str(ctype.to_owned()));
-    if !resolver.inheritance.is_empty() {
+    if !inheritance.is_empty() {
         section.insert(
             "inheritance".to_owned(),
-            Node::Seq(resolver.inheritance.into_iter().map(Node::Str).collect()),
+            Node::Seq(inheritance.into_iter().map(Node::Str).collect()),
         );
     }
 
-    if !cfg.templates_disabled {
+    if !cfg.templates_disabled && may_be_templated {
         if eval == Eval::Declarations
             && !templates::templated_sections(&section, eval, &stack.renderer).is_empty()
         {
             // A template may read any section: build this one in full.
-            return build(cfg, stack, &stack.config(), ctype, name, Eval::Secrets);
+            let full = stack.config();
+            return build(cfg, stack, &full, &full, ctype, name, Eval::Secrets);
         }
         templates::render_section(&mut section, stack, name, eval)?;
     }

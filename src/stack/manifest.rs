@@ -89,6 +89,27 @@ pub fn merge_layers(layers: &[Arc<Map>], only: Option<&[&str]>, lists: ListStrat
     out
 }
 
+/// [`merge_layers`] of every top-level key but `skip` (merging is key-local: the keys kept merge
+/// exactly as in the full merge).
+pub fn merge_layers_except(layers: &[Arc<Map>], skip: &[&str], lists: ListStrategy) -> Map {
+    let mut out = Map::new();
+    let last = layers.len().saturating_sub(1);
+    for (i, layer) in layers.iter().enumerate() {
+        for (k, v) in layer.iter() {
+            if skip.contains(&k.as_str()) || (k == "name" && i != last) {
+                continue;
+            }
+            match out.get_mut(k) {
+                Some(existing) => merge::merge_node(existing, v, lists),
+                None => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Reads and merges manifests with imports; caches parsed and resolved files.
 pub struct Loader<'a> {
     cfg: &'a CliConfig,

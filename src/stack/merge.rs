@@ -59,7 +59,8 @@ pub fn merge_into_except(base: &mut Map, overlay: &Map, skip: &str, lists: ListS
     }
 }
 
-fn merge_node(base: &mut Node, overlay: &Node, lists: ListStrategy) {
+/// Merges `overlay` into `base` (maps key by key, lists by `lists`, anything else replaced).
+pub fn merge_node(base: &mut Node, overlay: &Node, lists: ListStrategy) {
     match (base, overlay) {
         (Node::Map(b), Node::Map(o)) => merge_into(b, o, lists),
         (Node::Seq(b), Node::Seq(o)) if lists == ListStrategy::Append => {

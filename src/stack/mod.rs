@@ -6,8 +6,10 @@
 //!    evaluated, `import:` resolved recursively and deep-merged (cached per file).
 //! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`] from its stack-level
 //!    sections only; nothing is merged for components until a stack is used, and a stack's merge
-//!    is not kept (whole-tree commands hold one stack at a time). Each parsed file also gets its
-//!    declarations view ([`view`]), shared by every stack importing it.
+//!    is not kept (whole-tree commands hold one stack at a time). When declarations are first
+//!    built, each parsed file gets its declarations view ([`view`]), shared by every stack
+//!    importing it, and a catalog's merged components and resolved bases are shared the same way
+//!    ([`component::Shared`]).
 //! 3. [`component`]: one [`ComponentInstance`] = stack layers + `metadata.inherits` bases + the
 //!    component + overrides, with `secrets` scope-stamped per layer (`secrets::declare`), then
 //!    templates ([`templates`], over [`crate::template`]) and load-time YAML functions
@@ -84,13 +86,16 @@ pub struct Stack {
     /// The effective `overrides` of each layer, per component type and view (`component`
     /// computes them once per stack).
     overrides: OverridesCache,
-    /// The declarations views ([`view`]) of `layers`, shared the same way.
-    views: manifest::Layers,
+    /// The declarations views ([`view`]) of `layers`, shared the same way; made on first use
+    /// (commands that build no declarations never make them).
+    views: std::sync::OnceLock<manifest::Layers>,
     lists: merge::ListStrategy,
     /// The project's template renderer (function set shared by every stack).
     renderer: crate::template::Renderer,
     /// What building a component evaluates.
     eval: Eval,
+    /// Work shared by every stack of one [`load`] (see [`component::Shared`]).
+    shared: std::sync::Arc<component::Shared>,
 }
 
 impl Stack {
@@ -104,7 +109,23 @@ impl Stack {
     /// The merged declarations views ([`view`]): what [`Stack::config`] holds in the sections
     /// that secret declarations read, and nothing else.
     pub fn declarations_config(&self) -> Map {
-        manifest::merge_layers(&self.views, None, self.lists)
+        manifest::merge_layers(self.views(), None, self.lists)
+    }
+
+    /// The declarations views of the stack's layers, in merge order.
+    pub(crate) fn views(&self) -> &manifest::Layers {
+        self.views.get_or_init(|| self.shared.views(&self.layers))
+    }
+
+    /// [`Stack::declarations_config`] in two parts: everything but `components`, and a map
+    /// holding only the merged `components`. The second is merged once for every stack whose
+    /// views define components in the same files (a catalog imported by hundreds of stacks is
+    /// merged once, not per stack) and shared between them.
+    pub(crate) fn declarations_split(&self) -> (Map, std::sync::Arc<Map>) {
+        let views = self.views();
+        let rest = manifest::merge_layers_except(views, &["components"], self.lists);
+        let components = self.shared.components(views, self.lists);
+        (rest, components)
     }
 }
 
@@ -384,23 +405,10 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut loader = manifest::Loader::new(cfg);
     let renderer = templates::renderer(cfg);
     let mut stacks: IndexMap<String, Stack> = IndexMap::new();
-    // One declarations view per parsed body (a catalog shared by every stack is viewed once).
-    let mut views: std::collections::HashMap<*const Map, std::sync::Arc<Map>> =
-        std::collections::HashMap::new();
     let mut shadowed = Vec::new();
+    let shared = std::sync::Arc::new(component::Shared::default());
     for file in manifest::top_level_files(&cfg.stacks)? {
         let layers = loader.layers(&file)?;
-        let stack_views: manifest::Layers = std::sync::Arc::new(
-            layers
-                .iter()
-                .map(|l| {
-                    views
-                        .entry(std::sync::Arc::as_ptr(l))
-                        .or_insert_with(|| std::sync::Arc::new(view::of_file(l)))
-                        .clone()
-                })
-                .collect(),
-        );
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
         let files = loader.layer_files(&file);
@@ -419,10 +427,11 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
             layers,
             depths,
             overrides: OverridesCache::default(),
-            views: stack_views,
+            views: std::sync::OnceLock::new(),
             lists: loader.lists(),
             renderer: renderer.clone(),
             eval: Eval::All,
+            shared: shared.clone(),
         };
         if stacks.contains_key(&name) {
             shadowed.push(stack);

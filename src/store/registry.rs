@@ -242,8 +242,14 @@ impl Registry {
                     .ok_or_else(|| RegistryError::ProviderMissing(lower.clone()))?,
             ),
         };
-        // Stack-declared providers may differ per stack: key the cache by their content.
-        let cache_key = format!("sops:{origin}:{lower}:{cfg:?}");
+        // Stack-declared providers may differ per stack: key the cache by their content. One
+        // `atmos.yaml` provider is one store (its name is the key: formatting its whole
+        // configuration for every declaration of a whole-tree listing cost more than the lookup).
+        let cache_key = if origin == "stack" {
+            format!("sops:{origin}:{lower}:{cfg:?}")
+        } else {
+            format!("sops:{origin}:{lower}")
+        };
         self.cached(&cache_key, || {
             Ok(Arc::new(self.sops_store(cfg)?) as Arc<dyn Store>)
         })
