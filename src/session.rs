@@ -183,7 +183,7 @@ impl Project {
             None => stacks.names().collect(),
         };
         let total = names.len();
-        for (i, name) in names.into_iter().enumerate() {
+        let build = |name: &str| -> Result<StackInstances> {
             let manifest = stacks.stack(name)?.manifest.clone();
             let mut out = Vec::new();
             for (component, built) in stacks.declarations_each(&cfg, name)? {
@@ -194,9 +194,38 @@ impl Project {
                     error: Error::from(e),
                 }));
             }
-            each(i, total, out)?;
+            Ok(out)
+        };
+        if total < 2 {
+            for (i, name) in names.into_iter().enumerate() {
+                each(i, total, build(name)?)?;
+            }
+            return Ok(());
         }
-        Ok(())
+        // A whole-tree walk builds the next stacks' instances on a second thread while `each`
+        // handles the current one (a few stacks ahead at most, so memory stays flat). When
+        // `each` fails, the receiver is dropped and the builder stops at its next send.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<StackInstances>>(4);
+            let names = &names;
+            let build = &build;
+            scope.spawn(move || {
+                for name in names {
+                    let failed = build(name);
+                    let stop = failed.is_err();
+                    if tx.send(failed).is_err() || stop {
+                        break;
+                    }
+                }
+            });
+            for i in 0..total {
+                let built = rx
+                    .recv()
+                    .map_err(|_| Error::new("internal error: the stack builder stopped"))??;
+                each(i, total, built)?;
+            }
+            Ok(())
+        })
     }
 
     /// The `--stack` value, prompting (among stacks that declare secrets) when allowed.

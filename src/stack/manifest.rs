@@ -76,9 +76,12 @@ pub fn merge_layers(layers: &[Arc<Map>], only: Option<&[&str]>, lists: ListStrat
             Some(keys) => {
                 for key in keys {
                     if let Some(v) = layer.get(*key) {
-                        let mut one = Map::new();
-                        one.insert((*key).to_owned(), v.clone());
-                        merge::merge_into(&mut out, &one, lists);
+                        match out.get_mut(*key) {
+                            Some(existing) => merge::merge_node(existing, v, lists),
+                            None => {
+                                out.insert((*key).to_owned(), v.clone());
+                            }
+                        }
                     }
                 }
             }
@@ -126,6 +129,9 @@ pub struct Loader<'a> {
     renderers: [std::sync::OnceLock<crate::template::Renderer>; 2],
     /// Glob imports already expanded (compiling a glob is the costly part).
     globs: HashMap<String, Arc<Vec<PathBuf>>>,
+    /// Plain imports already resolved to a file (or to none): the same tenant defaults and
+    /// mixins are imported by hundreds of stacks, and each lookup costs a `stat` per extension.
+    found: HashMap<PathBuf, Option<PathBuf>>,
     chain: Vec<PathBuf>,
 }
 
@@ -226,6 +232,7 @@ impl<'a> Loader<'a> {
             depths: HashMap::new(),
             renderers: Default::default(),
             globs: HashMap::new(),
+            found: HashMap::new(),
             chain: Vec::new(),
         }
     }
@@ -421,26 +428,43 @@ impl<'a> Loader<'a> {
             self.globs.insert(pattern, Arc::new(matched.clone()));
             return Ok(matched);
         }
-        let candidates = if is_yaml(&joined)
-            || is_template_file(&joined)
+        let found = match self.found.get(&joined) {
+            Some(hit) => hit.clone(),
+            None => {
+                let hit = Self::find_file(&joined);
+                self.found.insert(joined.clone(), hit.clone());
+                hit
+            }
+        };
+        match found {
+            Some(c) => Ok(vec![c]),
+            None if import.skip_if_missing => Ok(Vec::new()),
+            None => Err(fail(format!(
+                "the file `{}` does not exist",
+                Self::candidates(&joined)[0].display()
+            ))),
+        }
+    }
+
+    /// The files a plain import path may name, in lookup order.
+    fn candidates(joined: &Path) -> Vec<PathBuf> {
+        if is_yaml(joined)
+            || is_template_file(joined)
             || joined.extension().is_some_and(|e| e == "json")
         {
-            vec![joined.clone()]
+            vec![joined.to_path_buf()]
         } else {
             let name = joined.file_name().unwrap_or_default().to_string_lossy();
             ["yaml", "yml", "yaml.tmpl", "yml.tmpl"]
                 .iter()
                 .map(|ext| joined.with_file_name(format!("{name}.{ext}")))
                 .collect()
-        };
-        match candidates.iter().find(|c| c.is_file()) {
-            Some(c) => Ok(vec![c.clone()]),
-            None if import.skip_if_missing => Ok(Vec::new()),
-            None => Err(fail(format!(
-                "the file `{}` does not exist",
-                candidates[0].display()
-            ))),
         }
+    }
+
+    /// The first existing file among [`Loader::candidates`].
+    fn find_file(joined: &Path) -> Option<PathBuf> {
+        Self::candidates(joined).into_iter().find(|c| c.is_file())
     }
 
     /// Reads a manifest once: YAML, `!include`, shape checks, `import:` split off.

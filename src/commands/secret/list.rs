@@ -313,16 +313,39 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
 }
 
 fn tsv_rows(rows: &[Row], verbose: bool) -> String {
-    let mut s = String::new();
+    // Written field by field into one buffer: a whole-tree listing has ~100,000 rows.
+    let mut s = String::with_capacity(rows.len() * 96);
     for r in rows {
-        let line: Vec<String> = cells(r, verbose)
-            .iter()
-            .map(|c| c.replace(['\t', '\n'], " "))
-            .collect();
-        s.push_str(&line.join("\t"));
+        let mut fields = [
+            r.stack.as_str(),
+            r.component.as_str(),
+            r.secret.as_str(),
+            if r.failed { "-" } else { r.scope.as_str() },
+            r.provider.as_str(),
+            r.status.as_str(),
+            r.description.as_str(),
+        ]
+        .into_iter()
+        .take(if verbose { 7 } else { 6 });
+        if let Some(first) = fields.next() {
+            push_tsv_field(&mut s, first);
+        }
+        for field in fields {
+            s.push('\t');
+            push_tsv_field(&mut s, field);
+        }
         s.push('\n');
     }
     s
+}
+
+/// A TSV field: tabs and newlines become spaces.
+fn push_tsv_field(out: &mut String, field: &str) {
+    if field.contains(['\t', '\n']) {
+        out.push_str(&field.replace(['\t', '\n'], " "));
+    } else {
+        out.push_str(field);
+    }
 }
 
 fn csv_field(c: &str) -> String {
