@@ -132,7 +132,7 @@ fn other_component(
 /// Renders the templates of `section` (a built component) in place, for `eval`.
 ///
 /// Two paths with one result. When every templated value can be rendered alone
-/// ([`render_values`]), each is rendered against a context holding only the keys the values
+/// (`render_values`), each is rendered against a context holding only the keys the values
 /// read, and put back in place. Otherwise the templated sections are written out as one
 /// document, rendered and read back, as atmos does.
 pub fn render_section(
