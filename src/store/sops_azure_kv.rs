@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 use super::azure_key_vault::{Chain, StubToken};
 use super::net;
 use crate::config::AuthConfig;
+use crate::sops::Value;
 use crate::sops::keys::{complete_entry, entry_field};
-use crate::sops::{MasterKeyProvider, Value};
 
 const API_VERSION: &str = "7.4";
 
@@ -238,21 +238,7 @@ impl AzureKvProvider {
     }
 }
 
-impl MasterKeyProvider for AzureKvProvider {
-    fn decrypt(&self, kind: &str, entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
-        if kind != "azure_kv" {
-            return Ok(None);
-        }
-        net::run_blocking(self.unwrap_async(entry)).map(Some)
-    }
-
-    fn encrypt(&self, kind: &str, spec: &Value, payload: &[u8]) -> Result<Option<Value>, String> {
-        if kind != "azure_kv" {
-            return Ok(None);
-        }
-        net::run_blocking(self.wrap_async(spec, payload)).map(Some)
-    }
-}
+super::sops_keys::network_key_provider!(AzureKvProvider, "azure_kv");
 
 #[cfg(test)]
 mod tests {

@@ -20,8 +20,8 @@ use super::gcp_secret_manager::{AccessToken, from_json};
 use super::net;
 use crate::config::AuthConfig;
 use crate::secret_value::SecretString;
+use crate::sops::Value;
 use crate::sops::keys::{complete_entry, entry_field};
-use crate::sops::{MasterKeyProvider, Value};
 
 const DEFAULT_ENDPOINT: &str = "https://cloudkms.googleapis.com";
 
@@ -231,21 +231,7 @@ fn valid_resource(id: &str) -> bool {
         && parts.iter().all(|p| !p.is_empty())
 }
 
-impl MasterKeyProvider for GcpKmsProvider {
-    fn decrypt(&self, kind: &str, entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
-        if kind != "gcp_kms" {
-            return Ok(None);
-        }
-        net::run_blocking(self.unwrap_async(entry)).map(Some)
-    }
-
-    fn encrypt(&self, kind: &str, spec: &Value, payload: &[u8]) -> Result<Option<Value>, String> {
-        if kind != "gcp_kms" {
-            return Ok(None);
-        }
-        net::run_blocking(self.wrap_async(spec, payload)).map(Some)
-    }
-}
+super::sops_keys::network_key_provider!(GcpKmsProvider, "gcp_kms");
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::auth::aws::{self as aws_auth, CredentialSource, StsSettings};
 use crate::config::AuthConfig;
-use crate::sops::{Entry, MasterKeyProvider, Value};
+use crate::sops::{Entry, Value};
 use crate::store::aws_common;
 
 /// The `kms` master-key provider.
@@ -219,20 +219,4 @@ impl AwsKmsProvider {
     }
 }
 
-use super::net::run_blocking;
-
-impl MasterKeyProvider for AwsKmsProvider {
-    fn decrypt(&self, kind: &str, entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
-        if kind != "kms" {
-            return Ok(None);
-        }
-        run_blocking(self.unwrap_async(entry)).map(Some)
-    }
-
-    fn encrypt(&self, kind: &str, spec: &Value, payload: &[u8]) -> Result<Option<Value>, String> {
-        if kind != "kms" {
-            return Ok(None);
-        }
-        run_blocking(self.wrap_async(spec, payload)).map(Some)
-    }
-}
+super::sops_keys::network_key_provider!(AwsKmsProvider, "kms");

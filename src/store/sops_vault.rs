@@ -18,8 +18,8 @@ use zeroize::Zeroizing;
 
 use super::net::{self, Transport};
 use crate::secret_value::SecretString;
+use crate::sops::Value;
 use crate::sops::keys::{complete_entry, entry_field};
-use crate::sops::{MasterKeyProvider, Value};
 
 /// The `hc_vault` master-key provider.
 #[derive(Debug, Clone)]
@@ -253,18 +253,4 @@ impl VaultTransitProvider {
     }
 }
 
-impl MasterKeyProvider for VaultTransitProvider {
-    fn decrypt(&self, kind: &str, entry: &Value) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
-        if kind != "hc_vault" {
-            return Ok(None);
-        }
-        super::net::run_blocking(self.unwrap_async(entry)).map(Some)
-    }
-
-    fn encrypt(&self, kind: &str, spec: &Value, payload: &[u8]) -> Result<Option<Value>, String> {
-        if kind != "hc_vault" {
-            return Ok(None);
-        }
-        super::net::run_blocking(self.wrap_async(spec, payload)).map(Some)
-    }
-}
+super::sops_keys::network_key_provider!(VaultTransitProvider, "hc_vault");
