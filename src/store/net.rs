@@ -203,6 +203,40 @@ pub fn run_blocking<T: Send>(
     })
 }
 
+/// Implements [`MasterKeyProvider`](crate::sops::MasterKeyProvider) for a network key service that handles one metadata `kind`
+/// and has `async fn unwrap_async(&self, entry)` and `async fn wrap_async(&self, spec, payload)`:
+/// other kinds are `Ok(None)`, and each call runs to completion on its own runtime
+/// ([`run_blocking`]), as the codec is synchronous.
+macro_rules! network_key_provider {
+    ($ty:ty, $kind:literal) => {
+        impl $crate::sops::MasterKeyProvider for $ty {
+            fn decrypt(
+                &self,
+                kind: &str,
+                entry: &$crate::sops::Value,
+            ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, String> {
+                if kind != $kind {
+                    return Ok(None);
+                }
+                $crate::store::net::run_blocking(self.unwrap_async(entry)).map(Some)
+            }
+
+            fn encrypt(
+                &self,
+                kind: &str,
+                spec: &$crate::sops::Value,
+                payload: &[u8],
+            ) -> Result<Option<$crate::sops::Value>, String> {
+                if kind != $kind {
+                    return Ok(None);
+                }
+                $crate::store::net::run_blocking(self.wrap_async(spec, payload)).map(Some)
+            }
+        }
+    };
+}
+pub(crate) use network_key_provider;
+
 #[cfg(test)]
 mod tests {
     use super::*;

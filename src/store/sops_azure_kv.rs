@@ -238,7 +238,7 @@ impl AzureKvProvider {
     }
 }
 
-super::sops_keys::network_key_provider!(AzureKvProvider, "azure_kv");
+super::net::network_key_provider!(AzureKvProvider, "azure_kv");
 
 #[cfg(test)]
 mod tests {

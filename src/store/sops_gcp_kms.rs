@@ -231,7 +231,7 @@ fn valid_resource(id: &str) -> bool {
         && parts.iter().all(|p| !p.is_empty())
 }
 
-super::sops_keys::network_key_provider!(GcpKmsProvider, "gcp_kms");
+super::net::network_key_provider!(GcpKmsProvider, "gcp_kms");
 
 #[cfg(test)]
 mod tests {

@@ -22,40 +22,6 @@ use super::sops_vault::VaultTransitProvider;
 use crate::config::AuthConfig;
 use crate::sops::{MasterKeyProvider, Value};
 
-/// Implements [`MasterKeyProvider`] for a network key service that handles one metadata `kind`
-/// and has `async fn unwrap_async(&self, entry)` and `async fn wrap_async(&self, spec, payload)`:
-/// other kinds are `Ok(None)`, and each call runs to completion on its own runtime
-/// ([`super::net::run_blocking`]), as the codec is synchronous.
-macro_rules! network_key_provider {
-    ($ty:ty, $kind:literal) => {
-        impl $crate::sops::MasterKeyProvider for $ty {
-            fn decrypt(
-                &self,
-                kind: &str,
-                entry: &$crate::sops::Value,
-            ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, String> {
-                if kind != $kind {
-                    return Ok(None);
-                }
-                $crate::store::net::run_blocking(self.unwrap_async(entry)).map(Some)
-            }
-
-            fn encrypt(
-                &self,
-                kind: &str,
-                spec: &$crate::sops::Value,
-                payload: &[u8],
-            ) -> Result<Option<$crate::sops::Value>, String> {
-                if kind != $kind {
-                    return Ok(None);
-                }
-                $crate::store::net::run_blocking(self.wrap_async(spec, payload)).map(Some)
-            }
-        }
-    };
-}
-pub(crate) use network_key_provider;
-
 /// The provider of a kind whose cargo feature is off: every use is an error naming the feature.
 #[cfg(not(all(feature = "gcp", feature = "azure")))]
 struct FeatureOff(&'static str, &'static str, &'static str);

@@ -219,4 +219,4 @@ impl AwsKmsProvider {
     }
 }
 
-super::sops_keys::network_key_provider!(AwsKmsProvider, "kms");
+super::net::network_key_provider!(AwsKmsProvider, "kms");

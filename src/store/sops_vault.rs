@@ -253,4 +253,4 @@ impl VaultTransitProvider {
     }
 }
 
-super::sops_keys::network_key_provider!(VaultTransitProvider, "hc_vault");
+super::net::network_key_provider!(VaultTransitProvider, "hc_vault");
