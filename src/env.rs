@@ -13,6 +13,8 @@ pub const ATMOS_MASK: &str = "ATMOS_MASK";
 pub const ATMOS_BASE_PATH: &str = "ATMOS_BASE_PATH";
 /// Path of `atmos.yaml` (file or directory).
 pub const ATMOS_CLI_CONFIG_PATH: &str = "ATMOS_CLI_CONFIG_PATH";
+/// `false` turns off reading `atmos.yaml` from the git root (as atmos).
+pub const ATMOS_GIT_ROOT_BASEPATH: &str = "ATMOS_GIT_ROOT_BASEPATH";
 /// Auth realm, wins over `auth.realm`.
 pub const ATMOS_AUTH_REALM: &str = "ATMOS_AUTH_REALM";
 /// Config home for atmos auth files, before `XDG_CONFIG_HOME`.

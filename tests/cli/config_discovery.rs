@@ -479,3 +479,64 @@ fn config_files_and_config_paths_merge_in_order() {
         );
     }
 }
+
+#[test]
+fn discovered_configs_merge_home_git_root_and_cwd_in_atmos_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    // ~/.atmos/atmos.yaml: lowest priority after the system directory.
+    write(
+        &home.join(".atmos/atmos.yaml"),
+        "settings: {from_home: h, level: home}\nstores:\n  shared:\n    kind: redis\n    options: {url: 'redis://127.0.0.1:1'}\n",
+    );
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join(".git")).expect("git dir");
+    write(
+        &root.join("atmos.yaml"),
+        "base_path: .\nstacks: {base_path: stacks}\nsettings: {from_root: r, level: root}\n",
+    );
+    write(&root.join("stacks/dev.yaml"), STACK);
+
+    // In the project directory: home, then the project's own (which wins).
+    let v = stacks(&describe_config_in(&root, &home, &[]));
+    assert_eq!(v["settings"]["from_home"], "h", "{v}");
+    assert_eq!(v["settings"]["from_root"], "r", "{v}");
+    assert_eq!(v["settings"]["level"], "root", "{v}");
+    assert_eq!(v["stores"]["shared"]["kind"], "redis", "{v}");
+
+    // A subdirectory with its own atmos.yaml: it is the project; neither the parent search nor
+    // the git root is read (atmos skips both when the current directory has a config).
+    let sub = root.join("team");
+    write(
+        &sub.join("atmos.yaml"),
+        "settings: {from_sub: s, level: sub}\n",
+    );
+    let v = stacks(&describe_config_in(&sub, &home, &[]));
+    assert_eq!(v["settings"]["level"], "sub", "{v}");
+    assert_eq!(v["settings"]["from_home"], "h", "{v}");
+    assert!(v["settings"].get("from_root").is_none(), "{v}");
+
+    // A subdirectory without one: the nearest parent's (here also the git root's, read once).
+    let bare = root.join("stacks/deep");
+    std::fs::create_dir_all(&bare).expect("mkdir");
+    let v = stacks(&describe_config_in(&bare, &home, &[]));
+    assert_eq!(v["settings"]["level"], "root", "{v}");
+    let out = run(&bare, &home, &[], &["describe", "stacks", "-f", "json"]);
+    assert!(stacks(&out).get("dev").is_some());
+
+    // ATMOS_CLI_CONFIG_PATH merges last, over the current directory's config.
+    let elsewhere = dir.path().join("elsewhere");
+    write(&elsewhere.join("atmos.yaml"), "settings: {level: env}\n");
+    let v = stacks(&describe_config_in(
+        &root,
+        &home,
+        &[("ATMOS_CLI_CONFIG_PATH", elsewhere.as_path())],
+    ));
+    assert_eq!(v["settings"]["level"], "env", "{v}");
+    assert_eq!(v["settings"]["from_root"], "r", "{v}");
+    assert_eq!(v["settings"]["from_home"], "h", "{v}");
+}
+
+fn describe_config_in(cwd: &Path, home: &Path, env: &[(&str, &Path)]) -> Output {
+    run(cwd, home, env, &["describe", "config", "-f", "json"])
+}

@@ -84,17 +84,19 @@ impl Source {
 pub struct Composed {
     /// The merged tree.
     pub map: Map,
-    /// The directory a relative `base_path` resolves from: that of the last source declaring
-    /// `base_path`, else the first source's.
+    /// The directory a relative `base_path` resolves from: that of the last source after the
+    /// primary one declaring `base_path`, else the primary source's.
     pub base_dir: PathBuf,
     /// The directory a relative `profiles.base_path` resolves from: that of the last source
-    /// declaring it, else the first source's.
+    /// declaring it, else the primary source's.
     pub profiles_dir: PathBuf,
 }
 
-/// `sources` composed and merged in order.
+/// `sources` composed and merged in order; `primary` is the index of the project's own source
+/// (the first `--config` file, or the discovered project `atmos.yaml`).
 pub fn compose_sources(
     sources: &[Source],
+    primary: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Composed, ConfigError> {
     let mut out = Composed::default();
@@ -105,10 +107,12 @@ pub fn compose_sources(
             Source::Discovered(f) => compose(read(f)?, f, warnings)?,
             Source::File(f) => with_imports(f, warnings)?,
         };
-        if i == 0 || get_ci(&map, "base_path").is_some() {
+        // Relative paths resolve from the primary source's directory (the project's atmos.yaml)
+        // unless a later source sets its own `base_path`.
+        if i == primary || (i > primary && get_ci(&map, "base_path").is_some()) {
             out.base_dir = dir.clone();
         }
-        if i == 0
+        if i == primary
             || get_ci(&map, "profiles")
                 .and_then(Node::as_map)
                 .and_then(|p| get_ci(p, "base_path"))

@@ -32,15 +32,20 @@ pub fn load(options: &LoadOptions) -> Result<CliConfig, ConfigError> {
         .clone()
         .or_else(|| env::var(env::ATMOS_BASE_PATH).map(PathBuf::from));
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let sources = if options.config_files.is_empty() && options.config_dirs.is_empty() {
+    let (sources, primary) = if options.config_files.is_empty() && options.config_dirs.is_empty() {
         let config_path = env::var(env::ATMOS_CLI_CONFIG_PATH).map(PathBuf::from);
-        let file = discover(config_path.as_deref(), base_override.as_deref())?;
-        vec![Source::Discovered(absolutize(&cwd, &file))]
+        let files = discover(&cwd, config_path.as_deref(), base_override.as_deref())?;
+        let primary = files.len() - 1;
+        let sources = files
+            .into_iter()
+            .map(|f| Source::Discovered(absolutize(&cwd, &f)))
+            .collect();
+        (sources, primary)
     } else {
-        selected(&cwd, options)?
+        (selected(&cwd, options)?, 0)
     };
     let mut warnings = Vec::new();
-    let mut composed = compose_sources(&sources, &mut warnings)?;
+    let mut composed = compose_sources(&sources, primary, &mut warnings)?;
     let names = profiles::selected(&options.profiles, &composed.map);
     if !names.is_empty() {
         let dirs: Vec<PathBuf> = sources
@@ -52,7 +57,7 @@ pub fn load(options: &LoadOptions) -> Result<CliConfig, ConfigError> {
     }
     let base_override = base_override.map(|b| absolutize(&cwd, &b));
     let primary = sources
-        .first()
+        .get(primary)
         .map(|s| s.path().to_path_buf())
         .unwrap_or_default();
     let mut cfg = from_composed(
@@ -130,55 +135,107 @@ fn selection(message: String, hint: &str) -> ConfigError {
     }
 }
 
-fn discover(config_path: Option<&Path>, base: Option<&Path>) -> Result<PathBuf, ConfigError> {
-    let mut searched = Vec::new();
-    let in_dir = |dir: &Path| {
-        ["atmos.yaml", "atmos.yml", ".atmos.yaml", ".atmos.yml"]
+/// `atmos.yaml` in `dir` (also `atmos.yml`, `.atmos.yaml`, `.atmos.yml`).
+fn config_in(dir: &Path) -> Option<PathBuf> {
+    ["atmos.yaml", "atmos.yml", ".atmos.yaml", ".atmos.yml"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// The system-wide configuration directory atmos reads first.
+const SYSTEM_CONFIG_DIR: &str = "/usr/local/etc/atmos";
+
+/// Every `atmos.yaml` to merge, lowest priority first, as atmos's `loadConfigSources`: the
+/// system directory, the home directory (`~/.atmos`, then `~/.config/atmos`), the nearest
+/// parent directory holding one and the git root's (both only when the current directory has
+/// none and `ATMOS_CLI_CONFIG_PATH` is unset; `ATMOS_GIT_ROOT_BASEPATH=false` skips the git
+/// root), the current directory (or the `--base-path` directory), then `ATMOS_CLI_CONFIG_PATH`. The last one is the project's: the
+/// one relative paths resolve from. A set `ATMOS_CLI_CONFIG_PATH` that leads to no config is an
+/// error, as is finding none at all.
+fn discover(
+    cwd: &Path,
+    config_path: Option<&Path>,
+    base: Option<&Path>,
+) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut add = |f: PathBuf| {
+        let key = f.canonicalize().unwrap_or_else(|_| f.clone());
+        if !found
             .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-    };
-    if let Some(p) = config_path {
-        if p.is_file() {
-            return Ok(p.to_path_buf());
-        }
-        if p.is_dir()
-            && let Some(f) = in_dir(p)
+            .any(|g| g.canonicalize().unwrap_or_else(|_| g.clone()) == key)
         {
-            return Ok(f);
+            found.push(f);
         }
-        // An explicit path that does not lead to a config is an error, not a fallback.
-        return Err(ConfigError::NotFound {
-            searched: vec![format!(
-                "`{}` (ATMOS_CLI_CONFIG_PATH/--config)",
-                p.display()
-            )],
-        });
-    }
-    if let Some(b) = base {
-        if let Some(f) = in_dir(b) {
-            return Ok(f);
-        }
-        searched.push(format!("`{}`", b.display()));
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        // The current directory, then its parents (a command run from a subdirectory).
-        for dir in cwd.ancestors() {
-            if let Some(f) = in_dir(dir) {
-                return Ok(f);
-            }
-        }
-        searched.push(format!("`{}` and its parents", cwd.display()));
+    };
+    let mut searched = Vec::new();
+    let system = Path::new(SYSTEM_CONFIG_DIR);
+    if let Some(f) = config_in(system) {
+        add(f);
     }
     let home_dirs = [
         env::var(env::HOME).map(|h| PathBuf::from(h).join(".atmos")),
         env::user_config_dir().map(|d| d.join("atmos")),
     ];
     for dir in home_dirs.into_iter().flatten() {
-        if let Some(f) = in_dir(&dir) {
-            return Ok(f);
+        match config_in(&dir) {
+            Some(f) => add(f),
+            None => searched.push(format!("`{}`", dir.display())),
         }
-        searched.push(format!("`{}`", dir.display()));
     }
-    Err(ConfigError::NotFound { searched })
+    // The project: the `--base-path` directory when it holds a config, else the current one.
+    let project_dir = base
+        .map(|b| absolutize(cwd, b))
+        .filter(|b| config_in(b).is_some())
+        .unwrap_or_else(|| cwd.to_path_buf());
+    let local = config_in(&project_dir);
+    if local.is_none() && config_path.is_none() {
+        // A command run from a subdirectory: the nearest parent holding a config.
+        if let Some(f) = project_dir.ancestors().skip(1).find_map(config_in) {
+            add(f);
+        }
+        searched.push(format!("`{}` and its parents", project_dir.display()));
+    }
+    let git_root_off = env::var(env::ATMOS_GIT_ROOT_BASEPATH).is_some_and(|v| v == "false");
+    if local.is_none()
+        && config_path.is_none()
+        && !git_root_off
+        && let Some(f) = git_root(&project_dir).and_then(|r| config_in(&r))
+    {
+        add(f);
+    }
+    if let Some(f) = local {
+        add(f);
+    }
+    if let Some(p) = config_path {
+        let p = absolutize(cwd, p);
+        let file = if p.is_file() {
+            Some(p.clone())
+        } else if p.is_dir() {
+            config_in(&p)
+        } else {
+            None
+        };
+        // An explicit path that does not lead to a config is an error, not a fallback.
+        let Some(file) = file else {
+            return Err(ConfigError::NotFound {
+                searched: vec![format!(
+                    "`{}` (ATMOS_CLI_CONFIG_PATH/--config)",
+                    p.display()
+                )],
+            });
+        };
+        add(file);
+    }
+    if found.is_empty() {
+        return Err(ConfigError::NotFound { searched });
+    }
+    Ok(found)
+}
+
+/// The root of the git work tree holding `dir` (the nearest ancestor with a `.git`), if any.
+fn git_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
 }

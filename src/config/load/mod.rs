@@ -4,11 +4,12 @@
 //! the whole file is parsed; realm rules).
 //!
 //! Discovery: `--config` files (`ATMOS_CONFIG`) and then `--config-path` directories
-//! (`ATMOS_CONFIG_PATH`), all merged in order, when any is given; else the first hit of
-//! `ATMOS_CLI_CONFIG_PATH` (file or directory), `atmos.yaml` in `--base-path`/`ATMOS_BASE_PATH`,
-//! `./atmos.yaml` and the parent directories, `~/.atmos/atmos.yaml`,
-//! `<user-config-dir>/atmos/atmos.yaml`. Each file is composed over `atmos.d/`, `.atmos.d/` and
-//! its `import:`s (`compose`); the selected profiles (`profiles`) are merged over the result.
+//! (`ATMOS_CONFIG_PATH`), all merged in order, when any is given; else, merged lowest first as
+//! atmos merges them: the system directory, `~/.atmos`, `<user-config-dir>/atmos`, the nearest
+//! parent's and the git root's (only when the current directory has none), `./atmos.yaml` (or
+//! the one in `--base-path`/`ATMOS_BASE_PATH`), then `ATMOS_CLI_CONFIG_PATH` (file or
+//! directory). Each file is composed over `atmos.d/`, `.atmos.d/` and its `import:`s
+//! (`compose`); the selected profiles (`profiles`) are merged over the result.
 //!
 //! Relative paths inside `atmos.yaml` resolve against the file's directory; `--base-path` and
 //! `ATMOS_BASE_PATH` resolve against the current directory and win over `base_path`.
