@@ -250,11 +250,11 @@ fn profiles_merge_over_the_base_in_atmos_order() {
     // `profiles/<name>/`: every file, shallower first, each over its own imports.
     write(
         &root.join("profiles/ci/atmos.yaml"),
-        "import: [../../shared/ci]\nsettings: {who: ci}\n",
+        "import: [../../common/ci]\nsettings: {who: ci}\n",
     );
     write(
-        &root.join("shared/ci.yaml"),
-        "settings: {color: ci-shared, who: shared}\n",
+        &root.join("common/ci.yaml"),
+        "settings: {color: ci-common, who: common}\n",
     );
     write(
         &root.join("profiles/debug/nested/logs.yaml"),
@@ -284,7 +284,7 @@ fn profiles_merge_over_the_base_in_atmos_order() {
         let v = stacks(&describe_config(root, &[], args));
         assert_eq!(
             v["settings"],
-            serde_json::json!({"who": "ci", "color": "ci-shared", "level": "debug"}),
+            serde_json::json!({"who": "ci", "color": "ci-common", "level": "debug"}),
             "{args:?}"
         );
     }
@@ -487,7 +487,7 @@ fn discovered_configs_merge_home_git_root_and_cwd_in_atmos_order() {
     // ~/.atmos/atmos.yaml: lowest priority after the system directory.
     write(
         &home.join(".atmos/atmos.yaml"),
-        "settings: {from_home: h, level: home}\nstores:\n  shared:\n    kind: redis\n    options: {url: 'redis://127.0.0.1:1'}\n",
+        "settings: {from_home: h, level: home}\nstores:\n  from-home:\n    kind: redis\n    options: {url: 'redis://127.0.0.1:1'}\n",
     );
     let root = dir.path().join("repo");
     std::fs::create_dir_all(root.join(".git")).expect("git dir");
@@ -502,7 +502,7 @@ fn discovered_configs_merge_home_git_root_and_cwd_in_atmos_order() {
     assert_eq!(v["settings"]["from_home"], "h", "{v}");
     assert_eq!(v["settings"]["from_root"], "r", "{v}");
     assert_eq!(v["settings"]["level"], "root", "{v}");
-    assert_eq!(v["stores"]["shared"]["kind"], "redis", "{v}");
+    assert_eq!(v["stores"]["from-home"]["kind"], "redis", "{v}");
 
     // A subdirectory with its own atmos.yaml: it is the project; neither the parent search nor
     // the git root is read (atmos skips both when the current directory has a config).
