@@ -208,6 +208,8 @@ pub struct Shared {
     views: Mutex<HashMap<ByAddr, Arc<Map>>>,
     components: Mutex<HashMap<Vec<ByAddr>, Arc<Map>>>,
     own: Mutex<HashMap<(ByAddr, String, String), Arc<Own>>>,
+    /// `atmos.yaml`'s `auth:` as components show it ([`merge_global_auth`]), built once.
+    global_auth: std::sync::OnceLock<Option<Map>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -531,15 +533,31 @@ fn effective_overrides(
 /// As atmos (`processAuthConfig`): when `atmos.yaml` defines `auth.providers` or
 /// `auth.identities`, the whole `auth:` of `atmos.yaml`, as atmos serializes it (`realm` as
 /// reported, `logs` and `keyring` always present), lies under the component's `auth` (the
-/// stack's values win).
-fn merge_global_auth(cfg: &CliConfig, section: &mut Map, lists: ListStrategy) {
-    let Some(Node::Map(raw)) = cfg.raw.0.get("auth") else {
+/// stack's values win). Its secret-looking values (identity `credentials`, tokens…) are masked
+/// as `describe config` masks them: `describe` prints this section, and nothing reads
+/// credentials from it (identities are resolved from the configuration itself).
+fn merge_global_auth(cfg: &CliConfig, shared: &Shared, section: &mut Map, lists: ListStrategy) {
+    let global = shared.global_auth.get_or_init(|| global_auth(cfg, lists));
+    let Some(global) = global else {
         return;
+    };
+    let mut global = global.clone();
+    let own = map_of(section.get("auth"));
+    merge::merge_into(&mut global, &own, lists);
+    section.insert("auth".to_owned(), Node::Map(global));
+}
+
+/// `atmos.yaml`'s `auth:` as [`merge_global_auth`] adds it to every component, masked; `None`
+/// when it defines no providers and no identities.
+fn global_auth(cfg: &CliConfig, lists: ListStrategy) -> Option<Map> {
+    let masked = cfg.raw.masked(crate::printer::MASK);
+    let Some(Node::Map(raw)) = masked.get("auth") else {
+        return None;
     };
     let providers = raw.get("providers").filter(|p| !p.is_null());
     let identities = raw.get("identities").filter(|i| !i.is_null());
     if providers.is_none() && identities.is_none() {
-        return;
+        return None;
     }
     let mut global = Map::new();
     global.insert("realm".to_owned(), Node::Str(cfg.reported_realm()));
@@ -562,9 +580,7 @@ fn merge_global_auth(cfg: &CliConfig, section: &mut Map, lists: ListStrategy) {
         "identities".to_owned(),
         identities.cloned().unwrap_or(Node::Null),
     );
-    let own = map_of(section.get("auth"));
-    merge::merge_into(&mut global, &own, lists);
-    section.insert("auth".to_owned(), Node::Map(global));
+    Some(global)
 }
 
 /// What every instance of one stack starts from: the stack layer (`secrets` stamped `stack`).
@@ -729,7 +745,7 @@ fn instance(
     merge::merge_owned(&mut section, own, lists);
     merge::merge_owned(&mut section, overrides, lists);
     merge_github_integration(cfg, &mut section, lists);
-    merge_global_auth(cfg, &mut section, lists);
+    merge_global_auth(cfg, &stack.shared, &mut section, lists);
     // `atmos.yaml`'s `auth` may have joined the section's (the parts did not hold it).
     let may_be_templated = may_be_templated
         || section
