@@ -147,7 +147,7 @@ pub fn default_identity(component_auth: Option<&Node>, global: &AuthConfig) -> O
     let global_defaults: Vec<String> = global
         .identities
         .iter()
-        .filter(|(_, d)| is_default(d))
+        .filter(|(_, d)| d.get("default").and_then(Node::as_bool) == Some(true))
         .map(|(n, _)| n.clone())
         .collect();
     let mut found: Vec<String> = component_auth
