@@ -83,8 +83,8 @@ pub struct Renderer {
 }
 
 /// Parsed templates and fragments, by name then text (two levels, so a lookup allocates
-/// nothing).
-#[derive(Debug, Default)]
+/// nothing). Its `Debug` shows sizes only: `parts` holds context values (`secrets`, `auth`).
+#[derive(Default)]
 struct Cache {
     parsed: HashMap<String, HashMap<String, Arc<Template>>>,
     parsed_len: usize,
@@ -96,6 +96,16 @@ struct Cache {
     /// The last conversion of each top-level context key ([`Renderer::context_part`]): what was
     /// read, the node cut to it, and the value.
     parts: HashMap<String, (Need, yaml::Node, go::Value)>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("parsed", &self.parsed_len)
+            .field("fragments", &self.fragments_len)
+            .field("values", &self.values_len)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The templated values of one document that atmos renders as one template, prepared together
@@ -122,8 +132,8 @@ const CACHE_ENTRIES: usize = 8192;
 /// A one-line string value of a YAML document that atmos renders as one template, prepared to be
 /// rendered on its own: the scalar as the document writes it, parsed once (the renderer keeps it
 /// by text), with its [`Scope`]. (A value with a line break is written as a literal block, whose
-/// text depends on its indentation: not a fragment.)
-#[derive(Debug)]
+/// text depends on its indentation: not a fragment.) Its `Debug` leaves out the last output,
+/// which may hold a rendered secret.
 pub struct Fragment {
     /// The value.
     pub text: String,
@@ -136,6 +146,17 @@ pub struct Fragment {
     pub scope: Scope,
     /// The top-level context values the last successful run read, and its output.
     last: Mutex<Option<(Vec<Option<go::Value>>, String)>>,
+}
+
+impl std::fmt::Debug for Fragment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fragment")
+            .field("text", &self.text)
+            .field("scalar", &self.scalar)
+            .field("parsed", &self.parsed.is_ok())
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Fragment {
