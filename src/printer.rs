@@ -589,7 +589,7 @@ mod tests {
         assert_eq!(p.masker.mask("x hunter2-secret").as_str(), "x ***");
 
         let mut p = Printer::from_settings(&Settings::default());
-        p.apply_config(&Map::new());
+        p.apply_config(&Map::default());
         assert!(p.masker.enabled());
     }
 }

@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use granit_parser::{Event, Parser, ScalarStyle, Tag};
 use indexmap::IndexMap;
 
-/// An ordered YAML mapping with string keys.
-pub type Map = IndexMap<String, Node>;
+/// An ordered YAML mapping with string keys, hashed with foldhash: a stack load and a
+/// whole-tree listing look keys up millions of times, and SipHash's flood resistance buys
+/// nothing for keys read from the project's own files.
+pub type Map = IndexMap<String, Node, foldhash::fast::RandomState>;
 
 /// A YAML value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -405,7 +407,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Node, YamlError> {
                 tag: local_tag(tag.as_deref()),
             }),
             Event::MappingStart(_, anchor, tag) => b.stack.push(Frame::Map {
-                map: Map::new(),
+                map: Map::default(),
                 lines: HashMap::new(),
                 merges: Vec::new(),
                 key: None,
@@ -472,7 +474,7 @@ fn apply_merge_keys(map: Map, merges: Vec<Node>) -> Result<Map, String> {
             }
         }
     }
-    let mut out = Map::new();
+    let mut out = Map::default();
     for src in sources {
         for (k, v) in src {
             out.entry(k).or_insert(v);

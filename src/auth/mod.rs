@@ -184,7 +184,7 @@ pub(crate) fn auth_from_yaml(yaml: &str) -> AuthConfig {
         realm: String::new(),
         providers: map("providers"),
         identities: map("identities"),
-        keyring: Map::new(),
+        keyring: Map::default(),
     }
 }
 

@@ -174,7 +174,7 @@ fn resolved(
     for key in ALWAYS {
         section
             .entry(key.to_owned())
-            .or_insert_with(|| Node::Map(Map::new()));
+            .or_insert_with(|| Node::Map(Map::default()));
     }
     if !section.contains_key("command") {
         section.insert(
@@ -270,7 +270,7 @@ fn provenance(
     let map = section.as_map().cloned().unwrap_or_default();
     let mut sorted = Node::Map(map);
     let text = Zeroizing::new(stack_provenance::render(
-        sorted.as_map().unwrap_or(&Map::new()),
+        sorted.as_map().unwrap_or(&Map::default()),
         &origins,
         &stack.stack_file,
     ));
@@ -298,10 +298,10 @@ fn stacks(
     // and dropped, so only the text of the stacks done so far is held, never the whole tree.
     // A `--query` applies to the whole document, which is then built first.
     let query = args.processing.query.is_some();
-    let mut whole = Map::new();
+    let mut whole = Map::default();
     let mut entries: Vec<Zeroizing<String>> = Vec::new();
     for name in names {
-        let mut types = Map::new();
+        let mut types = Map::default();
         for inst in stacks.instances(cfg, &name)? {
             if !args.components.is_empty() && !args.components.contains(&inst.name) {
                 continue;
@@ -309,7 +309,7 @@ fn stacks(
             let section = resolved(cfg, &inst, &args.processing, resolver)?;
             let entry = types
                 .entry(inst.component_type.clone())
-                .or_insert_with(|| Node::Map(Map::new()));
+                .or_insert_with(|| Node::Map(Map::default()));
             if let Node::Map(m) = entry {
                 m.insert(inst.name.clone(), Node::Map(section));
             }
@@ -317,13 +317,13 @@ fn stacks(
         if types.is_empty() && !args.components.is_empty() {
             continue;
         }
-        let mut stack_map = Map::new();
+        let mut stack_map = Map::default();
         stack_map.insert("components".to_owned(), Node::Map(types));
         if query {
             whole.insert(name, Node::Map(stack_map));
             continue;
         }
-        let mut one = Map::new();
+        let mut one = Map::default();
         one.insert(name, Node::Map(stack_map));
         let mut one = Node::Map(one);
         entries.push(render_entry(&one, args.format));
@@ -358,7 +358,7 @@ fn render_entry(one: &Node, format: DescribeFormat) -> Zeroizing<String> {
 /// whole map at once.
 fn join_entries(entries: &[Zeroizing<String>], format: DescribeFormat) -> Zeroizing<String> {
     if entries.is_empty() {
-        return render_plain(&Node::Map(Map::new()), format);
+        return render_plain(&Node::Map(Map::default()), format);
     }
     let mut text = Zeroizing::new(String::with_capacity(
         entries.iter().map(|e| e.len() + 2).sum::<usize>() + 4,
@@ -399,7 +399,7 @@ mod tests {
             let entries: Vec<Zeroizing<String>> = keys
                 .iter()
                 .map(|k| {
-                    let mut one = Map::new();
+                    let mut one = Map::default();
                     one.insert((*k).clone(), whole[*k].clone());
                     render_entry(&Node::Map(one), format)
                 })
@@ -411,7 +411,7 @@ mod tests {
             );
             assert_eq!(
                 *join_entries(&[], format),
-                *render_plain(&Node::Map(Map::new()), format)
+                *render_plain(&Node::Map(Map::default()), format)
             );
         }
     }

@@ -391,7 +391,7 @@ fn set(a: SopsSetArgs, printer: &mut Printer) -> Result<u8> {
             printer.warn(w);
         }
         if doc.docs().is_empty() {
-            doc.docs_mut().push(sops::Map::new());
+            doc.docs_mut().push(sops::Map::default());
         }
         let changed = tpath::set(&mut doc.docs_mut()[0], &steps, value)?;
         if !changed && a.idempotent {

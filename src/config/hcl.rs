@@ -87,7 +87,7 @@ impl Parser<'_> {
 
     /// A body: attributes and blocks until `close` (or the end of the text).
     fn body(&mut self, close: Option<u8>) -> Result<Map, String> {
-        let mut out = Map::new();
+        let mut out = Map::default();
         loop {
             self.skip(true);
             match self.peek() {
@@ -133,7 +133,7 @@ impl Parser<'_> {
             }
             self.i += 1;
             let inner = Node::Map(self.body(Some(b'}'))?);
-            let slot = out.entry(name).or_insert_with(|| Node::Map(Map::new()));
+            let slot = out.entry(name).or_insert_with(|| Node::Map(Map::default()));
             insert_block(slot, &labels, inner);
         }
     }
@@ -162,7 +162,7 @@ impl Parser<'_> {
             }
             Some(b'{') => {
                 self.i += 1;
-                let mut m = Map::new();
+                let mut m = Map::default();
                 loop {
                     self.skip(true);
                     if self.peek() == Some(b'}') {
@@ -321,7 +321,7 @@ fn insert_block(slot: &mut Node, labels: &[String], body: Node) {
             if let Node::Map(m) = slot {
                 let next = m
                     .entry(first.clone())
-                    .or_insert_with(|| Node::Map(Map::new()));
+                    .or_insert_with(|| Node::Map(Map::default()));
                 insert_block(next, rest, body);
             }
         }

@@ -106,7 +106,7 @@ impl RawConfig {
         walk(&mut node, false, mask);
         match node {
             Node::Map(m) => m,
-            _ => Map::new(),
+            _ => Map::default(),
         }
     }
 }

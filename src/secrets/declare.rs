@@ -184,7 +184,7 @@ pub fn declarations(section: &Map) -> Result<Vec<Declaration>, DeclareError> {
     let mut out: Vec<Declaration> = vars
         .iter()
         .map(|(name, decl)| {
-            let empty = Map::new();
+            let empty = Map::default();
             let fields = decl.as_map().unwrap_or(&empty);
             let sops = text(fields, "sops");
             let store = text(fields, "store");

@@ -422,7 +422,7 @@ impl Config {
     /// Parses config text; `path` is where it lives (rules match relative to its directory).
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         let docs = super::yaml::parse_docs(bytes).map_err(|e| cerr(path, e.to_string()))?;
-        let empty = Map::new();
+        let empty = Map::default();
         let root = docs.first().unwrap_or(&empty);
         let mut creation_rules = Vec::new();
         match map_get(root, "creation_rules") {

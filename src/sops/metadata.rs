@@ -142,7 +142,7 @@ impl Metadata {
     /// The metadata mapping in sops 3.11 field order.
     pub fn to_map(&self) -> Map {
         let s = |v: &str| Value::Str(Text::from(v));
-        let mut m = Map::new();
+        let mut m = Map::default();
         let push = |m: &mut Map, k: &str, v: Value| m.push(Entry::Pair(k.to_owned(), v));
         if self.key_groups.len() > 1 {
             let threshold = if self.shamir_threshold == 0 {
@@ -161,7 +161,7 @@ impl Metadata {
         let single = if self.key_groups.len() == 1 {
             group_map(&self.key_groups[0], false)
         } else {
-            Map::new()
+            Map::default()
         };
         let mut rest = single.into_iter().peekable();
         // kms, gcp_kms, azure_kv, hc_vault, age, then lastmodified and mac, then pgp.
@@ -184,7 +184,7 @@ impl Metadata {
 }
 
 fn group_map(g: &KeyGroup, in_groups: bool) -> Map {
-    let mut m = Map::new();
+    let mut m = Map::default();
     let order = if in_groups { GROUP_KINDS } else { KINDS };
     for kind in order {
         let items: Vec<Value> = g
@@ -251,7 +251,7 @@ const MAX_FLAT_DEPTH: usize = 32;
 
 /// Rebuilds a metadata mapping from flattened pairs (values are strings).
 pub fn unflatten(pairs: &[(String, String)]) -> Map {
-    let mut root = Map::new();
+    let mut root = Map::default();
     for (flat, value) in pairs {
         let mut parts = flat.split("__");
         let Some(top) = parts.next() else { continue };
@@ -274,7 +274,7 @@ fn insert_path(m: &mut Map, key: &str, rest: &[&str], value: &str, max: usize) {
             let init = match rest.first() {
                 None => Value::str(value),
                 Some(p) if p.starts_with("list_") => Value::Seq(Vec::new()),
-                Some(_) => Value::Map(Map::new()),
+                Some(_) => Value::Map(Map::default()),
             };
             m.push(Entry::Pair(key.to_owned(), init));
             m.len() - 1
@@ -311,7 +311,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str, max: usize) {
                     s[idx] = if tail[0].starts_with("list_") {
                         Value::Seq(Vec::new())
                     } else {
-                        Value::Map(Map::new())
+                        Value::Map(Map::default())
                     };
                 }
                 insert_value(&mut s[idx], tail, value, max);
@@ -319,7 +319,7 @@ fn insert_value(v: &mut Value, rest: &[&str], value: &str, max: usize) {
         }
     } else if let Some(k) = first.strip_prefix("map_") {
         if !matches!(v, Value::Map(_)) {
-            *v = Value::Map(Map::new());
+            *v = Value::Map(Map::default());
         }
         if let Value::Map(m) = v {
             insert_path(m, k, tail, value, max);

@@ -447,7 +447,7 @@ impl Document {
     /// Sets a top-level string: replaces the first same-named key, else appends.
     pub fn set_string(&mut self, key: &str, value: &SecretString) {
         if self.docs.is_empty() {
-            self.docs.push(Map::new());
+            self.docs.push(Map::default());
         }
         let doc = &mut self.docs[0];
         let new = Value::Str(Text::from(value.expose()));

@@ -136,7 +136,7 @@ fn set_in_map(m: &mut Map, key: &str, rest: &[Step], value: Value) -> Result<boo
 fn empty_for(rest: &[Step]) -> Value {
     match rest.first() {
         None => Value::Null,
-        Some(Step::Key(_)) => Value::Map(Map::new()),
+        Some(Step::Key(_)) => Value::Map(Map::default()),
         Some(Step::Index(_)) => Value::Seq(Vec::new()),
     }
 }
@@ -152,7 +152,7 @@ fn set_in_value(v: &mut Value, rest: &[Step], value: Value) -> Result<bool> {
     match step {
         Step::Key(k) => {
             if !matches!(v, Value::Map(_)) {
-                *v = Value::Map(Map::new());
+                *v = Value::Map(Map::default());
             }
             match v {
                 Value::Map(m) => set_in_map(m, k, tail, value),
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn set_and_unset() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         let p = parse_path(r#"["db"]["hosts"][5]"#).unwrap();
         assert!(set(&mut m, &p, Value::str("h")).unwrap());
         assert_eq!(

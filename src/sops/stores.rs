@@ -268,7 +268,7 @@ fn scalar_text(v: &Value) -> String {
 fn dotenv_parse(src: &[u8]) -> Result<(Map, Vec<(String, String)>)> {
     let text = std::str::from_utf8(src)
         .map_err(|_| SopsError::parse("dotenv", "the input is not UTF-8"))?;
-    let mut m = Map::new();
+    let mut m = Map::default();
     let mut meta = Vec::new();
     for (n, line) in text.split('\n').enumerate() {
         if line.is_empty() {
@@ -339,7 +339,10 @@ fn ini_parse(src: &[u8]) -> Result<Map> {
     let text =
         std::str::from_utf8(src).map_err(|_| SopsError::parse("ini", "the input is not UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut sections: Map = vec![Entry::Pair(DEFAULT_SECTION.into(), Value::Map(Map::new()))];
+    let mut sections: Map = vec![Entry::Pair(
+        DEFAULT_SECTION.into(),
+        Value::Map(Map::default()),
+    )];
     let mut comments: Vec<String> = Vec::new();
     let mut lines = text.lines();
     while let Some(raw) = lines.next() {
@@ -355,7 +358,7 @@ fn ini_parse(src: &[u8]) -> Result<Map> {
             let name = name.split_once(']').map(|(n, _)| n.trim()).ok_or_else(|| {
                 SopsError::parse("ini", format!("unclosed section header `{line}`"))
             })?;
-            let mut sec = Map::new();
+            let mut sec = Map::default();
             sec.extend(comments.drain(..).map(Entry::comment));
             if name == DEFAULT_SECTION
                 && let Some(Entry::Pair(_, Value::Map(d))) = sections.first_mut()

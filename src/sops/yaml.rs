@@ -278,7 +278,7 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
             Event::DocumentEnd => {
                 let mut doc = match root.take() {
                     Some(Value::Map(m)) => m,
-                    None | Some(Value::Null) => Map::new(),
+                    None | Some(Value::Null) => Map::default(),
                     Some(_) => return Err("the document root must be a mapping".into()),
                 };
                 doc.extend(pending.drain(..).map(|p| Entry::comment(p.text)));
@@ -301,7 +301,7 @@ pub fn parse(src: &str) -> Result<Vec<Map>, String> {
                 }
                 let kind = if is_map {
                     FrameKind::Map {
-                        items: Map::new(),
+                        items: Map::default(),
                         key: None,
                     }
                 } else {

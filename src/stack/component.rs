@@ -132,7 +132,7 @@ pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
         Eval::Declarations => stack.declarations_split(),
         _ => {
             let mut config = stack.config();
-            let mut components = Map::new();
+            let mut components = Map::default();
             if let Some(c) = config.shift_remove("components") {
                 components.insert("components".to_owned(), c);
             }
@@ -329,7 +329,7 @@ impl Resolver<'_> {
                 chain,
             });
         }
-        let empty = Map::new();
+        let empty = Map::default();
         let raw = self
             .comps
             .get(name)
@@ -372,8 +372,8 @@ impl Resolver<'_> {
             bases.extend(items.iter().filter_map(Node::as_str).map(str::to_owned));
         }
         self.chain.push(name.to_owned());
-        let mut out = Map::new();
-        let mut metadata = Map::new();
+        let mut out = Map::default();
+        let mut metadata = Map::default();
         for base in &bases {
             if !self.comps.contains_key(base) {
                 return Err(StackError::BaseNotFound {
@@ -421,13 +421,13 @@ fn merge_github_integration(cfg: &CliConfig, section: &mut Map, lists: ListStrat
     }
     let settings = section
         .entry("settings".to_owned())
-        .or_insert_with(|| Node::Map(Map::new()));
+        .or_insert_with(|| Node::Map(Map::default()));
     let Node::Map(settings) = settings else {
         return;
     };
     let integrations = settings
         .entry("integrations".to_owned())
-        .or_insert_with(|| Node::Map(Map::new()));
+        .or_insert_with(|| Node::Map(Map::default()));
     if let Node::Map(integrations) = integrations {
         integrations.insert("github".to_owned(), Node::Map(merged));
     }
@@ -447,7 +447,7 @@ fn scoped_overrides(
     lists: ListStrategy,
 ) -> Map {
     let effective = effective_overrides(stack, layers, declarations, ctype, lists);
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (i, layer) in layers.iter().enumerate() {
         let Some(comp) = layer
             .get("components")
@@ -505,7 +505,7 @@ fn effective_overrides(
         let depths = &stack.depths;
         let depth = |i: usize| depths.get(i).copied().unwrap_or(0);
         // Inline overrides from the manifest down: an importer comes after what it imports.
-        let mut inline: Vec<Map> = vec![Map::new(); own.len()];
+        let mut inline: Vec<Map> = vec![Map::default(); own.len()];
         for i in (0..own.len()).rev() {
             let parent = (i + 1..own.len()).find(|&j| depth(j) < depth(i));
             let mut mine = own[i].clone();
@@ -514,7 +514,7 @@ fn effective_overrides(
             }
             inline[i] = mine;
         }
-        let mut acc = Map::new();
+        let mut acc = Map::default();
         inline
             .into_iter()
             .map(|layer| {
@@ -559,9 +559,9 @@ fn global_auth(cfg: &CliConfig, lists: ListStrategy) -> Option<Map> {
     if providers.is_none() && identities.is_none() {
         return None;
     }
-    let mut global = Map::new();
+    let mut global = Map::default();
     global.insert("realm".to_owned(), Node::Str(cfg.reported_realm()));
-    let mut logs = Map::new();
+    let mut logs = Map::default();
     logs.insert("file".to_owned(), Node::Str(String::new()));
     logs.insert("level".to_owned(), Node::Str(String::new()));
     merge::merge_into(&mut logs, &map_of(raw.get("logs")), lists);
@@ -605,7 +605,7 @@ fn stack_parts(
     config: &Map,
     eval: Eval,
 ) -> Result<StackParts, StackError> {
-    let mut global = Map::new();
+    let mut global = Map::default();
     for key in ["vars", "env", "settings", "auth", "secrets"] {
         if let Some(v) = config.get(key) {
             global.insert(key.to_owned(), v.clone());
@@ -627,7 +627,7 @@ struct TypeParts {
 }
 
 fn type_parts(stack: &Stack, config: &Map, ctype: &str, eval: Eval) -> TypeParts {
-    let empty = Map::new();
+    let empty = Map::default();
     let type_section = config.get(ctype).and_then(Node::as_map).unwrap_or(&empty);
     let type_layer = without(type_section, &["overrides", "secrets"]);
     TypeParts {
@@ -650,7 +650,7 @@ pub fn build(
 ) -> Result<ComponentInstance, StackError> {
     let parts = stack_parts(cfg, stack, config, eval)?;
     let layers = type_parts(stack, config, ctype, eval);
-    let empty = Map::new();
+    let empty = Map::default();
     let comps = components_of(components, ctype).unwrap_or(&empty);
     instance(cfg, stack, &parts, &layers, comps, None, ctype, name, eval)
 }

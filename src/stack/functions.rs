@@ -450,7 +450,7 @@ mod tests {
             "t",
         )
         .expect("yaml");
-        let mut env = Map::new();
+        let mut env = Map::default();
         env.insert("MY_VAR".into(), Node::Str("from-component".into()));
         evaluate_load_time(&mut n, &env, &|_| Ok(())).expect("ok");
         assert_eq!(n.get("a"), Some(&Node::Str("from-component".into())));

@@ -69,7 +69,7 @@ pub type Layers = Arc<Vec<Arc<Map>>>;
 /// names that manifest's stack, not the stacks importing it). `only` restricts the merge to those
 /// top-level keys.
 pub fn merge_layers(layers: &[Arc<Map>], only: Option<&[&str]>, lists: ListStrategy) -> Map {
-    let mut out = Map::new();
+    let mut out = Map::default();
     let last = layers.len().saturating_sub(1);
     for (i, layer) in layers.iter().enumerate() {
         match only {
@@ -95,7 +95,7 @@ pub fn merge_layers(layers: &[Arc<Map>], only: Option<&[&str]>, lists: ListStrat
 /// [`merge_layers`] of every top-level key but `skip` (merging is key-local: the keys kept merge
 /// exactly as in the full merge).
 pub fn merge_layers_except(layers: &[Arc<Map>], skip: &[&str], lists: ListStrategy) -> Map {
-    let mut out = Map::new();
+    let mut out = Map::default();
     let last = layers.len().saturating_sub(1);
     for (i, layer) in layers.iter().enumerate() {
         for (k, v) in layer.iter() {
@@ -244,7 +244,7 @@ impl<'a> Loader<'a> {
 
     /// The file's own `name:` (not inherited from imports).
     pub fn own_name(&mut self, file: &Path) -> Result<Option<String>, StackError> {
-        let parsed = self.parse(file, &Map::new(), &ReadAs::default())?;
+        let parsed = self.parse(file, &Map::default(), &ReadAs::default())?;
         match parsed.body.get("name") {
             None | Some(Node::Null) => Ok(None),
             Some(Node::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
@@ -267,7 +267,7 @@ impl<'a> Loader<'a> {
 
     /// The layers of `file`: each imported file's layers in import order, then its own body.
     pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
-        self.layers_as(file, &Map::new(), ReadAs::default())
+        self.layers_as(file, &Map::default(), ReadAs::default())
     }
 
     /// The layers of `file` read with `context` (templates in imports).
@@ -497,7 +497,7 @@ impl<'a> Loader<'a> {
         };
         let node = includes(node, file, &self.cfg.base_path, 0)?;
         let mut body = match node {
-            Node::Null => Map::new(),
+            Node::Null => Map::default(),
             Node::Map(m) => m,
             other => {
                 return Err(invalid(
@@ -583,7 +583,7 @@ fn import_entry(node: &Node, file: &Path) -> Result<Import, StackError> {
         Node::Str(s) => Ok(Import {
             path: s.clone(),
             skip_if_missing: false,
-            context: Map::new(),
+            context: Map::default(),
             skip_templates: false,
             ignore_missing: false,
         }),
@@ -594,7 +594,7 @@ fn import_entry(node: &Node, file: &Path) -> Result<Import, StackError> {
                 .ok_or_else(|| invalid(file, "import", "an import object needs a string `path`"))?;
             let flag = |k: &str| m.get(k).and_then(Node::as_bool).unwrap_or(false);
             let context = match m.get("context") {
-                None | Some(Node::Null) => Map::new(),
+                None | Some(Node::Null) => Map::default(),
                 Some(Node::Map(c)) => c.clone(),
                 Some(other) => {
                     return Err(invalid(

@@ -122,7 +122,7 @@ fn merge_node_owned(base: &mut Node, overlay: Node, lists: ListStrategy) {
 
 /// Merges `layers` lowest → highest into a new map.
 pub fn merge_all<'a>(layers: impl IntoIterator<Item = &'a Map>, lists: ListStrategy) -> Map {
-    let mut out = Map::new();
+    let mut out = Map::default();
     for layer in layers {
         merge_into(&mut out, layer, lists);
     }

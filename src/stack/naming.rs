@@ -21,12 +21,12 @@ pub fn logical_name(
         return Ok(n.to_owned());
     }
     if let Some(t) = &cfg.stacks.name_template {
-        let mut ctx = serde_json::Map::new();
+        let mut ctx = serde_json::Map::default();
         for key in ["vars", "settings", "env", "metadata"] {
             let v = merged
                 .get(key)
                 .cloned()
-                .unwrap_or_else(|| Node::Map(Map::new()));
+                .unwrap_or_else(|| Node::Map(Map::default()));
             ctx.insert(key.to_owned(), yaml::to_json(&v));
         }
         ctx.insert(

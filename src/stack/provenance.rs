@@ -256,7 +256,7 @@ fn emit(
         }
         _ => {
             // Scalars, lists and empty maps: the emitter's own text, the note on its first line.
-            let mut one = Map::new();
+            let mut one = Map::default();
             one.insert(key.to_owned(), yaml::sorted(value));
             let text = yaml::to_yaml(&Node::Map(one));
             for (i, line) in text.lines().enumerate() {

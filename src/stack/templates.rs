@@ -182,7 +182,7 @@ fn render_document(
     ctx: &Context,
     origin: &dyn Fn(&str) -> String,
 ) -> Result<(), StackError> {
-    let mut doc = Map::new();
+    let mut doc = Map::default();
     for k in keys {
         let Some(v) = section.get(k) else { continue };
         let v = match (eval, v) {
@@ -624,7 +624,7 @@ fn integration_names(section: &Map, stack: &str, instance: &str) -> Vec<(&'stati
 
 /// The sections a secret command reads, with `vars` cut down to the naming vars.
 pub fn secret_view(section: &Map) -> Map {
-    let mut view = Map::new();
+    let mut view = Map::default();
     for key in SECRET_SECTIONS {
         if let Some(v) = section.get(*key) {
             view.insert((*key).to_owned(), v.clone());

@@ -19,7 +19,7 @@ const KEEP: &[&str] = &["secrets", "metadata", "auth", "env", "component"];
 
 /// The declarations view of one parsed manifest body.
 pub fn of_file(body: &Map) -> Map {
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (k, v) in body {
         let kept = match (k.as_str(), v) {
             ("components", Node::Map(types)) => Node::Map(
@@ -54,7 +54,7 @@ fn of_section(node: &Node) -> Node {
     let Node::Map(m) = node else {
         return node.clone();
     };
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (k, v) in m {
         match k.as_str() {
             "vars" => {

@@ -233,7 +233,7 @@ mod tests {
     use serde_json::json;
 
     fn store(secret: bool, prefix: &str) -> SsmStore {
-        let mut options = Map::new();
+        let mut options = Map::default();
         options.insert("region".into(), Node::Str("us-east-1".into()));
         options.insert("prefix".into(), Node::Str(prefix.into()));
         let cfg = StoreConfig {

@@ -66,7 +66,7 @@ impl Moto {
 }
 
 pub fn store_config(kind: StoreKind, secret: bool, prefix: &str, endpoint: &str) -> StoreConfig {
-    let mut options = Map::new();
+    let mut options = Map::default();
     options.insert("region".into(), Node::Str("us-east-1".into()));
     options.insert("prefix".into(), Node::Str(prefix.into()));
     options.insert("endpoint".into(), Node::Str(endpoint.into()));

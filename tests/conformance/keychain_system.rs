@@ -21,7 +21,7 @@ const INNER: &str = "keychain_system::inner_system_conformance";
 const SERVICE_ENV: &str = "ATMOS_TEST_KEYCHAIN_SERVICE";
 
 fn system_config(service: &str) -> StoreConfig {
-    let mut options = Map::new();
+    let mut options = Map::default();
     options.insert("backend".into(), Node::Str("system".into()));
     options.insert("service".into(), Node::Str(service.into()));
     StoreConfig {

@@ -20,7 +20,7 @@ use crate::suite::{self, SENTINEL, block, coord};
 
 /// A redis store config with string options.
 pub fn config(name: &str, options: &[(&str, &str)]) -> StoreConfig {
-    let mut map = Map::new();
+    let mut map = Map::default();
     for (k, v) in options {
         map.insert((*k).to_owned(), Node::Str((*v).to_owned()));
     }

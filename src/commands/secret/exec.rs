@@ -69,7 +69,7 @@ fn child_env(
         for value in &recording.secrets {
             printer.reveal_json(&crate::yaml::to_json(value));
         }
-        let empty = Map::new();
+        let empty = Map::default();
         let of = |key: &str| section.get(key).and_then(Node::as_map).unwrap_or(&empty);
         if component_env {
             let (vars, skipped) = crate::child::env_section(of("env"));

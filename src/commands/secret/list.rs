@@ -266,7 +266,7 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
             let arr: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {
-                    let mut m = serde_json::Map::new();
+                    let mut m = serde_json::Map::default();
                     for (h, c) in header.iter().zip(cells(r, verbose)) {
                         m.insert((*h).to_owned(), serde_json::Value::String(c));
                     }

@@ -27,7 +27,7 @@ pub fn compose(main: Map, file: &Path, warnings: &mut Vec<String>) -> Result<Map
             layers.push(read(&f)?);
         }
     }
-    let mut out = Map::new();
+    let mut out = Map::default();
     for l in &layers {
         merge(&mut out, l);
     }
@@ -139,7 +139,7 @@ fn imports(
     depth: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Map, ConfigError> {
-    let mut out = Map::new();
+    let mut out = Map::default();
     let specs: Vec<String> = match map.get("import") {
         None | Some(Node::Null) => return Ok(out),
         Some(Node::Str(s)) => vec![s.clone()],
@@ -260,7 +260,7 @@ pub(super) fn read(file: &Path) -> Result<Map, ConfigError> {
         source,
     })?;
     match yaml::parse(&text, &file.display().to_string())? {
-        Node::Null => Ok(Map::new()),
+        Node::Null => Ok(Map::default()),
         Node::Map(m) => Ok(m),
         other => Err(ConfigError::Invalid {
             file: file.to_path_buf(),

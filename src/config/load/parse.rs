@@ -25,7 +25,7 @@ pub fn from_str(
     let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
     let raw = yaml::parse(text, &origin)?;
     let raw = match raw {
-        Node::Null => Map::new(),
+        Node::Null => Map::default(),
         Node::Map(m) => m,
         other => {
             return Err(invalid(
@@ -179,7 +179,7 @@ impl Ctx<'_> {
         };
         Ok(match node {
             Node::Map(m) => {
-                let mut out = Map::with_capacity(m.len());
+                let mut out = Map::with_capacity_and_hasher(m.len(), Default::default());
                 for (k, v) in m {
                     out.insert(k, self.functions(v, depth)?);
                 }
@@ -280,7 +280,7 @@ fn string_list(map: &Map, key: &str, file: &Path, field: &str) -> Result<Vec<Str
 }
 
 fn stacks_config(root: &Map, base: &Path, file: &Path) -> Result<StacksConfig, ConfigError> {
-    let empty = Map::new();
+    let empty = Map::default();
     let stacks = section(root, "stacks", file)?.unwrap_or(&empty);
     let field = |k: &str| format!("stacks.{k}");
     let sub = opt_string(stacks, "base_path", file)?.unwrap_or_else(|| "stacks".to_owned());
@@ -371,7 +371,7 @@ fn parse_store(
         ));
     }
     let options = match map.get("options") {
-        None | Some(Node::Null) => Map::new(),
+        None | Some(Node::Null) => Map::default(),
         Some(Node::Map(m)) => m.clone(),
         Some(other) => {
             return Err(invalid(
@@ -411,7 +411,7 @@ pub fn parse_provider(name: &str, entry: &Node) -> Result<ProviderConfig, String
     };
     let kind = text(map, "kind")?.unwrap_or_default();
     let identity = text(map, "identity")?.filter(|s| !s.is_empty());
-    let empty = Map::new();
+    let empty = Map::default();
     let spec_map = match map.get("spec") {
         None | Some(Node::Null) => &empty,
         Some(Node::Map(m)) => m,

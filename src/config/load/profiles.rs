@@ -177,7 +177,7 @@ mod tests {
             selected(&["ci, prod".into(), " ".into(), "x".into()], &base),
             ["ci", "prod", "x"]
         );
-        assert!(selected(&[], &Map::new()).is_empty());
+        assert!(selected(&[], &Map::default()).is_empty());
     }
 
     #[test]

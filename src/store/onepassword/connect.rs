@@ -113,7 +113,7 @@ impl Transport for Connect {
         Box::pin(async move {
             let vault = self.vault_of(r).await?;
             // The vault goes in after the category, as Connect clients write it.
-            let mut full = serde_json::Map::new();
+            let mut full = serde_json::Map::default();
             for (k, v) in item.as_object().into_iter().flatten() {
                 full.insert(k.clone(), v.clone());
                 if k == "category" {
