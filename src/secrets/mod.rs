@@ -64,10 +64,23 @@ pub enum Backend {
 impl Backend {
     /// `store:<n>`, `sops:<n>` or `(none)`, as shown by `list`.
     pub fn label(&self) -> String {
+        let mut out = String::new();
+        self.write_label(&mut out);
+        out
+    }
+
+    /// [`Backend::label`], appended to `out`.
+    pub fn write_label(&self, out: &mut String) {
         match self {
-            Backend::Store(n) => format!("store:{n}"),
-            Backend::Sops(n) => format!("sops:{n}"),
-            Backend::None => "(none)".to_owned(),
+            Backend::Store(n) => {
+                out.push_str("store:");
+                out.push_str(n);
+            }
+            Backend::Sops(n) => {
+                out.push_str("sops:");
+                out.push_str(n);
+            }
+            Backend::None => out.push_str("(none)"),
         }
     }
 }

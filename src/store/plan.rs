@@ -54,10 +54,12 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
     for (store, keys) in groups {
         let caps = store.capabilities();
         let sem = Arc::new(Semaphore::new(caps.concurrency.max(1)));
-        for chunk in keys.chunks(caps.batch_size.max(1)) {
+        let mut keys = keys.into_iter().peekable();
+        while keys.peek().is_some() {
             let store = store.clone();
             let sem = sem.clone();
-            let (idx, coords): (Vec<usize>, Vec<Coordinate>) = chunk.iter().cloned().unzip();
+            let (idx, coords): (Vec<usize>, Vec<Coordinate>) =
+                keys.by_ref().take(caps.batch_size.max(1)).unzip();
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let outcomes: Vec<Outcome> = match mode {

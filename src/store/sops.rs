@@ -13,7 +13,7 @@
 //!   (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, `~/.config/sops/age/keys.txt`).
 //! - [`keygen`] creates an age identity and publishes its recipient in `.sops.yaml`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -33,9 +33,62 @@ pub struct SopsStore {
     key_store: Option<Arc<dyn Store>>,
     identities: OnceLock<Result<AgeIdentities, KeyLoadError>>,
     docs: Mutex<HashMap<PathBuf, Arc<Loaded>>>,
+    /// The file names of each folder a status check looked in, read once per command (a
+    /// whole-tree `secret list` asks about tens of thousands of files, most of them missing);
+    /// cleared by every write.
+    listings: Mutex<HashMap<PathBuf, Listing>>,
     /// The master keys other than age (AWS KMS, PGP, Vault transit, …), as the provider's
     /// identity and with its `spec.options`.
     keys: Arc<super::sops_keys::MasterKeys>,
+}
+
+/// What a folder listing says about the files in it.
+enum Listing {
+    /// The names in the folder, and the same ASCII-lowercased: a name found in neither is
+    /// missing even on a case-insensitive file system.
+    Files(HashSet<std::ffi::OsString>, HashSet<String>),
+    /// The folder does not exist.
+    Missing,
+    /// The folder could not be read: open each file.
+    Unknown,
+}
+
+impl Listing {
+    fn read(dir: &Path) -> Self {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                let names: HashSet<std::ffi::OsString> = entries
+                    .filter_map(|e| e.ok().map(|e| e.file_name()))
+                    .collect();
+                let lower = names
+                    .iter()
+                    .filter_map(|n| n.to_str().map(str::to_ascii_lowercase))
+                    .collect();
+                Listing::Files(names, lower)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Listing::Missing,
+            Err(_) => Listing::Unknown,
+        }
+    }
+
+    /// Whether the folder may hold `name` (only a plain ASCII name is ruled out by the
+    /// listing: other names may be normalised by the file system).
+    /// `buf` is scratch space for the lowercased name.
+    fn may_hold(&self, name: &std::ffi::OsStr, buf: &mut String) -> bool {
+        match self {
+            Listing::Missing => false,
+            Listing::Unknown => true,
+            Listing::Files(names, lower) => {
+                names.contains(name)
+                    || name.to_str().is_none_or(|n| {
+                        buf.clear();
+                        buf.push_str(n);
+                        buf.make_ascii_lowercase();
+                        !n.is_ascii() || lower.contains(buf.as_str())
+                    })
+            }
+        }
+    }
 }
 
 /// A decrypted file, or why it could not be read.
@@ -89,6 +142,7 @@ impl SopsStore {
             key_store,
             identities: OnceLock::new(),
             docs: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::new()),
             keys,
         })
     }
@@ -262,6 +316,30 @@ impl SopsStore {
         Ok(value.map(|v| v.to_text()))
     }
 
+    /// The top-level keys of `file`, without decrypting; a missing or corrupt file has none
+    /// ("not set", never an error).
+    fn top_level_names(&self, file: &Path, lower: &mut String) -> Vec<String> {
+        if let (Some(dir), Some(name)) = (file.parent(), file.file_name()) {
+            let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
+            let may_hold = match listings.get(dir) {
+                Some(listing) => listing.may_hold(name, lower),
+                None => {
+                    let listing = Listing::read(dir);
+                    let may_hold = listing.may_hold(name, lower);
+                    listings.insert(dir.to_path_buf(), listing);
+                    may_hold
+                }
+            };
+            if !may_hold {
+                return Vec::new();
+            }
+        }
+        std::fs::read(file)
+            .ok()
+            .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
+            .unwrap_or_default()
+    }
+
     /// Decrypts `file` once per command.
     fn load(&self, file: &Path) -> Result<Arc<Loaded>, StoreError> {
         if let Some(hit) = self.docs.lock().ok().and_then(|m| m.get(file).cloned()) {
@@ -367,9 +445,12 @@ impl SopsStore {
         });
         // A failed or empty first write leaves no folder behind.
         crate::fsx::remove_created_dirs(&file, created.as_deref());
-        // The cached copy is stale now.
+        // The cached copy and listings are stale now.
         if let Ok(mut m) = self.docs.lock() {
             m.remove(&file);
+        }
+        if let Ok(mut m) = self.listings.lock() {
+            m.clear();
         }
         result.map_err(|e| match e {
             LockedError::Io(e) => io_err(e),
@@ -466,18 +547,44 @@ impl Store for SopsStore {
         keys: &'a [Coordinate],
     ) -> BoxFuture<'a, Vec<Result<bool, StoreError>>> {
         Box::pin(async move {
-            let mut files: HashMap<PathBuf, Vec<String>> = HashMap::new();
+            // The file of a key depends only on its stack and component: one path per instance,
+            // looked up in the last instance's and the last stack's (keys come instance by
+            // instance, each instance's stack-scoped keys among its own), then in a map.
+            type Names = Arc<Vec<String>>;
+            let mut by_instance: HashMap<(&str, &str), Names, foldhash::fast::RandomState> =
+                HashMap::default();
+            let mut by_file: HashMap<PathBuf, Names, foldhash::fast::RandomState> =
+                HashMap::default();
+            let mut last: [Option<((&str, &str), Names)>; 2] = [None, None];
+            let mut lower = String::new();
             keys.iter()
                 .map(|k| {
-                    let file = self.file_for(k)?;
-                    let names = files.entry(file.clone()).or_insert_with(|| {
-                        // Missing or corrupt files mean "not set", never an error.
-                        std::fs::read(&file)
-                            .ok()
-                            .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
-                            .unwrap_or_default()
-                    });
-                    Ok(names.contains(&k.key))
+                    let instance = (k.stack.as_str(), k.component.as_str());
+                    let slot = usize::from(k.component.is_empty());
+                    if let Some((i, names)) = &last[slot]
+                        && *i == instance
+                    {
+                        return Ok(names.contains(&k.key));
+                    }
+                    let names = match by_instance.get(&instance) {
+                        Some(names) => names.clone(),
+                        None => {
+                            let file = self.file_for(k)?;
+                            let names = match by_file.get(&file) {
+                                Some(names) => names.clone(),
+                                None => {
+                                    let names = Arc::new(self.top_level_names(&file, &mut lower));
+                                    by_file.insert(file, names.clone());
+                                    names
+                                }
+                            };
+                            by_instance.insert(instance, names.clone());
+                            names
+                        }
+                    };
+                    let found = names.contains(&k.key);
+                    last[slot] = Some((instance, names));
+                    Ok(found)
                 })
                 .collect()
         })
@@ -760,6 +867,25 @@ mod tests {
                 ..ProviderSpec::default()
             },
         }
+    }
+
+    #[test]
+    fn folder_listings_rule_out_only_plain_names_they_lack() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("Dev.app.enc.yaml"), "x").expect("write");
+        let listing = Listing::read(dir.path());
+        let mut buf = String::new();
+        let may = |name: &str, buf: &mut String| listing.may_hold(std::ffi::OsStr::new(name), buf);
+        assert!(may("Dev.app.enc.yaml", &mut buf));
+        // A case-insensitive file system would open this one: it is not ruled out.
+        assert!(may("dev.app.enc.yaml", &mut buf));
+        assert!(!may("prod.app.enc.yaml", &mut buf));
+        // Non-ASCII names may be normalised by the file system: never ruled out.
+        assert!(may("prød.app.enc.yaml", &mut buf));
+        assert!(
+            !Listing::read(&dir.path().join("absent"))
+                .may_hold(std::ffi::OsStr::new("a.enc.yaml"), &mut buf)
+        );
     }
 
     #[test]
