@@ -63,6 +63,18 @@ pub struct Project {
     stacks: OnceLock<Arc<crate::stack::Stacks>>,
 }
 
+impl Drop for Project {
+    /// The parsed stacks of a large tree are tens of thousands of small allocations that the
+    /// process is about to give back at once: they are not freed one by one (a one-stack
+    /// command at 800 stacks spent a tenth of its time here). Freeing would not clear them
+    /// either; the registries, which hold decrypted values, are dropped normally.
+    fn drop(&mut self) {
+        if let Some(stacks) = self.stacks.take() {
+            std::mem::forget(stacks);
+        }
+    }
+}
+
 /// The component instances of one stack, each built on its own (see [`Project::for_each_stack`]).
 pub type StackInstances = Vec<std::result::Result<ComponentInstance, Unbuilt>>;
 
@@ -169,20 +181,10 @@ impl Project {
     pub fn for_each_stack(
         &self,
         only: Option<&str>,
-        mut each: impl FnMut(usize, usize, StackInstances) -> Result<()>,
+        each: impl FnMut(usize, usize, StackInstances) -> Result<()>,
     ) -> Result<()> {
         let cfg = self.config()?;
         let stacks = self.stacks()?;
-        let names: Vec<&str> = match only {
-            Some(name) => stacks
-                .stacks
-                .get_key_value(name)
-                .map(|(k, _)| k.as_str())
-                .into_iter()
-                .collect(),
-            None => stacks.names().collect(),
-        };
-        let total = names.len();
         let build = |name: &str| -> Result<StackInstances> {
             let manifest = stacks.stack(name)?.manifest.clone();
             let mut out = Vec::new();
@@ -196,36 +198,67 @@ impl Project {
             }
             Ok(out)
         };
-        if total < 2 {
-            for (i, name) in names.into_iter().enumerate() {
-                each(i, total, build(name)?)?;
-            }
-            return Ok(());
-        }
-        // A whole-tree walk builds the next stacks' instances on a second thread while `each`
-        // handles the current one (a few stacks ahead at most, so memory stays flat). When
-        // `each` fails, the receiver is dropped and the builder stops at its next send.
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<StackInstances>>(4);
-            let names = &names;
-            let build = &build;
-            scope.spawn(move || {
-                for name in names {
-                    let failed = build(name);
-                    let stop = failed.is_err();
-                    if tx.send(failed).is_err() || stop {
-                        break;
+        walk_stacks(&stacks, only, build, each)
+    }
+
+    /// [`Project::for_each_stack`] for commands that read only declarations (`secret list`): each
+    /// instance of a stack comes as a [`DeclSet`] (or the [`Unbuilt`] in its place), built in
+    /// full only when its declarations cannot be read off its layers
+    /// ([`crate::stack::component::declared_each`]).
+    ///
+    /// `map` turns each stack's sets into what `each` gets, on the builder threads (so a
+    /// command's per-stack work runs there too).
+    pub fn for_each_stack_declared<T: Send>(
+        &self,
+        only: Option<&str>,
+        map: impl Fn(StackDeclSets) -> T + Sync,
+        each: impl FnMut(usize, usize, T) -> Result<()>,
+    ) -> Result<()> {
+        use crate::stack::component::Enumerated;
+        let cfg = self.config()?;
+        let stacks = self.stacks()?;
+        let registries = self.registries()?;
+        let build = |name: &str| -> Result<T> {
+            let manifest = stacks.stack(name)?.manifest.clone();
+            let stack: Arc<str> = Arc::from(name);
+            let mut out = Vec::new();
+            // The plain instances of a stack share one context, so one registry.
+            let mut last: Option<(Arc<crate::stack::component::DeclaredContext>, Arc<Registry>)> =
+                None;
+            for (component, item) in stacks.declared_each(&cfg, name)? {
+                match item {
+                    Enumerated::Declared(d) => {
+                        let registry = match &last {
+                            Some((ctx, r)) if Arc::ptr_eq(ctx, &d.context) => r.clone(),
+                            _ => {
+                                let r = registries.for_instance(d.context.auth.as_ref());
+                                last = Some((d.context.clone(), r.clone()));
+                                r
+                            }
+                        };
+                        out.push(Ok(DeclSet {
+                            stack: stack.clone(),
+                            component: Arc::from(d.name.as_str()),
+                            component_type: d.component_type,
+                            registry,
+                            providers: d.context.providers.clone(),
+                            decls: d.decls,
+                        }));
                     }
+                    Enumerated::Built(Ok(instance)) => {
+                        out.push(Ok(self.session_for(instance, name)?.decl_set()));
+                    }
+                    Enumerated::Built(Err(e)) => out.push(Err(Unbuilt {
+                        stack: name.to_owned(),
+                        component,
+                        manifest: manifest.clone(),
+                        error: Error::from(e),
+                    })),
                 }
-            });
-            for i in 0..total {
-                let built = rx
-                    .recv()
-                    .map_err(|_| Error::new("internal error: the stack builder stopped"))??;
-                each(i, total, built)?;
             }
-            Ok(())
-        })
+            Ok(map(out))
+        };
+        walk_stacks(&stacks, only, build, each)
     }
 
     /// The `--stack` value, prompting (among stacks that declare secrets) when allowed.
@@ -337,6 +370,172 @@ impl Project {
     }
 }
 
+/// Builds one stack at a time with `build`, in stack-name order (`only`: just that stack, none
+/// when no stack has the name), and hands each result to `each` with the stack's position and
+/// the number of stacks visited. A whole-tree walk builds the stacks on two other threads
+/// (alternate stacks each, a few stacks ahead at most, so memory stays flat) while `each`
+/// handles them in order. When `each` fails, the receivers are dropped and the builders stop
+/// at their next send.
+fn walk_stacks<T: Send>(
+    stacks: &crate::stack::Stacks,
+    only: Option<&str>,
+    build: impl Fn(&str) -> Result<T> + Sync,
+    mut each: impl FnMut(usize, usize, T) -> Result<()>,
+) -> Result<()> {
+    const BUILDERS: usize = 2;
+    let names: Vec<&str> = match only {
+        Some(name) => stacks
+            .stacks
+            .get_key_value(name)
+            .map(|(k, _)| k.as_str())
+            .into_iter()
+            .collect(),
+        None => stacks.names().collect(),
+    };
+    let total = names.len();
+    if total < 2 {
+        for (i, name) in names.into_iter().enumerate() {
+            each(i, total, build(name)?)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let names = &names;
+        let build = &build;
+        let receivers: Vec<_> = (0..BUILDERS)
+            .map(|b| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T>>(4);
+                scope.spawn(move || {
+                    for name in names.iter().skip(b).step_by(BUILDERS) {
+                        let built = build(name);
+                        let stop = built.is_err();
+                        if tx.send(built).is_err() || stop {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for i in 0..total {
+            let built = receivers[i % BUILDERS]
+                .recv()
+                .map_err(|_| Error::new("internal error: the stack builder stopped"))??;
+            each(i, total, built)?;
+        }
+        Ok(())
+    })
+}
+
+/// The declaration sets of one stack's instances (see [`Project::for_each_stack_declared`]).
+pub type StackDeclSets = Vec<std::result::Result<DeclSet, Unbuilt>>;
+
+/// One instance's declarations with what resolving them needs, and nothing of its section:
+/// what commands that only enumerate declarations hold per instance. Cheap to clone.
+#[derive(Clone)]
+pub struct DeclSet {
+    /// The stack as given (used for coordinates).
+    pub stack: Arc<str>,
+    /// The component instance name.
+    pub component: Arc<str>,
+    /// The component type.
+    pub component_type: String,
+    registry: Arc<Registry>,
+    providers: Arc<IndexMap<String, ProviderConfig>>,
+    /// The declarations, sorted by name.
+    pub decls: Arc<Vec<Declaration>>,
+}
+
+impl DeclSet {
+    /// [`Session::resolve`] for these declarations.
+    pub fn resolve(&self, decl: &Declaration) -> Result<Target> {
+        resolve_in(
+            &self.registry,
+            &self.providers,
+            &self.stack,
+            &self.component,
+            decl,
+        )
+    }
+
+    /// [`DeclSet::resolve`], taking the store from `stores` when an earlier set with the same
+    /// registry and providers already found it (a whole-tree listing resolves ~100,000
+    /// declarations against a handful of stores).
+    pub fn resolve_memo(&self, decl: &Declaration, stores: &mut StoreMemo) -> Result<Target> {
+        let key = (
+            Arc::as_ptr(&self.registry) as usize,
+            Arc::as_ptr(&self.providers) as usize,
+        );
+        let hit = stores
+            .0
+            .iter()
+            .find(|(k, backend, _)| *k == key && *backend == decl.backend)
+            .map(|(_, _, store)| store.clone());
+        let store = match hit {
+            Some(store) => store,
+            None => {
+                let store = self.registry.for_declaration(decl, &self.providers)?;
+                // The sets' `Arc`s are alive while the memo is used, so an address is not reused.
+                stores.0.push((key, decl.backend.clone(), store.clone()));
+                store
+            }
+        };
+        target_at(store, &self.stack, &self.component, decl)
+    }
+}
+
+/// The stores [`DeclSet::resolve_memo`] found, by registry, providers and backend. Meant for
+/// one batch of sets (it is searched linearly).
+#[derive(Default)]
+pub struct StoreMemo(Vec<MemoEntry>);
+
+/// (registry and providers addresses, backend, store).
+type MemoEntry = ((usize, usize), crate::secrets::Backend, Arc<dyn Store>);
+
+/// Where `decl` of component `component` in stack `stack` lives (see [`Session::resolve`]).
+fn resolve_in(
+    registry: &Registry,
+    providers: &IndexMap<String, ProviderConfig>,
+    stack: &str,
+    component: &str,
+    decl: &Declaration,
+) -> Result<Target> {
+    let store = registry.for_declaration(decl, providers)?;
+    target_at(store, stack, component, decl)
+}
+
+/// The target of `decl` in `store` (see [`Session::resolve`]).
+fn target_at(
+    store: Arc<dyn Store>,
+    stack: &str,
+    component: &str,
+    decl: &Declaration,
+) -> Result<Target> {
+    let mut coordinate = decl.coordinate(stack, component);
+    if !decl.reference.is_empty() && crate::template::has_template(&decl.reference) {
+        let ctx = crate::template::Context::coordinate(&coordinate.stack, &coordinate.component);
+        coordinate.key = crate::template::render(
+            &decl.reference,
+            &ctx,
+            &format!("secrets.vars.{}.reference", decl.name),
+        )
+        .map_err(|e| {
+            Error::new(format!(
+                "invalid `reference` of secret `{}`: {e}",
+                decl.name
+            ))
+        })?
+        .trim()
+        .to_owned();
+    }
+    crate::store::check_scope(store.as_ref(), &coordinate)?;
+    Ok(Target {
+        secret: decl.name.clone(),
+        store,
+        coordinate,
+    })
+}
+
 fn has_declarations(i: &ComponentInstance) -> bool {
     crate::secrets::declare::declarations(&i.section).is_ok_and(|d| !d.is_empty())
 }
@@ -384,31 +583,25 @@ impl Session {
     pub fn resolve(&self, decl: &Declaration) -> Result<Target> {
         #[cfg(test)]
         RESOLVED.with(|n| n.set(n.get() + 1));
-        let store = self.registry.for_declaration(decl, &self.providers)?;
-        let mut coordinate = decl.coordinate(&self.stack, &self.component);
-        if !decl.reference.is_empty() && crate::template::has_template(&decl.reference) {
-            let ctx =
-                crate::template::Context::coordinate(&coordinate.stack, &coordinate.component);
-            coordinate.key = crate::template::render(
-                &decl.reference,
-                &ctx,
-                &format!("secrets.vars.{}.reference", decl.name),
-            )
-            .map_err(|e| {
-                Error::new(format!(
-                    "invalid `reference` of secret `{}`: {e}",
-                    decl.name
-                ))
-            })?
-            .trim()
-            .to_owned();
+        resolve_in(
+            &self.registry,
+            &self.providers,
+            &self.stack,
+            &self.component,
+            decl,
+        )
+    }
+
+    /// These declarations as a [`DeclSet`] (what enumerating commands keep of a session).
+    pub fn decl_set(&self) -> DeclSet {
+        DeclSet {
+            stack: Arc::from(self.stack.as_str()),
+            component: Arc::from(self.component.as_str()),
+            component_type: self.instance.component_type.clone(),
+            registry: self.registry.clone(),
+            providers: Arc::new(self.providers.clone()),
+            decls: Arc::new(self.decls.clone()),
         }
-        crate::store::check_scope(store.as_ref(), &coordinate)?;
-        Ok(Target {
-            secret: decl.name.clone(),
-            store,
-            coordinate,
-        })
     }
 
     /// A target in a named `stores:` entry at an explicit coordinate (`!store`, `import
@@ -619,7 +812,27 @@ pub fn read(targets: &[&Target]) -> Vec<Result<Option<SecretValue>>> {
 
 /// Checks existence of many targets (of any sessions) in one batched, concurrent plan.
 pub fn exists(targets: &[&Target]) -> Vec<Result<bool>> {
-    run_plan(targets, Mode::Exists)
+    outcomes_exist(run_plan(targets, Mode::Exists))
+}
+
+/// [`exists`] for targets the caller no longer needs (their coordinates are moved, not copied).
+pub fn exists_owned(targets: Vec<Target>) -> Vec<Result<bool>> {
+    let n = targets.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let requests = targets
+        .into_iter()
+        .map(|t| Request {
+            store: t.store,
+            key: t.coordinate,
+        })
+        .collect();
+    outcomes_exist(run_requests(requests, n, Mode::Exists))
+}
+
+fn outcomes_exist(outcomes: Vec<Result<Outcome>>) -> Vec<Result<bool>> {
+    outcomes
         .into_iter()
         .map(|r| {
             r.and_then(|o| match o {
@@ -674,16 +887,18 @@ fn run_plan(targets: &[&Target], mode: Mode) -> Vec<Result<Outcome>> {
             key: t.coordinate.clone(),
         })
         .collect();
+    run_requests(requests, targets.len(), mode)
+}
+
+/// Runs `n` requests in one plan; results in order.
+fn run_requests(requests: Vec<Request>, n: usize, mode: Mode) -> Vec<Result<Outcome>> {
     match crate::runtime::block_on(plan::run(requests, mode)) {
         Ok(results) => {
             let mut out: Vec<Result<Outcome>> = results.into_iter().map(Ok).collect();
-            out.resize_with(targets.len(), || {
-                Err(Error::new("internal error: missing read result"))
-            });
+            out.resize_with(n, || Err(Error::new("internal error: missing read result")));
             out
         }
-        Err(e) => targets
-            .iter()
+        Err(e) => (0..n)
             .map(|_| Err(Error::new(e.message().to_owned())))
             .collect(),
     }

@@ -13,6 +13,8 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+
+use indexmap::IndexMap;
 use std::sync::{Arc, Mutex};
 
 use super::functions::{self, YamlFunction};
@@ -20,8 +22,8 @@ use super::merge::{self, ListStrategy};
 use super::templates::{self, Eval};
 use super::{ComponentInstance, Stack, StackError, close_names};
 use crate::config::CliConfig;
-use crate::secrets::Scope;
 use crate::secrets::declare;
+use crate::secrets::{Declaration, Scope};
 use crate::yaml::{Map, Node};
 use std::path::PathBuf;
 
@@ -168,6 +170,270 @@ pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
     out
 }
 
+/// An instance's declarations, computed from the `secrets` of its layers without building its
+/// section ([`declared_each`]).
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// The instance name.
+    pub name: String,
+    /// The component type.
+    pub component_type: String,
+    /// [`declare::declarations`] of the instance's merged `secrets`, shared with every instance
+    /// merged from the same layers.
+    pub decls: Arc<Vec<Declaration>>,
+    /// What the instance shares with the other [`Declared`] instances of its stack.
+    pub context: Arc<DeclaredContext>,
+}
+
+/// What the [`Declared`] instances of one stack manifest share: the merged `auth` every one of
+/// them has (so one default identity) and the stack's `secrets.providers`.
+#[derive(Debug)]
+pub struct DeclaredContext {
+    /// The instances' merged `auth` (`atmos.yaml`'s under the stack's), if any.
+    pub auth: Option<Node>,
+    /// The stack's `secrets.providers` ([`declare::providers`]).
+    pub providers: Arc<IndexMap<String, crate::config::ProviderConfig>>,
+}
+
+/// One instance of a whole-stack enumeration ([`declared_each`]).
+#[derive(Debug)]
+pub enum Enumerated {
+    /// Its declarations, without its section.
+    Declared(Declared),
+    /// Built in full for [`Eval::Declarations`] (or the error building it gave).
+    Built(Result<ComponentInstance, StackError>),
+}
+
+/// Every non-abstract instance of a stack, as [`each_as`] with [`Eval::Declarations`] gives
+/// them, for commands that only read declarations (`secret list`): an instance whose merged
+/// `secrets` and `auth` are plainly its stack layer's and its own section's — no template, no
+/// YAML function tag in the sections the secret commands evaluate, no `overrides`, no `auth` or
+/// `secrets.providers` of its own — is a [`Declared`] whose declarations are computed from those
+/// two `secrets` layers alone (merged with the same merge, so they are the declarations the
+/// built section holds) and memoised across stacks; any other instance is built in full.
+pub fn declared_each(cfg: &CliConfig, stack: &Stack) -> Vec<(String, Enumerated)> {
+    let eval = Eval::Declarations;
+    let (config, components) = stack.declarations_split();
+    let parts = stack_parts(cfg, stack, &config, eval);
+    let fast = parts
+        .as_ref()
+        .ok()
+        .and_then(|p| declared_stack(cfg, stack, p));
+    let mut out = Vec::new();
+    for t in types(&components) {
+        let Some(comps) = components_of(&components, &t) else {
+            continue;
+        };
+        let mut names: Vec<&String> = comps
+            .iter()
+            .filter(|(_, v)| !is_abstract(v))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        let layers = parts
+            .as_ref()
+            .ok()
+            .map(|_| type_parts(stack, &config, &t, eval));
+        // The type layer holds no `secrets` (not a secrets layer); its `auth` or a template
+        // or a tag in it would reach the instances.
+        // No file of the stack has `overrides` for the type (at the top level or under it).
+        let type_plain =
+            layers.as_ref().is_some_and(|l| {
+                !l.templated && !l.type_layer.contains_key("auth") && !tagged(&l.type_layer)
+            }) && effective_overrides(stack, stack.views(), true, &t, list_strategy(cfg))
+                .is_empty();
+        for n in names {
+            let quick = match (&fast, type_plain) {
+                (Some(f), true) => declared(cfg, stack, f, comps, &components, &t, n),
+                _ => None,
+            };
+            let item = match (quick, &parts, &layers) {
+                (Some(d), _, _) => Enumerated::Declared(d),
+                (None, Ok(p), Some(l)) => Enumerated::Built(instance(
+                    cfg,
+                    stack,
+                    p,
+                    l,
+                    comps,
+                    Some(&components),
+                    &t,
+                    n,
+                    eval,
+                )),
+                // The stack layer is malformed: every instance reports it.
+                _ => Enumerated::Built(build(cfg, stack, &config, &components, &t, n, eval)),
+            };
+            out.push((n.clone(), item));
+        }
+    }
+    out
+}
+
+/// What [`declared`] needs of the stack layer, or `None` when its instances must be built.
+struct DeclaredStack {
+    /// The stamped stack-level `secrets`, and the number [`Shared::stack_secrets`] gives its
+    /// text (its `Debug` form, which tells every node kind apart; declarations hold no values):
+    /// the memo key.
+    secrets: Option<(usize, Node)>,
+    context: Arc<DeclaredContext>,
+}
+
+fn declared_stack(cfg: &CliConfig, stack: &Stack, parts: &StackParts) -> Option<DeclaredStack> {
+    if parts.templated && !cfg.templates_disabled || tagged(&parts.global) {
+        return None;
+    }
+    // The `auth` every plain instance ends with: the stack layer's over `atmos.yaml`'s.
+    let mut auth = Map::default();
+    if let Some(a) = parts.global.get("auth") {
+        auth.insert("auth".to_owned(), a.clone());
+    }
+    merge_global_auth(cfg, &stack.shared, &mut auth, parts.lists);
+    let auth = auth.shift_remove("auth");
+    if auth
+        .as_ref()
+        .is_some_and(|a| !cfg.templates_disabled && templates::any_template(a, &stack.renderer))
+        || auth.as_ref().is_some_and(has_tag)
+    {
+        return None;
+    }
+    let secrets = parts.global.get("secrets").cloned();
+    let mut section = Map::default();
+    if let Some(s) = &secrets {
+        section.insert("secrets".to_owned(), s.clone());
+    }
+    section.insert(
+        "atmos_stack_file".to_owned(),
+        Node::Str(stack.stack_file.clone()),
+    );
+    let providers = declare::providers(&section).ok()?;
+    Some(DeclaredStack {
+        secrets: secrets.map(|s| {
+            let mut ids = stack
+                .shared
+                .stack_secrets
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let next = ids.len() + 1;
+            let id = *ids.entry(format!("{s:?}")).or_insert(next);
+            (id, s)
+        }),
+        context: Arc::new(DeclaredContext {
+            auth,
+            providers: Arc::new(providers),
+        }),
+    })
+}
+
+/// The [`Declared`] form of instance `name`, or `None` when it must be built (see
+/// [`declared_each`]); errors are left to the full build, which reports them.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the layers an instance is enumerated from, each computed once per stack or type"
+)]
+fn declared(
+    cfg: &CliConfig,
+    stack: &Stack,
+    fast: &DeclaredStack,
+    comps: &Map,
+    components: &Arc<Map>,
+    ctype: &str,
+    name: &str,
+) -> Option<Declared> {
+    let eval = Eval::Declarations;
+    let own = shared_own(cfg, stack, comps, components, ctype, name, eval).ok()?;
+    let own_secrets = own.section.get("secrets");
+    if (own.templated && !cfg.templates_disabled)
+        || own.tagged
+        || own.section.contains_key("auth")
+        || own_secrets
+            .and_then(|s| s.get("providers"))
+            .is_some_and(|p| !p.is_null())
+    {
+        return None;
+    }
+    // With no type-level overrides in the stack's files (checked by the caller), the component
+    // gets overrides only from its own `overrides` in a file defining it; the merged component
+    // has that key whenever any of those files has it (a file replacing the component with a
+    // non-map leaves no map: built in full).
+    if comps
+        .get(name)
+        .and_then(Node::as_map)
+        .is_none_or(|c| c.contains_key("overrides"))
+    {
+        return None;
+    }
+    let lists = list_strategy(cfg);
+    let key = (
+        fast.secrets.as_ref().map_or(0, |(id, _)| *id),
+        OwnKey(own.clone()),
+    );
+    let memo = |shared: &Shared| {
+        shared
+            .declared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned()
+    };
+    let decls = match memo(&stack.shared) {
+        Some(hit) => hit,
+        None => {
+            // The instance's `secrets`: the same merge of the same two layers as in
+            // [`instance`] (the type layer and the overrides add none).
+            let mut section = Map::default();
+            if let Some((_, s)) = &fast.secrets {
+                section.insert("secrets".to_owned(), s.clone());
+            }
+            if let Some(s) = own_secrets {
+                let mut layer = Map::default();
+                layer.insert("secrets".to_owned(), s.clone());
+                merge::merge_owned(&mut section, layer, lists);
+            }
+            let decls = Arc::new(declare::declarations(&section).ok()?);
+            stack
+                .shared
+                .declared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, decls.clone());
+            decls
+        }
+    };
+    Some(Declared {
+        name: name.to_owned(),
+        component_type: ctype.to_owned(),
+        decls,
+        context: fast.context.clone(),
+    })
+}
+
+/// Whether a YAML function tag lies in the sections the secret commands evaluate
+/// ([`templates::SECRET_SECTIONS`] and the naming vars) of a layer.
+fn tagged(layer: &Map) -> bool {
+    templates::SECRET_SECTIONS
+        .iter()
+        .filter_map(|k| layer.get(*k))
+        .any(has_tag)
+        || layer
+            .get("vars")
+            .and_then(Node::as_map)
+            .is_some_and(|vars| {
+                templates::NAMING_VARS
+                    .iter()
+                    .filter_map(|k| vars.get(*k))
+                    .any(has_tag)
+            })
+}
+
+fn has_tag(node: &Node) -> bool {
+    match node {
+        Node::Tagged(_) => true,
+        Node::Map(m) => m.values().any(has_tag),
+        Node::Seq(s) => s.iter().any(has_tag),
+        _ => false,
+    }
+}
+
 /// A map compared and hashed by address: the key of work shared between stacks (the map is
 /// kept alive by the key, so an address is never reused while the key exists).
 #[derive(Clone)]
@@ -187,6 +453,27 @@ impl Hash for ByAddr {
     }
 }
 
+/// A shared list of declarations.
+type DeclList = Arc<Vec<Declaration>>;
+
+/// An [`Own`] compared and hashed by address (kept alive by the key, as [`ByAddr`]).
+#[derive(Clone)]
+struct OwnKey(Arc<Own>);
+
+impl PartialEq for OwnKey {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for OwnKey {}
+
+impl Hash for OwnKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
 /// A component's own section over its bases, with its effective `metadata` and its bases in
 /// merge order ([`Resolver::own`]).
 struct Own {
@@ -195,6 +482,8 @@ struct Own {
     inheritance: Vec<String>,
     /// Whether `section` or `metadata` holds a template (see [`templated`]).
     templated: bool,
+    /// Whether the sections the secret commands evaluate hold a YAML function tag ([`tagged`]).
+    tagged: bool,
 }
 
 /// Work shared by every stack of one load, for [`Eval::Declarations`] builds: the declarations
@@ -207,7 +496,18 @@ pub struct Shared {
     /// One declarations view per parsed body (a catalog shared by every stack is viewed once).
     views: Mutex<HashMap<ByAddr, Arc<Map>>>,
     components: Mutex<HashMap<Vec<ByAddr>, Arc<Map>>>,
-    own: Mutex<HashMap<(ByAddr, String, String), Arc<Own>>>,
+    /// By merged `components`, component type and name.
+    #[allow(
+        clippy::type_complexity,
+        reason = "nested so that lookups borrow their keys"
+    )]
+    own: Mutex<HashMap<ByAddr, HashMap<String, HashMap<String, Arc<Own>>>>>,
+    /// [`Declared::decls`] by the stack layer's stamped `secrets` (as text) and the
+    /// component's resolved own section: a catalog component declares the same secrets in
+    /// every stack whose own declarations are the same.
+    declared: Mutex<HashMap<(usize, OwnKey), DeclList>>,
+    /// The distinct stack-level `secrets` texts of [`Shared::declared`]'s keys, numbered.
+    stack_secrets: Mutex<HashMap<String, usize>>,
     /// `atmos.yaml`'s `auth:` as components show it ([`merge_global_auth`]), built once.
     global_auth: std::sync::OnceLock<Option<Map>>,
 }
@@ -256,19 +556,25 @@ impl Shared {
         merged
     }
 
-    fn own(&self, key: &(ByAddr, String, String)) -> Option<Arc<Own>> {
+    fn own(&self, components: &ByAddr, ctype: &str, name: &str) -> Option<Arc<Own>> {
         self.own
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(key)
+            .get(components)?
+            .get(ctype)?
+            .get(name)
             .cloned()
     }
 
-    fn keep_own(&self, key: (ByAddr, String, String), own: Arc<Own>) {
+    fn keep_own(&self, components: ByAddr, ctype: &str, name: &str, own: Arc<Own>) {
         self.own
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, own);
+            .entry(components)
+            .or_default()
+            .entry(ctype.to_owned())
+            .or_default()
+            .insert(name.to_owned(), own);
     }
 }
 
@@ -655,6 +961,59 @@ pub fn build(
     instance(cfg, stack, &parts, &layers, comps, None, ctype, name, eval)
 }
 
+/// The component's own section over its bases ([`Resolver::own`]), with what the builders
+/// check of it.
+fn resolve_own(
+    cfg: &CliConfig,
+    stack: &Stack,
+    comps: &Map,
+    ctype: &str,
+    name: &str,
+    eval: Eval,
+) -> Result<Own, StackError> {
+    let mut resolver = Resolver {
+        stack,
+        comps,
+        lists: list_strategy(cfg),
+        chain: Vec::new(),
+        inheritance: Vec::new(),
+        inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
+        ctype,
+        folders: cfg.component_base_path(ctype),
+    };
+    let (section, metadata) = resolver.own(name)?;
+    let r = &stack.renderer;
+    Ok(Own {
+        templated: templated(&section, eval, stack)
+            || metadata
+                .iter()
+                .any(|(k, v)| r.has_template(k) || templates::any_template(v, r)),
+        tagged: tagged(&section) || metadata.values().any(has_tag),
+        section,
+        metadata,
+        inheritance: resolver.inheritance,
+    })
+}
+
+/// [`resolve_own`] once for every stack sharing the merged `components` (see [`Shared`]).
+fn shared_own(
+    cfg: &CliConfig,
+    stack: &Stack,
+    comps: &Map,
+    components: &Arc<Map>,
+    ctype: &str,
+    name: &str,
+    eval: Eval,
+) -> Result<Arc<Own>, StackError> {
+    let key = ByAddr(components.clone());
+    if let Some(hit) = stack.shared.own(&key, ctype, name) {
+        return Ok(hit);
+    }
+    let own = Arc::new(resolve_own(cfg, stack, comps, ctype, name, eval)?);
+    stack.shared.keep_own(key, ctype, name, own.clone());
+    Ok(own)
+}
+
 /// Builds one instance over its stack's and type's layers; `shared` (the merged components of
 /// the declarations views, see [`Shared`]) lets the component's own section be resolved once
 /// for every stack sharing them.
@@ -677,44 +1036,9 @@ fn instance(
 
     // 1. stack layer, 2. type layer: `parts`, `layers`.
     // 3. bases + component
-    let resolve = || -> Result<Own, StackError> {
-        let mut resolver = Resolver {
-            stack,
-            comps,
-            lists,
-            chain: Vec::new(),
-            inheritance: Vec::new(),
-            inherit_metadata: cfg.stacks.inherit_metadata.unwrap_or(true),
-            ctype,
-            folders: cfg.component_base_path(ctype),
-        };
-        let (section, metadata) = resolver.own(name)?;
-        let r = &stack.renderer;
-        Ok(Own {
-            templated: templated(&section, eval, stack)
-                || metadata
-                    .iter()
-                    .any(|(k, v)| r.has_template(k) || templates::any_template(v, r)),
-            section,
-            metadata,
-            inheritance: resolver.inheritance,
-        })
-    };
     let (own, metadata, inheritance, own_templated) = match shared {
         Some(components) => {
-            let key = (
-                ByAddr(components.clone()),
-                ctype.to_owned(),
-                name.to_owned(),
-            );
-            let own = match stack.shared.own(&key) {
-                Some(hit) => hit,
-                None => {
-                    let own = Arc::new(resolve()?);
-                    stack.shared.keep_own(key, own.clone());
-                    own
-                }
-            };
+            let own = shared_own(cfg, stack, comps, components, ctype, name, eval)?;
             (
                 own.section.clone(),
                 own.metadata.clone(),
@@ -723,7 +1047,7 @@ fn instance(
             )
         }
         None => {
-            let own = resolve()?;
+            let own = resolve_own(cfg, stack, comps, ctype, name, eval)?;
             (own.section, own.metadata, own.inheritance, own.templated)
         }
     };

@@ -62,6 +62,10 @@ pub fn is_template_file(file: &Path) -> bool {
     file.extension().is_some_and(|e| e == "tmpl")
 }
 
+/// The loader's caches: keyed by paths of the project, hashed with foldhash (the loader looks
+/// paths up thousands of times in a large tree).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The bodies of a file and everything it imports, in merge order (lowest first).
 pub type Layers = Arc<Vec<Arc<Map>>>;
 
@@ -117,22 +121,45 @@ pub fn merge_layers_except(layers: &[Arc<Map>], skip: &[&str], lists: ListStrate
 pub struct Loader<'a> {
     cfg: &'a CliConfig,
     lists: ListStrategy,
-    parsed: HashMap<(PathBuf, ReadAs), Arc<Parsed>>,
-    layers: HashMap<(PathBuf, ReadAs), Layers>,
+    parsed: FastMap<(PathBuf, ReadAs), Arc<Parsed>>,
+    layers: FastMap<(PathBuf, ReadAs), Layers>,
     /// The file of each layer in `layers`, same order (for "declared at file:line" reports).
-    files: HashMap<(PathBuf, ReadAs), Arc<Vec<PathBuf>>>,
+    files: FastMap<(PathBuf, ReadAs), Arc<Vec<PathBuf>>>,
     /// The import depth of each layer in `layers` (the file itself 0, its imports 1, …): with
     /// the post-order of `layers` it gives each layer's importers (`overrides` scoping).
-    depths: HashMap<(PathBuf, ReadAs), Arc<Vec<usize>>>,
+    depths: FastMap<(PathBuf, ReadAs), Arc<Vec<usize>>>,
     /// Renderers for templated imports: `missingkey=error`, and `default` for imports with
     /// `ignore_missing_template_values`.
     renderers: [std::sync::OnceLock<crate::template::Renderer>; 2],
     /// Glob imports already expanded (compiling a glob is the costly part).
-    globs: HashMap<String, Arc<Vec<PathBuf>>>,
+    globs: FastMap<String, Arc<Vec<PathBuf>>>,
     /// Plain imports already resolved to a file (or to none): the same tenant defaults and
     /// mixins are imported by hundreds of stacks, and each lookup costs a `stat` per extension.
-    found: HashMap<PathBuf, Option<PathBuf>>,
+    found: FastMap<PathBuf, Option<PathBuf>>,
     chain: Vec<PathBuf>,
+    /// Plain manifests (no template, no context) already read and parsed on another thread
+    /// ([`prefetch`]), by normalized path: [`Loader::parse`] takes them instead of parsing.
+    prefetched: FastMap<PathBuf, Node>,
+}
+
+/// Reads and parses `files` (plain YAML manifests only: no `.tmpl`, no JSON) in order, handing
+/// each result to `send` with the file's normalized path; `None` when the file cannot be read
+/// or parsed (the loader then reads it again and reports the error itself). Meant for a second
+/// thread while the loader works through the other files: see [`super::load`].
+pub fn prefetch(files: &[PathBuf], mut send: impl FnMut(PathBuf, Option<Node>) -> bool) {
+    for file in files {
+        let file = normalize(file);
+        let node = if is_template_file(&file) || file.extension().is_some_and(|e| e == "json") {
+            None
+        } else {
+            std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|text| yaml::parse(&text, &file.display().to_string()).ok())
+        };
+        if !send(file, node) {
+            return;
+        }
+    }
 }
 
 /// The top-level stack files: `.yaml`/`.yml` (and `.yaml.tmpl`/`.yml.tmpl`) files under `stacks.base_path` matching an included
@@ -226,15 +253,21 @@ impl<'a> Loader<'a> {
         Self {
             cfg,
             lists,
-            parsed: HashMap::new(),
-            layers: HashMap::new(),
-            files: HashMap::new(),
-            depths: HashMap::new(),
+            parsed: FastMap::default(),
+            layers: FastMap::default(),
+            files: FastMap::default(),
+            depths: FastMap::default(),
             renderers: Default::default(),
-            globs: HashMap::new(),
-            found: HashMap::new(),
+            globs: FastMap::default(),
+            found: FastMap::default(),
             chain: Vec::new(),
+            prefetched: FastMap::default(),
         }
+    }
+
+    /// Hands the loader a manifest [`prefetch`] parsed.
+    pub fn prefetched(&mut self, file: PathBuf, node: Node) {
+        self.prefetched.insert(file, node);
     }
 
     /// The list merge strategy from `settings.list_merge_strategy`.
@@ -478,22 +511,10 @@ impl<'a> Loader<'a> {
         if let Some(p) = self.parsed.get(&key) {
             return Ok(Arc::clone(p));
         }
-        let text = std::fs::read_to_string(file).map_err(|source| StackError::Read {
-            path: file.to_path_buf(),
-            source,
-        })?;
-        let text = if !read_as.skip_templates && (is_template_file(file) || !context.is_empty()) {
-            self.render_file(file, &text, context, read_as.ignore_missing)?
-        } else {
-            text
-        };
-        let origin = file.display().to_string();
-        let node = if file.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str::<serde_json::Value>(&text)
-                .map(|v| yaml::from_json(&v))
-                .map_err(|e| invalid(file, "(document)", format!("invalid JSON: {e}")))?
-        } else {
-            yaml::parse(&text, &origin)?
+        let plain = *read_as == ReadAs::default() && context.is_empty();
+        let node = match self.prefetched.remove(file) {
+            Some(node) if plain => node,
+            _ => self.read_node(file, context, read_as)?,
         };
         let node = includes(node, file, &self.cfg.base_path, 0)?;
         let mut body = match node {
@@ -532,6 +553,27 @@ impl<'a> Loader<'a> {
         });
         self.parsed.insert(key, Arc::clone(&parsed));
         Ok(parsed)
+    }
+
+    /// Reads and parses a manifest (rendered first when it is a template or has a context).
+    fn read_node(&self, file: &Path, context: &Map, read_as: &ReadAs) -> Result<Node, StackError> {
+        let text = std::fs::read_to_string(file).map_err(|source| StackError::Read {
+            path: file.to_path_buf(),
+            source,
+        })?;
+        let text = if !read_as.skip_templates && (is_template_file(file) || !context.is_empty()) {
+            self.render_file(file, &text, context, read_as.ignore_missing)?
+        } else {
+            text
+        };
+        let origin = file.display().to_string();
+        Ok(if file.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map(|v| yaml::from_json(&v))
+                .map_err(|e| invalid(file, "(document)", format!("invalid JSON: {e}")))?
+        } else {
+            yaml::parse(&text, &origin)?
+        })
     }
 
     /// Renders a whole manifest as a Go template over its import `context` (atmos' first phase:

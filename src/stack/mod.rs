@@ -407,7 +407,61 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut stacks: IndexMap<String, Stack> = IndexMap::new();
     let mut shadowed = Vec::new();
     let shared = std::sync::Arc::new(component::Shared::default());
-    for file in manifest::top_level_files(&cfg.stacks)? {
+    let top = manifest::top_level_files(&cfg.stacks)?;
+    // In a large tree, a second thread reads and parses the second half of the top-level
+    // manifests (in order) while this one works through the first half; the loader takes its
+    // results as it reaches those files. Dropping the receiver stops it.
+    let split = if top.len() >= PREFETCH_FROM {
+        top.len() / 2
+    } else {
+        top.len()
+    };
+    std::thread::scope(|scope| -> Result<(), StackError> {
+        // Created here, so that an early return drops the receiver before the scope waits.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(PathBuf, Option<crate::yaml::Node>)>(64);
+        if split < top.len() {
+            let rest = &top[split..];
+            scope.spawn(move || manifest::prefetch(rest, |f, n| tx.send((f, n)).is_ok()));
+        } else {
+            drop(tx);
+        }
+        for (i, file) in top.iter().enumerate() {
+            if i >= split
+                && let Ok((path, Some(node))) = rx.recv()
+            {
+                loader.prefetched(path, node);
+            }
+            load_one(
+                cfg,
+                &mut loader,
+                file,
+                &renderer,
+                &shared,
+                &mut stacks,
+                &mut shadowed,
+            )?;
+        }
+        Ok(())
+    })?;
+    stacks.sort_keys();
+    Ok(Stacks { stacks, shadowed })
+}
+
+/// From how many top-level manifests [`load`] parses on a second thread.
+const PREFETCH_FROM: usize = 64;
+
+/// Loads and names the stack of one top-level manifest (see [`load`]).
+fn load_one(
+    cfg: &CliConfig,
+    loader: &mut manifest::Loader<'_>,
+    file: &std::path::Path,
+    renderer: &crate::template::Renderer,
+    shared: &std::sync::Arc<component::Shared>,
+    stacks: &mut IndexMap<String, Stack>,
+    shadowed: &mut Vec<Stack>,
+) -> Result<(), StackError> {
+    {
+        let file = file.to_path_buf();
         let layers = loader.layers(&file)?;
         let own_name = loader.own_name(&file)?;
         let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
@@ -439,8 +493,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
             stacks.insert(name, stack);
         }
     }
-    stacks.sort_keys();
-    Ok(Stacks { stacks, shadowed })
+    Ok(())
 }
 
 impl Stacks {
@@ -561,6 +614,26 @@ impl Stacks {
         let mut out = component::each_as(cfg, stack, Eval::Declarations);
         for s in self.same_name(stack).skip(1) {
             for b in component::each_as(cfg, s, Eval::Declarations) {
+                if !out.iter().any(|o| o.0 == b.0) {
+                    out.push(b);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every non-abstract component instance of a stack for commands that read only their
+    /// declarations: [`component::declared_each`] over the stack's manifests (a later manifest
+    /// of the same name adds the instances the earlier ones lack).
+    pub fn declared_each(
+        &self,
+        cfg: &CliConfig,
+        stack: &str,
+    ) -> Result<Vec<(String, component::Enumerated)>, StackError> {
+        let stack = self.stack(stack)?;
+        let mut out = component::declared_each(cfg, stack);
+        for s in self.same_name(stack).skip(1) {
+            for b in component::declared_each(cfg, s) {
                 if !out.iter().any(|o| o.0 == b.0) {
                     out.push(b);
                 }

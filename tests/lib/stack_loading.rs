@@ -438,3 +438,83 @@ fn atmos_component_outputs_fail_clearly() {
     let hint = err.hint().unwrap_or_default();
     assert!(hint.contains("needs terraform state"), "{hint}");
 }
+
+/// `secret list` reads an instance's declarations off its layers when nothing can change them
+/// ([`stack::component::declared_each`]); every such instance must carry exactly the
+/// declarations, providers and `auth` that building it in full gives, and the instances that
+/// templates, YAML functions, overrides or their own `auth`/providers touch must be built.
+#[test]
+fn declarations_read_off_the_layers_match_the_built_instances() {
+    use atmos_secrets::secrets::declare;
+    use atmos_secrets::stack::component::Enumerated;
+    let catalog = "components:\n  terraform:\n    base:\n      metadata: {type: abstract}\n      secrets:\n        vars:\n          DB: {sops: v, description: from base}\n          SHARED: {sops: v, description: component side}\n    plain:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          OWN: {store: s, required: true}\n    templated:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          T: {sops: v, description: '{{ .atmos_stack }}'}\n    tagged:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          G: {sops: v, description: !env HOME}\n    overridden:\n      metadata: {inherits: [base]}\n      overrides:\n        secrets:\n          vars:\n            O: {sops: v}\n    authed:\n      metadata: {inherits: [base]}\n      auth: {identities: {x: {default: true}}}\n    providing:\n      secrets:\n        providers:\n          own: {kind: sops/age, spec: {path: own}}\n        vars:\n          P: {sops: own}\n    nothing: {vars: {a: 1}}\n";
+    let dir = project(&[
+        ("stacks/catalog/all.yaml", catalog),
+        (
+            "stacks/deploy/a.yaml",
+            "import: [catalog/all]\nvars: {stage: a}\nsecrets:\n  providers:\n    v: {kind: sops/age, spec: {path: s}}\n  vars:\n    STACK: {sops: v}\n    SHARED: {sops: v, description: stack side}\n",
+        ),
+        (
+            "stacks/deploy/b.yaml",
+            "import: [catalog/all]\nvars: {stage: b}\n",
+        ),
+        (
+            "stacks/deploy/c.yaml",
+            "import: [catalog/all]\nvars: {stage: c}\nterraform:\n  overrides:\n    secrets: {vars: {TYPE_O: {sops: v}}}\n",
+        ),
+    ]);
+    let cfg = config(dir.path(), CONFIG);
+    let stacks = stack::load(&cfg)
+        .expect("load")
+        .evaluating(stack::Eval::Secrets);
+    let mut quick = Vec::new();
+    for name in ["deploy/a", "deploy/b", "deploy/c"] {
+        let built: std::collections::HashMap<String, _> = stacks
+            .declarations_each(&cfg, name)
+            .expect("stack")
+            .into_iter()
+            .collect();
+        for (component, item) in stacks.declared_each(&cfg, name).expect("stack") {
+            let full = built[&component].as_ref().expect("builds");
+            match item {
+                Enumerated::Declared(d) => {
+                    quick.push(format!("{name}/{component}"));
+                    let want = declare::declarations(&full.section).expect("declarations");
+                    assert_eq!(*d.decls, want, "{name}/{component}");
+                    let providers = declare::providers(&full.section).expect("providers");
+                    assert_eq!(*d.context.providers, providers, "{name}/{component}");
+                    assert_eq!(d.context.auth.as_ref(), full.section.get("auth"));
+                }
+                Enumerated::Built(b) => {
+                    assert_eq!(
+                        b.expect("builds").section,
+                        full.section,
+                        "{name}/{component}"
+                    );
+                }
+            }
+        }
+    }
+    // Overrides at the type level reach every instance of stack c; the other listed
+    // instances are built because something of theirs could change their declarations.
+    assert_eq!(
+        quick,
+        [
+            "deploy/a/nothing",
+            "deploy/a/plain",
+            "deploy/b/nothing",
+            "deploy/b/plain",
+        ]
+    );
+    // Enumerating the stack again reuses the memoised declaration list.
+    let b = stacks.declared_each(&cfg, "deploy/b").expect("b");
+    let again = stacks.declared_each(&cfg, "deploy/b").expect("b");
+    let plain = |items: &[(String, Enumerated)]| items.iter().position(|(n, _)| n == "plain");
+    let (Some(i), Some(j)) = (plain(&b), plain(&again)) else {
+        panic!("plain is listed")
+    };
+    let (Enumerated::Declared(x), Enumerated::Declared(y)) = (&b[i].1, &again[j].1) else {
+        panic!("declared")
+    };
+    assert!(std::sync::Arc::ptr_eq(&x.decls, &y.decls));
+}

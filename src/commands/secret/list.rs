@@ -1,25 +1,66 @@
 //! `secret list [--verbose] [--verify] [--format table|json|yaml|csv|tsv]`.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secrets::Scope;
-use crate::session::{self, Project, Session, Target};
+use crate::secrets::{Declaration, Scope};
+use crate::session::{self, DeclSet, Project, Target};
 
-/// One output row.
+/// One output row. Rows of a whole-tree listing number ~100,000: the stack and component names
+/// and the declarations are shared, not copied per row.
 #[derive(Clone)]
 struct Row {
-    stack: String,
-    component: String,
-    secret: String,
-    scope: Scope,
-    provider: String,
-    status: String,
-    description: String,
-    /// A component that could not be built: its row carries the cause in `status`.
-    failed: bool,
+    stack: Arc<str>,
+    component: Arc<str>,
+    what: What,
+}
+
+#[derive(Clone)]
+enum What {
+    /// Declaration `index` of `decls`, with its status.
+    Declared {
+        decls: Arc<Vec<Declaration>>,
+        index: usize,
+        status: &'static str,
+    },
+    /// A component that could not be built: the cause.
+    Failed(String),
+}
+
+impl Row {
+    fn decl(&self) -> Option<&Declaration> {
+        match &self.what {
+            What::Declared { decls, index, .. } => decls.get(*index),
+            What::Failed(_) => None,
+        }
+    }
+
+    fn secret(&self) -> &str {
+        self.decl().map_or("-", |d| d.name.as_str())
+    }
+
+    fn scope(&self) -> Option<Scope> {
+        self.decl().map(|d| d.scope)
+    }
+
+    fn provider(&self) -> String {
+        self.decl()
+            .map_or_else(|| "-".to_owned(), |d| d.backend.label())
+    }
+
+    fn status(&self) -> &str {
+        match &self.what {
+            What::Declared { status, .. } => status,
+            What::Failed(cause) => cause,
+        }
+    }
+
+    fn description(&self) -> &str {
+        self.decl().map_or("", |d| d.description.as_str())
+    }
 }
 
 /// Declarations whose status checks are batched together in a whole-tree listing.
@@ -54,8 +95,8 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
     let mut rows = Vec::new();
     let mut failures: Vec<session::Unbuilt> = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
-        let session = project.load_session(s, c)?;
-        rows = rows_for_all(std::slice::from_ref(&session), args.verify, false)
+        let set = project.load_session(s, c)?.decl_set();
+        rows = rows_for_all(std::slice::from_ref(&set), args.verify, false)
             .pop()
             .unwrap_or_default();
         if rows.is_empty() {
@@ -65,82 +106,97 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             return Ok(0);
         }
     } else {
-        // One stack at a time: its instances are built, turned into sessions and rows, and
-        // dropped before the next stack; only the rows stay. Status checks still go out in
-        // batches across stacks (flushed every `BATCH` declarations) so remote stores see few
-        // requests.
-        let mut seen_stack: HashSet<(String, String)> = HashSet::new();
+        // One stack at a time: its instances are built, turned into declaration sets and rows,
+        // and dropped before the next stack; only the rows stay. Without `--verify` only local
+        // backends are checked, so each stack's rows are made on the builder threads; with it,
+        // status checks go out in batches across stacks (flushed every `BATCH` declarations)
+        // so remote stores see few requests.
+        let verify = args.verify;
+        let mut seen_stack: HashSet<(Arc<str>, String)> = HashSet::new();
         let mut seen_global: HashSet<String> = HashSet::new();
-        let mut sessions: Vec<Session> = Vec::new();
-        let mut pending = 0;
-        let mut flush = |sessions: &mut Vec<Session>, rows: &mut Vec<Row>| {
-            for row in rows_for_all(sessions, args.verify, true)
-                .into_iter()
-                .flatten()
-            {
-                let first = match row.scope {
-                    Scope::Stack => seen_stack.insert((row.stack.clone(), row.secret.clone())),
-                    Scope::Global => seen_global.insert(row.secret.clone()),
-                    Scope::Instance => true,
-                };
-                if first {
-                    rows.push(row);
+        let mut keep = |row: Row, rows: &mut Vec<Row>| {
+            let first = match row.scope() {
+                Some(Scope::Stack) => {
+                    seen_stack.insert((row.stack.clone(), row.secret().to_owned()))
                 }
+                Some(Scope::Global) => seen_global.insert(row.secret().to_owned()),
+                _ => true,
+            };
+            if first {
+                rows.push(row);
             }
-            sessions.clear();
         };
-        project.for_each_stack(stack.as_deref(), |i, total, built| {
-            printer.progress("Loading stacks", i, total);
-            let mut instances = Vec::new();
+        let mut sessions: Vec<DeclSet> = Vec::new();
+        let mut pending = 0;
+        let prepare = |built: session::StackDeclSets| {
+            let mut sets = Vec::new();
+            let mut failed = Vec::new();
             for b in built {
                 match b {
-                    Ok(i) => instances.push(i),
+                    Ok(set) => sets.push(set),
                     Err(f) => {
                         if component.as_deref().is_none_or(|c| f.component == c) {
-                            failures.push(f);
+                            failed.push(f);
                         }
                     }
                 }
             }
-            instances.retain(|i| {
-                component.as_deref().is_none_or(|c| i.name == c)
+            sets.retain(|set| {
+                !set.decls.is_empty()
+                    && component.as_deref().is_none_or(|c| &*set.component == c)
                     && scope
                         .component_type
                         .as_deref()
-                        .is_none_or(|t| i.component_type == t)
+                        .is_none_or(|t| set.component_type == t)
             });
-            instances.sort_by(|a, b| a.name.cmp(&b.name));
-            for inst in instances {
-                let stack_name = inst.stack.clone();
-                let session = project.session_for(inst, &stack_name)?;
-                if !session.decls.is_empty() {
-                    pending += session.decls.len();
-                    sessions.push(session);
+            sets.sort_by(|a, b| a.component.cmp(&b.component));
+            let rows = if verify {
+                Vec::new()
+            } else {
+                rows_for_all(&sets, false, true)
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            };
+            (sets, rows, failed)
+        };
+        project.for_each_stack_declared(stack.as_deref(), prepare, |i, total, prepared| {
+            printer.progress("Loading stacks", i, total);
+            let (sets, made, failed) = prepared;
+            failures.extend(failed);
+            if verify {
+                for set in sets {
+                    pending += set.decls.len();
+                    sessions.push(set);
                 }
-            }
-            if pending >= BATCH {
-                flush(&mut sessions, &mut rows);
-                pending = 0;
+                if pending >= BATCH {
+                    for row in rows_for_all(&sessions, true, true).into_iter().flatten() {
+                        keep(row, &mut rows);
+                    }
+                    sessions.clear();
+                    pending = 0;
+                }
+            } else {
+                for row in made {
+                    keep(row, &mut rows);
+                }
             }
             printer.progress("Loading stacks", i + 1, total);
             Ok(())
         })?;
-        flush(&mut sessions, &mut rows);
+        for row in rows_for_all(&sessions, verify, true).into_iter().flatten() {
+            keep(row, &mut rows);
+        }
         for f in &failures {
             rows.push(Row {
-                stack: f.stack.clone(),
-                component: f.component.clone(),
-                secret: "-".to_owned(),
-                scope: Scope::Instance,
-                provider: "-".to_owned(),
-                status: format!(
+                stack: Arc::from(f.stack.as_str()),
+                component: Arc::from(f.component.as_str()),
+                what: What::Failed(format!(
                     "error: {}: component \"{}\": {}",
                     f.manifest.display(),
                     f.component,
                     f.error.message()
-                ),
-                description: String::new(),
-                failed: true,
+                )),
             });
         }
         if rows.is_empty() {
@@ -156,7 +212,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         }
     }
     rows.sort_by(|a, b| {
-        (&a.stack, &a.secret, &a.component).cmp(&(&b.stack, &b.secret, &b.component))
+        (&a.stack, a.secret(), &a.component).cmp(&(&b.stack, b.secret(), &b.component))
     });
     printer.stdout(&render(
         &rows,
@@ -178,17 +234,18 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
     Ok(1)
 }
 
-/// Rows for several sessions; each declaration is resolved once and every status check of every
-/// session goes out in one batched, concurrent plan. Local backends are always checked, remote
-/// ones only with `--verify`.
-fn rows_for_all(sessions: &[Session], verify: bool, enumerated: bool) -> Vec<Vec<Row>> {
+/// Rows for several declaration sets; each declaration is resolved once and every status check
+/// of every set goes out in one batched, concurrent plan. Local backends are always checked,
+/// remote ones only with `--verify`.
+fn rows_for_all(sets: &[DeclSet], verify: bool, enumerated: bool) -> Vec<Vec<Row>> {
     let mut status: Vec<Vec<Option<&'static str>>> = Vec::new();
     let mut targets: Vec<Target> = Vec::new();
     let mut slots: Vec<(usize, usize)> = Vec::new();
-    for (si, session) in sessions.iter().enumerate() {
-        let mut st = vec![None; session.decls.len()];
-        for (di, d) in session.decls.iter().enumerate() {
-            match session.resolve(d) {
+    let mut stores = session::StoreMemo::default();
+    for (si, set) in sets.iter().enumerate() {
+        let mut st = vec![None; set.decls.len()];
+        for (di, d) in set.decls.iter().enumerate() {
+            match set.resolve_memo(d, &mut stores) {
                 Ok(target) if verify || target.store.capabilities().local_status => {
                     targets.push(target);
                     slots.push((si, di));
@@ -199,41 +256,39 @@ fn rows_for_all(sessions: &[Session], verify: bool, enumerated: bool) -> Vec<Vec
         }
         status.push(st);
     }
-    let refs: Vec<&Target> = targets.iter().collect();
-    for ((si, di), r) in slots.into_iter().zip(session::exists(&refs)) {
+    for ((si, di), r) in slots.into_iter().zip(session::exists_owned(targets)) {
         status[si][di] = Some(match r {
             Ok(true) => "initialized",
             Ok(false) => "missing",
             Err(_) => "error",
         });
     }
-    sessions
-        .iter()
+    sets.iter()
         .zip(status)
-        .map(|(session, st)| rows(session, &st, enumerated))
+        .map(|(set, st)| rows(set, &st, enumerated))
         .collect()
 }
 
-fn rows(session: &Session, status: &[Option<&'static str>], enumerated: bool) -> Vec<Row> {
-    session
-        .decls
+fn rows(set: &DeclSet, status: &[Option<&'static str>], enumerated: bool) -> Vec<Row> {
+    let star = || -> Arc<str> { Arc::from("*") };
+    set.decls
         .iter()
         .zip(status)
-        .map(|(d, st)| {
+        .enumerate()
+        .map(|(index, (d, st))| {
             let (stack, component) = match (enumerated, d.scope) {
-                (true, Scope::Global) => ("*".to_owned(), "*".to_owned()),
-                (true, Scope::Stack) => (session.stack.clone(), "*".to_owned()),
-                _ => (session.stack.clone(), session.component.clone()),
+                (true, Scope::Global) => (star(), star()),
+                (true, Scope::Stack) => (set.stack.clone(), star()),
+                _ => (set.stack.clone(), set.component.clone()),
             };
             Row {
                 stack,
                 component,
-                secret: d.name.clone(),
-                scope: d.scope,
-                provider: d.backend.label(),
-                status: st.unwrap_or("unknown").to_owned(),
-                description: d.description.clone(),
-                failed: false,
+                what: What::Declared {
+                    decls: set.decls.clone(),
+                    index,
+                    status: st.unwrap_or("unknown"),
+                },
             }
         })
         .collect()
@@ -241,19 +296,15 @@ fn rows(session: &Session, status: &[Option<&'static str>], enumerated: bool) ->
 
 fn cells(r: &Row, verbose: bool) -> Vec<String> {
     let mut v = vec![
-        r.stack.clone(),
-        r.component.clone(),
-        r.secret.clone(),
-        if r.failed {
-            "-".to_owned()
-        } else {
-            r.scope.to_string()
-        },
-        r.provider.clone(),
-        r.status.clone(),
+        r.stack.to_string(),
+        r.component.to_string(),
+        r.secret().to_owned(),
+        r.scope().map_or_else(|| "-".to_owned(), |s| s.to_string()),
+        r.provider(),
+        r.status().to_owned(),
     ];
     if verbose {
-        v.push(r.description.clone());
+        v.push(r.description().to_owned());
     }
     v
 }
@@ -315,15 +366,21 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
 fn tsv_rows(rows: &[Row], verbose: bool) -> String {
     // Written field by field into one buffer: a whole-tree listing has ~100,000 rows.
     let mut s = String::with_capacity(rows.len() * 96);
+    let mut provider = String::new();
     for r in rows {
+        provider.clear();
+        match r.decl() {
+            Some(d) => d.backend.write_label(&mut provider),
+            None => provider.push('-'),
+        }
         let mut fields = [
-            r.stack.as_str(),
-            r.component.as_str(),
-            r.secret.as_str(),
-            if r.failed { "-" } else { r.scope.as_str() },
-            r.provider.as_str(),
-            r.status.as_str(),
-            r.description.as_str(),
+            &*r.stack,
+            &*r.component,
+            r.secret(),
+            r.scope().map_or("-", |s| s.as_str()),
+            provider.as_str(),
+            r.status(),
+            r.description(),
         ]
         .into_iter()
         .take(if verbose { 7 } else { 6 });
