@@ -143,6 +143,9 @@ pub fn user_data_dir() -> Option<std::path::PathBuf> {
 
 /// Expands a leading `~` and `$VAR`/`${VAR}` references in a path.
 pub fn expand_path(raw: &str) -> std::path::PathBuf {
+    if !raw.starts_with('~') && !raw.contains('$') {
+        return std::path::PathBuf::from(raw);
+    }
     let mut s = String::with_capacity(raw.len());
     let mut rest = raw;
     if let Some(tail) = rest.strip_prefix('~')

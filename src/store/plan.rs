@@ -51,8 +51,22 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
         }
     }
     let mut tasks = tokio::task::JoinSet::new();
+    let mut slots: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
     for (store, keys) in groups {
         let caps = store.capabilities();
+        // A local status check that fits in one call (a SOPS store's whole group) runs right
+        // here, on the calling thread: no task to spawn and hand back (a whole-tree listing
+        // makes one plan per stack).
+        if mode == Mode::Exists && caps.local_status && keys.len() <= caps.batch_size.max(1) {
+            let (idx, coords): (Vec<usize>, Vec<Coordinate>) = keys.into_iter().unzip();
+            let outcomes = store.exists_many(&coords).await;
+            for (i, o) in idx.into_iter().zip(outcomes) {
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Some(Outcome::Exists(o));
+                }
+            }
+            continue;
+        }
         let sem = Arc::new(Semaphore::new(caps.concurrency.max(1)));
         let mut keys = keys.into_iter().peekable();
         while keys.peek().is_some() {
@@ -80,7 +94,6 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
             });
         }
     }
-    let mut slots: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
     while let Some(done) = tasks.join_next().await {
         if let Ok(pairs) = done {
             for (i, o) in pairs {

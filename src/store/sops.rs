@@ -36,10 +36,19 @@ pub struct SopsStore {
     /// The file names of each folder a status check looked in, read once per command (a
     /// whole-tree `secret list` asks about tens of thousands of files, most of them missing);
     /// cleared by every write.
-    listings: Mutex<HashMap<PathBuf, Listing>>,
+    listings: Mutex<HashMap<PathBuf, Listing, foldhash::fast::RandomState>>,
     /// The master keys other than age (AWS KMS, PGP, Vault transit, …), as the provider's
     /// identity and with its `spec.options`.
     keys: Arc<super::sops_keys::MasterKeys>,
+}
+
+/// The top-level keys of `file`, without decrypting; a missing or corrupt file has none ("not
+/// set", never an error).
+fn top_level_names(file: &Path) -> Vec<String> {
+    std::fs::read(file)
+        .ok()
+        .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
+        .unwrap_or_default()
 }
 
 /// What a folder listing says about the files in it.
@@ -142,7 +151,7 @@ impl SopsStore {
             key_store,
             identities: OnceLock::new(),
             docs: Mutex::new(HashMap::new()),
-            listings: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::default()),
             keys,
         })
     }
@@ -316,28 +325,22 @@ impl SopsStore {
         Ok(value.map(|v| v.to_text()))
     }
 
-    /// The top-level keys of `file`, without decrypting; a missing or corrupt file has none
-    /// ("not set", never an error).
-    fn top_level_names(&self, file: &Path, lower: &mut String) -> Vec<String> {
-        if let (Some(dir), Some(name)) = (file.parent(), file.file_name()) {
-            let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
-            let may_hold = match listings.get(dir) {
-                Some(listing) => listing.may_hold(name, lower),
-                None => {
-                    let listing = Listing::read(dir);
-                    let may_hold = listing.may_hold(name, lower);
-                    listings.insert(dir.to_path_buf(), listing);
-                    may_hold
-                }
-            };
-            if !may_hold {
-                return Vec::new();
+    /// Whether `file` may exist, from its folder's listing ([`Listing`], read once per
+    /// command); `lower` is scratch space.
+    fn may_exist(&self, file: &Path, lower: &mut String) -> bool {
+        let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+            return true;
+        };
+        let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
+        match listings.get(dir) {
+            Some(listing) => listing.may_hold(name, lower),
+            None => {
+                let listing = Listing::read(dir);
+                let may_hold = listing.may_hold(name, lower);
+                listings.insert(dir.to_path_buf(), listing);
+                may_hold
             }
         }
-        std::fs::read(file)
-            .ok()
-            .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
-            .unwrap_or_default()
     }
 
     /// Decrypts `file` once per command.
@@ -556,6 +559,7 @@ impl Store for SopsStore {
             let mut by_file: HashMap<PathBuf, Names, foldhash::fast::RandomState> =
                 HashMap::default();
             let mut last: [Option<((&str, &str), Names)>; 2] = [None, None];
+            let none: Names = Arc::new(Vec::new());
             let mut lower = String::new();
             keys.iter()
                 .map(|k| {
@@ -570,13 +574,14 @@ impl Store for SopsStore {
                         Some(names) => names.clone(),
                         None => {
                             let file = self.file_for(k)?;
-                            let names = match by_file.get(&file) {
-                                Some(names) => names.clone(),
-                                None => {
-                                    let names = Arc::new(self.top_level_names(&file, &mut lower));
-                                    by_file.insert(file, names.clone());
-                                    names
-                                }
+                            let names = if !self.may_exist(&file, &mut lower) {
+                                none.clone()
+                            } else if let Some(names) = by_file.get(&file) {
+                                names.clone()
+                            } else {
+                                let names = Arc::new(top_level_names(&file));
+                                by_file.insert(file, names.clone());
+                                names
                             };
                             by_instance.insert(instance, names.clone());
                             names
