@@ -36,7 +36,7 @@ pub struct SopsStore {
     /// The file names of each folder a status check looked in, read once per command (a
     /// whole-tree `secret list` asks about tens of thousands of files, most of them missing);
     /// cleared by every write.
-    listings: Mutex<HashMap<PathBuf, Listing, foldhash::fast::RandomState>>,
+    listings: Mutex<HashMap<PathBuf, Arc<Listing>, foldhash::fast::RandomState>>,
     /// The master keys other than age (AWS KMS, PGP, Vault transit, …), as the provider's
     /// identity and with its `spec.options`.
     keys: Arc<super::sops_keys::MasterKeys>,
@@ -325,22 +325,15 @@ impl SopsStore {
         Ok(value.map(|v| v.to_text()))
     }
 
-    /// Whether `file` may exist, from its folder's listing ([`Listing`], read once per
-    /// command); `lower` is scratch space.
-    fn may_exist(&self, file: &Path, lower: &mut String) -> bool {
-        let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
-            return true;
-        };
+    /// The listing of folder `dir` ([`Listing`], read once per command).
+    fn listing(&self, dir: &Path) -> Arc<Listing> {
         let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
-        match listings.get(dir) {
-            Some(listing) => listing.may_hold(name, lower),
-            None => {
-                let listing = Listing::read(dir);
-                let may_hold = listing.may_hold(name, lower);
-                listings.insert(dir.to_path_buf(), listing);
-                may_hold
-            }
+        if let Some(hit) = listings.get(dir) {
+            return hit.clone();
         }
+        let listing = Arc::new(Listing::read(dir));
+        listings.insert(dir.to_path_buf(), listing.clone());
+        listing
     }
 
     /// Decrypts `file` once per command.
@@ -560,6 +553,8 @@ impl Store for SopsStore {
                 HashMap::default();
             let mut last: [Option<((&str, &str), Names)>; 2] = [None, None];
             let none: Names = Arc::new(Vec::new());
+            // The folder of the last file looked up (instances' files share one folder).
+            let mut folder: Option<(PathBuf, Arc<Listing>)> = None;
             let mut lower = String::new();
             keys.iter()
                 .map(|k| {
@@ -574,7 +569,23 @@ impl Store for SopsStore {
                         Some(names) => names.clone(),
                         None => {
                             let file = self.file_for(k)?;
-                            let names = if !self.may_exist(&file, &mut lower) {
+                            let may_exist = match (file.parent(), file.file_name()) {
+                                (Some(dir), Some(name)) => {
+                                    let listing = match &folder {
+                                        Some((d, l)) if d.as_os_str() == dir.as_os_str() => {
+                                            l.clone()
+                                        }
+                                        _ => {
+                                            let l = self.listing(dir);
+                                            folder = Some((dir.to_path_buf(), l.clone()));
+                                            l
+                                        }
+                                    };
+                                    listing.may_hold(name, &mut lower)
+                                }
+                                _ => true,
+                            };
+                            let names = if !may_exist {
                                 none.clone()
                             } else if let Some(names) = by_file.get(&file) {
                                 names.clone()
