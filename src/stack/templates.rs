@@ -14,13 +14,13 @@
 //!
 //! Errors name the manifest, the component and the section path of the failing value.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{Stack, StackError};
 use crate::config::CliConfig;
-use crate::template::go::scope::Need;
 use crate::template::go::{self, FuncError, Funcs, Value};
 use crate::template::{Context, Renderer, TemplateError};
 use crate::yaml::{self, Map, Node};
@@ -150,12 +150,7 @@ pub fn render_section(
         return Ok(());
     }
     if let Some(rendered) = render_values(section, &keys, eval, renderer) {
-        let mut rendered = rendered.into_iter();
-        for_each_value_mut(section, &keys, eval, renderer, &mut |n| {
-            if let Some(v) = rendered.next() {
-                *n = v;
-            }
-        });
+        rendered.put_back(section);
         return Ok(());
     }
     let origin = |path: &str| {
@@ -252,28 +247,88 @@ fn merge_rendered(section: &mut Map, parsed: Map, written: &[String], eval: Eval
 }
 
 /// Renders each templated value of the sections `keys` of `section` on its own (in the order
-/// [`for_each_value`] visits them) when that gives what rendering the whole document gives: no
+/// [`find_values`] finds them) when that gives what rendering the whole document gives: no
 /// template in a key or under a YAML tag (a tag applies to the re-read text), every value
 /// independent of the others ([`crate::template::Values::independent`]: one line, parses alone,
 /// no shared `define`, no trim marker at its edge), and every value renders without error to
 /// text that reads back as one scalar. Otherwise `None`: the caller renders the whole document,
 /// which also gives Go's exact error. The values are parsed and analysed once per process (the
 /// [`Renderer`] keeps them by text: a catalog component imported by hundreds of stacks costs one
-/// parse), and the context holds only the parts of the section they read.
-fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Option<Vec<Node>> {
-    let mut texts = Vec::new();
-    for_each_value(section, keys, eval, r, &mut texts)?;
-    let values = r.values(DOC_NAME, &texts);
+/// parse), and the context holds only the parts of the section they read
+/// ([`crate::template::Values::render`], which also reuses the outputs of earlier sections).
+fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Option<Rendered> {
+    let mut found = Found::default();
+    find_values(section, keys, eval, r, &mut found)?;
+    let values = r.values(DOC_NAME, &found.texts);
     if !values.independent {
         return None;
     }
-    let ctx = context_of(section, &values.data, Some(r));
-    let mut out = Vec::with_capacity(values.fragments.len());
-    for f in &values.fragments {
-        let rendered = f.execute(&ctx).ok()?;
-        out.push(read_scalar(&rendered)?);
+    let nodes = if values.data.whole {
+        let ctx = context(section);
+        (values.fragments.iter())
+            .map(|f| read_scalar(&f.execute(&ctx).ok()?))
+            .collect::<Option<Vec<_>>>()?
+    } else {
+        values.render(|k| context_part(section, k), read_scalar)?
+    };
+    Some(Rendered {
+        steps: found.steps,
+        ends: found.ends,
+        nodes,
+    })
+}
+
+/// The templated strings [`find_values`] found, and where: `steps[ends[i - 1]..ends[i]]` is the
+/// `i`th one's path from the top of the section (the index of each map entry or sequence item
+/// on the way).
+#[derive(Default)]
+struct Found<'a> {
+    texts: Vec<&'a str>,
+    steps: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+impl<'a> Found<'a> {
+    fn push(&mut self, text: &'a str, at: &[usize]) {
+        self.texts.push(text);
+        self.steps.extend_from_slice(at);
+        self.ends.push(self.steps.len());
     }
-    Some(out)
+}
+
+/// The rendered values and where they go (see [`Found`]).
+struct Rendered {
+    steps: Vec<usize>,
+    ends: Vec<usize>,
+    nodes: Vec<Node>,
+}
+
+impl Rendered {
+    /// Puts each rendered value in place of its template in `section` (the section the
+    /// templates were found in).
+    fn put_back(self, section: &mut Map) {
+        let mut start = 0;
+        for (&end, node) in self.ends.iter().zip(self.nodes) {
+            if let Some(slot) = slot(section, &self.steps[start..end]) {
+                *slot = node;
+            }
+            start = end;
+        }
+    }
+}
+
+/// The node at `path` (see [`Found`]) in `section`.
+fn slot<'a>(section: &'a mut Map, path: &[usize]) -> Option<&'a mut Node> {
+    let (first, rest) = path.split_first()?;
+    let mut n = section.get_index_mut(*first)?.1;
+    for &i in rest {
+        n = match n {
+            Node::Map(m) => m.get_index_mut(i)?.1,
+            Node::Seq(s) => s.get_mut(i)?,
+            _ => return None,
+        };
+    }
+    Some(n)
 }
 
 /// What YAML reads `rendered` (a rendered [`emit`]ted scalar) as, when that is one scalar.
@@ -328,127 +383,103 @@ enum Part {
 }
 
 /// The templated strings of the sections `keys` of `section` that [`render_section`] renders
-/// for `eval`, in document order; `None` when a key holds a template or a tag a templated value
-/// (both left to the whole document).
-fn for_each_value<'a>(
+/// for `eval`, in document order, with where they are; `None` when a key holds a template or a
+/// tag a templated value (both left to the whole document).
+fn find_values<'a>(
     section: &'a Map,
     keys: &[String],
     eval: Eval,
     r: &Renderer,
-    out: &mut Vec<&'a str>,
+    found: &mut Found<'a>,
 ) -> Option<()> {
+    let mut at = Vec::new();
     for k in keys {
         if r.has_template(k) {
             return None;
         }
-        let Some(v) = section.get(k) else { continue };
+        let Some((top, _, v)) = section.get_full(k.as_str()) else {
+            continue;
+        };
+        at.clear();
+        at.push(top);
         match (part(k, eval), v) {
             (Part::NamingVars, Node::Map(vars)) => {
-                for (name, v) in vars {
+                for (i, (name, v)) in vars.iter().enumerate() {
                     if NAMING_VARS.contains(&name.as_str()) {
-                        templated_strings(v, r, out)?;
+                        at.push(i);
+                        templated_strings(v, r, &mut at, found)?;
+                        at.pop();
                     }
                 }
             }
             (Part::Secrets, Node::Map(secrets)) => {
-                for (k, v) in secrets {
+                for (i, (k, v)) in secrets.iter().enumerate() {
                     if r.has_template(k) {
                         return None;
                     }
+                    at.push(i);
                     match (k.as_str(), v) {
                         ("providers", _) => {}
                         ("vars", Node::Map(vars)) => {
-                            for (name, decl) in vars {
+                            for (j, (name, decl)) in vars.iter().enumerate() {
                                 if r.has_template(name) {
                                     return None;
                                 }
+                                at.push(j);
                                 match decl {
                                     Node::Map(d) => {
-                                        for (f, v) in d {
+                                        for (l, (f, v)) in d.iter().enumerate() {
                                             if r.has_template(f) {
                                                 return None;
                                             }
                                             if f != "reference" {
-                                                templated_strings(v, r, out)?;
+                                                at.push(l);
+                                                templated_strings(v, r, &mut at, found)?;
+                                                at.pop();
                                             }
                                         }
                                     }
-                                    other => templated_strings(other, r, out)?,
+                                    other => templated_strings(other, r, &mut at, found)?,
                                 }
+                                at.pop();
                             }
                         }
-                        (_, v) => templated_strings(v, r, out)?,
+                        (_, v) => templated_strings(v, r, &mut at, found)?,
                     }
+                    at.pop();
                 }
             }
-            (_, v) => templated_strings(v, r, out)?,
+            (_, v) => templated_strings(v, r, &mut at, found)?,
         }
     }
     Some(())
 }
 
-/// Calls `f` on the templated strings [`for_each_value`] finds, in the same order.
-fn for_each_value_mut(
-    section: &mut Map,
-    keys: &[String],
-    eval: Eval,
+/// The templated strings under `n` (at `at` in the section), in document order; `None` when a
+/// key is templated.
+fn templated_strings<'a>(
+    n: &'a Node,
     r: &Renderer,
-    f: &mut dyn FnMut(&mut Node),
-) {
-    for k in keys {
-        let Some(v) = section.get_mut(k) else {
-            continue;
-        };
-        match (part(k, eval), v) {
-            (Part::NamingVars, Node::Map(vars)) => {
-                for (name, v) in vars.iter_mut() {
-                    if NAMING_VARS.contains(&name.as_str()) {
-                        templated_strings_mut(v, r, f);
-                    }
-                }
-            }
-            (Part::Secrets, Node::Map(secrets)) => {
-                for (k, v) in secrets.iter_mut() {
-                    match (k.as_str(), v) {
-                        ("providers", _) => {}
-                        ("vars", Node::Map(vars)) => {
-                            for decl in vars.values_mut() {
-                                match decl {
-                                    Node::Map(d) => {
-                                        for (field, v) in d.iter_mut() {
-                                            if field != "reference" {
-                                                templated_strings_mut(v, r, f);
-                                            }
-                                        }
-                                    }
-                                    other => templated_strings_mut(other, r, f),
-                                }
-                            }
-                        }
-                        (_, v) => templated_strings_mut(v, r, f),
-                    }
-                }
-            }
-            (_, v) => templated_strings_mut(v, r, f),
-        }
-    }
-}
-
-/// The templated strings under `n`, in document order; `None` when a key is templated.
-fn templated_strings<'a>(n: &'a Node, r: &Renderer, out: &mut Vec<&'a str>) -> Option<()> {
+    at: &mut Vec<usize>,
+    found: &mut Found<'a>,
+) -> Option<()> {
     match n {
-        Node::Str(s) if r.has_template(s) => out.push(s),
+        Node::Str(s) if r.has_template(s) => found.push(s, at),
         Node::Map(m) => {
-            for (k, v) in m {
+            for (i, (k, v)) in m.iter().enumerate() {
                 if r.has_template(k) {
                     return None;
                 }
-                templated_strings(v, r, out)?;
+                at.push(i);
+                templated_strings(v, r, at, found)?;
+                at.pop();
             }
         }
         Node::Seq(s) => {
-            for v in s {
-                templated_strings(v, r, out)?;
+            for (i, v) in s.iter().enumerate() {
+                at.push(i);
+                templated_strings(v, r, at, found)?;
+                at.pop();
             }
         }
         // A tag applies to the re-read text: left to the whole document.
@@ -458,70 +489,60 @@ fn templated_strings<'a>(n: &'a Node, r: &Renderer, out: &mut Vec<&'a str>) -> O
     Some(())
 }
 
-/// Calls `f` on the templated strings under `n`, in the order [`templated_strings`] finds them.
-fn templated_strings_mut(n: &mut Node, r: &Renderer, f: &mut dyn FnMut(&mut Node)) {
-    match n {
-        Node::Str(s) if r.has_template(s) => f(n),
-        Node::Map(m) => m.values_mut().for_each(|v| templated_strings_mut(v, r, f)),
-        Node::Seq(s) => s.iter_mut().for_each(|v| templated_strings_mut(v, r, f)),
-        _ => {}
-    }
-}
-
 /// The template context: the section itself, plus `workspace` for terraform components (atmos'
 /// default: `metadata.terraform_workspace`, else the stack name, suffixed with the instance name
-/// when `metadata.component` points elsewhere; `/` becomes `-`).
+/// when `metadata.component` points elsewhere; `/` becomes `-`), and the Spacelift stack and
+/// Atlantis project names ([`integration_names`]).
 pub fn context(section: &Map) -> Context {
-    context_of(section, &Need::whole(), None)
-}
-
-/// [`context`] cut to what `need` reads: a template that reads no more cannot tell the
-/// difference ([`Need::pick`]), and converting the rest would cost more than rendering.
-fn context_of(section: &Map, need: &Need, parts: Option<&Renderer>) -> Context {
-    let wanted = |k: &str| need.wants(k);
-    let mut map: go::Map = if need.whole {
-        section
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v)))
-            .collect()
-    } else {
-        let mut map = go::Map::with_capacity_and_hasher(need.fields.len(), Default::default());
-        map.extend(need.fields.iter().filter_map(|(k, n)| {
-            let v = section.get(k)?;
-            Some((
-                k.clone(),
-                parts.map_or_else(|| n.pick(v), |r| r.context_part(k, n, v)),
-            ))
-        }));
-        map
-    };
-    let computed = ["workspace", "spacelift_stack", "atlantis_project"];
-    if computed.iter().any(|k| wanted(k))
-        && !section.contains_key("workspace")
-        && section.get("component_type").and_then(Node::as_str) == Some("terraform")
-    {
-        let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
-        let metadata = section.get("metadata");
-        let stack = text(section.get("atmos_stack")).unwrap_or_default();
-        let instance = text(section.get("atmos_component")).unwrap_or_default();
-        if wanted("workspace") {
-            let workspace = text(metadata.and_then(|m| m.get("terraform_workspace")))
-                .unwrap_or_else(|| match text(metadata.and_then(|m| m.get("component"))) {
-                    Some(c) if c != instance => format!("{stack}-{instance}"),
-                    _ => stack.clone(),
-                });
-            map.insert(
-                "workspace".to_owned(),
-                Value::from(workspace.replace('/', "-")),
-            );
-        }
-        if wanted("spacelift_stack") || wanted("atlantis_project") {
-            for (key, value) in integration_names(section, &stack, &instance) {
-                map.insert(key.to_owned(), Value::from(value));
-            }
+    let mut map: go::Map = section
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v)))
+        .collect();
+    for key in COMPUTED {
+        if let Some(v) = computed(section, key) {
+            map.insert(key.to_owned(), Value::from(v));
         }
     }
     Context::from_value(Value::from(map))
+}
+
+/// The context keys atmos computes rather than reads from the section.
+const COMPUTED: [&str; 3] = ["workspace", "spacelift_stack", "atlantis_project"];
+
+/// The top-level key `key` of [`context`], as a node.
+fn context_part<'a>(section: &'a Map, key: &str) -> Option<Cow<'a, Node>> {
+    match computed(section, key) {
+        Some(v) => Some(Cow::Owned(Node::Str(v))),
+        None => section.get(key).map(Cow::Borrowed),
+    }
+}
+
+/// The value [`context`] gives the computed key `key` ([`COMPUTED`]), if it computes one: only
+/// for terraform components without a `workspace` of their own.
+fn computed(section: &Map, key: &str) -> Option<String> {
+    if !COMPUTED.contains(&key)
+        || section.contains_key("workspace")
+        || section.get("component_type").and_then(Node::as_str) != Some("terraform")
+    {
+        return None;
+    }
+    let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
+    let metadata = section.get("metadata");
+    let stack = text(section.get("atmos_stack")).unwrap_or_default();
+    let instance = text(section.get("atmos_component")).unwrap_or_default();
+    if key == "workspace" {
+        let workspace = text(metadata.and_then(|m| m.get("terraform_workspace"))).unwrap_or_else(
+            || match text(metadata.and_then(|m| m.get("component"))) {
+                Some(c) if c != instance => format!("{stack}-{instance}"),
+                _ => stack.clone(),
+            },
+        );
+        return Some(workspace.replace('/', "-"));
+    }
+    integration_names(section, &stack, &instance)
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
 }
 
 /// The top-level keys of `section` that [`render_section`] writes out for `eval`: the sections
@@ -790,15 +811,14 @@ mod tests {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let per_value = render_values(&section, &keys, eval, &r).map(|values| {
+        let per_value = render_values(&section, &keys, eval, &r).map(|rendered| {
             let mut out = section.clone();
-            let mut values = values.into_iter();
-            for_each_value_mut(&mut out, &keys, eval, &r, &mut |n| {
-                if let Some(v) = values.next() {
-                    *n = v;
-                }
-            });
-            assert!(values.next().is_none(), "every value put back");
+            assert_eq!(
+                rendered.nodes.len(),
+                rendered.ends.len(),
+                "a node per value"
+            );
+            rendered.put_back(&mut out);
             out
         });
         let mut whole = section.clone();
@@ -913,20 +933,39 @@ mod tests {
     fn kept_context_parts_and_outputs_follow_the_section() {
         let r = Renderer::new(crate::template::Settings::default(), |_| {});
         let text = "x:\n  a: '{{ .vars.stage }}'\n  b: '{{ range $k, $v := .settings.tags }}{{ $k }}={{ $v }},{{ end }}'\n  \
-                    c: '{{ .atmos_component }}'\n";
+                    c: '{{ .atmos_component }}-{{ .vars.stage }}'\n  d: '{{ \"const\" }}'\n  \
+                    e: '{{ .workspace }}'\n  f: '{{ .extra.k }}'\n";
+        let base_tags = "{team: platform, cost: shared}";
         let variants = [
-            ("stage: prod", "{team: platform, cost: shared}", "api"),
-            ("stage: dev", "{team: platform, cost: shared}", "api"),
-            ("stage: dev", "{cost: shared, team: platform}", "web"),
-            ("stage: dev", "{team: data, cost: shared}", "web"),
-            ("stage: prod", "{team: platform, cost: shared}", "api"),
+            ("stage: prod", base_tags, "api", "extra: {k: 1}\n"),
+            ("stage: dev", base_tags, "api", "extra: {k: 1}\n"),
+            (
+                "stage: dev",
+                "{cost: shared, team: platform}",
+                "web",
+                "extra: {k: 2, o: x}\n",
+            ),
+            // `.extra` missing: both fail, and the kept parts and outputs are dropped.
+            ("stage: dev", "{team: data, cost: shared}", "web", ""),
+            ("stage: prod", base_tags, "api", "extra: {k: 1}\n"),
+            // `web-dev` again (an output seen before with the same parts).
+            ("stage: dev", base_tags, "web", "extra: {k: 1}\n"),
+            // A `workspace` of its own, then the computed one again.
+            (
+                "stage: prod",
+                base_tags,
+                "api",
+                "extra: {k: 1}\nworkspace: own\n",
+            ),
+            ("stage: prod", base_tags, "api", "extra: {k: 1}\n"),
         ];
-        for (vars, tags, name) in variants {
+        for (vars, tags, name, extra) in variants {
             let base = BASE
                 .replace("stage: prod", vars)
-                .replace("{team: platform, cost: shared}", tags)
+                .replace(base_tags, tags)
                 .replace("atmos_component: api", &format!("atmos_component: {name}"));
-            let Node::Map(section) = yaml::parse(&format!("{base}{text}"), "t").expect("yaml")
+            let Node::Map(section) =
+                yaml::parse(&format!("{base}{extra}{text}"), "t").expect("yaml")
             else {
                 panic!("map")
             };
@@ -934,20 +973,20 @@ mod tests {
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
-            let values = render_values(&section, &keys, Eval::All, &r).expect("per value");
-            let mut per_value = section.clone();
-            let mut values = values.into_iter();
-            for_each_value_mut(&mut per_value, &keys, Eval::All, &r, &mut |n| {
-                if let Some(v) = values.next() {
-                    *n = v;
-                }
-            });
             let mut whole = section.clone();
-            render_document(&mut whole, &keys, &r, Eval::All, &context(&section), &|p| {
+            let doc = render_document(&mut whole, &keys, &r, Eval::All, &context(&section), &|p| {
                 p.to_owned()
-            })
-            .expect("whole");
-            assert_eq!(emit(&per_value), emit(&whole), "{vars} {tags} {name}");
+            });
+            let case = format!("{vars} {tags} {name} {extra}");
+            match (render_values(&section, &keys, Eval::All, &r), doc) {
+                (Some(rendered), Ok(())) => {
+                    let mut per_value = section.clone();
+                    rendered.put_back(&mut per_value);
+                    assert_eq!(emit(&per_value), emit(&whole), "{case}");
+                }
+                (None, Err(e)) => assert!(extra.is_empty(), "{case}: {e}"),
+                (per_value, doc) => panic!("{case}: {:?} {doc:?}", per_value.is_some()),
+            }
         }
     }
 

@@ -53,6 +53,11 @@ impl Context {
     pub fn value(&self) -> &go::Value {
         &self.0
     }
+
+    /// The engine's value, taken out.
+    pub fn into_value(self) -> go::Value {
+        self.0
+    }
 }
 
 #[cfg(test)]

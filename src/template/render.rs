@@ -5,11 +5,13 @@
 //! the one-shot [`render`] used for coordinate templates (SOPS `spec.file`, secret `reference`,
 //! `stacks.name_template`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Context;
-use super::go::scope::{Need, same_value};
+use super::go::scope::{Need, hash_value, same_value};
 use super::go::{self, Funcs, MissingKey, Scope, Template};
 use crate::yaml;
 
@@ -79,11 +81,11 @@ pub struct Renderer {
     funcs: Arc<Funcs>,
     settings: Settings,
     cache: Arc<Mutex<Cache>>,
-    hasher: std::hash::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 /// Parsed templates and fragments, by name then text (two levels, so a lookup allocates
-/// nothing). Its `Debug` shows sizes only: `parts` holds context values (`secrets`, `auth`).
+/// nothing). Its `Debug` shows sizes only.
 #[derive(Default)]
 struct Cache {
     parsed: HashMap<String, HashMap<String, Arc<Template>>>,
@@ -93,9 +95,6 @@ struct Cache {
     /// [`Values`] by a hash of the document name and the texts (checked on use).
     values: HashMap<u64, Vec<Arc<Values>>>,
     values_len: usize,
-    /// The last conversion of each top-level context key ([`Renderer::context_part`]): what was
-    /// read, the node cut to it, and the value.
-    parts: HashMap<String, (Need, yaml::Node, go::Value)>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -110,7 +109,8 @@ impl std::fmt::Debug for Cache {
 
 /// The templated values of one document that atmos renders as one template, prepared together
 /// ([`Renderer::values`]): whether each can be rendered alone, and what of the context they read.
-#[derive(Debug)]
+/// Its `Debug` leaves out the outputs it keeps ([`Values::render`]), which may hold a rendered
+/// secret.
 pub struct Values {
     /// The document's name.
     pub name: String,
@@ -124,7 +124,55 @@ pub struct Values {
     pub independent: bool,
     /// What of the context the values read, together.
     pub data: Need,
+    /// For each fragment, the top-level keys of [`Values::data`] it reads, as bits in key order;
+    /// `None` when the values read the whole context or more than 64 keys.
+    reads: Option<Vec<u64>>,
+    /// What the last renderings saw and gave ([`Values::render`]).
+    memo: Mutex<Memo>,
 }
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Values")
+            .field("name", &self.name)
+            .field("fragments", &self.fragments)
+            .field("independent", &self.independent)
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A top-level context key's part as a rendering saw it: the node cut to what is read, its
+/// value and the value's hash.
+struct Part {
+    cut: yaml::Node,
+    value: go::Value,
+    hash: u64,
+}
+
+/// Per [`Values`]: the context parts and outputs of the last rendering, and each fragment's
+/// outputs by the context values it read.
+#[derive(Default)]
+struct Memo {
+    /// Whether `parts`, `ctx` and `last` are those of one successful rendering.
+    valid: bool,
+    /// Per key of [`Values::data`], in order (`None`: not in the section).
+    parts: Vec<Option<Part>>,
+    /// The context: the present `parts` by key, in key order.
+    ctx: go::Value,
+    /// Per fragment, its last output as read back.
+    last: Vec<yaml::Node>,
+    /// Per fragment, outputs by a hash of the parts it read (those parts' values kept to check).
+    seen: Vec<HashMap<u64, Seen, foldhash::fast::FixedState>>,
+    /// Entries in `seen`, all fragments together.
+    seen_len: usize,
+}
+
+/// An output in [`Memo::seen`]: the values of the parts read, and the output as read back.
+type Seen = (Vec<Option<go::Value>>, yaml::Node);
+
+/// Outputs [`Memo::seen`] keeps per [`Values`] (later ones are executed on each use).
+const SEEN_ENTRIES: usize = 4096;
 
 /// Entries each cache of a renderer keeps at most (later ones are parsed on each use).
 const CACHE_ENTRIES: usize = 8192;
@@ -132,8 +180,7 @@ const CACHE_ENTRIES: usize = 8192;
 /// A one-line string value of a YAML document that atmos renders as one template, prepared to be
 /// rendered on its own: the scalar as the document writes it, parsed once (the renderer keeps it
 /// by text), with its [`Scope`]. (A value with a line break is written as a literal block, whose
-/// text depends on its indentation: not a fragment.) Its `Debug` leaves out the last output,
-/// which may hold a rendered secret.
+/// text depends on its indentation: not a fragment.)
 pub struct Fragment {
     /// The value.
     pub text: String,
@@ -144,8 +191,6 @@ pub struct Fragment {
     /// What the parsed scalar shares with the rest of the document and reads of the context
     /// (the default when it did not parse).
     pub scope: Scope,
-    /// The top-level context values the last successful run read, and its output.
-    last: Mutex<Option<(Vec<Option<go::Value>>, String)>>,
 }
 
 impl std::fmt::Debug for Fragment {
@@ -155,45 +200,206 @@ impl std::fmt::Debug for Fragment {
             .field("scalar", &self.scalar)
             .field("parsed", &self.parsed.is_ok())
             .field("scope", &self.scope)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
 impl Fragment {
-    /// Executes the parsed scalar over `ctx`. When the context values it reads (its top-level
-    /// keys, compared by value) are those of the last successful run, that run's output is
-    /// returned: every function here gives the same result for the same arguments within a run
-    /// (the process environment and `atmos.Component`'s answers do not change), so the output is
-    /// what executing again would give.
+    /// Executes the parsed scalar over `ctx`.
     pub fn execute(&self, ctx: &Context) -> Result<String, go::Error> {
-        let t = self.parsed.as_ref().map_err(Clone::clone)?;
-        let go::Value::Map(data) = ctx.value() else {
-            return t.execute(ctx.value());
+        self.parsed
+            .as_ref()
+            .map_err(Clone::clone)?
+            .execute(ctx.value())
+    }
+}
+
+impl Values {
+    /// Renders every value over the context whose top-level keys `part` gives (the node of a key
+    /// of [`Values::data`], or `None` when the section has none), each output read back by
+    /// `read` (what YAML makes of the rendered scalar, `None` when that is not one scalar).
+    /// `None` when the values are not [`Values::independent`], read the whole context (the
+    /// caller builds that context and executes each [`Fragment`]), or one fails or does not read
+    /// back: the caller renders the whole document, which also gives Go's exact error.
+    ///
+    /// What the last rendering saw is kept: a part read as it was then (compared in order) is
+    /// neither looked at again nor converted, a value whose parts are all unchanged gets its last
+    /// output, and one whose parts were seen together before gets that output (the `name` of a
+    /// catalog component recurs in every stack of the same stage). Reusing an output assumes
+    /// every function gives the same result for the same arguments within a run, which holds for
+    /// the functions registered here (no time, random or network functions; the process
+    /// environment and `atmos.Component`'s answers do not change).
+    pub fn render<'s>(
+        &self,
+        part: impl Fn(&str) -> Option<Cow<'s, yaml::Node>>,
+        read: impl Fn(&str) -> Option<yaml::Node>,
+    ) -> Option<Vec<yaml::Node>> {
+        if !self.independent || self.data.whole {
+            return None;
+        }
+        let Some(reads) = &self.reads else {
+            return self.render_once(&part, &read);
         };
-        if self.scope.data.whole {
-            return t.execute(ctx.value());
+        // Busy: another thread renders the same values, or a value's `atmos.Component` call
+        // builds a component with the same values on this one.
+        let Ok(mut memo) = self.memo.try_lock() else {
+            return self.render_once(&part, &read);
+        };
+        let result = self.render_memo(&mut memo, reads, &part, &read);
+        if result.is_none() {
+            memo.valid = false;
         }
-        let keys = &self.scope.data.fields;
-        if let Ok(last) = self.last.lock()
-            && let Some((before, out)) = last.as_ref()
-            && before.len() == keys.len()
-            && keys
+        result
+    }
+
+    /// [`Values::render`] without the memo.
+    fn render_once<'s>(
+        &self,
+        part: &impl Fn(&str) -> Option<Cow<'s, yaml::Node>>,
+        read: &impl Fn(&str) -> Option<yaml::Node>,
+    ) -> Option<Vec<yaml::Node>> {
+        let mut map = go::Map::with_capacity_and_hasher(self.data.fields.len(), Default::default());
+        for (k, need) in &self.data.fields {
+            if let Some(node) = part(k) {
+                map.insert(k.clone(), need.pick(&node));
+            }
+        }
+        let ctx = Context::from_value(go::Value::from(map));
+        self.fragments
+            .iter()
+            .map(|f| read(&f.execute(&ctx).ok()?))
+            .collect()
+    }
+
+    fn render_memo<'s>(
+        &self,
+        memo: &mut Memo,
+        reads: &[u64],
+        part: &impl Fn(&str) -> Option<Cow<'s, yaml::Node>>,
+        read: &impl Fn(&str) -> Option<yaml::Node>,
+    ) -> Option<Vec<yaml::Node>> {
+        let n = self.fragments.len();
+        if !memo.valid {
+            memo.parts.clear();
+            memo.parts.resize_with(self.data.fields.len(), || None);
+            memo.last.clear();
+            memo.last.resize(n, yaml::Node::Null);
+            memo.seen.resize_with(n, HashMap::default);
+        }
+        // The parts that differ from the last rendering's (all of them after none).
+        let fresh = !memo.valid;
+        let mut changed = if fresh { u64::MAX } else { 0 };
+        let mut rebuild = !memo.valid;
+        for (i, ((k, need), slot)) in self.data.fields.iter().zip(&mut memo.parts).enumerate() {
+            let node = part(k);
+            let same = match (&*slot, &node) {
+                (None, None) => true,
+                (Some(p), Some(n)) => need.same_cut(n, &p.cut),
+                _ => false,
+            };
+            if same && memo.valid {
+                continue;
+            }
+            changed |= 1 << i;
+            rebuild |= slot.is_some() != node.is_some();
+            *slot = node.map(|n| {
+                let value = need.pick(&n);
+                let mut h = foldhash::fast::FixedState::default().build_hasher();
+                hash_value(&value, &mut h);
+                Part {
+                    cut: need.cut(&n),
+                    value,
+                    hash: h.finish(),
+                }
+            });
+        }
+        if changed == 0 {
+            return Some(memo.last.clone());
+        }
+        // The context: rebuilt when a key came or went, else the changed values replaced.
+        let kept = match &mut memo.ctx {
+            go::Value::Map(m) if !rebuild => Arc::get_mut(m),
+            _ => None,
+        };
+        if let Some(map) = kept {
+            for (i, (k, _)) in self.data.fields.iter().enumerate() {
+                if changed & (1 << i) != 0
+                    && let (Some(slot), Some(p)) = (map.get_mut(k), &memo.parts[i])
+                {
+                    *slot = p.value.clone();
+                }
+            }
+        } else {
+            let map: go::Map = self
+                .data
+                .fields
                 .keys()
-                .zip(before)
-                .all(|(k, b)| match (data.get(k), b) {
-                    (None, None) => true,
-                    (Some(a), Some(b)) => same_value(a, b),
-                    _ => false,
-                })
-        {
-            return Ok(out.clone());
+                .zip(&memo.parts)
+                .filter_map(|(k, p)| Some((k.clone(), p.as_ref()?.value.clone())))
+                .collect();
+            memo.ctx = go::Value::from(map);
         }
-        let out = t.execute(ctx.value())?;
-        if let Ok(mut last) = self.last.lock() {
-            let inputs = keys.keys().map(|k| data.get(k).cloned()).collect();
-            *last = Some((inputs, out.clone()));
+        let ctx = Context::from_value(std::mem::take(&mut memo.ctx));
+        let result = self.outputs(memo, reads, (!fresh).then_some(changed), &ctx, read);
+        memo.ctx = ctx.into_value();
+        let out = result?;
+        memo.valid = true;
+        Some(out)
+    }
+
+    /// The outputs for the parts in `memo` over `ctx`: the last one for a value none of whose
+    /// parts is in `changed` (`None`: no last outputs), one seen before with the same parts,
+    /// else executed.
+    fn outputs(
+        &self,
+        memo: &mut Memo,
+        reads: &[u64],
+        changed: Option<u64>,
+        ctx: &Context,
+        read: &impl Fn(&str) -> Option<yaml::Node>,
+    ) -> Option<Vec<yaml::Node>> {
+        let mut out = Vec::with_capacity(self.fragments.len());
+        for (j, (f, &bits)) in self.fragments.iter().zip(reads).enumerate() {
+            if changed.is_some_and(|c| bits & c == 0) {
+                out.push(memo.last[j].clone());
+                continue;
+            }
+            let parts = || {
+                (0..self.data.fields.len())
+                    .filter(move |i| bits & (1 << i) != 0)
+                    .map(|i| memo.parts[i].as_ref())
+            };
+            let mut h = foldhash::fast::FixedState::default().build_hasher();
+            for p in parts() {
+                h.write_u64(p.map_or(0, |p| p.hash));
+            }
+            let key = h.finish();
+            let hit = memo.seen[j].get(&key).and_then(|(inputs, node)| {
+                let same = inputs.len() == parts().count()
+                    && inputs.iter().zip(parts()).all(|(a, b)| match (a, b) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => same_value(a, &b.value),
+                        _ => false,
+                    });
+                same.then(|| node.clone())
+            });
+            let node = match hit {
+                Some(node) => node,
+                None => {
+                    let node = read(&f.execute(ctx).ok()?)?;
+                    if memo.seen_len < SEEN_ENTRIES {
+                        let inputs = parts().map(|p| p.map(|p| p.value.clone())).collect();
+                        if memo.seen[j].insert(key, (inputs, node.clone())).is_none() {
+                            memo.seen_len += 1;
+                        }
+                    }
+                    node
+                }
+            };
+            memo.last[j] = node.clone();
+            out.push(node);
         }
-        Ok(out)
+        Some(out)
     }
 }
 
@@ -215,7 +421,7 @@ impl Renderer {
             funcs: Arc::new(funcs),
             settings,
             cache: Arc::default(),
-            hasher: std::hash::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -285,7 +491,6 @@ impl Renderer {
     /// messages give the whole document), prepared together ([`Values`]); from the cache when
     /// the same values were prepared before (a catalog component imported by many stacks).
     pub fn values(&self, name: &str, texts: &[&str]) -> Arc<Values> {
-        use std::hash::{BuildHasher, Hasher};
         let mut h = self.hasher.build_hasher();
         h.write(name.as_bytes());
         for t in texts {
@@ -322,45 +527,31 @@ impl Renderer {
                 && f.scope.independent(name, others);
             data.merge(&f.scope.data);
         }
+        let reads = (!data.whole && data.fields.len() <= 64).then(|| {
+            fragments
+                .iter()
+                .map(|f| {
+                    let read =
+                        |k: &String| f.scope.data.whole || f.scope.data.fields.contains_key(k);
+                    (data.fields.keys().enumerate())
+                        .filter(|(_, k)| read(k))
+                        .fold(0u64, |bits, (i, _)| bits | 1 << i)
+                })
+                .collect()
+        });
         let v = Arc::new(Values {
             name: name.to_owned(),
             fragments,
             independent,
             data,
+            reads,
+            memo: Mutex::default(),
         });
         if let Ok(mut cache) = self.cache.lock()
             && cache.values_len < CACHE_ENTRIES
         {
             cache.values_len += 1;
             cache.values.entry(key).or_default().push(v.clone());
-        }
-        v
-    }
-
-    /// `node`, the value of the context's top-level key `key`, cut to `need` ([`Need::pick`]).
-    /// The value of the last conversion of that key when the parts read are the same (the
-    /// components of one stack share most of their sections), else converted now.
-    pub fn context_part(&self, key: &str, need: &Need, node: &yaml::Node) -> go::Value {
-        // A scalar converts faster than it is looked up.
-        if !matches!(node, yaml::Node::Map(_) | yaml::Node::Seq(_)) {
-            return need.pick(node);
-        }
-        if let Ok(cache) = self.cache.lock()
-            && let Some((n, cut, v)) = cache.parts.get(key)
-            && n == need
-            && need.same_cut(node, cut)
-        {
-            return v.clone();
-        }
-        let v = need.pick(node);
-        if let Ok(mut cache) = self.cache.lock() {
-            let part = (need.clone(), need.cut(node), v.clone());
-            match cache.parts.get_mut(key) {
-                Some(slot) => *slot = part,
-                None => {
-                    cache.parts.insert(key.to_owned(), part);
-                }
-            }
         }
         v
     }
@@ -386,7 +577,6 @@ impl Renderer {
             scalar,
             parsed,
             scope,
-            last: Mutex::default(),
         });
         if let Ok(mut cache) = self.cache.lock()
             && cache.fragments_len < CACHE_ENTRIES

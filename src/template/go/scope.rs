@@ -183,6 +183,41 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Feeds `v` to `h` so that values [`same_value`] calls equal hash equally.
+pub fn hash_value(v: &Value, h: &mut impl std::hash::Hasher) {
+    match v {
+        Value::Nil => h.write_u8(0),
+        Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
+        Value::Int(i) => {
+            h.write_u8(3);
+            h.write_i64(*i);
+        }
+        Value::Float(f) => {
+            h.write_u8(4);
+            h.write_u64(f.to_bits());
+        }
+        Value::Str(s) => {
+            h.write_u8(5);
+            h.write_usize(s.len());
+            h.write(s.as_bytes());
+        }
+        Value::List(l) => {
+            h.write_u8(6);
+            h.write_usize(l.len());
+            l.iter().for_each(|v| hash_value(v, h));
+        }
+        Value::Map(m) => {
+            h.write_u8(7);
+            h.write_usize(m.len());
+            for (k, v) in m.iter() {
+                h.write_usize(k.len());
+                h.write(k.as_bytes());
+                hash_value(v, h);
+            }
+        }
+    }
+}
+
 impl Template {
     /// The scope analysis of every tree of this template set (see [`Scope`]).
     pub fn scope(&self) -> Scope {
