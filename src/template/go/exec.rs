@@ -55,7 +55,8 @@ pub const MAX_OUTPUT: usize = 1 << 26;
 #[derive(Clone)]
 pub struct Template {
     name: String,
-    trees: HashMap<String, Arc<Tree>>,
+    /// By name, hashed with foldhash: each execution looks its tree up.
+    trees: HashMap<String, Arc<Tree>, foldhash::fast::RandomState>,
     funcs: Arc<Funcs>,
     missing_key: MissingKey,
     delims: (String, String),
@@ -74,7 +75,7 @@ impl Template {
     pub fn new(name: impl Into<String>, funcs: Arc<Funcs>) -> Template {
         Template {
             name: name.into(),
-            trees: HashMap::new(),
+            trees: HashMap::default(),
             funcs,
             missing_key: MissingKey::Default,
             delims: (String::new(), String::new()),

@@ -41,7 +41,8 @@ struct Spec {
 
 /// `fmt.Sprintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
+    // The format and about as much again for the arguments, so most calls allocate once.
+    let mut out = String::with_capacity(2 * format.len());
     let mut argi = 0;
     let mut chars = format.char_indices().peekable();
     while let Some((_, c)) = chars.next() {

@@ -39,7 +39,8 @@ pub type FuncResult = Result<Value, FuncError>;
 /// `ns.Name` when `ns.Name` is registered.
 #[derive(Clone, Default)]
 pub struct Funcs {
-    map: HashMap<String, Func>,
+    /// By name, hashed with foldhash: every function call of a template looks its name up.
+    map: HashMap<String, Func, foldhash::fast::RandomState>,
 }
 
 impl std::fmt::Debug for Funcs {
