@@ -257,7 +257,11 @@ fn merge_rendered(section: &mut Map, parsed: Map, written: &[String], eval: Eval
 /// parse), and the context holds only the parts of the section they read
 /// ([`crate::template::Values::render`], which also reuses the outputs of earlier sections).
 fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Option<Rendered> {
-    let mut found = Found::default();
+    let mut found = Found {
+        texts: Vec::with_capacity(16),
+        steps: Vec::with_capacity(32),
+        ends: Vec::with_capacity(16),
+    };
     find_values(section, keys, eval, r, &mut found)?;
     let values = r.values(DOC_NAME, &found.texts);
     if !values.independent {
@@ -269,7 +273,7 @@ fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Op
             .map(|f| read_scalar(&f.execute(&ctx).ok()?))
             .collect::<Option<Vec<_>>>()?
     } else {
-        values.render(|k| context_part(section, k), read_scalar)?
+        values.render(|k, hint| context_part(section, k, hint), read_scalar)?
     };
     Some(Rendered {
         steps: found.steps,
@@ -281,7 +285,6 @@ fn render_values(section: &Map, keys: &[String], eval: Eval, r: &Renderer) -> Op
 /// The templated strings [`find_values`] found, and where: `steps[ends[i - 1]..ends[i]]` is the
 /// `i`th one's path from the top of the section (the index of each map entry or sequence item
 /// on the way).
-#[derive(Default)]
 struct Found<'a> {
     texts: Vec<&'a str>,
     steps: Vec<usize>,
@@ -392,9 +395,9 @@ fn find_values<'a>(
     r: &Renderer,
     found: &mut Found<'a>,
 ) -> Option<()> {
-    let mut at = Vec::new();
+    let mut at = Vec::with_capacity(8);
     for k in keys {
-        if r.has_template(k) {
+        if r.has_template_scan(k) {
             return None;
         }
         let Some((top, _, v)) = section.get_full(k.as_str()) else {
@@ -414,7 +417,7 @@ fn find_values<'a>(
             }
             (Part::Secrets, Node::Map(secrets)) => {
                 for (i, (k, v)) in secrets.iter().enumerate() {
-                    if r.has_template(k) {
+                    if r.has_template_scan(k) {
                         return None;
                     }
                     at.push(i);
@@ -422,14 +425,14 @@ fn find_values<'a>(
                         ("providers", _) => {}
                         ("vars", Node::Map(vars)) => {
                             for (j, (name, decl)) in vars.iter().enumerate() {
-                                if r.has_template(name) {
+                                if r.has_template_scan(name) {
                                     return None;
                                 }
                                 at.push(j);
                                 match decl {
                                     Node::Map(d) => {
                                         for (l, (f, v)) in d.iter().enumerate() {
-                                            if r.has_template(f) {
+                                            if r.has_template_scan(f) {
                                                 return None;
                                             }
                                             if f != "reference" {
@@ -464,10 +467,10 @@ fn templated_strings<'a>(
     found: &mut Found<'a>,
 ) -> Option<()> {
     match n {
-        Node::Str(s) if r.has_template(s) => found.push(s, at),
+        Node::Str(s) if r.has_template_scan(s) => found.push(s, at),
         Node::Map(m) => {
             for (i, (k, v)) in m.iter().enumerate() {
-                if r.has_template(k) {
+                if r.has_template_scan(k) {
                     return None;
                 }
                 at.push(i);
@@ -509,12 +512,21 @@ pub fn context(section: &Map) -> Context {
 /// The context keys atmos computes rather than reads from the section.
 const COMPUTED: [&str; 3] = ["workspace", "spacelift_stack", "atlantis_project"];
 
-/// The top-level key `key` of [`context`], as a node.
-fn context_part<'a>(section: &'a Map, key: &str) -> Option<Cow<'a, Node>> {
-    match computed(section, key) {
-        Some(v) => Some(Cow::Owned(Node::Str(v))),
-        None => section.get(key).map(Cow::Borrowed),
+/// The top-level key `key` of [`context`], as a node; looked for first at the index `hint`
+/// (where it was in the last section: consecutive sections have their keys in the same order),
+/// which is updated.
+fn context_part<'a>(section: &'a Map, key: &str, hint: &mut usize) -> Option<Cow<'a, Node>> {
+    if let Some(v) = computed(section, key) {
+        return Some(Cow::Owned(Node::Str(v)));
     }
+    if let Some((k, v)) = section.get_index(*hint)
+        && k == key
+    {
+        return Some(Cow::Borrowed(v));
+    }
+    let (i, _, v) = section.get_full(key)?;
+    *hint = i;
+    Some(Cow::Borrowed(v))
 }
 
 /// The value [`context`] gives the computed key `key` ([`COMPUTED`]), if it computes one: only

@@ -95,6 +95,9 @@ struct Cache {
     /// [`Values`] by a hash of the document name and the texts (checked on use).
     values: HashMap<u64, Vec<Arc<Values>>>,
     values_len: usize,
+    /// The [`Values`] last asked for (the components of a stack, and of a catalog imported by
+    /// every stack, ask for the same ones in turn).
+    last_values: Option<Arc<Values>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -158,6 +161,8 @@ struct Memo {
     valid: bool,
     /// Per key of [`Values::data`], in order (`None`: not in the section).
     parts: Vec<Option<Part>>,
+    /// Per key of [`Values::data`], the caller's position hint ([`Values::render`]).
+    hints: Vec<usize>,
     /// The context: the present `parts` by key, in key order.
     ctx: go::Value,
     /// Per fragment, its last output as read back.
@@ -216,7 +221,8 @@ impl Fragment {
 
 impl Values {
     /// Renders every value over the context whose top-level keys `part` gives (the node of a key
-    /// of [`Values::data`], or `None` when the section has none), each output read back by
+    /// of [`Values::data`], or `None` when the section has none; the `usize` is a slot `part` may
+    /// keep a position hint in, the same slot for the same key each time), each output read back by
     /// `read` (what YAML makes of the rendered scalar, `None` when that is not one scalar).
     /// `None` when the values are not [`Values::independent`], read the whole context (the
     /// caller builds that context and executes each [`Fragment`]), or one fails or does not read
@@ -231,7 +237,7 @@ impl Values {
     /// environment and `atmos.Component`'s answers do not change).
     pub fn render<'s>(
         &self,
-        part: impl Fn(&str) -> Option<Cow<'s, yaml::Node>>,
+        part: impl Fn(&str, &mut usize) -> Option<Cow<'s, yaml::Node>>,
         read: impl Fn(&str) -> Option<yaml::Node>,
     ) -> Option<Vec<yaml::Node>> {
         if !self.independent || self.data.whole {
@@ -255,12 +261,12 @@ impl Values {
     /// [`Values::render`] without the memo.
     fn render_once<'s>(
         &self,
-        part: &impl Fn(&str) -> Option<Cow<'s, yaml::Node>>,
+        part: &impl Fn(&str, &mut usize) -> Option<Cow<'s, yaml::Node>>,
         read: &impl Fn(&str) -> Option<yaml::Node>,
     ) -> Option<Vec<yaml::Node>> {
         let mut map = go::Map::with_capacity_and_hasher(self.data.fields.len(), Default::default());
         for (k, need) in &self.data.fields {
-            if let Some(node) = part(k) {
+            if let Some(node) = part(k, &mut 0) {
                 map.insert(k.clone(), need.pick(&node));
             }
         }
@@ -275,13 +281,14 @@ impl Values {
         &self,
         memo: &mut Memo,
         reads: &[u64],
-        part: &impl Fn(&str) -> Option<Cow<'s, yaml::Node>>,
+        part: &impl Fn(&str, &mut usize) -> Option<Cow<'s, yaml::Node>>,
         read: &impl Fn(&str) -> Option<yaml::Node>,
     ) -> Option<Vec<yaml::Node>> {
         let n = self.fragments.len();
         if !memo.valid {
             memo.parts.clear();
             memo.parts.resize_with(self.data.fields.len(), || None);
+            memo.hints.resize(self.data.fields.len(), 0);
             memo.last.clear();
             memo.last.resize(n, yaml::Node::Null);
             memo.seen.resize_with(n, HashMap::default);
@@ -290,8 +297,14 @@ impl Values {
         let fresh = !memo.valid;
         let mut changed = if fresh { u64::MAX } else { 0 };
         let mut rebuild = !memo.valid;
-        for (i, ((k, need), slot)) in self.data.fields.iter().zip(&mut memo.parts).enumerate() {
-            let node = part(k);
+        let keys = self
+            .data
+            .fields
+            .iter()
+            .zip(&mut memo.parts)
+            .zip(&mut memo.hints);
+        for (i, (((k, need), slot), hint)) in keys.enumerate() {
+            let node = part(k, hint);
             let same = match (&*slot, &node) {
                 (None, None) => true,
                 (Some(p), Some(n)) => need.same_cut(n, &p.cut),
@@ -444,6 +457,31 @@ impl Renderer {
         }
     }
 
+    /// [`Renderer::has_template`] by a byte scan for the left delimiter: the same answer, and
+    /// cheaper on short texts (`str::contains` prepares a substring searcher for each text under
+    /// 17 bytes, several hundred instructions, where this costs a few per byte). For walks that
+    /// test every key and string of a section known to hold templates. (`has_template`, which
+    /// also tests every string of sections without templates, is left as it is.)
+    pub fn has_template_scan(&self, text: &str) -> bool {
+        let left = match &self.settings.delimiters {
+            Some((left, _)) => left.as_bytes(),
+            None => b"{{",
+        };
+        let Some((&first, rest)) = left.split_first() else {
+            return true;
+        };
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(i) = bytes[from..].iter().position(|&b| b == first) {
+            let after = from + i + 1;
+            if bytes[after..].starts_with(rest) {
+                return true;
+            }
+            from = after;
+        }
+        false
+    }
+
     fn template(&self, name: &str) -> Template {
         let t = Template::new(name, self.funcs.clone()).missing_key(self.settings.missing_key);
         match &self.settings.delimiters {
@@ -491,26 +529,33 @@ impl Renderer {
     /// messages give the whole document), prepared together ([`Values`]); from the cache when
     /// the same values were prepared before (a catalog component imported by many stacks).
     pub fn values(&self, name: &str, texts: &[&str]) -> Arc<Values> {
-        let mut h = self.hasher.build_hasher();
-        h.write(name.as_bytes());
-        for t in texts {
-            h.write_usize(t.len());
-            h.write(t.as_bytes());
-        }
-        let key = h.finish();
         let same = |v: &Values| {
             v.name == name
                 && v.fragments.len() == texts.len()
                 && v.fragments.iter().zip(texts).all(|(f, t)| f.text == *t)
         };
-        let cached = self.cache.lock().ok().and_then(|c| {
-            c.values
-                .get(&key)
-                .and_then(|vs| vs.iter().find(|v| same(v)).cloned())
-        });
-        if let Some(v) = cached {
-            return v;
+        let key = || {
+            let mut h = self.hasher.build_hasher();
+            h.write(name.as_bytes());
+            for t in texts {
+                h.write_usize(t.len());
+                h.write(t.as_bytes());
+            }
+            h.finish()
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            if let Some(v) = c.last_values.as_ref().filter(|v| same(v)) {
+                return v.clone();
+            }
+            let cached = (c.values.get(&key()))
+                .and_then(|vs| vs.iter().find(|v| same(v)))
+                .cloned();
+            if let Some(v) = cached {
+                c.last_values = Some(v.clone());
+                return v;
+            }
         }
+        let key = key();
         let fragments: Vec<Arc<Fragment>> = texts.iter().map(|t| self.fragment(name, t)).collect();
         let mut independent = self.default_delimiters();
         let mut data = Need::default();
@@ -552,6 +597,7 @@ impl Renderer {
         {
             cache.values_len += 1;
             cache.values.entry(key).or_default().push(v.clone());
+            cache.last_values = Some(v.clone());
         }
         v
     }
@@ -695,6 +741,37 @@ mod tests {
         );
         assert!(delims.has_template("a '{{ b"));
         assert!(!delims.has_template("a {{ b"));
+        // The byte scan answers as `str::contains` does.
+        let empty = Renderer::new(
+            Settings {
+                delimiters: Some((String::new(), "]]".into())),
+                ..Settings::default()
+            },
+            |_| {},
+        );
+        let texts = [
+            "",
+            "{",
+            "{{",
+            "a{",
+            "a{{",
+            "{a{",
+            "{ {",
+            "x'{",
+            "x'{{",
+            "'{'{{",
+            "''{{",
+            "{{{",
+            "é{{ .x }}",
+            "label",
+            "'{{ .vars.stage }}'",
+            "long text without any action at all",
+        ];
+        for r in [Renderer::standard(), &delims, &empty] {
+            for t in texts {
+                assert_eq!(r.has_template_scan(t), r.has_template(t), "{t:?}");
+            }
+        }
         let lenient = Renderer::new(
             Settings {
                 missing_key: MissingKey::Default,

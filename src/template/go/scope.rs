@@ -94,19 +94,22 @@ impl Need {
         }
     }
 
-    /// Whether `node` cut to what is needed is `cut` (in the same order: a different order is
-    /// treated as different).
+    /// Whether `node` cut to what is needed is `cut`, a node [`Need::cut`] made with this need
+    /// (in the same order: a different order is treated as different).
     pub fn same_cut(&self, node: &crate::yaml::Node, cut: &crate::yaml::Node) -> bool {
         use crate::yaml::Node;
         match (node, cut) {
             (Node::Map(m), Node::Map(c)) if !self.whole => {
-                self.fields
-                    .iter()
-                    .all(|(k, need)| match (m.get(k), c.get(k)) {
+                // `cut` holds the keys of `fields` that were present, in the order of `fields`.
+                let mut kept = c.iter().peekable();
+                self.fields.iter().all(|(k, need)| {
+                    let in_cut = kept.next_if(|(ck, _)| *ck == k).map(|(_, v)| v);
+                    match (m.get(k), in_cut) {
                         (None, None) => true,
                         (Some(a), Some(b)) => need.same_cut(a, b),
                         _ => false,
-                    })
+                    }
+                }) && kept.next().is_none()
             }
             (a, b) => same_node(a, b),
         }
