@@ -1002,6 +1002,34 @@ mod tests {
         }
     }
 
+    /// Values whose parts differ in every section (the first stops keeping its outputs after a
+    /// while) and values whose outputs recur, over many sections with one renderer.
+    #[test]
+    fn outputs_follow_the_section_over_many_sections() {
+        let r = Renderer::new(crate::template::Settings::default(), |_| {});
+        let text = "x:\n  a: '{{ .atmos_component }}'\n  b: '{{ .vars.stage }}-{{ len .atmos_component }}'\n";
+        for i in (0..600).chain([3, 599, 42]) {
+            let stage = if i % 3 == 0 { "dev" } else { "prod" };
+            let base = BASE
+                .replace("stage: prod", &format!("stage: {stage}"))
+                .replace("atmos_component: api", &format!("atmos_component: c{i}"));
+            let Node::Map(section) = yaml::parse(&format!("{base}{text}"), "t").expect("yaml")
+            else {
+                panic!("map")
+            };
+            let keys: Vec<String> = templated_sections(&section, Eval::All, &r)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let mut out = section.clone();
+            render_values(&section, &keys, Eval::All, &r)
+                .expect("per value")
+                .put_back(&mut out);
+            let want = format!("{{a: c{i}, b: {stage}-{}}}", format!("c{i}").len());
+            assert_eq!(out["x"], yaml_node(&want), "{i}");
+        }
+    }
+
     #[test]
     fn dependent_values_take_the_whole_document() {
         // A define in one value used in another.

@@ -127,8 +127,10 @@ pub struct Values {
     pub independent: bool,
     /// What of the context the values read, together.
     pub data: Need,
-    /// For each fragment, the top-level keys of [`Values::data`] it reads, as bits in key order;
-    /// `None` when the values read the whole context or more than 64 keys.
+    /// The top-level keys of [`Values::data`] with what is read under each, in order.
+    keys: Vec<(String, Need)>,
+    /// For each fragment, the keys of [`Values::keys`] it reads, as bits; `None` when the values
+    /// read the whole context or more than 64 keys.
     reads: Option<Vec<u64>>,
     /// What the last renderings saw and gave ([`Values::render`]).
     memo: Mutex<Memo>,
@@ -146,11 +148,11 @@ impl std::fmt::Debug for Values {
 }
 
 /// A top-level context key's part as a rendering saw it: the node cut to what is read, its
-/// value and the value's hash.
+/// value and the value's hash (once asked for).
 struct Part {
     cut: yaml::Node,
     value: go::Value,
-    hash: u64,
+    hash: Option<u64>,
 }
 
 /// Per [`Values`]: the context parts and outputs of the last rendering, and each fragment's
@@ -167,17 +169,27 @@ struct Memo {
     ctx: go::Value,
     /// Per fragment, its last output as read back.
     last: Vec<yaml::Node>,
-    /// Per fragment, outputs by a hash of the parts it read (those parts' values kept to check).
-    seen: Vec<HashMap<u64, Seen, foldhash::fast::FixedState>>,
+    /// Per fragment, its earlier outputs.
+    seen: Vec<Seen>,
     /// Entries in `seen`, all fragments together.
     seen_len: usize,
 }
 
-/// An output in [`Memo::seen`]: the values of the parts read, and the output as read back.
-type Seen = (Vec<Option<go::Value>>, yaml::Node);
+/// A fragment's earlier outputs, by a hash of the parts it read (those parts' values kept to
+/// check), and how often one was found. A fragment whose parts differ every time (`label` reads
+/// the stack and the component) stops keeping outputs after [`SEEN_TRIAL`] without a hit.
+#[derive(Default)]
+struct Seen {
+    outputs: HashMap<u64, (Vec<Option<go::Value>>, yaml::Node), foldhash::fast::FixedState>,
+    hits: usize,
+    off: bool,
+}
 
 /// Outputs [`Memo::seen`] keeps per [`Values`] (later ones are executed on each use).
 const SEEN_ENTRIES: usize = 4096;
+
+/// Outputs a fragment keeps before it stops when none of them was asked for again.
+const SEEN_TRIAL: usize = 256;
 
 /// Entries each cache of a renderer keeps at most (later ones are parsed on each use).
 const CACHE_ENTRIES: usize = 8192;
@@ -264,8 +276,8 @@ impl Values {
         part: &impl Fn(&str, &mut usize) -> Option<Cow<'s, yaml::Node>>,
         read: &impl Fn(&str) -> Option<yaml::Node>,
     ) -> Option<Vec<yaml::Node>> {
-        let mut map = go::Map::with_capacity_and_hasher(self.data.fields.len(), Default::default());
-        for (k, need) in &self.data.fields {
+        let mut map = go::Map::with_capacity_and_hasher(self.keys.len(), Default::default());
+        for (k, need) in &self.keys {
             if let Some(node) = part(k, &mut 0) {
                 map.insert(k.clone(), need.pick(&node));
             }
@@ -284,25 +296,20 @@ impl Values {
         part: &impl Fn(&str, &mut usize) -> Option<Cow<'s, yaml::Node>>,
         read: &impl Fn(&str) -> Option<yaml::Node>,
     ) -> Option<Vec<yaml::Node>> {
-        let n = self.fragments.len();
-        if !memo.valid {
+        let fresh = !memo.valid;
+        if fresh {
+            let (keys, n) = (self.keys.len(), self.fragments.len());
             memo.parts.clear();
-            memo.parts.resize_with(self.data.fields.len(), || None);
-            memo.hints.resize(self.data.fields.len(), 0);
+            memo.parts.resize_with(keys, || None);
+            memo.hints.resize(keys, 0);
             memo.last.clear();
             memo.last.resize(n, yaml::Node::Null);
-            memo.seen.resize_with(n, HashMap::default);
+            memo.seen.resize_with(n, Seen::default);
         }
         // The parts that differ from the last rendering's (all of them after none).
-        let fresh = !memo.valid;
         let mut changed = if fresh { u64::MAX } else { 0 };
-        let mut rebuild = !memo.valid;
-        let keys = self
-            .data
-            .fields
-            .iter()
-            .zip(&mut memo.parts)
-            .zip(&mut memo.hints);
+        let mut rebuild = fresh;
+        let keys = self.keys.iter().zip(&mut memo.parts).zip(&mut memo.hints);
         for (i, (((k, need), slot), hint)) in keys.enumerate() {
             let node = part(k, hint);
             let same = match (&*slot, &node) {
@@ -310,20 +317,15 @@ impl Values {
                 (Some(p), Some(n)) => need.same_cut(n, &p.cut),
                 _ => false,
             };
-            if same && memo.valid {
+            if same && !fresh {
                 continue;
             }
             changed |= 1 << i;
             rebuild |= slot.is_some() != node.is_some();
-            *slot = node.map(|n| {
-                let value = need.pick(&n);
-                let mut h = foldhash::fast::FixedState::default().build_hasher();
-                hash_value(&value, &mut h);
-                Part {
-                    cut: need.cut(&n),
-                    value,
-                    hash: h.finish(),
-                }
+            *slot = node.map(|n| Part {
+                cut: need.cut(&n),
+                value: need.pick(&n),
+                hash: None,
             });
         }
         if changed == 0 {
@@ -335,20 +337,16 @@ impl Values {
             _ => None,
         };
         if let Some(map) = kept {
-            for (i, (k, _)) in self.data.fields.iter().enumerate() {
+            for (i, ((k, _), p)) in self.keys.iter().zip(&memo.parts).enumerate() {
                 if changed & (1 << i) != 0
-                    && let (Some(slot), Some(p)) = (map.get_mut(k), &memo.parts[i])
+                    && let (Some(slot), Some(p)) = (map.get_mut(k), p)
                 {
                     *slot = p.value.clone();
                 }
             }
         } else {
-            let map: go::Map = self
-                .data
-                .fields
-                .keys()
-                .zip(&memo.parts)
-                .filter_map(|(k, p)| Some((k.clone(), p.as_ref()?.value.clone())))
+            let map: go::Map = (self.keys.iter().zip(&memo.parts))
+                .filter_map(|((k, _), p)| Some((k.clone(), p.as_ref()?.value.clone())))
                 .collect();
             memo.ctx = go::Value::from(map);
         }
@@ -377,42 +375,70 @@ impl Values {
                 out.push(memo.last[j].clone());
                 continue;
             }
-            let parts = || {
-                (0..self.data.fields.len())
-                    .filter(move |i| bits & (1 << i) != 0)
-                    .map(|i| memo.parts[i].as_ref())
-            };
-            let mut h = foldhash::fast::FixedState::default().build_hasher();
-            for p in parts() {
-                h.write_u64(p.map_or(0, |p| p.hash));
-            }
-            let key = h.finish();
-            let hit = memo.seen[j].get(&key).and_then(|(inputs, node)| {
-                let same = inputs.len() == parts().count()
-                    && inputs.iter().zip(parts()).all(|(a, b)| match (a, b) {
-                        (None, None) => true,
-                        (Some(a), Some(b)) => same_value(a, &b.value),
-                        _ => false,
-                    });
-                same.then(|| node.clone())
-            });
-            let node = match hit {
-                Some(node) => node,
-                None => {
-                    let node = read(&f.execute(ctx).ok()?)?;
-                    if memo.seen_len < SEEN_ENTRIES {
-                        let inputs = parts().map(|p| p.map(|p| p.value.clone())).collect();
-                        if memo.seen[j].insert(key, (inputs, node.clone())).is_none() {
-                            memo.seen_len += 1;
-                        }
-                    }
-                    node
-                }
+            let node = if memo.seen[j].off {
+                read(&f.execute(ctx).ok()?)?
+            } else {
+                self.seen_or_execute(memo, j, bits, f, ctx, read)?
             };
             memo.last[j] = node.clone();
             out.push(node);
         }
         Some(out)
+    }
+
+    /// The output of fragment `j` (reading the parts `bits`) from its earlier outputs, else
+    /// executed over `ctx` and kept.
+    fn seen_or_execute(
+        &self,
+        memo: &mut Memo,
+        j: usize,
+        bits: u64,
+        f: &Fragment,
+        ctx: &Context,
+        read: &impl Fn(&str) -> Option<yaml::Node>,
+    ) -> Option<yaml::Node> {
+        let read_by_j = move |i: &usize| bits & (1 << i) != 0;
+        let mut h = foldhash::fast::FixedState::default().build_hasher();
+        for i in (0..self.keys.len()).filter(read_by_j) {
+            let hash = memo.parts[i].as_mut().map_or(0, |p| {
+                *p.hash.get_or_insert_with(|| {
+                    let mut h = foldhash::fast::FixedState::default().build_hasher();
+                    hash_value(&p.value, &mut h);
+                    h.finish()
+                })
+            });
+            h.write_u64(hash);
+        }
+        let key = h.finish();
+        let parts = (0..self.keys.len())
+            .filter(read_by_j)
+            .map(|i| memo.parts[i].as_ref().map(|p| &p.value));
+        let seen = &mut memo.seen[j];
+        if let Some((inputs, node)) = seen.outputs.get(&key)
+            && inputs.len() == parts.clone().count()
+            && inputs.iter().zip(parts.clone()).all(|(a, b)| match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => same_value(a, b),
+                _ => false,
+            })
+        {
+            seen.hits += 1;
+            return Some(node.clone());
+        }
+        let node = read(&f.execute(ctx).ok()?)?;
+        if seen.hits == 0 && seen.outputs.len() >= SEEN_TRIAL {
+            memo.seen_len -= seen.outputs.len();
+            *seen = Seen {
+                off: true,
+                ..Seen::default()
+            };
+        } else if memo.seen_len < SEEN_ENTRIES {
+            let inputs = parts.map(|p| p.cloned()).collect();
+            if seen.outputs.insert(key, (inputs, node.clone())).is_none() {
+                memo.seen_len += 1;
+            }
+        }
+        Some(node)
     }
 }
 
@@ -572,14 +598,17 @@ impl Renderer {
                 && f.scope.independent(name, others);
             data.merge(&f.scope.data);
         }
-        let reads = (!data.whole && data.fields.len() <= 64).then(|| {
+        let keys: Vec<(String, Need)> = (data.fields.iter())
+            .map(|(k, n)| (k.clone(), n.clone()))
+            .collect();
+        let reads = (!data.whole && keys.len() <= 64).then(|| {
             fragments
                 .iter()
                 .map(|f| {
                     let read =
                         |k: &String| f.scope.data.whole || f.scope.data.fields.contains_key(k);
-                    (data.fields.keys().enumerate())
-                        .filter(|(_, k)| read(k))
+                    (keys.iter().enumerate())
+                        .filter(|(_, (k, _))| read(k))
                         .fold(0u64, |bits, (i, _)| bits | 1 << i)
                 })
                 .collect()
@@ -589,6 +618,7 @@ impl Renderer {
             fragments,
             independent,
             data,
+            keys,
             reads,
             memo: Mutex::default(),
         });
