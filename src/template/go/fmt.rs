@@ -150,6 +150,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             continue;
         };
         argi += 1;
+        // A string by `%s`/`%v` without width or precision is itself (`format_one` copies it).
+        if let (Value::Str(s), 's' | 'v', None, None) = (arg, verb, spec.width, spec.prec) {
+            out.push_str(s);
+            continue;
+        }
         out.push_str(&format_one(verb, spec, arg));
     }
     if argi < args.len() {
