@@ -742,6 +742,32 @@ mod tests {
         assert!(r("{{ $x }}").is_err());
     }
 
+    /// The parts and outputs a plan keeps (which may come from `secrets` or `auth`) stay out of
+    /// `Debug`, and a plan renders what a one-off execution gives.
+    #[test]
+    fn kept_parts_and_outputs_stay_out_of_debug() {
+        let r = Renderer::new(Settings::default(), |_| {});
+        let values = r.values("doc", &["{{ .vars.token }}-x", "{{ len .vars.token }}"]);
+        assert!(values.independent, "{values:?}");
+        let vars = yaml::parse("{token: hunter2-value, other: 1}", "t").expect("yaml");
+        let part = |k: &str, _: &mut usize| (k == "vars").then(|| Cow::Borrowed(&vars));
+        let read = |s: &str| Some(yaml::Node::Str(s.to_owned()));
+        for _ in 0..2 {
+            let out = values.render(part, read).expect("renders");
+            // (A fragment is the scalar as the document writes it: quoted.)
+            assert_eq!(
+                out,
+                [
+                    yaml::Node::Str("'hunter2-value-x'".into()),
+                    yaml::Node::Str("'13'".into())
+                ]
+            );
+        }
+        for shown in [format!("{r:?}"), format!("{values:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
     #[test]
     fn settings_switch_function_sets_and_delimiters() {
         let plain = Renderer::new(
