@@ -165,8 +165,6 @@ struct Memo {
     parts: Vec<Option<Part>>,
     /// Per key of [`Values::data`], the caller's position hint ([`Values::render`]).
     hints: Vec<usize>,
-    /// Per key of [`Values::data`], the position hints inside it ([`Need::same_cut_hinted`]).
-    sub_hints: Vec<Vec<usize>>,
     /// The context: the present `parts` by key, in key order.
     ctx: go::Value,
     /// Per fragment, its last output as read back.
@@ -304,9 +302,6 @@ impl Values {
             memo.parts.clear();
             memo.parts.resize_with(keys, || None);
             memo.hints.resize(keys, 0);
-            memo.sub_hints = (self.keys.iter())
-                .map(|(_, need)| vec![0; need.hint_slots()])
-                .collect();
             memo.last.clear();
             memo.last.resize(n, yaml::Node::Null);
             memo.seen.resize_with(n, Seen::default);
@@ -314,13 +309,12 @@ impl Values {
         // The parts that differ from the last rendering's (all of them after none).
         let mut changed = if fresh { u64::MAX } else { 0 };
         let mut rebuild = fresh;
-        let keys = (self.keys.iter().zip(&mut memo.parts))
-            .zip(memo.hints.iter_mut().zip(&mut memo.sub_hints));
-        for (i, (((k, need), slot), (hint, sub_hints))) in keys.enumerate() {
+        let keys = self.keys.iter().zip(&mut memo.parts).zip(&mut memo.hints);
+        for (i, (((k, need), slot), hint)) in keys.enumerate() {
             let node = part(k, hint);
             let same = match (&*slot, &node) {
                 (None, None) => true,
-                (Some(p), Some(n)) => need.same_cut_hinted(n, &p.cut, sub_hints),
+                (Some(p), Some(n)) => need.same_cut(n, &p.cut),
                 _ => false,
             };
             if same && !fresh {

@@ -97,67 +97,21 @@ impl Need {
     /// Whether `node` cut to what is needed is `cut`, a node [`Need::cut`] made with this need
     /// (in the same order: a different order is treated as different).
     pub fn same_cut(&self, node: &crate::yaml::Node, cut: &crate::yaml::Node) -> bool {
-        self.same_cut_hinted(node, cut, &mut vec![0; self.hint_slots()])
-    }
-
-    /// [`Need::same_cut`], each key looked for first at the index `hints` holds for it (one
-    /// slot per field of this need and the needs under it, depth first: [`Need::hint_slots`];
-    /// a key without a slot is looked up), which is updated. Where a key was in the last node
-    /// is usually where it is in the next one; a hash lookup in a `yaml::Map` costs more than
-    /// comparing one key.
-    pub fn same_cut_hinted(
-        &self,
-        node: &crate::yaml::Node,
-        cut: &crate::yaml::Node,
-        hints: &mut [usize],
-    ) -> bool {
-        self.same_cut_at(node, cut, hints, &mut 0)
-    }
-
-    /// Position-hint slots [`Need::same_cut_hinted`] takes.
-    pub fn hint_slots(&self) -> usize {
-        self.fields.values().map(|n| 1 + n.hint_slots()).sum()
-    }
-
-    fn same_cut_at(
-        &self,
-        node: &crate::yaml::Node,
-        cut: &crate::yaml::Node,
-        hints: &mut [usize],
-        at: &mut usize,
-    ) -> bool {
         use crate::yaml::Node;
         match (node, cut) {
             (Node::Map(m), Node::Map(c)) if !self.whole => {
                 // `cut` holds the keys of `fields` that were present, in the order of `fields`.
                 let mut kept = c.iter().peekable();
                 self.fields.iter().all(|(k, need)| {
-                    let slot = *at;
-                    *at += 1;
                     let in_cut = kept.next_if(|(ck, _)| *ck == k).map(|(_, v)| v);
-                    let mut none = 0;
-                    let hint = hints.get_mut(slot).unwrap_or(&mut none);
-                    let found = match m.get_index(*hint) {
-                        Some((hk, v)) if hk == k => Some(v),
-                        _ => m.get_full(k).map(|(i, _, v)| {
-                            *hint = i;
-                            v
-                        }),
-                    };
-                    match (found, in_cut) {
-                        (None, None) => {
-                            *at += need.hint_slots();
-                            true
-                        }
-                        (Some(a), Some(b)) => need.same_cut_at(a, b, hints, at),
+                    match (m.get(k), in_cut) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => need.same_cut(a, b),
                         _ => false,
                     }
                 }) && kept.next().is_none()
             }
-            (a, b) => {
-                *at += self.hint_slots();
-                same_node(a, b)
-            }
+            (a, b) => same_node(a, b),
         }
     }
 
@@ -442,43 +396,6 @@ mod tests {
             tmpl.parse(t).expect("parses");
             let cut = tmpl.scope().data.pick(&node);
             assert_eq!(tmpl.execute(&cut), tmpl.execute(&whole), "{t}");
-        }
-    }
-
-    /// Comparing with position hints gives what comparing the cuts gives, whatever order and
-    /// keys the nodes have (the hints then point at the wrong key and are looked up again).
-    #[test]
-    fn hinted_cut_comparison_follows_the_nodes() {
-        let t = "{{ .vars.stage }}{{ .vars.region }}{{ .vars.m.a }}{{ .settings.tags }}";
-        let mut tmpl = Template::new("doc", Arc::new(Funcs::standard()));
-        tmpl.parse(t).expect("parses");
-        let need = tmpl.scope().data;
-        let nodes = [
-            "{vars: {stage: dev, region: eu, m: {a: 1, b: 2}}, settings: {tags: {x: 1}}}",
-            "{vars: {stage: dev, region: eu, m: {a: 1, b: 3}}, settings: {tags: {x: 1}}}",
-            "{vars: {region: eu, stage: dev, m: {b: 2, a: 1}}, settings: {tags: {x: 1}}}",
-            "{vars: {stage: prod, m: {a: 1}}, settings: {tags: {x: 1}}}",
-            "{vars: {stage: prod, m: 7}, settings: {tags: {x: 1}}, other: 1}",
-            "{vars: {stage: prod, region: eu, m: {a: 1}}, settings: {tags: {x: 2}}}",
-            "{settings: {tags: {x: 1}}, vars: {m: {a: 1}, stage: dev, region: eu}}",
-            "{vars: [1], settings: {}}",
-        ];
-        let nodes: Vec<_> = (nodes.iter())
-            .map(|n| crate::yaml::parse(n, "t").expect("yaml"))
-            .collect();
-        let mut hints = vec![0; need.hint_slots()];
-        for a in &nodes {
-            for b in &nodes {
-                let cut = need.cut(b);
-                let want = same_node(&need.cut(a), &cut);
-                assert_eq!(
-                    need.same_cut_hinted(a, &cut, &mut hints),
-                    want,
-                    "{a:?} {b:?}"
-                );
-                assert_eq!(need.same_cut(a, &cut), want, "{a:?} {b:?}");
-                assert_eq!(need.same_cut_hinted(a, &cut, &mut []), want, "{a:?} {b:?}");
-            }
         }
     }
 
