@@ -9,6 +9,9 @@
 //!   command ([`Project::stacks`]); component instances are built only for the stacks a command
 //!   names ([`Project::for_each_stack`]), one stack at a time, so a one-stack command does not
 //!   pay for the rest of the tree and a whole-tree command holds one stack's instances at once.
+//! - [`DeclSet`]: what commands that only enumerate declarations (`secret list`) keep of an
+//!   instance — its shared declaration list, registry and providers, no section
+//!   ([`Project::for_each_stack_declared`]).
 //! - [`Session`]: one loaded component instance with its declarations and stack-declared
 //!   providers. [`Session::resolve`] maps a declaration to its [`Target`] — the store, the
 //!   coordinate with a templated `reference` rendered, the scope checked — once; every read,

@@ -2,7 +2,8 @@
 //! merge, component inheritance and overrides, logical stack names, templates and YAML functions.
 //!
 //! Reading order for a newcomer:
-//! 1. [`manifest`]: top-level files from `stacks.included_paths`, each file parsed once, `!include`
+//! 1. [`manifest`]: top-level files from `stacks.included_paths` (in a large tree half of them
+//!    read and parsed on a second thread, [`manifest::prefetch`]), each file parsed once, `!include`
 //!    evaluated, `import:` resolved recursively and deep-merged (cached per file).
 //! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`] from its stack-level
 //!    sections only; nothing is merged for components until a stack is used, and a stack's merge
@@ -14,7 +15,9 @@
 //!    component + overrides, with `secrets` scope-stamped per layer (`secrets::declare`), then
 //!    templates ([`templates`], over [`crate::template`]) and load-time YAML functions
 //!    ([`functions`]), in the sections the command reads ([`Eval`]); commands that enumerate
-//!    declarations build from the merged views ([`Eval::Declarations`]).
+//!    declarations build from the merged views ([`Eval::Declarations`]), and `secret list`
+//!    reads an instance's declarations straight off its stack layer and its cached own section
+//!    when nothing could change them ([`component::declared_each`]).
 //! 4. [`functions::resolve_tags`]: commands swap `!secret`/`!store` tags for values.
 //!
 //! [`merge`] is pure; everything that touches the file system lives in [`manifest`].
