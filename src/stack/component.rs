@@ -148,12 +148,7 @@ pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
         let Some(comps) = components_of(&components, &t) else {
             continue;
         };
-        let mut names: Vec<&String> = comps
-            .iter()
-            .filter(|(_, v)| !is_abstract(v))
-            .map(|(k, _)| k)
-            .collect();
-        names.sort();
+        let names = instance_names(comps);
         let layers = parts
             .as_ref()
             .ok()
@@ -224,19 +219,14 @@ pub fn declared_each(cfg: &CliConfig, stack: &Stack) -> Vec<(String, Enumerated)
         let Some(comps) = components_of(&components, &t) else {
             continue;
         };
-        let mut names: Vec<&String> = comps
-            .iter()
-            .filter(|(_, v)| !is_abstract(v))
-            .map(|(k, _)| k)
-            .collect();
-        names.sort();
+        let names = instance_names(comps);
         let layers = parts
             .as_ref()
             .ok()
             .map(|_| type_parts(stack, &config, &t, eval));
-        // The type layer holds no `secrets` (not a secrets layer); its `auth` or a template
-        // or a tag in it would reach the instances.
-        // No file of the stack has `overrides` for the type (at the top level or under it).
+        // The type layer holds no `secrets` (not a secrets layer), but its `auth`, a template or
+        // a tag in it would reach the instances; and no file of the stack may have `overrides`
+        // for the type (at the top level or under it).
         let type_plain =
             layers.as_ref().is_some_and(|l| {
                 !l.templated && !l.type_layer.contains_key("auth") && !tagged(&l.type_layer)
@@ -365,7 +355,7 @@ fn declared(
     let lists = list_strategy(cfg);
     let key = (
         fast.secrets.as_ref().map_or(0, |(id, _)| *id),
-        OwnKey(own.clone()),
+        ByAddr(own.clone()),
     );
     let memo = |shared: &Shared| {
         shared
@@ -434,20 +424,36 @@ fn has_tag(node: &Node) -> bool {
     }
 }
 
-/// A map compared and hashed by address: the key of work shared between stacks (the map is
-/// kept alive by the key, so an address is never reused while the key exists).
-#[derive(Clone)]
-struct ByAddr(Arc<Map>);
+/// The non-abstract components of a type's merged `components.<type>`, sorted by name.
+fn instance_names(comps: &Map) -> Vec<&String> {
+    let mut names: Vec<&String> = comps
+        .iter()
+        .filter(|(_, v)| !is_abstract(v))
+        .map(|(k, _)| k)
+        .collect();
+    names.sort();
+    names
+}
 
-impl PartialEq for ByAddr {
+/// A shared value compared and hashed by address: the key of work shared between stacks (the
+/// value is kept alive by the key, so an address is never reused while the key exists).
+struct ByAddr<T>(Arc<T>);
+
+impl<T> Clone for ByAddr<T> {
+    fn clone(&self) -> Self {
+        ByAddr(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for ByAddr<T> {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
-impl Eq for ByAddr {}
+impl<T> Eq for ByAddr<T> {}
 
-impl Hash for ByAddr {
+impl<T> Hash for ByAddr<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         Arc::as_ptr(&self.0).hash(state);
     }
@@ -455,24 +461,6 @@ impl Hash for ByAddr {
 
 /// A shared list of declarations.
 type DeclList = Arc<Vec<Declaration>>;
-
-/// An [`Own`] compared and hashed by address (kept alive by the key, as [`ByAddr`]).
-#[derive(Clone)]
-struct OwnKey(Arc<Own>);
-
-impl PartialEq for OwnKey {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for OwnKey {}
-
-impl Hash for OwnKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.0).hash(state);
-    }
-}
 
 /// A component's own section over its bases, with its effective `metadata` and its bases in
 /// merge order ([`Resolver::own`]).
@@ -494,18 +482,18 @@ struct Own {
 #[derive(Default)]
 pub struct Shared {
     /// One declarations view per parsed body (a catalog shared by every stack is viewed once).
-    views: Mutex<HashMap<ByAddr, Arc<Map>>>,
-    components: Mutex<HashMap<Vec<ByAddr>, Arc<Map>>>,
+    views: Mutex<HashMap<ByAddr<Map>, Arc<Map>>>,
+    components: Mutex<HashMap<Vec<ByAddr<Map>>, Arc<Map>>>,
     /// By merged `components`, component type and name.
     #[allow(
         clippy::type_complexity,
         reason = "nested so that lookups borrow their keys"
     )]
-    own: Mutex<HashMap<ByAddr, HashMap<String, HashMap<String, Arc<Own>>>>>,
+    own: Mutex<HashMap<ByAddr<Map>, HashMap<String, HashMap<String, Arc<Own>>>>>,
     /// [`Declared::decls`] by the stack layer's stamped `secrets` (as text) and the
     /// component's resolved own section: a catalog component declares the same secrets in
     /// every stack whose own declarations are the same.
-    declared: Mutex<HashMap<(usize, OwnKey), DeclList>>,
+    declared: Mutex<HashMap<(usize, ByAddr<Own>), DeclList>>,
     /// The distinct stack-level `secrets` texts of [`Shared::declared`]'s keys, numbered.
     stack_secrets: Mutex<HashMap<String, usize>>,
     /// `atmos.yaml`'s `auth:` as components show it ([`merge_global_auth`]), built once.
@@ -537,7 +525,7 @@ impl Shared {
 
     /// A map holding only the merged `components` of `views` (empty if none defines any).
     pub(crate) fn components(&self, views: &[Arc<Map>], lists: ListStrategy) -> Arc<Map> {
-        let defining: Vec<ByAddr> = views
+        let defining: Vec<ByAddr<Map>> = views
             .iter()
             .filter(|v| v.contains_key("components"))
             .map(|v| ByAddr(v.clone()))
@@ -556,7 +544,7 @@ impl Shared {
         merged
     }
 
-    fn own(&self, components: &ByAddr, ctype: &str, name: &str) -> Option<Arc<Own>> {
+    fn own(&self, components: &ByAddr<Map>, ctype: &str, name: &str) -> Option<Arc<Own>> {
         self.own
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -566,7 +554,7 @@ impl Shared {
             .cloned()
     }
 
-    fn keep_own(&self, components: ByAddr, ctype: &str, name: &str, own: Arc<Own>) {
+    fn keep_own(&self, components: ByAddr<Map>, ctype: &str, name: &str, own: Arc<Own>) {
         self.own
             .lock()
             .unwrap_or_else(|p| p.into_inner())
