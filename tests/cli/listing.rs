@@ -81,6 +81,19 @@ fn list_enumerates_stacks_with_shared_rows_once() {
         rows.contains(&"prod,worker,QUEUE_PASSWORD,instance,sops:local-sops,missing"),
         "{out}"
     );
+    // Sorted by stack, secret, component across the stacks (built on two threads, sorted per
+    // stack there; the global row, which sorts first, makes the whole list sort again).
+    let keys: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            let c: Vec<&str> = r.split(',').collect();
+            (c[0], c[2], c[1])
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "{out}");
+    assert_eq!(keys[0], ("*", "LICENSE_KEY", "*"), "{out}");
     // Facets filter the enumeration.
     let dev = p
         .run(&["secret", "list", "-s", "dev", "--format", "csv"])
