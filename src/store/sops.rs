@@ -36,7 +36,9 @@ pub struct SopsStore {
     /// The file names of each folder a status check looked in, read once per command (a
     /// whole-tree `secret list` asks about tens of thousands of files, most of them missing);
     /// cleared by every write.
-    listings: Mutex<HashMap<PathBuf, Arc<Listing>, foldhash::fast::RandomState>>,
+    /// Each with the [`WRITES`] count it was read at: a write through any SOPS store of the
+    /// process (two providers may share a folder) makes it stale.
+    listings: Mutex<HashMap<PathBuf, (u64, Arc<Listing>), foldhash::fast::RandomState>>,
     /// The master keys other than age (AWS KMS, PGP, Vault transit, …), as the provider's
     /// identity and with its `spec.options`.
     keys: Arc<super::sops_keys::MasterKeys>,
@@ -50,6 +52,10 @@ fn top_level_names(file: &Path) -> Vec<String> {
         .and_then(|b| sops::top_level_keys(&b, Format::Yaml).ok())
         .unwrap_or_default()
 }
+
+/// How many SOPS file writes this process has made: folder listings read before the last one
+/// are read again ([`SopsStore::listing`]).
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// What a folder listing says about the files in it.
 enum Listing {
@@ -327,12 +333,15 @@ impl SopsStore {
 
     /// The listing of folder `dir` ([`Listing`], read once per command).
     fn listing(&self, dir: &Path) -> Arc<Listing> {
+        let writes = WRITES.load(std::sync::atomic::Ordering::Acquire);
         let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(hit) = listings.get(dir) {
+        if let Some((at, hit)) = listings.get(dir)
+            && *at == writes
+        {
             return hit.clone();
         }
         let listing = Arc::new(Listing::read(dir));
-        listings.insert(dir.to_path_buf(), listing.clone());
+        listings.insert(dir.to_path_buf(), (writes, listing.clone()));
         listing
     }
 
@@ -445,9 +454,7 @@ impl SopsStore {
         if let Ok(mut m) = self.docs.lock() {
             m.remove(&file);
         }
-        if let Ok(mut m) = self.listings.lock() {
-            m.clear();
-        }
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         result.map_err(|e| match e {
             LockedError::Io(e) => io_err(e),
             LockedError::Store(e) => e,
