@@ -495,7 +495,7 @@ fn templated_strings<'a>(
 /// The template context: the section itself, plus `workspace` for terraform components (atmos'
 /// default: `metadata.terraform_workspace`, else the stack name, suffixed with the instance name
 /// when `metadata.component` points elsewhere; `/` becomes `-`), and the Spacelift stack and
-/// Atlantis project names ([`integration_names`]).
+/// Atlantis project names (`integration_names`).
 pub fn context(section: &Map) -> Context {
     let mut map: go::Map = section
         .iter()
