@@ -141,24 +141,21 @@ fn atmos(p: &TestContext, envs: &[(&str, &str)], args: &[&str]) -> Run {
 
 const DEV_API: &str = "secrets/dev.api.enc.yaml";
 
+/// `secret get DB_PASSWORD` of dev/api, the raw value.
+const GET_DB: [&str; 9] = [
+    "secret",
+    "get",
+    "DB_PASSWORD",
+    "-s",
+    "dev",
+    "-c",
+    "api",
+    "--mask=false",
+    "--raw",
+];
+
 fn get_db(p: &TestContext, envs: &[(&str, &str)]) -> String {
-    atmos(
-        p,
-        envs,
-        &[
-            "secret",
-            "get",
-            "DB_PASSWORD",
-            "-s",
-            "dev",
-            "-c",
-            "api",
-            "--mask=false",
-            "--raw",
-        ],
-    )
-    .ok()
-    .stdout
+    atmos(p, envs, &GET_DB).ok().stdout
 }
 
 fn set_db(p: &TestContext, envs: &[(&str, &str)], value: &str) -> Run {
@@ -472,23 +469,9 @@ fn vault_transit_and_mixed_key_groups_work_both_ways_with_real_sops() {
 /// the SOPS provider, with its options (`atmos sops` takes credentials from the environment
 /// only, as sops).
 fn decrypt_debug(p: &TestContext, envs: &[(&str, &str)]) -> Run {
-    atmos(
-        p,
-        envs,
-        &[
-            "secret",
-            "get",
-            "DB_PASSWORD",
-            "-s",
-            "dev",
-            "-c",
-            "api",
-            "--mask=false",
-            "--raw",
-            "--logs-level",
-            "debug",
-        ],
-    )
+    let mut args = GET_DB.to_vec();
+    args.extend(["--logs-level", "debug"]);
+    atmos(p, envs, &args)
 }
 
 /// The retry contract every SOPS key service shares, with `fail(status, count)` making the

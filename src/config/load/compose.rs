@@ -294,11 +294,7 @@ pub(super) fn merge(dst: &mut Map, src: &Map) {
 mod tests {
     use super::*;
 
-    fn write(dir: &Path, rel: &str, text: &str) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
+    use crate::config::load::write_test_file as write;
 
     #[test]
     fn order_is_atmos_d_then_imports_then_the_file() {

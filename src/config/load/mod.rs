@@ -198,6 +198,14 @@ pub fn provider<'a>(
     providers.get(&name.to_lowercase())
 }
 
+/// Writes `text` to `rel` under `dir`, creating folders: the config loader tests' project files.
+#[cfg(test)]
+pub(crate) fn write_test_file(dir: &std::path::Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,11 +155,7 @@ mod tests {
     use super::*;
     use crate::yaml;
 
-    fn write(dir: &Path, rel: &str, text: &str) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
+    use crate::config::load::write_test_file as write;
 
     fn map(text: &str) -> Map {
         yaml::parse(text, "t")
