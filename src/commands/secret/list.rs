@@ -126,7 +126,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                 rows.push(row);
             }
         };
-        let mut sessions: Vec<DeclSet> = Vec::new();
+        let mut batch: Vec<DeclSet> = Vec::new();
         let mut pending = 0;
         let prepare = |built: session::StackDeclSets| {
             let mut sets = Vec::new();
@@ -171,13 +171,13 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             if verify {
                 for set in sets {
                     pending += set.decls.len();
-                    sessions.push(set);
+                    batch.push(set);
                 }
                 if pending >= BATCH {
-                    for row in rows_for_all(&sessions, true, true).into_iter().flatten() {
+                    for row in rows_for_all(&batch, true, true).into_iter().flatten() {
                         keep(row, &mut rows);
                     }
-                    sessions.clear();
+                    batch.clear();
                     pending = 0;
                 }
             } else {
@@ -188,7 +188,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             printer.progress("Loading stacks", i + 1, total);
             Ok(())
         })?;
-        for row in rows_for_all(&sessions, verify, true).into_iter().flatten() {
+        for row in rows_for_all(&batch, verify, true).into_iter().flatten() {
             keep(row, &mut rows);
         }
         for f in &failures {
