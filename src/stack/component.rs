@@ -181,13 +181,21 @@ pub struct Declared {
 }
 
 /// What the [`Declared`] instances of one stack manifest share: the merged `auth` every one of
-/// them has (so one default identity) and the stack's `secrets.providers`.
-#[derive(Debug)]
+/// them has (so one default identity) and the stack's `secrets.providers`. Its `Debug` leaves
+/// `auth` out (a stack's `auth` may hold credentials).
 pub struct DeclaredContext {
     /// The instances' merged `auth` (`atmos.yaml`'s under the stack's), if any.
     pub auth: Option<Node>,
     /// The stack's `secrets.providers` ([`declare::providers`]).
     pub providers: Arc<IndexMap<String, crate::config::ProviderConfig>>,
+}
+
+impl std::fmt::Debug for DeclaredContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeclaredContext")
+            .field("providers", &self.providers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One instance of a whole-stack enumeration ([`declared_each`]).
@@ -227,11 +235,11 @@ pub fn declared_each(cfg: &CliConfig, stack: &Stack) -> Vec<(String, Enumerated)
         // The type layer holds no `secrets` (not a secrets layer), but its `auth`, a template or
         // a tag in it would reach the instances; and no file of the stack may have `overrides`
         // for the type (at the top level or under it).
-        let type_plain =
-            layers.as_ref().is_some_and(|l| {
+        let type_plain = fast.is_some()
+            && layers.as_ref().is_some_and(|l| {
                 !l.templated && !l.type_layer.contains_key("auth") && !tagged(&l.type_layer)
-            }) && effective_overrides(stack, stack.views(), true, &t, list_strategy(cfg))
-                .is_empty();
+            })
+            && effective_overrides(stack, stack.views(), true, &t, list_strategy(cfg)).is_empty();
         for n in names {
             let quick = match (&fast, type_plain) {
                 (Some(f), true) => declared(cfg, stack, f, comps, &components, &t, n),
@@ -335,9 +343,7 @@ fn declared(
     if (own.templated && !cfg.templates_disabled)
         || own.tagged
         || own.section.contains_key("auth")
-        || own_secrets
-            .and_then(|s| s.get("providers"))
-            .is_some_and(|p| !p.is_null())
+        || own_secrets.and_then(|s| s.get("providers")).is_some()
     {
         return None;
     }

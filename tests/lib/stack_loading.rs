@@ -447,12 +447,12 @@ fn atmos_component_outputs_fail_clearly() {
 fn declarations_read_off_the_layers_match_the_built_instances() {
     use atmos_secrets::secrets::declare;
     use atmos_secrets::stack::component::Enumerated;
-    let catalog = "components:\n  terraform:\n    base:\n      metadata: {type: abstract}\n      secrets:\n        vars:\n          DB: {sops: v, description: from base}\n          SHARED: {sops: v, description: component side}\n    plain:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          OWN: {store: s, required: true}\n    templated:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          T: {sops: v, description: '{{ .atmos_stack }}'}\n    tagged:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          G: {sops: v, description: !env HOME}\n    overridden:\n      metadata: {inherits: [base]}\n      overrides:\n        secrets:\n          vars:\n            O: {sops: v}\n    authed:\n      metadata: {inherits: [base]}\n      auth: {identities: {x: {default: true}}}\n    providing:\n      secrets:\n        providers:\n          own: {kind: sops/age, spec: {path: own}}\n        vars:\n          P: {sops: own}\n    nothing: {vars: {a: 1}}\n";
+    let catalog = "components:\n  terraform:\n    base:\n      metadata: {type: abstract}\n      secrets:\n        vars:\n          DB: {sops: v, description: from base}\n          SHARED: {sops: v, description: component side}\n    plain:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          OWN: {store: s, required: true}\n    templated:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          T: {sops: v, description: '{{ .atmos_stack }}'}\n    tagged:\n      metadata: {inherits: [base]}\n      secrets:\n        vars:\n          G: {sops: v, description: !env HOME}\n    overridden:\n      metadata: {inherits: [base]}\n      overrides:\n        secrets:\n          vars:\n            O: {sops: v}\n    authed:\n      metadata: {inherits: [base]}\n      auth: {identities: {x: {default: true}}}\n    providing:\n      secrets:\n        providers:\n          own: {kind: sops/age, spec: {path: own}}\n        vars:\n          P: {sops: own}\n    nothing: {vars: {a: 1}}\n    unprovided:\n      secrets:\n        providers: null\n        vars:\n          U: {sops: v}\n";
     let dir = project(&[
         ("stacks/catalog/all.yaml", catalog),
         (
             "stacks/deploy/a.yaml",
-            "import: [catalog/all]\nvars: {stage: a}\nsecrets:\n  providers:\n    v: {kind: sops/age, spec: {path: s}}\n  vars:\n    STACK: {sops: v}\n    SHARED: {sops: v, description: stack side}\n",
+            "import: [catalog/all]\nvars: {stage: a}\nauth:\n  identities:\n    stack-id: {kind: aws/user}\nsecrets:\n  providers:\n    v: {kind: sops/age, spec: {path: s}}\n  vars:\n    STACK: {sops: v}\n    SHARED: {sops: v, description: stack side}\n",
         ),
         (
             "stacks/deploy/b.yaml",
@@ -463,7 +463,11 @@ fn declarations_read_off_the_layers_match_the_built_instances() {
             "import: [catalog/all]\nvars: {stage: c}\nterraform:\n  overrides:\n    secrets: {vars: {TYPE_O: {sops: v}}}\n",
         ),
     ]);
-    let cfg = config(dir.path(), CONFIG);
+    // `atmos.yaml`'s `auth` lies under every component's (stack a adds its own).
+    let cfg = config(
+        dir.path(),
+        &format!("{CONFIG}auth:\n  identities:\n    base-id: {{kind: aws/user, default: true}}\n"),
+    );
     let stacks = stack::load(&cfg)
         .expect("load")
         .evaluating(stack::Eval::Secrets);
@@ -483,7 +487,10 @@ fn declarations_read_off_the_layers_match_the_built_instances() {
                     assert_eq!(*d.decls, want, "{name}/{component}");
                     let providers = declare::providers(&full.section).expect("providers");
                     assert_eq!(*d.context.providers, providers, "{name}/{component}");
-                    assert_eq!(d.context.auth.as_ref(), full.section.get("auth"));
+                    let auth = d.context.auth.as_ref().expect("atmos.yaml's auth");
+                    assert_eq!(Some(auth), full.section.get("auth"), "{name}/{component}");
+                    let has = |id: &str| auth.get("identities").and_then(|i| i.get(id)).is_some();
+                    assert!(has("base-id") && (name != "deploy/a" || has("stack-id")));
                 }
                 Enumerated::Built(b) => {
                     assert_eq!(
@@ -496,7 +503,8 @@ fn declarations_read_off_the_layers_match_the_built_instances() {
         }
     }
     // Overrides at the type level reach every instance of stack c; the other listed
-    // instances are built because something of theirs could change their declarations.
+    // instances (a `providers: null` of their own included) are built because something of
+    // theirs could change their declarations.
     assert_eq!(
         quick,
         [
