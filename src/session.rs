@@ -66,22 +66,21 @@ pub struct Project {
     stacks: OnceLock<Arc<crate::stack::Stacks>>,
 }
 
-impl Drop for Project {
-    /// The parsed stacks of a large tree are tens of thousands of small allocations that the
-    /// process is about to give back at once: they are not freed one by one (a one-stack
-    /// command at 800 stacks spent a tenth of its time here). Freeing would not clear them
-    /// either; the registries, which hold decrypted values, are dropped normally.
-    fn drop(&mut self) {
-        if let Some(stacks) = self.stacks.take() {
-            std::mem::forget(stacks);
-        }
-    }
-}
-
 /// The component instances of one stack, each built on its own (see [`Project::for_each_stack`]).
 pub type StackInstances = Vec<std::result::Result<ComponentInstance, Unbuilt>>;
 
 impl Project {
+    /// Ends a command: the parsed stacks of a large tree are tens of thousands of small
+    /// allocations that the process is about to give back at once, so they are left to the exit
+    /// instead of being freed one by one (a one-stack command at 800 stacks spent a tenth of its
+    /// time there); everything else, the registries with their decrypted values first, is
+    /// dropped normally. Only for the end of a process: the stacks are never freed.
+    pub fn finish(self) {
+        if let Some(stacks) = self.stacks.get() {
+            std::mem::forget(Arc::clone(stacks));
+        }
+    }
+
     /// A project whose configuration `load` reads on first use. A failing load is not cached:
     /// the command that needs the configuration reports the error.
     pub fn new(
@@ -249,7 +248,7 @@ impl Project {
                         }));
                     }
                     Enumerated::Built(Ok(instance)) => {
-                        out.push(Ok(self.session_for(instance, name)?.decl_set()));
+                        out.push(Ok(self.session_for(instance, name)?.into_decl_set()));
                     }
                     Enumerated::Built(Err(e)) => out.push(Err(Unbuilt {
                         stack: name.to_owned(),
@@ -450,19 +449,8 @@ pub struct DeclSet {
 }
 
 impl DeclSet {
-    /// [`Session::resolve`] for these declarations.
-    pub fn resolve(&self, decl: &Declaration) -> Result<Target> {
-        resolve_in(
-            &self.registry,
-            &self.providers,
-            &self.stack,
-            &self.component,
-            decl,
-        )
-    }
-
-    /// [`DeclSet::resolve`], taking the store from `stores` when an earlier set with the same
-    /// registry and providers already found it (a whole-tree listing resolves ~100,000
+    /// [`Session::resolve`] for one of these declarations, taking the store from `stores` when
+    /// an earlier set with the same registry and providers already found it (a whole-tree listing resolves ~100,000
     /// declarations against a handful of stores).
     pub fn resolve_memo(&self, decl: &Declaration, stores: &mut StoreMemo) -> Result<Target> {
         let key = (
@@ -595,15 +583,15 @@ impl Session {
         )
     }
 
-    /// These declarations as a [`DeclSet`] (what enumerating commands keep of a session).
-    pub fn decl_set(&self) -> DeclSet {
+    /// The session as a [`DeclSet`] (what enumerating commands keep of it).
+    pub fn into_decl_set(self) -> DeclSet {
         DeclSet {
-            stack: Arc::from(self.stack.as_str()),
-            component: Arc::from(self.component.as_str()),
-            component_type: self.instance.component_type.clone(),
-            registry: self.registry.clone(),
-            providers: Arc::new(self.providers.clone()),
-            decls: Arc::new(self.decls.clone()),
+            stack: Arc::from(self.stack),
+            component: Arc::from(self.component),
+            component_type: self.instance.component_type,
+            registry: self.registry,
+            providers: Arc::new(self.providers),
+            decls: Arc::new(self.decls),
         }
     }
 

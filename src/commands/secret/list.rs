@@ -95,7 +95,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
     let mut rows = Vec::new();
     let mut failures: Vec<session::Unbuilt> = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
-        let set = project.load_session(s, c)?.decl_set();
+        let set = project.load_session(s, c)?.into_decl_set();
         rows = rows_for_all(std::slice::from_ref(&set), args.verify, false)
             .pop()
             .unwrap_or_default();

@@ -43,7 +43,7 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         printer.apply_config(&cfg.settings);
     }
     experimental_notice(&project, printer)?;
-    match cmd.command {
+    let code = match cmd.command {
         SecretSubcommand::Set(a) => modify::set(&project, a, printer),
         SecretSubcommand::Get(a) => get::get(&project, a, printer),
         SecretSubcommand::Delete(a) => modify::delete(&project, a, printer),
@@ -56,7 +56,9 @@ pub fn run(cmd: SecretCommand, global: &GlobalArgs, printer: &mut Printer) -> Re
         SecretSubcommand::Init(a) => init::init(&project, a, printer),
         SecretSubcommand::Pull(a) => dotfiles::pull(&project, a, printer),
         SecretSubcommand::Push(a) => dotfiles::push(&project, a, printer),
-    }
+    };
+    project.finish();
+    code
 }
 
 /// `settings.experimental` / `ATMOS_EXPERIMENTAL`: `warn` (default), `silence`, `disable`, `error`.
