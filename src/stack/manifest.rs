@@ -508,11 +508,13 @@ impl<'a> Loader<'a> {
         read_as: &ReadAs,
     ) -> Result<Arc<Parsed>, StackError> {
         let key = (file.to_path_buf(), read_as.clone());
+        // A prefetched copy of a file already parsed (an import of an earlier stack) is dropped.
+        let prefetched = self.prefetched.remove(file);
         if let Some(p) = self.parsed.get(&key) {
             return Ok(Arc::clone(p));
         }
         let plain = *read_as == ReadAs::default() && context.is_empty();
-        let node = match self.prefetched.remove(file) {
+        let node = match prefetched {
             Some(node) if plain => node,
             _ => self.read_node(file, context, read_as)?,
         };

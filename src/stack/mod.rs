@@ -613,36 +613,17 @@ impl Stacks {
         cfg: &CliConfig,
         stack: &str,
     ) -> Result<Vec<component::Built>, StackError> {
-        let stack = self.stack(stack)?;
-        let mut out = component::each_as(cfg, stack, Eval::Declarations);
-        for s in self.same_name(stack).skip(1) {
-            for b in component::each_as(cfg, s, Eval::Declarations) {
-                if !out.iter().any(|o| o.0 == b.0) {
-                    out.push(b);
-                }
-            }
-        }
-        Ok(out)
+        self.over_manifests(stack, |s| component::each_as(cfg, s, Eval::Declarations))
     }
 
     /// Every non-abstract component instance of a stack for commands that read only their
-    /// declarations: [`component::declared_each`] over the stack's manifests (a later manifest
-    /// of the same name adds the instances the earlier ones lack).
+    /// declarations: [`component::declared_each`] over the stack's manifests.
     pub fn declared_each(
         &self,
         cfg: &CliConfig,
         stack: &str,
     ) -> Result<Vec<(String, component::Enumerated)>, StackError> {
-        let stack = self.stack(stack)?;
-        let mut out = component::declared_each(cfg, stack);
-        for s in self.same_name(stack).skip(1) {
-            for b in component::declared_each(cfg, s) {
-                if !out.iter().any(|o| o.0 == b.0) {
-                    out.push(b);
-                }
-            }
-        }
-        Ok(out)
+        self.over_manifests(stack, |s| component::declared_each(cfg, s))
     }
 
     /// Every non-abstract component instance of a stack, each built on its own (see
@@ -652,11 +633,23 @@ impl Stacks {
         cfg: &CliConfig,
         stack: &str,
     ) -> Result<Vec<component::Built>, StackError> {
+        self.over_manifests(stack, |s| component::each(cfg, s))
+    }
+
+    /// `each` over every manifest of the stack named `stack`, in path order: a later manifest
+    /// of the same name adds only the instances whose names the earlier ones lack.
+    fn over_manifests<T>(
+        &self,
+        stack: &str,
+        each: impl Fn(&Stack) -> Vec<(String, T)>,
+    ) -> Result<Vec<(String, T)>, StackError> {
         let stack = self.stack(stack)?;
-        let mut out = component::each(cfg, stack);
+        let mut out = each(stack);
+        let mut seen: std::collections::HashSet<String> =
+            out.iter().map(|(n, _)| n.clone()).collect();
         for s in self.same_name(stack).skip(1) {
-            for b in component::each(cfg, s) {
-                if !out.iter().any(|o| o.0 == b.0) {
+            for b in each(s) {
+                if seen.insert(b.0.clone()) {
                     out.push(b);
                 }
             }

@@ -52,19 +52,14 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
     }
     let mut tasks = tokio::task::JoinSet::new();
     let mut slots: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
+    let mut local: Vec<Group> = Vec::new();
     for (store, keys) in groups {
         let caps = store.capabilities();
         // A local status check that fits in one call (a SOPS store's whole group) runs right
-        // here, on the calling thread: no task to spawn and hand back (a whole-tree listing
-        // makes one plan per stack).
+        // here, on the calling thread, once every other group's tasks are spawned: no task to
+        // spawn and hand back (a whole-tree listing makes one plan per stack).
         if mode == Mode::Exists && caps.local_status && keys.len() <= caps.batch_size.max(1) {
-            let (idx, coords): (Vec<usize>, Vec<Coordinate>) = keys.into_iter().unzip();
-            let outcomes = store.exists_many(&coords).await;
-            for (i, o) in idx.into_iter().zip(outcomes) {
-                if let Some(slot) = slots.get_mut(i) {
-                    *slot = Some(Outcome::Exists(o));
-                }
-            }
+            local.push((store, keys));
             continue;
         }
         let sem = Arc::new(Semaphore::new(caps.concurrency.max(1)));
@@ -92,6 +87,15 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
                 };
                 idx.into_iter().zip(outcomes).collect::<Vec<_>>()
             });
+        }
+    }
+    for (store, keys) in local {
+        let (idx, coords): (Vec<usize>, Vec<Coordinate>) = keys.into_iter().unzip();
+        let outcomes = store.exists_many(&coords).await;
+        for (i, o) in idx.into_iter().zip(outcomes) {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(Outcome::Exists(o));
+            }
         }
     }
     while let Some(done) = tasks.join_next().await {

@@ -57,6 +57,11 @@ fn top_level_names(file: &Path) -> Vec<String> {
 /// are read again ([`SopsStore::listing`]).
 static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Counts a SOPS file write (see [`WRITES`]).
+fn note_write() {
+    WRITES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
 /// What a folder listing says about the files in it.
 enum Listing {
     /// The names in the folder, and the same ASCII-lowercased: a name found in neither is
@@ -454,7 +459,7 @@ impl SopsStore {
         if let Ok(mut m) = self.docs.lock() {
             m.remove(&file);
         }
-        WRITES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        note_write();
         result.map_err(|e| match e {
             LockedError::Io(e) => io_err(e),
             LockedError::Store(e) => e,
@@ -890,6 +895,29 @@ mod tests {
                 ..ProviderSpec::default()
             },
         }
+    }
+
+    #[test]
+    fn a_write_anywhere_in_the_process_makes_folder_listings_stale() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = crate::store::BuildEnv {
+            cli: Arc::new(crate::config::CliConfig::default()),
+            identity: None,
+        };
+        let store = SopsStore::build(provider(None, None), &env, None).expect("store");
+        let mut buf = String::new();
+        let holds = |store: &SopsStore, buf: &mut String| {
+            store
+                .listing(dir.path())
+                .may_hold(std::ffi::OsStr::new("dev.api.enc.yaml"), buf)
+        };
+        assert!(!holds(&store, &mut buf));
+        // Another store (or another process) creates the file: this store's listing is kept…
+        std::fs::write(dir.path().join("dev.api.enc.yaml"), "x").expect("write");
+        assert!(!holds(&store, &mut buf));
+        // …until a SOPS write in this process, through any store, is counted.
+        note_write();
+        assert!(holds(&store, &mut buf));
     }
 
     #[test]
