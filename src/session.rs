@@ -701,7 +701,7 @@ impl Session {
                 }
                 let r = rank(&path);
                 if best.as_ref().is_none_or(|(b, ..)| r < *b) {
-                    best = Some((r, file.clone(), line));
+                    best = Some((r, file.to_path_buf(), line));
                 }
             }
         }

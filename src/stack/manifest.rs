@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use globset::{GlobBuilder, GlobSetBuilder};
 
@@ -69,32 +70,49 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// The bodies of a file and everything it imports, in merge order (lowest first).
 pub type Layers = Arc<Vec<Arc<Map>>>;
 
+/// The file of each of [`Layers`], same order (shared paths: a catalog file appears in the
+/// list of every stack importing it).
+pub type LayerFiles = Arc<Vec<Arc<Path>>>;
+
 /// Merges layers lowest → highest. `name` is taken from the last layer only (a manifest's `name:`
 /// names that manifest's stack, not the stacks importing it). `only` restricts the merge to those
 /// top-level keys.
 pub fn merge_layers(layers: &[Arc<Map>], only: Option<&[&str]>, lists: ListStrategy) -> Map {
     let mut out = Map::default();
+    if let Some(keys) = only {
+        merge_keys_into(&mut out, layers, keys, lists);
+        return out;
+    }
     let last = layers.len().saturating_sub(1);
     for (i, layer) in layers.iter().enumerate() {
-        match only {
-            Some(keys) => {
-                for key in keys {
-                    if let Some(v) = layer.get(*key) {
-                        match out.get_mut(*key) {
-                            Some(existing) => merge::merge_node(existing, v, lists),
-                            None => {
-                                out.insert((*key).to_owned(), v.clone());
-                            }
-                        }
-                    }
-                }
-            }
-            None if i == last => merge::merge_into(&mut out, layer, lists),
-            None => merge::merge_into_except(&mut out, layer, "name", lists),
+        if i == last {
+            merge::merge_into(&mut out, layer, lists);
+        } else {
+            merge::merge_into_except(&mut out, layer, "name", lists);
         }
     }
     out
 }
+
+/// Merges `keys` of `layers` (lowest first) over `out`: a left fold, so the fold of a list's
+/// prefix can be carried on with the rest.
+fn merge_keys_into(out: &mut Map, layers: &[Arc<Map>], keys: &[&str], lists: ListStrategy) {
+    for layer in layers {
+        for key in keys {
+            if let Some(v) = layer.get(*key) {
+                match out.get_mut(*key) {
+                    Some(existing) => merge::merge_node(existing, v, lists),
+                    None => {
+                        out.insert((*key).to_owned(), v.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The sections a stack is named from ([`Loader::stack_sections`]).
+pub const STACK_SECTIONS: &[&str] = &["vars", "settings", "env"];
 
 /// [`merge_layers`] of every top-level key but `skip` (merging is key-local: the keys kept merge
 /// exactly as in the full merge).
@@ -117,49 +135,88 @@ pub fn merge_layers_except(layers: &[Arc<Map>], skip: &[&str], lists: ListStrate
     out
 }
 
-/// Reads and merges manifests with imports; caches parsed and resolved files.
+/// Reads and merges manifests with imports. Loaders made with [`Loader::sibling`] share one
+/// [`Cache`], so that threads loading different stacks of one project parse each file once.
 pub struct Loader<'a> {
     cfg: &'a CliConfig,
     lists: ListStrategy,
-    parsed: FastMap<(PathBuf, ReadAs), Arc<Parsed>>,
-    layers: FastMap<(PathBuf, ReadAs), Layers>,
-    /// The file of each layer in `layers`, same order (for "declared at file:line" reports).
-    files: FastMap<(PathBuf, ReadAs), Arc<Vec<PathBuf>>>,
-    /// The import depth of each layer in `layers` (the file itself 0, its imports 1, …): with
-    /// the post-order of `layers` it gives each layer's importers (`overrides` scoping).
-    depths: FastMap<(PathBuf, ReadAs), Arc<Vec<usize>>>,
+    cache: Arc<Cache>,
     /// Renderers for templated imports: `missingkey=error`, and `default` for imports with
     /// `ignore_missing_template_values`.
     renderers: [std::sync::OnceLock<crate::template::Renderer>; 2],
-    /// Glob imports already expanded (compiling a glob is the costly part).
-    globs: FastMap<String, Arc<Vec<PathBuf>>>,
-    /// Plain imports already resolved to a file (or to none): the same tenant defaults and
-    /// mixins are imported by hundreds of stacks, and each lookup costs a `stat` per extension.
-    found: FastMap<PathBuf, Option<PathBuf>>,
+    /// The imports being resolved on this loader's thread (cycle detection).
     chain: Vec<PathBuf>,
-    /// Plain manifests (no template, no context) already read and parsed on another thread
-    /// ([`prefetch`]), by normalized path: [`Loader::parse`] takes them instead of parsing.
-    prefetched: FastMap<PathBuf, Node>,
 }
 
-/// Reads and parses `files` (plain YAML manifests only: no `.tmpl`, no JSON) in order, handing
-/// each result to `send` with the file's normalized path; `None` when the file cannot be read
-/// or parsed (the loader then reads it again and reports the error itself). Meant for a second
-/// thread while the loader works through the other files: see [`super::load`].
-pub fn prefetch(files: &[PathBuf], mut send: impl FnMut(PathBuf, Option<Node>) -> bool) {
-    for file in files {
-        let file = normalize(file);
-        let node = if is_template_file(&file) || file.extension().is_some_and(|e| e == "json") {
-            None
-        } else {
-            std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|text| yaml::parse(&text, &file.display().to_string()).ok())
-        };
-        if !send(file, node) {
-            return;
-        }
+/// Per file, one entry per way it was read ([`ReadAs`]; nearly always one): looked up by
+/// `&Path` with no allocation.
+type ByFile<V> = FastMap<PathBuf, Vec<(ReadAs, V)>>;
+
+fn by_file<'m, V>(map: &'m ByFile<V>, file: &Path, read_as: &ReadAs) -> Option<&'m V> {
+    map.get(file)?
+        .iter()
+        .find(|(r, _)| r == read_as)
+        .map(|(_, v)| v)
+}
+
+/// Inserts `value` unless another thread got there first; either way, the one kept. Every
+/// stack then holds the same pointers for a shared file (the component caches are keyed by them).
+fn keep_first<V: Clone>(map: &mut ByFile<V>, file: &Path, read_as: &ReadAs, value: V) -> V {
+    if let Some(hit) = by_file(map, file, read_as) {
+        return hit.clone();
     }
+    map.entry(file.to_path_buf())
+        .or_default()
+        .push((read_as.clone(), value.clone()));
+    value
+}
+
+/// A file resolved with its imports: its layers, the file of each layer and each layer's import
+/// depth (the file itself 0, its imports 1, …; with the post-order of the layers it gives each
+/// layer's importers, for `overrides` scoping).
+struct Resolved {
+    layers: Layers,
+    files: LayerFiles,
+    depths: Arc<Vec<usize>>,
+    /// The entry of the first file this one imports: its layers are the first of ours.
+    first: Option<Arc<Resolved>>,
+    /// [`STACK_SECTIONS`] of `layers` merged, made on first use from `first`'s.
+    stack_sections: std::sync::OnceLock<Arc<Map>>,
+}
+
+impl Resolved {
+    /// `merge_layers(&self.layers, Some(STACK_SECTIONS), lists)`, carried on from the first
+    /// import's memo: with the same tenant defaults under hundreds of stacks, each stack merges
+    /// its own few layers instead of the whole import tree.
+    fn stack_sections(&self, lists: ListStrategy) -> Arc<Map> {
+        Arc::clone(self.stack_sections.get_or_init(|| {
+            let (mut out, from) = match &self.first {
+                Some(first) => ((*first.stack_sections(lists)).clone(), first.layers.len()),
+                None => (Map::default(), 0),
+            };
+            merge_keys_into(&mut out, &self.layers[from..], STACK_SECTIONS, lists);
+            Arc::new(out)
+        }))
+    }
+}
+
+/// What the loaders of one project share (behind locks held only for a lookup or an insert;
+/// reading, parsing and resolving happen outside them). Two threads may parse one file at the
+/// same moment; the first result stored is the one both use.
+#[derive(Default)]
+pub struct Cache {
+    parsed: Mutex<ByFile<Arc<Parsed>>>,
+    resolved: Mutex<ByFile<Arc<Resolved>>>,
+    /// Glob imports already expanded (compiling a glob is the costly part).
+    globs: Mutex<FastMap<String, Arc<Vec<PathBuf>>>>,
+    /// Plain imports already resolved to a file (or to none): the same tenant defaults and
+    /// mixins are imported by hundreds of stacks, and each lookup costs a `stat` per extension.
+    /// (An empty list: no such file.)
+    found: Mutex<FastMap<PathBuf, Arc<Vec<PathBuf>>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The top-level stack files: `.yaml`/`.yml` (and `.yaml.tmpl`/`.yml.tmpl`) files under `stacks.base_path` matching an included
@@ -242,7 +299,7 @@ fn display(base: &Path, file: &Path) -> String {
 }
 
 impl<'a> Loader<'a> {
-    /// A loader for the project of `cfg`.
+    /// A loader for the project of `cfg`, with a cache of its own.
     pub fn new(cfg: &'a CliConfig) -> Self {
         let lists = cfg
             .settings
@@ -253,21 +310,21 @@ impl<'a> Loader<'a> {
         Self {
             cfg,
             lists,
-            parsed: FastMap::default(),
-            layers: FastMap::default(),
-            files: FastMap::default(),
-            depths: FastMap::default(),
+            cache: Arc::default(),
             renderers: Default::default(),
-            globs: FastMap::default(),
-            found: FastMap::default(),
             chain: Vec::new(),
-            prefetched: FastMap::default(),
         }
     }
 
-    /// Hands the loader a manifest [`prefetch`] parsed.
-    pub fn prefetched(&mut self, file: PathBuf, node: Node) {
-        self.prefetched.insert(file, node);
+    /// Another loader of the same project sharing this one's cache (for another thread).
+    pub fn sibling(&self) -> Self {
+        Self {
+            cfg: self.cfg,
+            lists: self.lists,
+            cache: Arc::clone(&self.cache),
+            renderers: Default::default(),
+            chain: Vec::new(),
+        }
     }
 
     /// The list merge strategy from `settings.list_merge_strategy`.
@@ -277,7 +334,7 @@ impl<'a> Loader<'a> {
 
     /// The file's own `name:` (not inherited from imports).
     pub fn own_name(&mut self, file: &Path) -> Result<Option<String>, StackError> {
-        let parsed = self.parse(file, &Map::default(), &ReadAs::default())?;
+        let parsed = self.parse(&normalize(file), &Map::default(), &ReadAs::default())?;
         match parsed.body.get("name") {
             None | Some(Node::Null) => Ok(None),
             Some(Node::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
@@ -300,16 +357,17 @@ impl<'a> Loader<'a> {
 
     /// The layers of `file`: each imported file's layers in import order, then its own body.
     pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
-        self.layers_as(file, &Map::default(), ReadAs::default())
+        let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
+        Ok(Arc::clone(&resolved.layers))
     }
 
-    /// The layers of `file` read with `context` (templates in imports).
-    fn layers_as(
+    /// `file` resolved with its imports, read with `context` (templates in imports).
+    fn resolved_as(
         &mut self,
         file: &Path,
         context: &Map,
         read_as: ReadAs,
-    ) -> Result<Layers, StackError> {
+    ) -> Result<Arc<Resolved>, StackError> {
         let file = normalize(file);
         if let Some(pos) = self.chain.iter().position(|f| *f == file) {
             let base = &self.cfg.stacks.base_path;
@@ -318,45 +376,59 @@ impl<'a> Loader<'a> {
             chain.push(display(base, &file));
             return Err(StackError::ImportCycle { chain });
         }
-        let key = (file.clone(), read_as);
-        if let Some(done) = self.layers.get(&key) {
+        if let Some(done) = by_file(&lock(&self.cache.resolved), &file, &read_as) {
             return Ok(Arc::clone(done));
         }
-        let parsed = self.parse(&file, context, &key.1)?;
+        let parsed = self.parse(&file, context, &read_as)?;
         self.chain.push(file.clone());
         let result = self.collect_layers(&file, &parsed, context);
         self.chain.pop();
-        let (layers, files, depths) = result?;
-        let layers: Layers = Arc::new(layers);
-        self.layers.insert(key.clone(), Arc::clone(&layers));
-        self.files.insert(key.clone(), Arc::new(files));
-        self.depths.insert(key, Arc::new(depths));
-        Ok(layers)
+        let (layers, files, depths, first) = result?;
+        let resolved = Arc::new(Resolved {
+            layers: Arc::new(layers),
+            files: Arc::new(files),
+            depths: Arc::new(depths),
+            first,
+            stack_sections: std::sync::OnceLock::new(),
+        });
+        Ok(keep_first(
+            &mut lock(&self.cache.resolved),
+            &file,
+            &read_as,
+            resolved,
+        ))
+    }
+
+    /// The resolved entry of `file` read plainly, if [`Loader::layers`] made it.
+    fn resolved(&self, file: &Path) -> Option<Arc<Resolved>> {
+        by_file(
+            &lock(&self.cache.resolved),
+            &normalize(file),
+            &ReadAs::default(),
+        )
+        .cloned()
     }
 
     /// The file each of `file`'s layers came from, in merge order (after [`Loader::layers`]).
-    pub fn layer_files(&self, file: &Path) -> Arc<Vec<PathBuf>> {
-        self.files_as(file, &ReadAs::default())
-    }
-
-    fn files_as(&self, file: &Path, read_as: &ReadAs) -> Arc<Vec<PathBuf>> {
-        self.files
-            .get(&(normalize(file), read_as.clone()))
-            .cloned()
+    pub fn layer_files(&self, file: &Path) -> LayerFiles {
+        self.resolved(file)
+            .map(|r| Arc::clone(&r.files))
             .unwrap_or_default()
     }
 
     /// The import depth of each of `file`'s layers, same order (after [`Loader::layers`]): 0 for
     /// `file` itself, 1 for what it imports, and so on.
     pub fn layer_depths(&self, file: &Path) -> Arc<Vec<usize>> {
-        self.depths_as(file, &ReadAs::default())
+        self.resolved(file)
+            .map(|r| Arc::clone(&r.depths))
+            .unwrap_or_default()
     }
 
-    fn depths_as(&self, file: &Path, read_as: &ReadAs) -> Arc<Vec<usize>> {
-        self.depths
-            .get(&(normalize(file), read_as.clone()))
-            .cloned()
-            .unwrap_or_default()
+    /// The merged [`STACK_SECTIONS`] of `file`'s layers (after [`Loader::layers`]), as
+    /// `merge_layers(&layers, Some(STACK_SECTIONS), …)` gives them.
+    pub fn stack_sections(&mut self, file: &Path) -> Result<Arc<Map>, StackError> {
+        let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
+        Ok(resolved.stack_sections(self.lists))
     }
 
     #[allow(
@@ -368,10 +440,19 @@ impl<'a> Loader<'a> {
         file: &Path,
         parsed: &Parsed,
         context: &Map,
-    ) -> Result<(Vec<Arc<Map>>, Vec<PathBuf>, Vec<usize>), StackError> {
+    ) -> Result<
+        (
+            Vec<Arc<Map>>,
+            Vec<Arc<Path>>,
+            Vec<usize>,
+            Option<Arc<Resolved>>,
+        ),
+        StackError,
+    > {
         let mut out = Vec::new();
         let mut files = Vec::new();
         let mut depths = Vec::new();
+        let mut first = None;
         for import in &parsed.imports {
             // The importer's context reaches nested imports; an import's own context wins.
             let child = if import.context.is_empty() {
@@ -388,24 +469,24 @@ impl<'a> Loader<'a> {
                 skip_templates: import.skip_templates,
                 ignore_missing: import.ignore_missing,
             };
-            for target in self.expand(file, import)? {
-                out.extend(
-                    self.layers_as(&target, &child, read_as.clone())?
-                        .iter()
-                        .cloned(),
-                );
-                files.extend(self.files_as(&target, &read_as).iter().cloned());
-                depths.extend(self.depths_as(&target, &read_as).iter().map(|d| d + 1));
+            for target in self.expand(file, import)?.iter() {
+                let r = self.resolved_as(target, &child, read_as.clone())?;
+                if out.is_empty() && !r.layers.is_empty() {
+                    first = Some(Arc::clone(&r));
+                }
+                out.extend(r.layers.iter().cloned());
+                files.extend(r.files.iter().cloned());
+                depths.extend(r.depths.iter().map(|d| d + 1));
             }
         }
         out.push(Arc::clone(&parsed.body));
-        files.push(file.to_path_buf());
+        files.push(Arc::from(file));
         depths.push(0);
-        Ok((out, files, depths))
+        Ok((out, files, depths, first))
     }
 
     /// The files an import entry names.
-    fn expand(&mut self, file: &Path, import: &Import) -> Result<Vec<PathBuf>, StackError> {
+    fn expand(&mut self, file: &Path, import: &Import) -> Result<Arc<Vec<PathBuf>>, StackError> {
         let fail = |message: String| StackError::Import {
             file: file.to_path_buf(),
             import: import.path.clone(),
@@ -430,8 +511,12 @@ impl<'a> Loader<'a> {
                 // its own (`top-level-service-?.*`, `*.yaml`) is used as written.
                 pattern.push_str(".{yaml,yml,yaml.tmpl,yml.tmpl}");
             }
-            if let Some(hit) = self.globs.get(&pattern) {
-                return Ok(hit.to_vec());
+            let hit = lock(&self.cache.globs).get(&pattern).cloned();
+            if let Some(hit) = hit {
+                if hit.is_empty() && !import.skip_if_missing {
+                    return Err(fail(format!("no manifests match `{pattern}`")));
+                }
+                return Ok(hit);
             }
             let glob = GlobBuilder::new(&pattern)
                 .literal_separator(true)
@@ -455,28 +540,29 @@ impl<'a> Loader<'a> {
             let mut matched: Vec<PathBuf> =
                 files.into_iter().filter(|f| glob.is_match(f)).collect();
             matched.sort();
+            let matched = Arc::new(matched);
+            lock(&self.cache.globs).insert(pattern.clone(), Arc::clone(&matched));
             if matched.is_empty() && !import.skip_if_missing {
                 return Err(fail(format!("no manifests match `{pattern}`")));
             }
-            self.globs.insert(pattern, Arc::new(matched.clone()));
             return Ok(matched);
         }
-        let found = match self.found.get(&joined) {
-            Some(hit) => hit.clone(),
+        let hit = lock(&self.cache.found).get(&joined).cloned();
+        let found = match hit {
+            Some(hit) => hit,
             None => {
-                let hit = Self::find_file(&joined);
-                self.found.insert(joined.clone(), hit.clone());
+                let hit = Arc::new(Self::find_file(&joined).into_iter().collect::<Vec<_>>());
+                lock(&self.cache.found).insert(joined.clone(), Arc::clone(&hit));
                 hit
             }
         };
-        match found {
-            Some(c) => Ok(vec![c]),
-            None if import.skip_if_missing => Ok(Vec::new()),
-            None => Err(fail(format!(
+        if found.is_empty() && !import.skip_if_missing {
+            return Err(fail(format!(
                 "the file `{}` does not exist",
                 Self::candidates(&joined)[0].display()
-            ))),
+            )));
         }
+        Ok(found)
     }
 
     /// The files a plain import path may name, in lookup order.
@@ -507,18 +593,11 @@ impl<'a> Loader<'a> {
         context: &Map,
         read_as: &ReadAs,
     ) -> Result<Arc<Parsed>, StackError> {
-        let key = (file.to_path_buf(), read_as.clone());
-        // A prefetched copy of a file already parsed (an import of an earlier stack) is dropped.
-        let prefetched = self.prefetched.remove(file);
-        if let Some(p) = self.parsed.get(&key) {
+        if let Some(p) = by_file(&lock(&self.cache.parsed), file, read_as) {
             return Ok(Arc::clone(p));
         }
-        let plain = *read_as == ReadAs::default() && context.is_empty();
-        let node = match prefetched {
-            Some(node) if plain => node,
-            _ => self.read_node(file, context, read_as)?,
-        };
-        let node = includes(node, file, &self.cfg.base_path, 0)?;
+        let mut node = self.read_node(file, context, read_as)?;
+        includes(&mut node, file, &self.cfg.base_path, 0)?;
         let mut body = match node {
             Node::Null => Map::default(),
             Node::Map(m) => m,
@@ -553,8 +632,12 @@ impl<'a> Loader<'a> {
             imports,
             body: Arc::new(body),
         });
-        self.parsed.insert(key, Arc::clone(&parsed));
-        Ok(parsed)
+        Ok(keep_first(
+            &mut lock(&self.cache.parsed),
+            file,
+            read_as,
+            parsed,
+        ))
     }
 
     /// Reads and parses a manifest (rendered first when it is a template or has a context).
@@ -667,8 +750,9 @@ fn import_entry(node: &Node, file: &Path) -> Result<Import, StackError> {
     }
 }
 
-/// Evaluates `!include`/`!include.raw` (paths relative to the manifest or the project base path).
-fn includes(node: Node, file: &Path, base: &Path, depth: usize) -> Result<Node, StackError> {
+/// Evaluates `!include`/`!include.raw` in place (paths relative to the manifest or the project
+/// base path); a document without them is walked, not rebuilt.
+fn includes(node: &mut Node, file: &Path, base: &Path, depth: usize) -> Result<(), StackError> {
     if depth > 32 {
         return Err(invalid(
             file,
@@ -676,26 +760,28 @@ fn includes(node: Node, file: &Path, base: &Path, depth: usize) -> Result<Node, 
             "`!include` nesting is deeper than 32 levels",
         ));
     }
-    Ok(match node {
-        Node::Map(m) => Node::Map(
-            m.into_iter()
-                .map(|(k, v)| Ok((k, includes(v, file, base, depth)?)))
-                .collect::<Result<_, StackError>>()?,
-        ),
-        Node::Seq(s) => Node::Seq(
-            s.into_iter()
-                .map(|v| includes(v, file, base, depth))
-                .collect::<Result<_, _>>()?,
-        ),
+    match node {
+        Node::Map(m) => {
+            for v in m.values_mut() {
+                includes(v, file, base, depth)?;
+            }
+        }
+        Node::Seq(s) => {
+            for v in s.iter_mut() {
+                includes(v, file, base, depth)?;
+            }
+        }
         Node::Tagged(t) if t.tag == "!include" || t.tag == "!include.raw" => {
             let args =
                 primitives::tag_text(&t.tag, &t.value).map_err(|m| invalid(file, &t.tag, m))?;
-            let included = primitives::eval_include(&args, t.tag == "!include.raw", file, base)
+            let mut included = primitives::eval_include(&args, t.tag == "!include.raw", file, base)
                 .map_err(|m| invalid(file, &t.tag, m))?;
-            includes(included, file, base, depth + 1)?
+            includes(&mut included, file, base, depth + 1)?;
+            *node = included;
         }
-        other => other,
-    })
+        _ => {}
+    }
+    Ok(())
 }
 
 const MAP_SECTIONS: &[&str] = &[

@@ -2,9 +2,9 @@
 //! merge, component inheritance and overrides, logical stack names, templates and YAML functions.
 //!
 //! Reading order for a newcomer:
-//! 1. [`manifest`]: top-level files from `stacks.included_paths` (in a large tree half of them
-//!    read and parsed on a second thread, [`manifest::prefetch`]), each file parsed once, `!include`
-//!    evaluated, `import:` resolved recursively and deep-merged (cached per file).
+//! 1. [`manifest`]: top-level files from `stacks.included_paths`, each file parsed once per
+//!    process (loaders on two threads share one [`manifest::Cache`]), `!include` evaluated,
+//!    `import:` resolved recursively (cached per file).
 //! 2. [`load`] (here): one [`Stack`] per top-level file, named by [`naming`] from its stack-level
 //!    sections only; nothing is merged for components until a stack is used, and a stack's merge
 //!    is not kept (whole-tree commands hold one stack at a time). When declarations are first
@@ -54,7 +54,7 @@ pub struct ComponentInstance {
     /// The top-level manifest the stack came from.
     pub manifest: PathBuf,
     /// Every file merged into the stack, imports first, `manifest` last (shared with the stack).
-    pub files: std::sync::Arc<Vec<PathBuf>>,
+    pub files: manifest::LayerFiles,
     /// Component type (`terraform`, `helmfile`, …).
     pub component_type: String,
     /// The instance name (key under `components.<type>`).
@@ -81,7 +81,7 @@ pub struct Stack {
     /// Whether the manifest names itself (`name:`); then its path is not a valid stack name.
     pub explicit_name: bool,
     /// Every file merged into this stack, imports first, `manifest` last.
-    pub files: std::sync::Arc<Vec<PathBuf>>,
+    pub files: manifest::LayerFiles,
     /// The parsed bodies of `files`, shared with every other stack importing the same files.
     layers: manifest::Layers,
     /// The import depth of each of `layers` (0 = `manifest`), for `overrides` scoping.
@@ -404,54 +404,74 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Loads every top-level stack manifest of the project and names the stacks.
+///
+/// In a large tree a second thread loads and names the second half of the manifests (with a
+/// loader sharing this one's cache, so shared imports are still parsed once); the stacks are
+/// then taken in file order, so names, shadowing and the first error reported are those of a
+/// load in one thread.
 pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let mut loader = manifest::Loader::new(cfg);
     let renderer = templates::renderer(cfg);
-    let mut stacks: IndexMap<String, Stack> = IndexMap::new();
-    let mut shadowed = Vec::new();
     let shared = std::sync::Arc::new(component::Shared::default());
     let top = manifest::top_level_files(&cfg.stacks)?;
-    // In a large tree, a second thread reads and parses the second half of the top-level
-    // manifests (in order) while this one works through the first half; the loader takes its
-    // results as it reaches those files. Dropping the receiver stops it.
-    let split = if top.len() >= PREFETCH_FROM {
+    let split = if top.len() >= PARALLEL_FROM {
         top.len() / 2
     } else {
         top.len()
     };
-    std::thread::scope(|scope| -> Result<(), StackError> {
-        // Created here, so that an early return drops the receiver before the scope waits.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(PathBuf, Option<crate::yaml::Node>)>(64);
-        if split < top.len() {
-            let rest = &top[split..];
-            scope.spawn(move || manifest::prefetch(rest, |f, n| tx.send((f, n)).is_ok()));
-        } else {
-            drop(tx);
-        }
-        for (i, file) in top.iter().enumerate() {
-            if i >= split
-                && let Ok((path, Some(node))) = rx.recv()
-            {
-                loader.prefetched(path, node);
+    // Set when the first half fails: the second half's work is then moot. (Not the other way
+    // round: an error in the first half must win, as in file order.)
+    let first_failed = std::sync::atomic::AtomicBool::new(false);
+    let load_all = |loader: &mut manifest::Loader<'_>, files: &[PathBuf], first: bool| {
+        let mut out = Vec::with_capacity(files.len());
+        for file in files {
+            if !first && first_failed.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
             }
-            load_one(
-                cfg,
-                &mut loader,
-                file,
-                &renderer,
-                &shared,
-                &mut stacks,
-                &mut shadowed,
-            )?;
+            match load_one(cfg, loader, file, &renderer, &shared) {
+                Ok(stack) => out.push(stack),
+                Err(e) => {
+                    if first {
+                        first_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    return Err(e);
+                }
+            }
         }
-        Ok(())
-    })?;
+        Ok(out)
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let second = (split < top.len()).then(|| {
+            let mut sibling = loader.sibling();
+            let files = &top[split..];
+            scope.spawn(move || load_all(&mut sibling, files, false))
+        });
+        let first = load_all(&mut loader, &top[..split], true);
+        let second = match second {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => Ok(Vec::new()),
+        };
+        (first, second)
+    });
+    // The first half's error comes first in file order (the second half may have stopped).
+    let (first, second) = (first?, second?);
+    let mut stacks: IndexMap<String, Stack> = IndexMap::with_capacity(top.len());
+    let mut shadowed = Vec::new();
+    for stack in first.into_iter().chain(second) {
+        if stacks.contains_key(&stack.name) {
+            shadowed.push(stack);
+        } else {
+            stacks.insert(stack.name.clone(), stack);
+        }
+    }
     stacks.sort_keys();
     Ok(Stacks { stacks, shadowed })
 }
 
-/// From how many top-level manifests [`load`] parses on a second thread.
-const PREFETCH_FROM: usize = 64;
+/// From how many top-level manifests [`load`] uses a second thread.
+const PARALLEL_FROM: usize = 64;
 
 /// Loads and names the stack of one top-level manifest (see [`load`]).
 fn load_one(
@@ -460,43 +480,31 @@ fn load_one(
     file: &std::path::Path,
     renderer: &crate::template::Renderer,
     shared: &std::sync::Arc<component::Shared>,
-    stacks: &mut IndexMap<String, Stack>,
-    shadowed: &mut Vec<Stack>,
-) -> Result<(), StackError> {
-    {
-        let file = file.to_path_buf();
-        let layers = loader.layers(&file)?;
-        let own_name = loader.own_name(&file)?;
-        let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
-        let files = loader.layer_files(&file);
-        let depths = loader.layer_depths(&file);
-        // Naming needs only these sections; components are merged when a stack is used.
-        let naming_view =
-            manifest::merge_layers(&layers, Some(&["vars", "settings", "env"]), loader.lists());
-        let name =
-            naming::logical_name(cfg, own_name.as_deref(), &naming_view, &stack_file, &file)?;
-        let stack = Stack {
-            name: name.clone(),
-            manifest: file,
-            stack_file,
-            explicit_name: own_name.is_some(),
-            files,
-            layers,
-            depths,
-            overrides: OverridesCache::default(),
-            views: std::sync::OnceLock::new(),
-            lists: loader.lists(),
-            renderer: renderer.clone(),
-            eval: Eval::All,
-            shared: shared.clone(),
-        };
-        if stacks.contains_key(&name) {
-            shadowed.push(stack);
-        } else {
-            stacks.insert(name, stack);
-        }
-    }
-    Ok(())
+) -> Result<Stack, StackError> {
+    let file = file.to_path_buf();
+    let layers = loader.layers(&file)?;
+    let own_name = loader.own_name(&file)?;
+    let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
+    let files = loader.layer_files(&file);
+    let depths = loader.layer_depths(&file);
+    // Naming needs only these sections; components are merged when a stack is used.
+    let naming_view = loader.stack_sections(&file)?;
+    let name = naming::logical_name(cfg, own_name.as_deref(), &naming_view, &stack_file, &file)?;
+    Ok(Stack {
+        name,
+        manifest: file,
+        stack_file,
+        explicit_name: own_name.is_some(),
+        files,
+        layers,
+        depths,
+        overrides: OverridesCache::default(),
+        views: std::sync::OnceLock::new(),
+        lists: loader.lists(),
+        renderer: renderer.clone(),
+        eval: Eval::All,
+        shared: shared.clone(),
+    })
 }
 
 impl Stacks {

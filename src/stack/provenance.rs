@@ -69,7 +69,7 @@ pub fn origins(
         let origin = |line| Origin {
             file: relative(base, file),
             line,
-            depth: depths.get(file).copied().unwrap_or(2),
+            depth: depths.get(&**file).copied().unwrap_or(2),
         };
         for (path, line) in yaml::key_lines(&text) {
             let p: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -160,7 +160,7 @@ fn depths(base: &Path, stack: &Stack) -> HashMap<PathBuf, usize> {
             for f in stack.files.iter() {
                 let k = key(f);
                 if k == spec || glob.as_ref().is_some_and(|g| g.is_match(&k)) {
-                    queue.push_back((f.clone(), depth + 1));
+                    queue.push_back((f.to_path_buf(), depth + 1));
                 }
             }
         }

@@ -72,7 +72,7 @@ pub fn validate(cfg: &CliConfig) -> Vec<Problem> {
     for file in &top {
         files.insert(file.clone());
         match loader.layers(file) {
-            Ok(_) => files.extend(loader.layer_files(file).iter().cloned()),
+            Ok(_) => files.extend(loader.layer_files(file).iter().map(|f| f.to_path_buf())),
             Err(e) => {
                 broken = true;
                 out.insert(from_error(&e, Some(file.as_path())));
@@ -289,7 +289,7 @@ fn collect_templates(
 }
 
 /// The last file (in merge order) declaring `secrets.vars.<secret>` and that line.
-fn declared_at(files: &[PathBuf], secret: &str) -> (Option<PathBuf>, Option<usize>) {
+fn declared_at(files: &[std::sync::Arc<Path>], secret: &str) -> (Option<PathBuf>, Option<usize>) {
     for file in files.iter().rev() {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
@@ -298,7 +298,7 @@ fn declared_at(files: &[PathBuf], secret: &str) -> (Option<PathBuf>, Option<usiz
             let n = path.len();
             if n >= 3 && path[n - 1] == secret && path[n - 2] == "vars" && path[n - 3] == "secrets"
             {
-                return (Some(file.clone()), Some(line));
+                return (Some(file.to_path_buf()), Some(line));
             }
         }
     }

@@ -526,3 +526,122 @@ fn declarations_read_off_the_layers_match_the_built_instances() {
     };
     assert!(std::sync::Arc::ptr_eq(&x.decls, &y.decls));
 }
+
+#[test]
+fn stack_sections_memo_matches_the_full_merge() {
+    // Type conflicts (a map over a scalar over a map), lists, nulls and a diamond: the memo
+    // carries on the first import's merge, so it must agree with merging every layer.
+    let files = [
+        (
+            "stacks/deploy/a.yaml",
+            "import: [catalog/mid, catalog/other, catalog/glob/*]\nvars: {a: {y: 2}, list: [9]}\n",
+        ),
+        (
+            "stacks/deploy/b.yaml",
+            "import: [catalog/other, catalog/mid]\nsettings: {s: {deep: 2}}\n",
+        ),
+        ("stacks/deploy/c.yaml", "vars: {only: own}\n"),
+        (
+            "stacks/catalog/base.yaml",
+            "vars: {a: {x: 1}, list: [1, 2], gone: x}\nsettings: {s: {deep: 1, keep: 1}}\nenv: {E: 1}\n",
+        ),
+        (
+            "stacks/catalog/mid.yaml",
+            "import: [catalog/base]\nvars: {a: scalar, gone: null}\n",
+        ),
+        (
+            "stacks/catalog/other.yaml",
+            "import: [catalog/base]\nvars: {list: [3]}\nenv: {F: 2}\n",
+        ),
+        ("stacks/catalog/glob/g1.yaml", "vars: {a: {z: 3}}\n"),
+        ("stacks/catalog/glob/g2.yaml", "import: [catalog/mid]\n"),
+    ];
+    let dir = project(&files);
+    for strategy in ["replace", "append", "merge"] {
+        let cfg = config(
+            dir.path(),
+            &format!("{CONFIG}settings:\n  list_merge_strategy: {strategy}\n"),
+        );
+        let mut loader = stack::manifest::Loader::new(&cfg);
+        for top in ["a", "b", "c"] {
+            let file = dir.path().join(format!("stacks/deploy/{top}.yaml"));
+            let layers = loader.layers(&file).expect("layers");
+            let full = stack::manifest::merge_layers(
+                &layers,
+                Some(stack::manifest::STACK_SECTIONS),
+                loader.lists(),
+            );
+            let memo = loader.stack_sections(&file).expect("sections");
+            assert_eq!(*memo, full, "{top} with {strategy}");
+        }
+    }
+}
+
+#[test]
+fn loading_on_two_threads_keeps_file_order() {
+    // Enough manifests for the second loading thread; names collide across the two halves
+    // and the first manifest (in path order) keeps the name, as in a one-thread load.
+    let mut files: Vec<(String, String)> = vec![(
+        "stacks/catalog/common.yaml".into(),
+        "vars: {namespace: acme}\ncomponents:\n  terraform:\n    app: {vars: {x: 1}}\n".into(),
+    )];
+    for s in 0..100 {
+        files.push((
+            format!("stacks/deploy/s{s:03}.yaml"),
+            format!("import: [catalog/common]\nvars: {{stage: st{}}}\n", s % 40),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = project(&refs);
+    let cfg = config(
+        dir.path(),
+        &format!("{CONFIG}  name_pattern: '{{namespace}}-{{stage}}'\n"),
+    );
+    let stacks = stack::load(&cfg).expect("load");
+    assert_eq!(stacks.stacks.len(), 40);
+    assert_eq!(stacks.shadowed.len(), 60);
+    for (name, stack) in &stacks.stacks {
+        let n: usize = name.trim_start_matches("acme-st").parse().expect("number");
+        // st07 is named by s007, s047 and s087: the first in path order keeps it.
+        assert!(
+            stack.manifest.ends_with(format!("deploy/s{n:03}.yaml")),
+            "{name}: {}",
+            stack.manifest.display()
+        );
+    }
+    let shadowed: Vec<String> = stacks
+        .shadowed
+        .iter()
+        .map(|s| s.stack_file.clone())
+        .collect();
+    let mut sorted = shadowed.clone();
+    sorted.sort();
+    assert_eq!(shadowed, sorted, "shadowed stacks stay in path order");
+
+    // Errors in both halves: the first in path order is the one reported.
+    std::fs::write(
+        dir.path().join("stacks/deploy/s010.yaml"),
+        "import: [catalog/missing-early]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("stacks/deploy/s090.yaml"),
+        "import: [catalog/missing-late]\n",
+    )
+    .expect("write");
+    for _ in 0..5 {
+        let err = stack::load(&cfg).expect_err("broken import").to_string();
+        assert!(err.contains("missing-early"), "{err}");
+    }
+    // Only the second half broken: its error is reported.
+    std::fs::write(
+        dir.path().join("stacks/deploy/s010.yaml"),
+        "import: [catalog/common]\nvars: {stage: st10}\n",
+    )
+    .expect("write");
+    let err = stack::load(&cfg).expect_err("broken import").to_string();
+    assert!(err.contains("missing-late"), "{err}");
+}

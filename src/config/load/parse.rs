@@ -565,7 +565,10 @@ pub(super) fn absolutize(base: &Path, p: &Path) -> PathBuf {
 /// Removes `.` and `a/..` components without touching the file system.
 pub fn normalize(p: &Path) -> PathBuf {
     use std::path::Component;
-    let mut out = PathBuf::new();
+    if is_normal(p) {
+        return p.to_path_buf();
+    }
+    let mut out = PathBuf::with_capacity(p.as_os_str().len());
     for c in p.components() {
         match c {
             Component::CurDir => {}
@@ -578,6 +581,24 @@ pub fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Whether [`normalize`] would give `p` back unchanged: no `.`/`..` component, no doubled or
+/// trailing separator (the loader normalizes every path it looks up, thousands of times in a
+/// large tree, and nearly all are already normal). Conservative: `false` only costs the walk.
+fn is_normal(p: &Path) -> bool {
+    let s = p.as_os_str().as_encoded_bytes();
+    let sep = |b: u8| b == b'/' || (cfg!(windows) && b == b'\\');
+    let odd = s.is_empty()
+        || s == b"."
+        || s == b".."
+        || (s.len() > 1 && sep(s[s.len() - 1]))
+        || s.starts_with(b"./")
+        || s.starts_with(b"../")
+        || (cfg!(windows) && s.starts_with(b".\\"))
+        || s.windows(2)
+            .any(|w| sep(w[0]) && (sep(w[1]) || w[1] == b'.'));
+    !odd
 }
 
 /// `templates.settings`: `sprig.enabled` and `gomplate.enabled` (on unless `false`) and
@@ -617,4 +638,58 @@ fn template_settings(root: &Map, file: &Path) -> Result<crate::template::Setting
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slow walk alone, to compare the fast path with.
+    fn walked(p: &Path) -> PathBuf {
+        use std::path::Component;
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if !out.pop() {
+                        out.push("..");
+                    }
+                }
+                other => out.push(other.as_os_str()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn normalize_fast_path_matches_the_walk() {
+        for p in [
+            "",
+            ".",
+            "..",
+            "/",
+            "a",
+            "a/b",
+            "/a/b",
+            "a/",
+            "a//b",
+            "./a",
+            "../a",
+            "a/./b",
+            "a/../b",
+            "a/..",
+            "a/.",
+            ".atmos/x",
+            "a/.hidden/b",
+            "a/..b",
+            "/a/b/../../..",
+            "stacks/orgs/t00/dev.yaml",
+            "//a",
+            "a/b/",
+        ] {
+            let p = Path::new(p);
+            assert_eq!(normalize(p), walked(p), "{}", p.display());
+        }
+    }
 }
