@@ -181,7 +181,8 @@ enum Frame {
     },
     Map {
         map: Map,
-        lines: HashMap<String, usize>,
+        /// The line of each key of `map`, by index (duplicate keys are reported with both).
+        lines: Vec<usize>,
         merges: Vec<Node>,
         key: Option<(Key, usize)>,
         anchor: usize,
@@ -257,17 +258,23 @@ impl Builder<'_> {
                     *key = Some((k, line));
                 }
                 Some((Key::Merge, _)) => merges.push(node),
-                Some((Key::Str(k), kline)) => {
-                    if let Some(first) = lines.get(&k) {
+                Some((Key::Str(k), kline)) => match map.entry(k) {
+                    indexmap::map::Entry::Occupied(first) => {
                         return Err(YamlError {
                             origin: origin.to_owned(),
                             line: kline,
-                            message: format!("mapping key `{k}` already defined at line {first}"),
+                            message: format!(
+                                "mapping key `{}` already defined at line {}",
+                                first.key(),
+                                lines[first.index()]
+                            ),
                         });
                     }
-                    lines.insert(k.clone(), kline);
-                    map.insert(k, node);
-                }
+                    indexmap::map::Entry::Vacant(slot) => {
+                        lines.push(kline);
+                        slot.insert(node);
+                    }
+                },
             },
         }
         Ok(())
@@ -408,7 +415,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Node, YamlError> {
             }),
             Event::MappingStart(_, anchor, tag) => b.stack.push(Frame::Map {
                 map: Map::default(),
-                lines: HashMap::new(),
+                lines: Vec::new(),
                 merges: Vec::new(),
                 key: None,
                 anchor,

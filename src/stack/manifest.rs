@@ -12,6 +12,7 @@
 //! Bodies are cached per file and context.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -149,11 +150,12 @@ pub struct Loader<'a> {
 }
 
 /// Per file, one entry per way it was read ([`ReadAs`]; nearly always one): looked up by
-/// `&Path` with no allocation.
-type ByFile<V> = FastMap<PathBuf, Vec<(ReadAs, V)>>;
+/// `&Path` with no allocation. Keyed by the path's bytes (every key is a normalized path), since
+/// hashing a `Path` walks its components.
+type ByFile<V> = FastMap<OsString, Vec<(ReadAs, V)>>;
 
 fn by_file<'m, V>(map: &'m ByFile<V>, file: &Path, read_as: &ReadAs) -> Option<&'m V> {
-    map.get(file)?
+    map.get(file.as_os_str())?
         .iter()
         .find(|(r, _)| r == read_as)
         .map(|(_, v)| v)
@@ -165,10 +167,40 @@ fn keep_first<V: Clone>(map: &mut ByFile<V>, file: &Path, read_as: &ReadAs, valu
     if let Some(hit) = by_file(map, file, read_as) {
         return hit.clone();
     }
-    map.entry(file.to_path_buf())
+    map.entry(file.as_os_str().to_owned())
         .or_default()
         .push((read_as.clone(), value.clone()));
     value
+}
+
+/// A top-level manifest resolved for naming ([`Loader::top_level`]).
+pub struct TopLevel {
+    /// Its layers, imports first.
+    pub layers: Layers,
+    /// The file of each layer.
+    pub files: LayerFiles,
+    /// The import depth of each layer.
+    pub depths: Arc<Vec<usize>>,
+    /// [`STACK_SECTIONS`] merged over the layers.
+    pub stack_sections: Arc<Map>,
+    /// The file's own `name:`.
+    pub own_name: Option<String>,
+}
+
+/// A manifest body's own `name:` (checked: a non-empty string).
+fn own_name_in(body: &Map, file: &Path) -> Result<Option<String>, StackError> {
+    match body.get("name") {
+        None | Some(Node::Null) => Ok(None),
+        Some(Node::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+        Some(other) => Err(StackError::Invalid {
+            file: file.to_path_buf(),
+            field: "name".to_owned(),
+            message: match other {
+                Node::Str(_) => "expected a non-empty string, found a blank one".to_owned(),
+                _ => format!("expected a non-empty string, found a {}", other.type_name()),
+            },
+        }),
+    }
 }
 
 /// A file resolved with its imports: its layers, the file of each layer and each layer's import
@@ -212,7 +244,7 @@ pub struct Cache {
     /// Plain imports already resolved to a file (or to none): the same tenant defaults and
     /// mixins are imported by hundreds of stacks, and each lookup costs a `stat` per extension.
     /// (An empty list: no such file.)
-    found: Mutex<FastMap<PathBuf, Arc<Vec<PathBuf>>>>,
+    found: Mutex<FastMap<OsString, Arc<Vec<PathBuf>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -335,18 +367,23 @@ impl<'a> Loader<'a> {
     /// The file's own `name:` (not inherited from imports).
     pub fn own_name(&mut self, file: &Path) -> Result<Option<String>, StackError> {
         let parsed = self.parse(&normalize(file), &Map::default(), &ReadAs::default())?;
-        match parsed.body.get("name") {
-            None | Some(Node::Null) => Ok(None),
-            Some(Node::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
-            Some(other) => Err(StackError::Invalid {
-                file: file.to_path_buf(),
-                field: "name".to_owned(),
-                message: match other {
-                    Node::Str(_) => "expected a non-empty string, found a blank one".to_owned(),
-                    _ => format!("expected a non-empty string, found a {}", other.type_name()),
-                },
-            }),
-        }
+        own_name_in(&parsed.body, file)
+    }
+
+    /// Everything [`super::load`] needs to name the stack of a top-level `file`, from one lookup.
+    pub fn top_level(&mut self, file: &Path) -> Result<TopLevel, StackError> {
+        let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
+        let own_name = match resolved.layers.last() {
+            Some(body) => own_name_in(body, file)?,
+            None => None,
+        };
+        Ok(TopLevel {
+            layers: Arc::clone(&resolved.layers),
+            files: Arc::clone(&resolved.files),
+            depths: Arc::clone(&resolved.depths),
+            stack_sections: resolved.stack_sections(self.lists),
+            own_name,
+        })
     }
 
     /// The file merged over its imports (recursively), without `import`.
@@ -547,12 +584,12 @@ impl<'a> Loader<'a> {
             }
             return Ok(matched);
         }
-        let hit = lock(&self.cache.found).get(&joined).cloned();
+        let hit = lock(&self.cache.found).get(joined.as_os_str()).cloned();
         let found = match hit {
             Some(hit) => hit,
             None => {
                 let hit = Arc::new(Self::find_file(&joined).into_iter().collect::<Vec<_>>());
-                lock(&self.cache.found).insert(joined.clone(), Arc::clone(&hit));
+                lock(&self.cache.found).insert(joined.as_os_str().to_owned(), Arc::clone(&hit));
                 hit
             }
         };

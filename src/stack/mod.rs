@@ -482,22 +482,24 @@ fn load_one(
     shared: &std::sync::Arc<component::Shared>,
 ) -> Result<Stack, StackError> {
     let file = file.to_path_buf();
-    let layers = loader.layers(&file)?;
-    let own_name = loader.own_name(&file)?;
+    let top = loader.top_level(&file)?;
     let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
-    let files = loader.layer_files(&file);
-    let depths = loader.layer_depths(&file);
     // Naming needs only these sections; components are merged when a stack is used.
-    let naming_view = loader.stack_sections(&file)?;
-    let name = naming::logical_name(cfg, own_name.as_deref(), &naming_view, &stack_file, &file)?;
+    let name = naming::logical_name(
+        cfg,
+        top.own_name.as_deref(),
+        &top.stack_sections,
+        &stack_file,
+        &file,
+    )?;
     Ok(Stack {
         name,
         manifest: file,
         stack_file,
-        explicit_name: own_name.is_some(),
-        files,
-        layers,
-        depths,
+        explicit_name: top.own_name.is_some(),
+        files: top.files,
+        layers: top.layers,
+        depths: top.depths,
         overrides: OverridesCache::default(),
         views: std::sync::OnceLock::new(),
         lists: loader.lists(),

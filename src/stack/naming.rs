@@ -60,14 +60,18 @@ pub fn logical_name(
 /// pattern's tokens has no value (the caller falls back to the file name).
 pub fn from_pattern(pattern: &str, vars: Option<&Node>) -> Option<String> {
     let mut out = pattern.to_owned();
-    for token in ["namespace", "tenant", "environment", "stage"] {
-        let placeholder = format!("{{{token}}}");
-        if out.contains(&placeholder) {
+    for (token, placeholder) in [
+        ("namespace", "{namespace}"),
+        ("tenant", "{tenant}"),
+        ("environment", "{environment}"),
+        ("stage", "{stage}"),
+    ] {
+        if out.contains(placeholder) {
             let value = vars
                 .and_then(|v| v.get(token))
                 .and_then(Node::scalar_text)
                 .filter(|s| !s.is_empty())?;
-            out = out.replace(&placeholder, &value);
+            out = out.replace(placeholder, &value);
         }
     }
     Some(out)
