@@ -802,7 +802,7 @@ fn effective_overrides(
     let effective = if own.iter().all(Map::is_empty) {
         Vec::new()
     } else {
-        let depths = &stack.depths;
+        let depths = stack.depths();
         let depth = |i: usize| depths.get(i).copied().unwrap_or(0);
         // Inline overrides from the manifest down: an importer comes after what it imports.
         let mut inline: Vec<Map> = vec![Map::default(); own.len()];
@@ -1050,7 +1050,7 @@ fn instance(
     let files: &[Arc<Map>] = if eval == Eval::Declarations {
         stack.views()
     } else {
-        &stack.layers
+        stack.layers()
     };
     let overrides = scoped_overrides(stack, files, eval == Eval::Declarations, ctype, name, lists);
     let overrides = stamp_layer(overrides, Scope::Instance, stack)?;
@@ -1153,7 +1153,7 @@ fn instance(
     Ok(ComponentInstance {
         stack: stack.name.clone(),
         manifest: stack.manifest.clone(),
-        files: stack.files.clone(),
+        files: stack.files().clone(),
         component_type: ctype.to_owned(),
         name: name.to_owned(),
         section,

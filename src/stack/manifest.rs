@@ -175,16 +175,43 @@ fn keep_first<V: Clone>(map: &mut ByFile<V>, file: &Path, read_as: &ReadAs, valu
 
 /// A top-level manifest resolved for naming ([`Loader::top_level`]).
 pub struct TopLevel {
-    /// Its layers, imports first.
-    pub layers: Layers,
-    /// The file of each layer.
-    pub files: LayerFiles,
-    /// The import depth of each layer.
-    pub depths: Arc<Vec<usize>>,
+    /// The file with its imports (layers made when first asked for).
+    pub tree: Tree,
     /// [`STACK_SECTIONS`] merged over the layers.
     pub stack_sections: Arc<Map>,
     /// The file's own `name:`.
     pub own_name: Option<String>,
+}
+
+/// A manifest resolved with its imports, shared by every stack and file importing it. Its flat
+/// lists (layers, their files and import depths) are made on first use and kept: naming a stack
+/// needs none of them, and a command about one stack builds one stack's.
+#[derive(Clone)]
+pub struct Tree(Arc<Resolved>);
+
+impl Tree {
+    /// The bodies of the file and everything it imports, in merge order (lowest first).
+    pub fn layers(&self) -> &Layers {
+        &self.0.flat().layers
+    }
+
+    /// The file of each of [`Tree::layers`], same order.
+    pub fn files(&self) -> &LayerFiles {
+        &self.0.flat().files
+    }
+
+    /// The import depth of each of [`Tree::layers`], same order: 0 for the file itself, 1 for
+    /// what it imports, and so on (with the post-order it gives each layer's importers, for
+    /// `overrides` scoping).
+    pub fn depths(&self) -> &Arc<Vec<usize>> {
+        &self.0.flat().depths
+    }
+}
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Tree").field(&self.0.file).finish()
+    }
 }
 
 /// A manifest body's own `name:` (checked: a non-empty string).
@@ -203,30 +230,65 @@ fn own_name_in(body: &Map, file: &Path) -> Result<Option<String>, StackError> {
     }
 }
 
-/// A file resolved with its imports: its layers, the file of each layer and each layer's import
-/// depth (the file itself 0, its imports 1, …; with the post-order of the layers it gives each
-/// layer's importers, for `overrides` scoping).
+/// A file resolved with its imports: the entries of what it imports, in import order, and its
+/// own body. The flat lists are concatenated on first use.
 struct Resolved {
-    layers: Layers,
-    files: LayerFiles,
-    depths: Arc<Vec<usize>>,
-    /// The entry of the first file this one imports: its layers are the first of ours.
-    first: Option<Arc<Resolved>>,
-    /// [`STACK_SECTIONS`] of `layers` merged, made on first use from `first`'s.
+    imports: Vec<Arc<Resolved>>,
+    file: Arc<Path>,
+    body: Arc<Map>,
+    flat: std::sync::OnceLock<Flat>,
+    /// [`STACK_SECTIONS`] of the layers merged, made on first use from the first import's.
     stack_sections: std::sync::OnceLock<Arc<Map>>,
 }
 
+/// The flat lists of a [`Resolved`]: each import's, in order, then the file's own.
+struct Flat {
+    layers: Layers,
+    files: LayerFiles,
+    depths: Arc<Vec<usize>>,
+}
+
 impl Resolved {
-    /// `merge_layers(&self.layers, Some(STACK_SECTIONS), lists)`, carried on from the first
-    /// import's memo: with the same tenant defaults under hundreds of stacks, each stack merges
-    /// its own few layers instead of the whole import tree.
+    fn flat(&self) -> &Flat {
+        self.flat.get_or_init(|| {
+            let (mut layers, mut files, mut depths) = (Vec::new(), Vec::new(), Vec::new());
+            for import in &self.imports {
+                let flat = import.flat();
+                layers.extend(flat.layers.iter().cloned());
+                files.extend(flat.files.iter().cloned());
+                depths.extend(flat.depths.iter().map(|d| d + 1));
+            }
+            layers.push(Arc::clone(&self.body));
+            files.push(Arc::clone(&self.file));
+            depths.push(0);
+            Flat {
+                layers: Arc::new(layers),
+                files: Arc::new(files),
+                depths: Arc::new(depths),
+            }
+        })
+    }
+
+    /// `merge_layers(layers, Some(STACK_SECTIONS), lists)`, carried on from the first
+    /// import's memo (the first import's layers are the first of ours, and the merge is a left
+    /// fold): with the same tenant defaults under hundreds of stacks, each stack merges its own
+    /// few layers instead of the whole import tree.
     fn stack_sections(&self, lists: ListStrategy) -> Arc<Map> {
         Arc::clone(self.stack_sections.get_or_init(|| {
-            let (mut out, from) = match &self.first {
-                Some(first) => ((*first.stack_sections(lists)).clone(), first.layers.len()),
-                None => (Map::default(), 0),
-            };
-            merge_keys_into(&mut out, &self.layers[from..], STACK_SECTIONS, lists);
+            let mut out = Map::default();
+            let mut imports = self.imports.iter();
+            if let Some(first) = imports.next() {
+                out = (*first.stack_sections(lists)).clone();
+            }
+            for import in imports {
+                merge_keys_into(&mut out, &import.flat().layers, STACK_SECTIONS, lists);
+            }
+            merge_keys_into(
+                &mut out,
+                std::slice::from_ref(&self.body),
+                STACK_SECTIONS,
+                lists,
+            );
             Arc::new(out)
         }))
     }
@@ -283,12 +345,32 @@ pub fn top_level_files(stacks: &StacksConfig) -> Result<Vec<PathBuf>, StackError
     let mut out: Vec<PathBuf> = files
         .into_iter()
         .filter(|f| {
-            let rel = f.strip_prefix(&stacks.base_path).unwrap_or(f);
-            included.is_match(rel) && !excluded.is_match(rel)
+            let rel = globset::Candidate::new(f.strip_prefix(&stacks.base_path).unwrap_or(f));
+            included.is_match_candidate(&rel)
+                && (excluded.is_empty() || !excluded.is_match_candidate(&rel))
         })
         .collect();
-    out.sort();
+    out.sort_unstable_by(|a, b| path_order(a, b));
     Ok(out)
+}
+
+/// `a.cmp(b)` for paths from one directory walk (no `.`/`..`, doubled or trailing separators),
+/// without splitting them into components: comparing component by component is comparing the
+/// bytes with the separator below every other byte.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    #[cfg(unix)]
+    {
+        let key = |c: &u8| if *c == b'/' { 0 } else { u16::from(*c) + 1 };
+        let (a, b) = (
+            a.as_os_str().as_encoded_bytes(),
+            b.as_os_str().as_encoded_bytes(),
+        );
+        a.iter().map(key).cmp(b.iter().map(key))
+    }
+    #[cfg(not(unix))]
+    {
+        a.cmp(b)
+    }
 }
 
 fn is_yaml(p: &Path) -> bool {
@@ -373,15 +455,10 @@ impl<'a> Loader<'a> {
     /// Everything [`super::load`] needs to name the stack of a top-level `file`, from one lookup.
     pub fn top_level(&mut self, file: &Path) -> Result<TopLevel, StackError> {
         let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
-        let own_name = match resolved.layers.last() {
-            Some(body) => own_name_in(body, file)?,
-            None => None,
-        };
+        let own_name = own_name_in(&resolved.body, file)?;
         Ok(TopLevel {
-            layers: Arc::clone(&resolved.layers),
-            files: Arc::clone(&resolved.files),
-            depths: Arc::clone(&resolved.depths),
             stack_sections: resolved.stack_sections(self.lists),
+            tree: Tree(resolved),
             own_name,
         })
     }
@@ -395,7 +472,7 @@ impl<'a> Loader<'a> {
     /// The layers of `file`: each imported file's layers in import order, then its own body.
     pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
         let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
-        Ok(Arc::clone(&resolved.layers))
+        Ok(Arc::clone(&resolved.flat().layers))
     }
 
     /// `file` resolved with its imports, read with `context` (templates in imports).
@@ -418,14 +495,13 @@ impl<'a> Loader<'a> {
         }
         let parsed = self.parse(&file, context, &read_as)?;
         self.chain.push(file.clone());
-        let result = self.collect_layers(&file, &parsed, context);
+        let imports = self.collect_imports(&file, &parsed, context);
         self.chain.pop();
-        let (layers, files, depths, first) = result?;
         let resolved = Arc::new(Resolved {
-            layers: Arc::new(layers),
-            files: Arc::new(files),
-            depths: Arc::new(depths),
-            first,
+            imports: imports?,
+            file: Arc::from(file.as_path()),
+            body: Arc::clone(&parsed.body),
+            flat: std::sync::OnceLock::new(),
             stack_sections: std::sync::OnceLock::new(),
         });
         Ok(keep_first(
@@ -449,7 +525,7 @@ impl<'a> Loader<'a> {
     /// The file each of `file`'s layers came from, in merge order (after [`Loader::layers`]).
     pub fn layer_files(&self, file: &Path) -> LayerFiles {
         self.resolved(file)
-            .map(|r| Arc::clone(&r.files))
+            .map(|r| Arc::clone(&r.flat().files))
             .unwrap_or_default()
     }
 
@@ -457,7 +533,7 @@ impl<'a> Loader<'a> {
     /// `file` itself, 1 for what it imports, and so on.
     pub fn layer_depths(&self, file: &Path) -> Arc<Vec<usize>> {
         self.resolved(file)
-            .map(|r| Arc::clone(&r.depths))
+            .map(|r| Arc::clone(&r.flat().depths))
             .unwrap_or_default()
     }
 
@@ -468,28 +544,14 @@ impl<'a> Loader<'a> {
         Ok(resolved.stack_sections(self.lists))
     }
 
-    #[allow(
-        clippy::type_complexity,
-        reason = "layers, their files and depths, built together"
-    )]
-    fn collect_layers(
+    /// The resolved entries of what `file` imports, in import order.
+    fn collect_imports(
         &mut self,
         file: &Path,
         parsed: &Parsed,
         context: &Map,
-    ) -> Result<
-        (
-            Vec<Arc<Map>>,
-            Vec<Arc<Path>>,
-            Vec<usize>,
-            Option<Arc<Resolved>>,
-        ),
-        StackError,
-    > {
+    ) -> Result<Vec<Arc<Resolved>>, StackError> {
         let mut out = Vec::new();
-        let mut files = Vec::new();
-        let mut depths = Vec::new();
-        let mut first = None;
         for import in &parsed.imports {
             // The importer's context reaches nested imports; an import's own context wins.
             let child = if import.context.is_empty() {
@@ -507,19 +569,10 @@ impl<'a> Loader<'a> {
                 ignore_missing: import.ignore_missing,
             };
             for target in self.expand(file, import)?.iter() {
-                let r = self.resolved_as(target, &child, read_as.clone())?;
-                if out.is_empty() && !r.layers.is_empty() {
-                    first = Some(Arc::clone(&r));
-                }
-                out.extend(r.layers.iter().cloned());
-                files.extend(r.files.iter().cloned());
-                depths.extend(r.depths.iter().map(|d| d + 1));
+                out.push(self.resolved_as(target, &child, read_as.clone())?);
             }
         }
-        out.push(Arc::clone(&parsed.body));
-        files.push(Arc::from(file));
-        depths.push(0);
-        Ok((out, files, depths, first))
+        Ok(out)
     }
 
     /// The files an import entry names.
@@ -963,6 +1016,31 @@ fn has_extension(pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_order_is_component_order() {
+        let mut paths: Vec<PathBuf> = [
+            "/s/a/b.yaml",
+            "/s/a-b.yaml",
+            "/s/a.yaml",
+            "/s/a",
+            "/s/a/b/c.yaml",
+            "/s/a.b/c.yaml",
+            "/s/A.yaml",
+            "/s/ab.yaml",
+            "/s/a b.yaml",
+            "/s/é.yaml",
+            "/s/z/a.yaml",
+            "/s/a/a-.yaml",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let mut by_components = paths.clone();
+        by_components.sort();
+        paths.sort_by(|a, b| path_order(a, b));
+        assert_eq!(paths, by_components);
+    }
 
     #[test]
     fn glob_extension_as_go_sees_it() {

@@ -80,12 +80,9 @@ pub struct Stack {
     pub stack_file: String,
     /// Whether the manifest names itself (`name:`); then its path is not a valid stack name.
     pub explicit_name: bool,
-    /// Every file merged into this stack, imports first, `manifest` last.
-    pub files: manifest::LayerFiles,
-    /// The parsed bodies of `files`, shared with every other stack importing the same files.
-    layers: manifest::Layers,
-    /// The import depth of each of `layers` (0 = `manifest`), for `overrides` scoping.
-    depths: std::sync::Arc<Vec<usize>>,
+    /// The manifest with its imports: the parsed bodies (shared with every other stack
+    /// importing the same files), their files and import depths, made flat on first use.
+    tree: manifest::Tree,
     /// The effective `overrides` of each layer, per component type and view (`component`
     /// computes them once per stack).
     overrides: OverridesCache,
@@ -102,11 +99,26 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Every file merged into this stack, imports first, `manifest` last.
+    pub fn files(&self) -> &manifest::LayerFiles {
+        self.tree.files()
+    }
+
+    /// The parsed bodies of [`Stack::files`], in merge order.
+    pub(crate) fn layers(&self) -> &manifest::Layers {
+        self.tree.layers()
+    }
+
+    /// The import depth of each of [`Stack::layers`] (0 = `manifest`), for `overrides` scoping.
+    pub(crate) fn depths(&self) -> &std::sync::Arc<Vec<usize>> {
+        self.tree.depths()
+    }
+
     /// The merged manifest (imports first, the file on top), without `import`. Merged on each
     /// call and not kept: a whole-tree command holds one stack's merge at a time, and the parsed
     /// files stay shared between stacks.
     pub fn config(&self) -> Map {
-        manifest::merge_layers(&self.layers, None, self.lists)
+        manifest::merge_layers(self.layers(), None, self.lists)
     }
 
     /// The merged declarations views ([`view`]): what [`Stack::config`] holds in the sections
@@ -117,7 +129,7 @@ impl Stack {
 
     /// The declarations views of the stack's layers, in merge order.
     pub(crate) fn views(&self) -> &manifest::Layers {
-        self.views.get_or_init(|| self.shared.views(&self.layers))
+        self.views.get_or_init(|| self.shared.views(self.layers()))
     }
 
     /// [`Stack::declarations_config`] in two parts: everything but `components`, and a map
@@ -440,13 +452,20 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
         }
         Ok(out)
     };
+    // The first manifest is loaded before the second thread starts: what it imports (typically
+    // the catalog every stack shares) is then parsed once, not by both threads at the same time.
+    let head = if split < top.len() {
+        vec![load_one(cfg, &mut loader, &top[0], &renderer, &shared)?]
+    } else {
+        Vec::new()
+    };
     let (first, second) = std::thread::scope(|scope| {
         let second = (split < top.len()).then(|| {
             let mut sibling = loader.sibling();
             let files = &top[split..];
             scope.spawn(move || load_all(&mut sibling, files, false))
         });
-        let first = load_all(&mut loader, &top[..split], true);
+        let first = load_all(&mut loader, &top[head.len()..split], true);
         let second = match second {
             Some(handle) => handle
                 .join()
@@ -459,7 +478,7 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
     let (first, second) = (first?, second?);
     let mut stacks: IndexMap<String, Stack> = IndexMap::with_capacity(top.len());
     let mut shadowed = Vec::new();
-    for stack in first.into_iter().chain(second) {
+    for stack in head.into_iter().chain(first).chain(second) {
         if stacks.contains_key(&stack.name) {
             shadowed.push(stack);
         } else {
@@ -497,9 +516,7 @@ fn load_one(
         manifest: file,
         stack_file,
         explicit_name: top.own_name.is_some(),
-        files: top.files,
-        layers: top.layers,
-        depths: top.depths,
+        tree: top.tree,
         overrides: OverridesCache::default(),
         views: std::sync::OnceLock::new(),
         lists: loader.lists(),

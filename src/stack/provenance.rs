@@ -62,7 +62,7 @@ pub fn origins(
     // `inheritance` lists the nearest base first; the farthest is merged first.
     bases.reverse();
     let mut writes: Vec<(usize, usize, Vec<String>, Origin)> = Vec::new();
-    for (index, file) in stack.files.iter().enumerate() {
+    for (index, file) in stack.files().iter().enumerate() {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
         };
@@ -157,7 +157,7 @@ fn depths(base: &Path, stack: &Stack) -> HashMap<PathBuf, usize> {
                 .unwrap_or(&spec)
                 .to_owned();
             let glob = globset::Glob::new(&spec).ok().map(|g| g.compile_matcher());
-            for f in stack.files.iter() {
+            for f in stack.files().iter() {
                 let k = key(f);
                 if k == spec || glob.as_ref().is_some_and(|g| g.is_match(&k)) {
                     queue.push_back((f.to_path_buf(), depth + 1));

@@ -216,7 +216,7 @@ fn components(cfg: &CliConfig, stacks: &Stacks, out: &mut BTreeSet<Problem>) {
                 {
                     continue;
                 }
-                let (file, line) = declared_at(&stack.files, secret);
+                let (file, line) = declared_at(stack.files(), secret);
                 out.insert(Problem {
                     file: file.unwrap_or_else(|| stack.manifest.clone()),
                     line,
