@@ -56,7 +56,21 @@ pub mod yaml;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+/// [`cli::Cli::try_parse_from`], minus freeing the command tree: it is built for one parse
+/// (hundreds of arguments over every subcommand), and dropping it again is ~10 % of a small
+/// command's start-up. The process is about to run one command and exit; the tree is left to
+/// the exit.
+fn parse_args(args: &[OsString]) -> Result<cli::Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = cli::Cli::command();
+    let parsed = command
+        .try_get_matches_from_mut(args)
+        .and_then(|mut matches| {
+            cli::Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
+        });
+    std::mem::forget(command);
+    parsed
+}
 
 /// Parses `args`, runs the command and renders any error. Never panics on user input.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -69,7 +83,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // explicitly keeps rustls from panicking if a dependency ever enables a second one; an
     // error only means a provider is already installed.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut cli = match cli::Cli::try_parse_from(&args) {
+    let mut cli = match parse_args(&args) {
         Ok(cli) => cli,
         Err(err) => {
             // An upstream flag we do not know before a command for the Go atmos is not ours to
