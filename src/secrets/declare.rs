@@ -79,23 +79,53 @@ fn section_error(manifest: &str, message: impl Into<String>) -> DeclareError {
 /// Checks the shape of a `secrets` layer and returns a copy whose `vars` entries carry their
 /// effective scope for `position`: no `scope` → `position`; `global` or equal → kept; else error.
 pub fn stamp(secrets: &Node, position: Scope, manifest: &Path) -> Result<Node, DeclareError> {
-    let manifest = manifest.display().to_string();
-    let mut map = match secrets {
-        Node::Null => return Ok(Node::Null),
-        Node::Map(m) => m.clone(),
+    let scopes = effective_scopes(secrets, position, manifest)?;
+    let Node::Map(map) = secrets else {
+        return Ok(Node::Null);
+    };
+    let mut map = map.clone();
+    if let Some(Node::Map(vars)) = map.get_mut("vars") {
+        let decls = vars.values_mut().filter_map(|decl| match decl {
+            Node::Map(fields) => Some(fields),
+            _ => None,
+        });
+        for (fields, scope) in decls.zip(scopes) {
+            fields.insert("scope".to_owned(), Node::Str(scope.as_str().to_owned()));
+        }
+    }
+    Ok(Node::Map(map))
+}
+
+/// The checks of [`stamp`], without the copy (a manifest's shape check at load).
+pub fn check(secrets: &Node, position: Scope, manifest: &Path) -> Result<(), DeclareError> {
+    effective_scopes(secrets, position, manifest).map(drop)
+}
+
+/// The effective scope of each map entry of `secrets.vars`, in order, after [`stamp`]'s checks
+/// (a `Null` section has none).
+fn effective_scopes(
+    secrets: &Node,
+    position: Scope,
+    manifest: &Path,
+) -> Result<Vec<Scope>, DeclareError> {
+    let shown = || manifest.display().to_string();
+    let map = match secrets {
+        Node::Null => return Ok(Vec::new()),
+        Node::Map(m) => m,
         other => {
             return Err(section_error(
-                &manifest,
+                &shown(),
                 format!("expected a map, found a {}", other.type_name()),
             ));
         }
     };
-    match map.get_mut("vars") {
+    let mut scopes = Vec::new();
+    match map.get("vars") {
         None | Some(Node::Null) => {}
         Some(Node::Map(vars)) => {
-            for (name, decl) in vars.iter_mut() {
+            for (name, decl) in vars {
                 let Node::Map(fields) = decl else { continue };
-                let effective = match fields.get("scope") {
+                scopes.push(match fields.get("scope") {
                     None | Some(Node::Null) => position,
                     Some(n) => {
                         let written = n.scalar_text().unwrap_or_default();
@@ -104,7 +134,7 @@ pub fn stamp(secrets: &Node, position: Scope, manifest: &Path) -> Result<Node, D
                             Some(s) if s == position => s,
                             _ => {
                                 return Err(DeclareError::Conflict {
-                                    manifest,
+                                    manifest: shown(),
                                     name: name.clone(),
                                     declared: written,
                                     position,
@@ -112,13 +142,12 @@ pub fn stamp(secrets: &Node, position: Scope, manifest: &Path) -> Result<Node, D
                             }
                         }
                     }
-                };
-                fields.insert("scope".to_owned(), Node::Str(effective.as_str().to_owned()));
+                });
             }
         }
         Some(other) => {
             return Err(section_error(
-                &manifest,
+                &shown(),
                 format!(
                     "`secrets.vars` must be a map, found a {}",
                     other.type_name()
@@ -130,14 +159,14 @@ pub fn stamp(secrets: &Node, position: Scope, manifest: &Path) -> Result<Node, D
         && !matches!(p, Node::Map(_) | Node::Null)
     {
         return Err(section_error(
-            &manifest,
+            &shown(),
             format!(
                 "`secrets.providers` must be a map, found a {}",
                 p.type_name()
             ),
         ));
     }
-    Ok(Node::Map(map))
+    Ok(scopes)
 }
 
 fn manifest_of(section: &Map) -> String {
@@ -309,6 +338,30 @@ mod tests {
             "{e}"
         );
         assert!(stamp(&node("vars: [1]"), Scope::Stack, Path::new("m")).is_err());
+    }
+
+    #[test]
+    fn check_fails_exactly_where_stamp_fails() {
+        for (text, position) in [
+            ("vars:\n  X: {scope: stack}\n", Scope::Instance),
+            ("vars:\n  X: {scope: instance}\n", Scope::Stack),
+            ("vars:\n  X: {scope: bogus}\n", Scope::Stack),
+            ("vars:\n  X: {scope: global}\n  Y: plain\n", Scope::Stack),
+            ("[1]", Scope::Stack),
+            ("vars: [1]", Scope::Stack),
+            ("providers: 3", Scope::Stack),
+            ("vars:\n  A: {store: s}\n", Scope::Instance),
+            ("~", Scope::Instance),
+        ] {
+            let layer = node(text);
+            let stamped = stamp(&layer, position, Path::new("m.yaml")).map(drop);
+            let checked = check(&layer, position, Path::new("m.yaml"));
+            assert_eq!(
+                stamped.map_err(|e| e.to_string()),
+                checked.map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -360,12 +360,24 @@ pub fn top_level_files(stacks: &StacksConfig) -> Result<Vec<PathBuf>, StackError
 fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
     #[cfg(unix)]
     {
-        let key = |c: &u8| if *c == b'/' { 0 } else { u16::from(*c) + 1 };
         let (a, b) = (
             a.as_os_str().as_encoded_bytes(),
             b.as_os_str().as_encoded_bytes(),
         );
-        a.iter().map(key).cmp(b.iter().map(key))
+        // Paths of one walk share long prefixes: skip the common part eight bytes at a time.
+        let n = a.len().min(b.len());
+        let mut i = 0;
+        while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+            i += 8;
+        }
+        while i < n && a[i] == b[i] {
+            i += 1;
+        }
+        let key = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+        match (a.get(i), b.get(i)) {
+            (Some(&x), Some(&y)) => key(x).cmp(&key(y)),
+            _ => a.len().cmp(&b.len()),
+        }
     }
     #[cfg(not(unix))]
     {
@@ -741,7 +753,8 @@ impl<'a> Loader<'a> {
         } else {
             text
         };
-        let origin = file.display().to_string();
+        // Only an error message uses the origin: borrowed when the path is UTF-8.
+        let origin = file.to_string_lossy();
         Ok(if file.extension().is_some_and(|e| e == "json") {
             serde_json::from_str::<serde_json::Value>(&text)
                 .map(|v| yaml::from_json(&v))
@@ -901,12 +914,12 @@ fn check_shape(body: &Map, file: &Path) -> Result<(), StackError> {
         check_map(body, key, file, key)?;
     }
     if let Some(s) = body.get("secrets") {
-        declare::stamp(s, Scope::Stack, file)?;
+        declare::check(s, Scope::Stack, file)?;
     }
     if let Some(Node::Map(o)) = body.get("overrides")
         && let Some(s) = o.get("secrets")
     {
-        declare::stamp(s, Scope::Instance, file)?;
+        declare::check(s, Scope::Instance, file)?;
     }
     let Some(Node::Map(types)) = body.get("components") else {
         return Ok(());
@@ -922,7 +935,7 @@ fn check_shape(body: &Map, file: &Path) -> Result<(), StackError> {
             if let Some(Node::Map(o)) = type_section.get("overrides")
                 && let Some(s) = o.get("secrets")
             {
-                declare::stamp(s, Scope::Instance, file)?;
+                declare::check(s, Scope::Instance, file)?;
             }
         }
         let comps = match comps {
@@ -953,12 +966,12 @@ fn check_shape(body: &Map, file: &Path) -> Result<(), StackError> {
                 check_map(comp, key, file, &format!("{field}.{key}"))?;
             }
             if let Some(s) = comp.get("secrets") {
-                declare::stamp(s, Scope::Instance, file)?;
+                declare::check(s, Scope::Instance, file)?;
             }
             if let Some(Node::Map(o)) = comp.get("overrides")
                 && let Some(s) = o.get("secrets")
             {
-                declare::stamp(s, Scope::Instance, file)?;
+                declare::check(s, Scope::Instance, file)?;
             }
             if let Some(Node::Map(meta)) = comp.get("metadata") {
                 match meta.get("inherits") {
