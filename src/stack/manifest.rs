@@ -178,7 +178,7 @@ pub struct TopLevel {
     /// The file with its imports (layers made when first asked for).
     pub tree: Tree,
     /// [`STACK_SECTIONS`] merged over the layers.
-    pub stack_sections: Arc<Map>,
+    pub stack_sections: Map,
     /// The file's own `name:`.
     pub own_name: Option<String>,
 }
@@ -274,23 +274,33 @@ impl Resolved {
     /// fold): with the same tenant defaults under hundreds of stacks, each stack merges its own
     /// few layers instead of the whole import tree.
     fn stack_sections(&self, lists: ListStrategy) -> Arc<Map> {
-        Arc::clone(self.stack_sections.get_or_init(|| {
-            let mut out = Map::default();
-            let mut imports = self.imports.iter();
-            if let Some(first) = imports.next() {
-                out = (*first.stack_sections(lists)).clone();
-            }
-            for import in imports {
-                merge_keys_into(&mut out, &import.flat().layers, STACK_SECTIONS, lists);
-            }
-            merge_keys_into(
-                &mut out,
-                std::slice::from_ref(&self.body),
-                STACK_SECTIONS,
-                lists,
-            );
-            Arc::new(out)
-        }))
+        Arc::clone(
+            self.stack_sections
+                .get_or_init(|| Arc::new(self.merge_stack_sections(lists))),
+        )
+    }
+
+    /// [`Resolved::stack_sections`] without keeping the result (for a top-level manifest,
+    /// which is named once and rarely imported).
+    fn merge_stack_sections(&self, lists: ListStrategy) -> Map {
+        if let Some(done) = self.stack_sections.get() {
+            return (**done).clone();
+        }
+        let mut out = Map::default();
+        let mut imports = self.imports.iter();
+        if let Some(first) = imports.next() {
+            out = (*first.stack_sections(lists)).clone();
+        }
+        for import in imports {
+            merge_keys_into(&mut out, &import.flat().layers, STACK_SECTIONS, lists);
+        }
+        merge_keys_into(
+            &mut out,
+            std::slice::from_ref(&self.body),
+            STACK_SECTIONS,
+            lists,
+        );
+        out
     }
 }
 
@@ -469,7 +479,7 @@ impl<'a> Loader<'a> {
         let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
         let own_name = own_name_in(&resolved.body, file)?;
         Ok(TopLevel {
-            stack_sections: resolved.stack_sections(self.lists),
+            stack_sections: resolved.merge_stack_sections(self.lists),
             tree: Tree(resolved),
             own_name,
         })
