@@ -453,32 +453,58 @@ impl DeclSet {
     /// an earlier set with the same registry and providers already found it (a whole-tree listing resolves ~100,000
     /// declarations against a handful of stores).
     pub fn resolve_memo(&self, decl: &Declaration, stores: &mut StoreMemo) -> Result<Target> {
+        let (store, coordinate) = self.locate_memo(decl, stores)?;
+        Ok(Target {
+            secret: decl.name.clone(),
+            store,
+            coordinate,
+        })
+    }
+
+    /// [`DeclSet::resolve_memo`] without the secret's name: the store and the coordinate, all
+    /// a status check needs.
+    pub fn locate_memo(
+        &self,
+        decl: &Declaration,
+        stores: &mut StoreMemo,
+    ) -> Result<(Arc<dyn Store>, Coordinate)> {
         let key = (
             Arc::as_ptr(&self.registry) as usize,
             Arc::as_ptr(&self.providers) as usize,
         );
-        let hit = stores
-            .0
-            .iter()
-            .find(|(k, backend, _)| *k == key && *backend == decl.backend)
-            .map(|(_, _, store)| store.clone());
+        // Declarations of one set mostly name the same backend: the last hit is tried first.
+        let hit = match stores.0.get(stores.1) {
+            Some((k, backend, store)) if *k == key && *backend == decl.backend => {
+                Some(store.clone())
+            }
+            _ => stores
+                .0
+                .iter()
+                .position(|(k, backend, _)| *k == key && *backend == decl.backend)
+                .map(|i| {
+                    stores.1 = i;
+                    stores.0[i].2.clone()
+                }),
+        };
         let store = match hit {
             Some(store) => store,
             None => {
                 let store = self.registry.for_declaration(decl, &self.providers)?;
                 // The sets' `Arc`s are alive while the memo is used, so an address is not reused.
+                stores.1 = stores.0.len();
                 stores.0.push((key, decl.backend.clone(), store.clone()));
                 store
             }
         };
-        target_at(store, &self.stack, &self.component, decl)
+        let coordinate = locate(store.as_ref(), &self.stack, &self.component, decl)?;
+        Ok((store, coordinate))
     }
 }
 
 /// The stores [`DeclSet::resolve_memo`] found, by registry, providers and backend. Meant for
-/// one batch of sets (it is searched linearly).
+/// one batch of sets (it is searched linearly, after the last hit).
 #[derive(Default)]
-pub struct StoreMemo(Vec<MemoEntry>);
+pub struct StoreMemo(Vec<MemoEntry>, usize);
 
 /// (registry and providers addresses, backend, store).
 type MemoEntry = ((usize, usize), crate::secrets::Backend, Arc<dyn Store>);
@@ -502,6 +528,21 @@ fn target_at(
     component: &str,
     decl: &Declaration,
 ) -> Result<Target> {
+    let coordinate = locate(store.as_ref(), stack, component, decl)?;
+    Ok(Target {
+        secret: decl.name.clone(),
+        store,
+        coordinate,
+    })
+}
+
+/// The coordinate of `decl` in `store` (see [`Session::resolve`]).
+fn locate(
+    store: &dyn Store,
+    stack: &str,
+    component: &str,
+    decl: &Declaration,
+) -> Result<Coordinate> {
     let mut coordinate = decl.coordinate(stack, component);
     if !decl.reference.is_empty() && crate::template::has_template(&decl.reference) {
         let ctx = crate::template::Context::coordinate(&coordinate.stack, &coordinate.component);
@@ -519,12 +560,8 @@ fn target_at(
         .trim()
         .to_owned();
     }
-    crate::store::check_scope(store.as_ref(), &coordinate)?;
-    Ok(Target {
-        secret: decl.name.clone(),
-        store,
-        coordinate,
-    })
+    crate::store::check_scope(store, &coordinate)?;
+    Ok(coordinate)
 }
 
 fn has_declarations(i: &ComponentInstance) -> bool {
@@ -806,18 +843,16 @@ pub fn exists(targets: &[&Target]) -> Vec<Result<bool>> {
     outcomes_exist(run_plan(targets, Mode::Exists))
 }
 
-/// [`exists`] for targets the caller no longer needs (their coordinates are moved, not copied).
-pub fn exists_owned(targets: Vec<Target>) -> Vec<Result<bool>> {
-    let n = targets.len();
+/// [`exists`] for coordinates the caller no longer needs (they are moved, not copied), each
+/// with its store (from [`DeclSet::locate_memo`]).
+pub fn exists_owned(located: Vec<(Arc<dyn Store>, Coordinate)>) -> Vec<Result<bool>> {
+    let n = located.len();
     if n == 0 {
         return Vec::new();
     }
-    let requests = targets
+    let requests = located
         .into_iter()
-        .map(|t| Request {
-            store: t.store,
-            key: t.coordinate,
-        })
+        .map(|(store, key)| Request { store, key })
         .collect();
     outcomes_exist(run_requests(requests, n, Mode::Exists))
 }

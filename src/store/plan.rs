@@ -36,39 +36,62 @@ pub enum Outcome {
     Exists(Result<bool, StoreError>),
 }
 
-/// One store and the keys (with their request index) it must read.
-type Group = (Arc<dyn Store>, Vec<(usize, Coordinate)>);
+/// One store, the keys it must read and each key's request index.
+struct Group {
+    store: Arc<dyn Store>,
+    idx: Vec<usize>,
+    keys: Vec<Coordinate>,
+}
 
 /// Runs every request; results come back in request order.
 pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
     let n = requests.len();
-    // Group by store identity, keeping the request index of every key.
+    // Group by store identity, keeping the request index of every key; requests of one store
+    // usually come in runs, so the last group is tried first.
     let mut groups: Vec<Group> = Vec::new();
+    let mut last = 0;
     for (i, r) in requests.into_iter().enumerate() {
-        match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &r.store)) {
-            Some((_, keys)) => keys.push((i, r.key)),
-            None => groups.push((r.store, vec![(i, r.key)])),
+        let g = match groups.get(last) {
+            Some(g) if Arc::ptr_eq(&g.store, &r.store) => Some(last),
+            _ => groups.iter().position(|g| Arc::ptr_eq(&g.store, &r.store)),
+        };
+        match g {
+            Some(g) => {
+                last = g;
+                groups[g].idx.push(i);
+                groups[g].keys.push(r.key);
+            }
+            None => {
+                last = groups.len();
+                groups.push(Group {
+                    store: r.store,
+                    idx: vec![i],
+                    keys: vec![r.key],
+                });
+            }
         }
     }
     let mut tasks = tokio::task::JoinSet::new();
     let mut slots: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
     let mut local: Vec<Group> = Vec::new();
-    for (store, keys) in groups {
-        let caps = store.capabilities();
+    for group in groups {
+        let caps = group.store.capabilities();
+        let batch = caps.batch_size.max(1);
         // A local status check that fits in one call (a SOPS store's whole group) runs right
         // here, on the calling thread, once every other group's tasks are spawned: no task to
         // spawn and hand back (a whole-tree listing makes one plan per stack).
-        if mode == Mode::Exists && caps.local_status && keys.len() <= caps.batch_size.max(1) {
-            local.push((store, keys));
+        if mode == Mode::Exists && caps.local_status && group.keys.len() <= batch {
+            local.push(group);
             continue;
         }
         let sem = Arc::new(Semaphore::new(caps.concurrency.max(1)));
-        let mut keys = keys.into_iter().peekable();
+        let mut idx = group.idx.into_iter();
+        let mut keys = group.keys.into_iter().peekable();
         while keys.peek().is_some() {
-            let store = store.clone();
+            let store = group.store.clone();
             let sem = sem.clone();
-            let (idx, coords): (Vec<usize>, Vec<Coordinate>) =
-                keys.by_ref().take(caps.batch_size.max(1)).unzip();
+            let idx: Vec<usize> = idx.by_ref().take(batch).collect();
+            let coords: Vec<Coordinate> = keys.by_ref().take(batch).collect();
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let outcomes: Vec<Outcome> = match mode {
@@ -89,10 +112,9 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
             });
         }
     }
-    for (store, keys) in local {
-        let (idx, coords): (Vec<usize>, Vec<Coordinate>) = keys.into_iter().unzip();
-        let outcomes = store.exists_many(&coords).await;
-        for (i, o) in idx.into_iter().zip(outcomes) {
+    for group in local {
+        let outcomes = group.store.exists_many(&group.keys).await;
+        for (i, o) in group.idx.into_iter().zip(outcomes) {
             if let Some(slot) = slots.get_mut(i) {
                 *slot = Some(Outcome::Exists(o));
             }

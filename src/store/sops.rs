@@ -39,6 +39,10 @@ pub struct SopsStore {
     /// Each with the [`WRITES`] count it was read at: a write through any SOPS store of the
     /// process (two providers may share a folder) makes it stale.
     listings: Mutex<HashMap<PathBuf, (u64, Arc<Listing>), foldhash::fast::RandomState>>,
+    /// The folder of every file [`SopsStore::file_for`] names in the default layout (no
+    /// `spec.file`, a `spec.path` that needs no expansion), when the file name needs none
+    /// either: see [`SopsStore::plain_file_name`].
+    plain_dir: Option<PathBuf>,
     /// The master keys other than age (AWS KMS, PGP, Vault transit, …), as the provider's
     /// identity and with its `spec.options`.
     keys: Arc<super::sops_keys::MasterKeys>,
@@ -156,8 +160,21 @@ impl SopsStore {
             Arc::new(env.cli.auth.clone()),
             &options,
         ));
+        let plain_dir = match (
+            &cfg.spec.file,
+            cfg.spec.path.as_deref().unwrap_or("secrets"),
+        ) {
+            (None, base) if !base.starts_with('~') && !base.contains('$') => {
+                // The parent of a file named as `file_for` names it: the same for every plain
+                // file name (it has no separator).
+                let probe = env.cli.base_path.join(format!("{base}/probe.enc.yaml"));
+                probe.parent().map(Path::to_path_buf)
+            }
+            _ => None,
+        };
         Ok(Self {
             base: env.cli.base_path.clone(),
+            plain_dir,
             cfg,
             key_store,
             identities: OnceLock::new(),
@@ -205,6 +222,28 @@ impl SopsStore {
         } else {
             self.base.join(p)
         })
+    }
+
+    /// The name of the file holding `key` written into `out`, when it lies in `plain_dir`: the
+    /// default layout, a key [`SopsStore::file_for`] accepts, and a name with no path separator
+    /// and nothing to expand. The same file as `file_for`'s, without building its path.
+    fn plain_file_name<'d>(&'d self, key: &Coordinate, out: &mut String) -> Option<&'d Path> {
+        let dir = self.plain_dir.as_deref()?;
+        if key.scope == Scope::Global || key.stack.is_empty() {
+            return None;
+        }
+        let plain = |s: &str| !s.contains(['/', '\\', '$']);
+        if !plain(&key.stack) || !plain(&key.component) {
+            return None;
+        }
+        out.clear();
+        out.push_str(&key.stack);
+        if !key.component.is_empty() {
+            out.push('.');
+            out.push_str(&key.component);
+        }
+        out.push_str(".enc.yaml");
+        Some(dir)
     }
 
     fn kind_str(&self) -> &str {
@@ -348,6 +387,23 @@ impl SopsStore {
         let listing = Arc::new(Listing::read(dir));
         listings.insert(dir.to_path_buf(), (writes, listing.clone()));
         listing
+    }
+
+    /// [`SopsStore::listing`] of `dir`, or `last`'s when it is the same folder (a batch's files
+    /// mostly share one); `last` becomes `dir`'s.
+    fn folder_listing(
+        &self,
+        last: &mut Option<(PathBuf, Arc<Listing>)>,
+        dir: &Path,
+    ) -> Arc<Listing> {
+        if let Some((d, l)) = last
+            && d.as_os_str() == dir.as_os_str()
+        {
+            return l.clone();
+        }
+        let l = self.listing(dir);
+        *last = Some((dir.to_path_buf(), l.clone()));
+        l
     }
 
     /// Decrypts `file` once per command.
@@ -568,6 +624,7 @@ impl Store for SopsStore {
             // The folder of the last file looked up (instances' files share one folder).
             let mut folder: Option<(PathBuf, Arc<Listing>)> = None;
             let mut lower = String::new();
+            let mut name = String::new();
             keys.iter()
                 .map(|k| {
                     let instance = (k.stack.as_str(), k.component.as_str());
@@ -580,31 +637,37 @@ impl Store for SopsStore {
                     let names = match by_instance.get(&instance) {
                         Some(names) => names.clone(),
                         None => {
-                            let file = self.file_for(k)?;
-                            let may_exist = match (file.parent(), file.file_name()) {
-                                (Some(dir), Some(name)) => {
-                                    let listing = match &folder {
-                                        Some((d, l)) if d.as_os_str() == dir.as_os_str() => {
-                                            l.clone()
-                                        }
-                                        _ => {
-                                            let l = self.listing(dir);
-                                            folder = Some((dir.to_path_buf(), l.clone()));
-                                            l
-                                        }
-                                    };
-                                    listing.may_hold(name, &mut lower)
+                            // The file, unless the folder's listing rules it out.
+                            let file = match self.plain_file_name(k, &mut name) {
+                                Some(dir) => {
+                                    let listing = self.folder_listing(&mut folder, dir);
+                                    if listing.may_hold(name.as_ref(), &mut lower) {
+                                        Some(self.file_for(k)?)
+                                    } else {
+                                        None
+                                    }
                                 }
-                                _ => true,
+                                None => {
+                                    let file = self.file_for(k)?;
+                                    let may_exist = match (file.parent(), file.file_name()) {
+                                        (Some(dir), Some(name)) => self
+                                            .folder_listing(&mut folder, dir)
+                                            .may_hold(name, &mut lower),
+                                        _ => true,
+                                    };
+                                    may_exist.then_some(file)
+                                }
                             };
-                            let names = if !may_exist {
-                                none.clone()
-                            } else if let Some(names) = by_file.get(&file) {
-                                names.clone()
-                            } else {
-                                let names = Arc::new(top_level_names(&file));
-                                by_file.insert(file, names.clone());
-                                names
+                            let names = match file {
+                                None => none.clone(),
+                                Some(file) => match by_file.get(&file) {
+                                    Some(names) => names.clone(),
+                                    None => {
+                                        let names = Arc::new(top_level_names(&file));
+                                        by_file.insert(file, names.clone());
+                                        names
+                                    }
+                                },
                             };
                             by_instance.insert(instance, names.clone());
                             names

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secrets::{Declaration, Scope};
-use crate::session::{self, DeclSet, Project, Target};
+use crate::secrets::{Backend, Declaration, Scope};
+use crate::session::{self, DeclSet, Project};
 
 /// One output row. Rows of a whole-tree listing number ~100,000: the stack and component names
 /// and the declarations are shared, not copied per row.
@@ -96,9 +96,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
     let mut failures: Vec<session::Unbuilt> = Vec::new();
     if let (Some(s), Some(c)) = (&stack, &component) {
         let set = project.load_session(s, c)?.into_decl_set();
-        rows = rows_for_all(std::slice::from_ref(&set), args.verify, false)
-            .pop()
-            .unwrap_or_default();
+        rows = rows_for_all(std::slice::from_ref(&set), args.verify, false);
         if rows.is_empty() {
             printer.info(&format!(
                 "No secrets declared for component \"{c}\" in stack \"{s}\"."
@@ -153,14 +151,9 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             let rows = if verify {
                 Vec::new()
             } else {
-                let mut rows: Vec<Row> = rows_for_all(&sets, false, true)
-                    .into_iter()
-                    .flatten()
-                    .collect();
                 // Sorted here, on the builder thread: stacks arrive in name order, so the
                 // stacks' sorted rows are usually sorted as a whole (checked below).
-                rows.sort_by(row_order);
-                rows
+                sorted(rows_for_all(&sets, false, true))
             };
             (sets, rows, failed)
         };
@@ -174,7 +167,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                     batch.push(set);
                 }
                 if pending >= BATCH {
-                    for row in rows_for_all(&batch, true, true).into_iter().flatten() {
+                    for row in rows_for_all(&batch, true, true) {
                         keep(row, &mut rows);
                     }
                     batch.clear();
@@ -188,7 +181,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             printer.progress("Loading stacks", i + 1, total);
             Ok(())
         })?;
-        for row in rows_for_all(&batch, verify, true).into_iter().flatten() {
+        for row in rows_for_all(&batch, verify, true) {
             keep(row, &mut rows);
         }
         for f in &failures {
@@ -216,7 +209,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         }
     }
     if !rows.is_sorted_by(|a, b| row_order(a, b).is_le()) {
-        rows.sort_by(row_order);
+        rows = sorted(rows);
     }
     printer.stdout(&render(
         &rows,
@@ -243,51 +236,73 @@ fn row_order(a: &Row, b: &Row) -> std::cmp::Ordering {
     (&a.stack, a.secret(), &a.component).cmp(&(&b.stack, b.secret(), &b.component))
 }
 
-/// Rows for several declaration sets; each declaration is resolved once and every status check
-/// of every set goes out in one batched, concurrent plan. Local backends are always checked,
-/// remote ones only with `--verify`.
-fn rows_for_all(sets: &[DeclSet], verify: bool, enumerated: bool) -> Vec<Vec<Row>> {
-    let mut status: Vec<Vec<Option<&'static str>>> = Vec::new();
-    let mut targets: Vec<Target> = Vec::new();
-    let mut slots: Vec<(usize, usize)> = Vec::new();
+/// `rows` in [`row_order`], ties in their given order (what a stable sort gives), sorted by
+/// borrowed keys: the rows' own comparison reaches each name through the row's declarations.
+fn sorted(rows: Vec<Row>) -> Vec<Row> {
+    let mut keys: Vec<(&str, &str, &str, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&*r.stack, r.secret(), &*r.component, i))
+        .collect();
+    keys.sort_unstable();
+    let order: Vec<usize> = keys.into_iter().map(|k| k.3).collect();
+    let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| rows[i].take()).collect()
+}
+
+/// Rows for several declaration sets, set by set, each set's in declaration order; each
+/// declaration is resolved once and every status check of every set goes out in one batched,
+/// concurrent plan. Local backends are always checked, remote ones only with `--verify`.
+///
+/// `enumerated` (a listing of many instances): a stack-scoped declaration is one row per stack
+/// and a global one a row per listing (the component, and for global the stack, shown as `*`),
+/// kept from the first set that declares it; later sets' copies of it are neither resolved nor
+/// checked (the caller keeps the first row of each across calls too).
+fn rows_for_all(sets: &[DeclSet], verify: bool, enumerated: bool) -> Vec<Row> {
+    // The rows to make: set, declaration and status (`None`: the check at `slots`).
+    let mut made: Vec<(usize, usize, Option<&'static str>)> = Vec::new();
+    let mut located = Vec::new();
+    let mut slots: Vec<usize> = Vec::new();
     let mut stores = session::StoreMemo::default();
+    let mut seen_stack: HashSet<(&str, &str), foldhash::fast::RandomState> = HashSet::default();
+    let mut seen_global: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
     for (si, set) in sets.iter().enumerate() {
-        let mut st = vec![None; set.decls.len()];
         for (di, d) in set.decls.iter().enumerate() {
-            match set.resolve_memo(d, &mut stores) {
-                Ok(target) if verify || target.store.capabilities().local_status => {
-                    targets.push(target);
-                    slots.push((si, di));
-                }
-                Ok(_) => st[di] = Some("unknown"),
-                Err(_) => st[di] = Some("error"),
+            let first = !enumerated
+                || match d.scope {
+                    Scope::Instance => true,
+                    Scope::Stack => seen_stack.insert((&set.stack, &d.name)),
+                    Scope::Global => seen_global.insert(&d.name),
+                };
+            if !first {
+                continue;
             }
+            let status = match set.locate_memo(d, &mut stores) {
+                Ok(at) if verify || at.0.capabilities().local_status => {
+                    slots.push(made.len());
+                    located.push(at);
+                    None
+                }
+                Ok(_) => Some("unknown"),
+                Err(_) => Some("error"),
+            };
+            made.push((si, di, status));
         }
-        status.push(st);
     }
-    for ((si, di), r) in slots.into_iter().zip(session::exists_owned(targets)) {
-        status[si][di] = Some(match r {
+    for (slot, r) in slots.into_iter().zip(session::exists_owned(located)) {
+        made[slot].2 = Some(match r {
             Ok(true) => "initialized",
             Ok(false) => "missing",
             Err(_) => "error",
         });
     }
-    sets.iter()
-        .zip(status)
-        .map(|(set, st)| rows(set, &st, enumerated))
-        .collect()
-}
-
-fn rows(set: &DeclSet, status: &[Option<&'static str>], enumerated: bool) -> Vec<Row> {
-    let star = || -> Arc<str> { Arc::from("*") };
-    set.decls
-        .iter()
-        .zip(status)
-        .enumerate()
-        .map(|(index, (d, st))| {
-            let (stack, component) = match (enumerated, d.scope) {
-                (true, Scope::Global) => (star(), star()),
-                (true, Scope::Stack) => (set.stack.clone(), star()),
+    let star: Arc<str> = Arc::from("*");
+    made.into_iter()
+        .map(|(si, index, status)| {
+            let set = &sets[si];
+            let (stack, component) = match (enumerated, set.decls[index].scope) {
+                (true, Scope::Global) => (star.clone(), star.clone()),
+                (true, Scope::Stack) => (set.stack.clone(), star.clone()),
                 _ => (set.stack.clone(), set.component.clone()),
             };
             Row {
@@ -296,7 +311,7 @@ fn rows(set: &DeclSet, status: &[Option<&'static str>], enumerated: bool) -> Vec
                 what: What::Declared {
                     decls: set.decls.clone(),
                     index,
-                    status: st.unwrap_or("unknown"),
+                    status: status.unwrap_or("unknown"),
                 },
             }
         })
@@ -375,30 +390,37 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
 fn tsv_rows(rows: &[Row], verbose: bool) -> String {
     // Written field by field into one buffer: a whole-tree listing has ~100,000 rows.
     let mut s = String::with_capacity(rows.len() * 96);
-    let mut provider = String::new();
     for r in rows {
-        provider.clear();
+        push_tsv_field(&mut s, &r.stack);
+        s.push('\t');
+        push_tsv_field(&mut s, &r.component);
+        s.push('\t');
         match r.decl() {
-            Some(d) => d.backend.write_label(&mut provider),
-            None => provider.push('-'),
+            Some(d) => {
+                push_tsv_field(&mut s, &d.name);
+                s.push('\t');
+                s.push_str(d.scope.as_str());
+                s.push('\t');
+                // [`crate::secrets::Backend::label`]: only the name may need replacing.
+                match &d.backend {
+                    Backend::Store(n) => {
+                        s.push_str("store:");
+                        push_tsv_field(&mut s, n);
+                    }
+                    Backend::Sops(n) => {
+                        s.push_str("sops:");
+                        push_tsv_field(&mut s, n);
+                    }
+                    Backend::None => d.backend.write_label(&mut s),
+                }
+            }
+            None => s.push_str("-\t-\t-"),
         }
-        let mut fields = [
-            &*r.stack,
-            &*r.component,
-            r.secret(),
-            r.scope().map_or("-", |s| s.as_str()),
-            provider.as_str(),
-            r.status(),
-            r.description(),
-        ]
-        .into_iter()
-        .take(if verbose { 7 } else { 6 });
-        if let Some(first) = fields.next() {
-            push_tsv_field(&mut s, first);
-        }
-        for field in fields {
+        s.push('\t');
+        push_tsv_field(&mut s, r.status());
+        if verbose {
             s.push('\t');
-            push_tsv_field(&mut s, field);
+            push_tsv_field(&mut s, r.description());
         }
         s.push('\n');
     }
@@ -407,7 +429,8 @@ fn tsv_rows(rows: &[Row], verbose: bool) -> String {
 
 /// A TSV field: tabs and newlines become spaces.
 fn push_tsv_field(out: &mut String, field: &str) {
-    if field.contains(['\t', '\n']) {
+    // A byte scan: both are ASCII, and this runs for every field of every row.
+    if field.bytes().any(|b| b == b'\t' || b == b'\n') {
         out.push_str(&field.replace(['\t', '\n'], " "));
     } else {
         out.push_str(field);
