@@ -480,6 +480,10 @@ struct Own {
     tagged: bool,
 }
 
+/// The hasher of [`Shared`]'s maps: looked up once or more per instance of every stack (keys are
+/// addresses and names, not attacker-chosen at scale).
+type Fast = foldhash::fast::RandomState;
+
 /// Work shared by every stack of one load, for [`Eval::Declarations`] builds: the declarations
 /// views of the parsed files, the merged `components` of those views, keyed by the parsed files that define components
 /// (stacks importing the same catalog and defining no components of their own share one), and
@@ -495,13 +499,13 @@ pub struct Shared {
         clippy::type_complexity,
         reason = "nested so that lookups borrow their keys"
     )]
-    own: Mutex<HashMap<ByAddr<Map>, HashMap<String, HashMap<String, Arc<Own>>>>>,
+    own: Mutex<HashMap<ByAddr<Map>, HashMap<String, HashMap<String, Arc<Own>, Fast>, Fast>, Fast>>,
     /// [`Declared::decls`] by the stack layer's stamped `secrets` (as text) and the
     /// component's resolved own section: a catalog component declares the same secrets in
     /// every stack whose own declarations are the same.
-    declared: Mutex<HashMap<(usize, ByAddr<Own>), DeclList>>,
+    declared: Mutex<HashMap<(usize, ByAddr<Own>), DeclList, Fast>>,
     /// The distinct stack-level `secrets` texts of [`Shared::declared`]'s keys, numbered.
-    stack_secrets: Mutex<HashMap<String, usize>>,
+    stack_secrets: Mutex<HashMap<String, usize, Fast>>,
     /// `atmos.yaml`'s `auth:` as components show it ([`merge_global_auth`]), built once.
     global_auth: std::sync::OnceLock<Option<Map>>,
 }

@@ -672,9 +672,14 @@ impl Stacks {
     ) -> Result<Vec<(String, T)>, StackError> {
         let stack = self.stack(stack)?;
         let mut out = each(stack);
+        let mut rest = self.same_name(stack).skip(1).peekable();
+        if rest.peek().is_none() {
+            // The usual case: one manifest has the name, nothing to merge.
+            return Ok(out);
+        }
         let mut seen: std::collections::HashSet<String> =
             out.iter().map(|(n, _)| n.clone()).collect();
-        for s in self.same_name(stack).skip(1) {
+        for s in rest {
             for b in each(s) {
                 if seen.insert(b.0.clone()) {
                     out.push(b);

@@ -62,11 +62,17 @@ pub async fn run(requests: Vec<Request>, mode: Mode) -> Vec<Outcome> {
                 groups[g].keys.push(r.key);
             }
             None => {
+                // The first store usually gets every request.
+                let room = if groups.is_empty() { n - i } else { 1 };
+                let mut idx = Vec::with_capacity(room);
+                let mut keys = Vec::with_capacity(room);
+                idx.push(i);
+                keys.push(r.key);
                 last = groups.len();
                 groups.push(Group {
                     store: r.store,
-                    idx: vec![i],
-                    keys: vec![r.key],
+                    idx,
+                    keys,
                 });
             }
         }

@@ -70,7 +70,10 @@ fn note_write() {
 enum Listing {
     /// The names in the folder, and the same ASCII-lowercased: a name found in neither is
     /// missing even on a case-insensitive file system.
-    Files(HashSet<std::ffi::OsString>, HashSet<String>),
+    Files(
+        HashSet<std::ffi::OsString, foldhash::fast::RandomState>,
+        HashSet<String, foldhash::fast::RandomState>,
+    ),
     /// The folder does not exist.
     Missing,
     /// The folder could not be read: open each file.
@@ -81,7 +84,7 @@ impl Listing {
     fn read(dir: &Path) -> Self {
         match std::fs::read_dir(dir) {
             Ok(entries) => {
-                let names: HashSet<std::ffi::OsString> = entries
+                let names: HashSet<std::ffi::OsString, foldhash::fast::RandomState> = entries
                     .filter_map(|e| e.ok().map(|e| e.file_name()))
                     .collect();
                 let lower = names
