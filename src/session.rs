@@ -449,65 +449,81 @@ pub struct DeclSet {
 }
 
 impl DeclSet {
-    /// [`Session::resolve`] for one of these declarations, taking the store from `stores` when
-    /// an earlier set with the same registry and providers already found it (a whole-tree listing resolves ~100,000
-    /// declarations against a handful of stores).
-    pub fn resolve_memo(&self, decl: &Declaration, stores: &mut StoreMemo) -> Result<Target> {
-        let (store, coordinate) = self.locate_memo(decl, stores)?;
-        Ok(Target {
-            secret: decl.name.clone(),
-            store,
-            coordinate,
-        })
-    }
-
-    /// [`DeclSet::resolve_memo`] without the secret's name: the store and the coordinate, all
-    /// a status check needs.
+    /// [`Session::resolve`] for one of these declarations without the secret's name, all a
+    /// status check needs, taking the store from `stores` when an earlier set with the same
+    /// registry and providers already found it (a whole-tree listing resolves ~100,000
+    /// declarations against a handful of stores). The
+    /// coordinate is written over `coordinate` (reusing its buffers), the store is the memo's
+    /// entry at the index returned.
     pub fn locate_memo(
         &self,
         decl: &Declaration,
         stores: &mut StoreMemo,
-    ) -> Result<(Arc<dyn Store>, Coordinate)> {
+        coordinate: &mut Coordinate,
+    ) -> Result<usize> {
         let key = (
             Arc::as_ptr(&self.registry) as usize,
             Arc::as_ptr(&self.providers) as usize,
         );
+        let same = |e: &MemoEntry| e.key == key && e.backend == decl.backend;
         // Declarations of one set mostly name the same backend: the last hit is tried first.
-        let hit = match stores.0.get(stores.1) {
-            Some((k, backend, store)) if *k == key && *backend == decl.backend => {
-                Some(store.clone())
-            }
-            _ => stores
-                .0
-                .iter()
-                .position(|(k, backend, _)| *k == key && *backend == decl.backend)
-                .map(|i| {
-                    stores.1 = i;
-                    stores.0[i].2.clone()
-                }),
+        let at = match stores.entries.get(stores.last) {
+            Some(e) if same(e) => stores.last,
+            _ => match stores.entries.iter().position(same) {
+                Some(i) => i,
+                None => {
+                    let store = self.registry.for_declaration(decl, &self.providers)?;
+                    // The sets' `Arc`s are alive while the memo is used, so an address is not
+                    // reused.
+                    stores.entries.push(MemoEntry {
+                        key,
+                        backend: decl.backend.clone(),
+                        local_status: store.capabilities().local_status,
+                        store,
+                    });
+                    stores.entries.len() - 1
+                }
+            },
         };
-        let store = match hit {
-            Some(store) => store,
-            None => {
-                let store = self.registry.for_declaration(decl, &self.providers)?;
-                // The sets' `Arc`s are alive while the memo is used, so an address is not reused.
-                stores.1 = stores.0.len();
-                stores.0.push((key, decl.backend.clone(), store.clone()));
-                store
-            }
-        };
-        let coordinate = locate(store.as_ref(), &self.stack, &self.component, decl)?;
-        Ok((store, coordinate))
+        stores.last = at;
+        locate(
+            stores.entries[at].store.as_ref(),
+            &self.stack,
+            &self.component,
+            decl,
+            coordinate,
+        )?;
+        Ok(at)
     }
 }
 
-/// The stores [`DeclSet::resolve_memo`] found, by registry, providers and backend. Meant for
+/// The stores [`DeclSet::locate_memo`] found, by registry, providers and backend. Meant for
 /// one batch of sets (it is searched linearly, after the last hit).
 #[derive(Default)]
-pub struct StoreMemo(Vec<MemoEntry>, usize);
+pub struct StoreMemo {
+    entries: Vec<MemoEntry>,
+    last: usize,
+}
 
-/// (registry and providers addresses, backend, store).
-type MemoEntry = ((usize, usize), crate::secrets::Backend, Arc<dyn Store>);
+impl StoreMemo {
+    /// The store at `at` (an index [`DeclSet::locate_memo`] returned).
+    pub fn store(&self, at: usize) -> &Arc<dyn Store> {
+        &self.entries[at].store
+    }
+
+    /// Whether the store at `at` checks status locally ([`crate::store::Capabilities`]).
+    pub fn local_status(&self, at: usize) -> bool {
+        self.entries[at].local_status
+    }
+}
+
+struct MemoEntry {
+    /// The registry's and providers' addresses.
+    key: (usize, usize),
+    backend: crate::secrets::Backend,
+    store: Arc<dyn Store>,
+    local_status: bool,
+}
 
 /// Where `decl` of component `component` in stack `stack` lives (see [`Session::resolve`]).
 fn resolve_in(
@@ -528,7 +544,8 @@ fn target_at(
     component: &str,
     decl: &Declaration,
 ) -> Result<Target> {
-    let coordinate = locate(store.as_ref(), stack, component, decl)?;
+    let mut coordinate = decl.coordinate(stack, component);
+    locate(store.as_ref(), stack, component, decl, &mut coordinate)?;
     Ok(Target {
         secret: decl.name.clone(),
         store,
@@ -536,14 +553,15 @@ fn target_at(
     })
 }
 
-/// The coordinate of `decl` in `store` (see [`Session::resolve`]).
+/// The coordinate of `decl` in `store`, written over `coordinate` (see [`Session::resolve`]).
 fn locate(
     store: &dyn Store,
     stack: &str,
     component: &str,
     decl: &Declaration,
-) -> Result<Coordinate> {
-    let mut coordinate = decl.coordinate(stack, component);
+    coordinate: &mut Coordinate,
+) -> Result<()> {
+    decl.coordinate_into(stack, component, coordinate);
     if !decl.reference.is_empty() && crate::template::has_template(&decl.reference) {
         let ctx = crate::template::Context::coordinate(&coordinate.stack, &coordinate.component);
         coordinate.key = crate::template::render(
@@ -560,8 +578,8 @@ fn locate(
         .trim()
         .to_owned();
     }
-    crate::store::check_scope(store, &coordinate)?;
-    Ok(coordinate)
+    crate::store::check_scope(store, coordinate)?;
+    Ok(())
 }
 
 fn has_declarations(i: &ComponentInstance) -> bool {
@@ -843,16 +861,40 @@ pub fn exists(targets: &[&Target]) -> Vec<Result<bool>> {
     outcomes_exist(run_plan(targets, Mode::Exists))
 }
 
-/// [`exists`] for coordinates the caller no longer needs (they are moved, not copied), each
-/// with its store (from [`DeclSet::locate_memo`]).
-pub fn exists_owned(located: Vec<(Arc<dyn Store>, Coordinate)>) -> Vec<Result<bool>> {
-    let n = located.len();
-    if n == 0 {
+/// [`exists`] for coordinates the caller keeps, each with its store: a batch whose keys all go
+/// to one store that checks status locally is checked in place, on this thread; any other is
+/// planned as [`exists`] plans it.
+pub fn exists_at(stores: &[&Arc<dyn Store>], keys: &[Coordinate]) -> Vec<Result<bool>> {
+    let n = keys.len();
+    let Some(first) = stores.first() else {
         return Vec::new();
+    };
+    let caps = first.capabilities();
+    if caps.local_status
+        && n <= caps.batch_size.max(1)
+        && stores.iter().all(|s| Arc::ptr_eq(s, first))
+    {
+        return match crate::runtime::block_on(first.exists_many(keys)) {
+            Ok(results) => {
+                let mut out: Vec<Result<bool>> = results
+                    .into_iter()
+                    .map(|r| r.map_err(Error::from))
+                    .collect();
+                out.resize_with(n, || Err(Error::new("internal error: missing read result")));
+                out
+            }
+            Err(e) => (0..n)
+                .map(|_| Err(Error::new(e.message().to_owned())))
+                .collect(),
+        };
     }
-    let requests = located
-        .into_iter()
-        .map(|(store, key)| Request { store, key })
+    let requests = stores
+        .iter()
+        .zip(keys)
+        .map(|(store, key)| Request {
+            store: Arc::clone(store),
+            key: key.clone(),
+        })
         .collect();
     outcomes_exist(run_requests(requests, n, Mode::Exists))
 }

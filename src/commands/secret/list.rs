@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secrets::{Backend, Declaration, Scope};
+use crate::secrets::{Backend, Coordinate, Declaration, Scope};
 use crate::session::{self, DeclSet, Project};
 
 /// One output row. Rows of a whole-tree listing number ~100,000: the stack and component names
@@ -322,10 +322,18 @@ fn merge_sorted<T: Copy>(v: Vec<T>, less: impl Fn(&T, &T) -> bool) -> Vec<T> {
 /// kept from the first set that declares it; later sets' copies of it are neither resolved nor
 /// checked (the caller keeps the first row of each across calls too).
 fn rows_for_all(sets: &[DeclSet], verify: bool, enumerated: bool) -> Vec<Row> {
-    // The rows to make: set, declaration and status (`None`: the check at `slots`).
+    thread_local! {
+        /// The coordinates of the last call on this thread, written over by the next: a
+        /// coordinate is three strings, and a whole-tree listing checks ~80,000.
+        static COORDINATES: std::cell::RefCell<Vec<Coordinate>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut coordinates = COORDINATES.take();
     let total: usize = sets.iter().map(|s| s.decls.len()).sum();
+    // The rows to make: set, declaration and status (`None`: the check at `slots`).
     let mut made: Vec<(usize, usize, Option<&'static str>)> = Vec::with_capacity(total);
-    let mut located = Vec::with_capacity(total);
+    // The store (memo index) of each coordinate checked, and its row.
+    let mut at: Vec<usize> = Vec::with_capacity(total);
     let mut slots: Vec<usize> = Vec::with_capacity(total);
     let mut stores = session::StoreMemo::default();
     let mut seen_stack: HashSet<(&str, &str), foldhash::fast::RandomState> = HashSet::default();
@@ -341,10 +349,13 @@ fn rows_for_all(sets: &[DeclSet], verify: bool, enumerated: bool) -> Vec<Row> {
             if !first {
                 continue;
             }
-            let status = match set.locate_memo(d, &mut stores) {
-                Ok(at) if verify || at.0.capabilities().local_status => {
+            if coordinates.len() == at.len() {
+                coordinates.push(d.coordinate("", ""));
+            }
+            let status = match set.locate_memo(d, &mut stores, &mut coordinates[at.len()]) {
+                Ok(i) if verify || stores.local_status(i) => {
                     slots.push(made.len());
-                    located.push(at);
+                    at.push(i);
                     None
                 }
                 Ok(_) => Some("unknown"),
@@ -353,13 +364,18 @@ fn rows_for_all(sets: &[DeclSet], verify: bool, enumerated: bool) -> Vec<Row> {
             made.push((si, di, status));
         }
     }
-    for (slot, r) in slots.into_iter().zip(session::exists_owned(located)) {
+    let checked: Vec<&Arc<dyn crate::store::Store>> = at.iter().map(|&i| stores.store(i)).collect();
+    for (slot, r) in slots
+        .into_iter()
+        .zip(session::exists_at(&checked, &coordinates[..at.len()]))
+    {
         made[slot].2 = Some(match r {
             Ok(true) => "initialized",
             Ok(false) => "missing",
             Err(_) => "error",
         });
     }
+    COORDINATES.set(coordinates);
     let star: Arc<str> = Arc::from("*");
     made.into_iter()
         .map(|(si, index, status)| {
