@@ -68,12 +68,9 @@ fn note_write() {
 
 /// What a folder listing says about the files in it.
 enum Listing {
-    /// The names in the folder, and the same ASCII-lowercased: a name found in neither is
-    /// missing even on a case-insensitive file system.
-    Files(
-        HashSet<std::ffi::OsString, foldhash::fast::RandomState>,
-        HashSet<String, foldhash::fast::RandomState>,
-    ),
+    /// The names in the folder (those that are UTF-8), ASCII-lowercased: a plain ASCII name
+    /// whose lowercase is not among them is missing, even on a case-insensitive file system.
+    Files(HashSet<String, foldhash::fast::RandomState>),
     /// The folder does not exist.
     Missing,
     /// The folder could not be read: open each file.
@@ -83,37 +80,30 @@ enum Listing {
 impl Listing {
     fn read(dir: &Path) -> Self {
         match std::fs::read_dir(dir) {
-            Ok(entries) => {
-                let names: HashSet<std::ffi::OsString, foldhash::fast::RandomState> = entries
-                    .filter_map(|e| e.ok().map(|e| e.file_name()))
-                    .collect();
-                let lower = names
-                    .iter()
-                    .filter_map(|n| n.to_str().map(str::to_ascii_lowercase))
-                    .collect();
-                Listing::Files(names, lower)
-            }
+            Ok(entries) => Listing::Files(
+                entries
+                    .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_ascii_lowercase))
+                    .collect(),
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Listing::Missing,
             Err(_) => Listing::Unknown,
         }
     }
 
     /// Whether the folder may hold `name` (only a plain ASCII name is ruled out by the
-    /// listing: other names may be normalised by the file system).
+    /// listing: other names may be normalised by the file system). One lookup: a name in the
+    /// folder has its lowercase in the listing.
     /// `buf` is scratch space for the lowercased name.
     fn may_hold(&self, name: &std::ffi::OsStr, buf: &mut String) -> bool {
         match self {
             Listing::Missing => false,
             Listing::Unknown => true,
-            Listing::Files(names, lower) => {
-                names.contains(name)
-                    || name.to_str().is_none_or(|n| {
-                        buf.clear();
-                        buf.push_str(n);
-                        buf.make_ascii_lowercase();
-                        !n.is_ascii() || lower.contains(buf.as_str())
-                    })
-            }
+            Listing::Files(lower) => name.to_str().is_none_or(|n| {
+                buf.clear();
+                buf.push_str(n);
+                buf.make_ascii_lowercase();
+                !n.is_ascii() || lower.contains(buf.as_str())
+            }),
         }
     }
 }
@@ -235,7 +225,7 @@ impl SopsStore {
         if key.scope == Scope::Global || key.stack.is_empty() {
             return None;
         }
-        let plain = |s: &str| !s.contains(['/', '\\', '$']);
+        let plain = |s: &str| !s.bytes().any(|b| matches!(b, b'/' | b'\\' | b'$'));
         if !plain(&key.stack) || !plain(&key.component) {
             return None;
         }
@@ -637,9 +627,10 @@ impl Store for SopsStore {
                     {
                         return Ok(names.contains(&k.key));
                     }
-                    let names = match by_instance.get(&instance) {
-                        Some(names) => names.clone(),
-                        None => {
+                    // One hash of the instance: looked up and, when new, inserted.
+                    let names = match by_instance.entry(instance) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
                             // The file, unless the folder's listing rules it out.
                             let file = match self.plain_file_name(k, &mut name) {
                                 Some(dir) => {
@@ -672,7 +663,7 @@ impl Store for SopsStore {
                                     }
                                 },
                             };
-                            by_instance.insert(instance, names.clone());
+                            slot.insert(names.clone());
                             names
                         }
                     };
