@@ -240,7 +240,7 @@ impl Project {
                         };
                         out.push(Ok(DeclSet {
                             stack: stack.clone(),
-                            component: Arc::from(d.name.as_str()),
+                            component: d.name,
                             component_type: d.component_type,
                             registry,
                             providers: d.context.providers.clone(),
@@ -441,7 +441,7 @@ pub struct DeclSet {
     /// The component instance name.
     pub component: Arc<str>,
     /// The component type.
-    pub component_type: String,
+    pub component_type: Arc<str>,
     registry: Arc<Registry>,
     providers: Arc<IndexMap<String, ProviderConfig>>,
     /// The declarations, sorted by name.
@@ -643,7 +643,7 @@ impl Session {
         DeclSet {
             stack: Arc::from(self.stack),
             component: Arc::from(self.component),
-            component_type: self.instance.component_type,
+            component_type: Arc::from(self.instance.component_type),
             registry: self.registry,
             providers: Arc::new(self.providers),
             decls: Arc::new(self.decls),

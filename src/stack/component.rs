@@ -170,9 +170,9 @@ pub fn each_as(cfg: &CliConfig, stack: &Stack, eval: Eval) -> Vec<Built> {
 #[derive(Debug, Clone)]
 pub struct Declared {
     /// The instance name.
-    pub name: String,
-    /// The component type.
-    pub component_type: String,
+    pub name: Arc<str>,
+    /// The component type (shared by the stack's instances of the type).
+    pub component_type: Arc<str>,
     /// [`declare::declarations`] of the instance's merged `secrets`, shared with every instance
     /// merged from the same layers.
     pub decls: Arc<Vec<Declaration>>,
@@ -240,9 +240,14 @@ pub fn declared_each(cfg: &CliConfig, stack: &Stack) -> Vec<(String, Enumerated)
                 !l.templated && !l.type_layer.contains_key("auth") && !tagged(&l.type_layer)
             })
             && effective_overrides(stack, stack.views(), true, &t, list_strategy(cfg)).is_empty();
+        // The type's name, shared by its declared instances (made on the first).
+        let mut ctype: Option<Arc<str>> = None;
         for n in names {
             let quick = match (&fast, type_plain) {
-                (Some(f), true) => declared(cfg, stack, f, comps, &components, &t, n),
+                (Some(f), true) => {
+                    let ctype = ctype.get_or_insert_with(|| Arc::from(t.as_str()));
+                    declared(cfg, stack, f, comps, &components, ctype, n)
+                }
                 _ => None,
             };
             let item = match (quick, &parts, &layers) {
@@ -334,7 +339,7 @@ fn declared(
     fast: &DeclaredStack,
     comps: &Map,
     components: &Arc<Map>,
-    ctype: &str,
+    ctype: &Arc<str>,
     name: &str,
 ) -> Option<Declared> {
     let eval = Eval::Declarations;
@@ -396,8 +401,8 @@ fn declared(
         }
     };
     Some(Declared {
-        name: name.to_owned(),
-        component_type: ctype.to_owned(),
+        name: Arc::from(name),
+        component_type: ctype.clone(),
         decls,
         context: fast.context.clone(),
     })

@@ -145,7 +145,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                     && scope
                         .component_type
                         .as_deref()
-                        .is_none_or(|t| set.component_type == t)
+                        .is_none_or(|t| &*set.component_type == t)
             });
             sets.sort_by(|a, b| a.component.cmp(&b.component));
             let rows = if verify {
@@ -497,7 +497,11 @@ fn tsv_rows(rows: &[Row], verbose: bool) -> String {
             None => s.push_str("-\t-\t-"),
         }
         s.push('\t');
-        push_tsv_field(&mut s, r.status());
+        match &r.what {
+            // One of the fixed status words.
+            What::Declared { status, .. } => s.push_str(status),
+            What::Failed(cause) => push_tsv_field(&mut s, cause),
+        }
         if verbose {
             s.push('\t');
             push_tsv_field(&mut s, r.description());
