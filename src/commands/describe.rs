@@ -66,7 +66,11 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
     let mut resolver = Recording::new(base.as_mut());
     let text = match cmd {
         DescribeCommand::Component(args) => component(&cfg, &args, &mut resolver)?,
-        DescribeCommand::Stacks(args) => stacks(&cfg, &args, &mut resolver)?,
+        DescribeCommand::Stacks(args) => match stacks(&cfg, &args, &mut resolver, printer)? {
+            Some(text) => text,
+            // Printed stack by stack.
+            None => return Ok(0),
+        },
         DescribeCommand::Config(_) => {
             return Err(crate::error::Error::new(
                 "internal error: `describe config` reached the stack describe",
@@ -281,8 +285,9 @@ fn provenance(
 fn stacks(
     cfg: &CliConfig,
     args: &DescribeStacksArgs,
-    resolver: &mut dyn FunctionResolver,
-) -> Result<Zeroizing<String>> {
+    resolver: &mut Recording<'_>,
+    printer: &mut Printer,
+) -> Result<Option<Zeroizing<String>>> {
     if args.processing.provenance == Some(true) {
         return Err(crate::error::Error::usage(
             "--provenance is available for `describe component` only",
@@ -294,12 +299,13 @@ fn stacks(
         Some(s) => vec![stacks.stack(s)?.name.clone()],
         None => stacks.names().map(str::to_owned).collect(),
     };
-    // Stack by stack: each stack's instances are built, rendered as its entry of the document
-    // and dropped, so only the text of the stacks done so far is held, never the whole tree.
-    // A `--query` applies to the whole document, which is then built first.
+    // Stack by stack: each stack's instances are built, rendered as its entry of the document,
+    // printed and dropped, so memory does not grow with the tree (the text is the same as
+    // rendering the whole document at once; on an error, the stacks before it have been
+    // printed). A `--query` applies to the whole document, which is then built first.
     let query = args.processing.query.is_some();
     let mut whole = Map::default();
-    let mut entries: Vec<Zeroizing<String>> = Vec::new();
+    let mut printed = Printed::default();
     for name in names {
         let mut types = Map::default();
         for inst in stacks.instances(cfg, &name)? {
@@ -326,16 +332,54 @@ fn stacks(
         let mut one = Map::default();
         one.insert(name, Node::Map(stack_map));
         let mut one = Node::Map(one);
-        entries.push(render_entry(&one, args.format));
+        let entry = render_entry(&one, args.format);
         yaml::zeroize(&mut one);
+        printed.entry(&entry, args.format, resolver, printer);
     }
     if query {
         let mut whole = Node::Map(whole);
         let text = render(&whole, args.format, &args.processing);
         yaml::zeroize(&mut whole);
-        return text;
+        return text.map(Some);
     }
-    Ok(join_entries(&entries, args.format))
+    printed.finish(args.format, resolver, printer);
+    Ok(None)
+}
+
+/// The map document of `describe stacks`, printed entry by entry ([`render_entry`],
+/// [`before_entry`], [`after_entries`]): the same bytes as rendering the whole map. Unmasked `!secret` values are announced (CI
+/// `::add-mask::`) before the entry that holds them.
+#[derive(Default)]
+struct Printed {
+    entries: usize,
+    announced: usize,
+}
+
+impl Printed {
+    fn announce(&mut self, resolver: &Recording<'_>, printer: &mut Printer) {
+        for value in &resolver.secrets[self.announced..] {
+            printer.reveal_json(&yaml::to_json(value));
+        }
+        self.announced = resolver.secrets.len();
+    }
+
+    fn entry(
+        &mut self,
+        entry: &str,
+        format: DescribeFormat,
+        resolver: &Recording<'_>,
+        printer: &mut Printer,
+    ) {
+        self.announce(resolver, printer);
+        printer.stdout(before_entry(self.entries, format));
+        printer.stdout(entry);
+        self.entries += 1;
+    }
+
+    fn finish(&mut self, format: DescribeFormat, resolver: &Recording<'_>, printer: &mut Printer) {
+        self.announce(resolver, printer);
+        printer.stdout(&after_entries(self.entries, format));
+    }
 }
 
 /// One top-level entry of a map document, as [`join_entries`] puts them together: YAML as is,
@@ -354,34 +398,40 @@ fn render_entry(one: &Node, format: DescribeFormat) -> Zeroizing<String> {
     }
 }
 
-/// The map document whose entries (sorted by key) are `entries`: the same text as rendering the
-/// whole map at once.
-fn join_entries(entries: &[Zeroizing<String>], format: DescribeFormat) -> Zeroizing<String> {
-    if entries.is_empty() {
-        return render_plain(&Node::Map(Map::default()), format);
+/// What comes before entry `index` of the map document ([`Printed`]): JSON's opening brace or
+/// a comma; nothing in YAML.
+fn before_entry(index: usize, format: DescribeFormat) -> &'static str {
+    match (format, index) {
+        (DescribeFormat::Yaml, _) => "",
+        (DescribeFormat::Json, 0) => "{\n",
+        (DescribeFormat::Json, _) => ",\n",
     }
-    let mut text = Zeroizing::new(String::with_capacity(
-        entries.iter().map(|e| e.len() + 2).sum::<usize>() + 4,
-    ));
-    match format {
-        DescribeFormat::Yaml => entries.iter().for_each(|e| text.push_str(e)),
-        DescribeFormat::Json => {
-            text.push_str("{\n");
-            for (i, e) in entries.iter().enumerate() {
-                if i > 0 {
-                    text.push_str(",\n");
-                }
-                text.push_str(e);
-            }
-            text.push_str("\n}\n");
-        }
+}
+
+/// What ends a map document of `count` entries ([`Printed`]): the empty document when there
+/// were none.
+fn after_entries(count: usize, format: DescribeFormat) -> Zeroizing<String> {
+    match (format, count) {
+        (_, 0) => render_plain(&Node::Map(Map::default()), format),
+        (DescribeFormat::Yaml, _) => Zeroizing::new(String::new()),
+        (DescribeFormat::Json, _) => Zeroizing::new("\n}\n".to_owned()),
     }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document as [`Printed`] writes it.
+    fn joined(entries: &[Zeroizing<String>], format: DescribeFormat) -> String {
+        let mut text = String::new();
+        for (i, e) in entries.iter().enumerate() {
+            text.push_str(before_entry(i, format));
+            text.push_str(e);
+        }
+        text.push_str(&after_entries(entries.len(), format));
+        text
+    }
 
     #[test]
     fn entries_joined_read_as_the_whole_document() {
@@ -405,12 +455,12 @@ mod tests {
                 })
                 .collect();
             assert_eq!(
-                *join_entries(&entries, format),
+                joined(&entries, format),
                 *render_plain(&Node::Map(whole.clone()), format),
                 "{format:?}"
             );
             assert_eq!(
-                *join_entries(&[], format),
+                joined(&[], format),
                 *render_plain(&Node::Map(Map::default()), format)
             );
         }
