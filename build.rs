@@ -17,7 +17,12 @@ fn main() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let keep_pie = std::env::var_os("ATMOS_BUILD_PIE").is_some_and(|v| !v.is_empty() && v != "0");
-    if target_os == "linux" && target_env == "gnu" && !keep_pie {
+    // A static glibc build links `-static-pie`; leave it (and sanitizer builds, which need PIE)
+    // as the toolchain makes them.
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let static_crt = features.split(',').any(|f| f == "crt-static");
+    let sanitizer = std::env::var("CARGO_CFG_SANITIZE").is_ok_and(|s| !s.is_empty());
+    if target_os == "linux" && target_env == "gnu" && !keep_pie && !static_crt && !sanitizer {
         println!("cargo::rustc-link-arg-bin=atmos=-no-pie");
     }
 }

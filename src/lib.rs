@@ -66,7 +66,9 @@ fn parse_args(args: &[OsString]) -> Result<cli::Cli, clap::Error> {
     let parsed = command
         .try_get_matches_from_mut(args)
         .and_then(|mut matches| {
-            cli::Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
+            // Formatted against a fresh tree, as try_parse_from does.
+            cli::Cli::from_arg_matches_mut(&mut matches)
+                .map_err(|e| e.format(&mut cli::Cli::command()))
         });
     std::mem::forget(command);
     parsed

@@ -460,16 +460,28 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
         Vec::new()
     };
     let (first, second) = std::thread::scope(|scope| {
-        let second = (split < top.len()).then(|| {
+        // The main thread's stack size: resolving, merging and rendering recurse as deep as
+        // the manifests nest.
+        let second = if split < top.len() {
             let mut sibling = loader.sibling();
             let files = &top[split..];
-            scope.spawn(move || load_all(&mut sibling, files, false))
-        });
+            std::thread::Builder::new()
+                .name("stack-loader".to_owned())
+                .stack_size(8 << 20)
+                .spawn_scoped(scope, move || load_all(&mut sibling, files, false))
+                .ok()
+        } else {
+            None
+        };
         let first = load_all(&mut loader, &top[head.len()..split], true);
         let second = match second {
             Some(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the rest on this one, after the first half.
+            None if split < top.len() && first.is_ok() => {
+                load_all(&mut loader, &top[split..], false)
+            }
             None => Ok(Vec::new()),
         };
         (first, second)

@@ -589,7 +589,9 @@ pub fn normalize(p: &Path) -> PathBuf {
 fn is_normal(p: &Path) -> bool {
     let s = p.as_os_str().as_encoded_bytes();
     let sep = |b: u8| b == b'/' || (cfg!(windows) && b == b'\\');
+    // On Windows the walk also turns `/` into `\\`.
     let odd = s.is_empty()
+        || (cfg!(windows) && s.contains(&b'/'))
         || s == b"."
         || s == b".."
         || (s.len() > 1 && sep(s[s.len() - 1]))
