@@ -177,8 +177,6 @@ fn keep_first<V: Clone>(map: &mut ByFile<V>, file: &Path, read_as: &ReadAs, valu
 pub struct TopLevel {
     /// The file with its imports (layers made when first asked for).
     pub tree: Tree,
-    /// [`STACK_SECTIONS`] merged over the layers.
-    pub stack_sections: Map,
     /// The file's own `name:`.
     pub own_name: Option<String>,
 }
@@ -190,6 +188,23 @@ pub struct TopLevel {
 pub struct Tree(Arc<Resolved>);
 
 impl Tree {
+    /// [`STACK_SECTIONS`] merged over the layers, as `merge_layers(layers, Some(…))` gives
+    /// them (carried on from the imports' memos; not kept for this file).
+    pub fn stack_sections(&self, lists: ListStrategy) -> Map {
+        self.0.merge_stack_sections(lists)
+    }
+
+    /// `vars.<key>` of the merged layers when it is a scalar (or null), as a name pattern reads
+    /// it, found without merging: the last definition, unless a later `vars` that is not a map
+    /// dropped it. `None` when unset or dropped; a map or list is returned as its last
+    /// definition, which a pattern rejects as the merged one would be.
+    pub fn var(&self, key: &str) -> Option<&Node> {
+        match self.0.var(key) {
+            Var::Set(value) => Some(value),
+            Var::Unset | Var::Reset => None,
+        }
+    }
+
     /// The bodies of the file and everything it imports, in merge order (lowest first).
     pub fn layers(&self) -> &Layers {
         &self.0.flat().layers
@@ -241,6 +256,17 @@ struct Resolved {
     stack_sections: std::sync::OnceLock<Arc<Map>>,
 }
 
+/// `vars.<key>` of a layer list, from its last definition ([`Resolved::var`]).
+enum Var<'a> {
+    /// No layer sets it.
+    Unset,
+    /// A later `vars` that is not a map dropped it.
+    Reset,
+    /// The last layer to set it set this. Merging gives exactly this unless it is a map or a
+    /// list (those merge with earlier definitions), and the pattern reads only scalars.
+    Set(&'a Node),
+}
+
 /// The flat lists of a [`Resolved`]: each import's, in order, then the file's own.
 struct Flat {
     layers: Layers,
@@ -278,6 +304,28 @@ impl Resolved {
             self.stack_sections
                 .get_or_init(|| Arc::new(self.merge_stack_sections(lists))),
         )
+    }
+
+    /// `vars.<key>` as merging the layers gives it, found from the last layer backwards (own
+    /// body, then the imports last to first, each the same way) without merging anything.
+    fn var(&self, key: &str) -> Var<'_> {
+        match self.body.get("vars") {
+            Some(Node::Map(vars)) => {
+                if let Some(value) = vars.get(key) {
+                    return Var::Set(value);
+                }
+            }
+            // A `vars` that is not a map replaces everything merged before it.
+            Some(_) => return Var::Reset,
+            None => {}
+        }
+        for import in self.imports.iter().rev() {
+            match import.var(key) {
+                Var::Unset => continue,
+                found => return found,
+            }
+        }
+        Var::Unset
     }
 
     /// [`Resolved::stack_sections`] without keeping the result (for a top-level manifest,
@@ -479,7 +527,6 @@ impl<'a> Loader<'a> {
         let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
         let own_name = own_name_in(&resolved.body, file)?;
         Ok(TopLevel {
-            stack_sections: resolved.merge_stack_sections(self.lists),
             tree: Tree(resolved),
             own_name,
         })

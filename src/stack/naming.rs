@@ -59,6 +59,14 @@ pub fn logical_name(
 /// Fills `{namespace}`, `{tenant}`, `{environment}`, `{stage}` from vars; `None` when one of the
 /// pattern's tokens has no value (the caller falls back to the file name).
 pub fn from_pattern(pattern: &str, vars: Option<&Node>) -> Option<String> {
+    from_pattern_by(pattern, |token| vars.and_then(|v| v.get(token)))
+}
+
+/// [`from_pattern`] with each token's value from `var` (the merged `vars.<token>`).
+pub fn from_pattern_by<'a>(
+    pattern: &str,
+    var: impl Fn(&str) -> Option<&'a Node>,
+) -> Option<String> {
     let mut out = pattern.to_owned();
     for (token, placeholder) in [
         ("namespace", "{namespace}"),
@@ -67,8 +75,7 @@ pub fn from_pattern(pattern: &str, vars: Option<&Node>) -> Option<String> {
         ("stage", "{stage}"),
     ] {
         if out.contains(placeholder) {
-            let value = vars
-                .and_then(|v| v.get(token))
+            let value = var(token)
                 .and_then(Node::scalar_text)
                 .filter(|s| !s.is_empty())?;
             out = out.replace(placeholder, &value);

@@ -645,3 +645,75 @@ fn loading_on_two_threads_keeps_file_order() {
     let err = stack::load(&cfg).expect_err("broken import").to_string();
     assert!(err.contains("missing-late"), "{err}");
 }
+
+#[test]
+fn pattern_vars_found_without_merging_match_the_merge() {
+    // Each token's last definition decides, unless a later `vars: null` drops everything
+    // before it (the shape check refuses any other non-map `vars`); maps and lists are not
+    // names. Compared with the merged view for
+    // every list strategy.
+    let files = [
+        (
+            "stacks/deploy/a.yaml",
+            "import: [catalog/mid, catalog/other]\nvars: {stage: own}\n",
+        ),
+        (
+            "stacks/deploy/b.yaml",
+            "import: [catalog/other, catalog/mid]\n",
+        ),
+        (
+            "stacks/deploy/c.yaml",
+            "import: [catalog/base, catalog/reset]\nvars: {tenant: after-reset}\n",
+        ),
+        (
+            "stacks/deploy/d.yaml",
+            "import: [catalog/base, catalog/reset]\n",
+        ),
+        (
+            "stacks/deploy/e.yaml",
+            "import: [catalog/reset, catalog/base]\nvars: {stage: 3}\n",
+        ),
+        (
+            "stacks/deploy/f.yaml",
+            "import: [catalog/base]\nvars: {tenant: null}\n",
+        ),
+        (
+            "stacks/deploy/g.yaml",
+            "import: [catalog/base]\nvars: {tenant: [x], environment: {a: 1}, stage: true}\n",
+        ),
+        (
+            "stacks/catalog/base.yaml",
+            "vars: {tenant: t1, environment: e1, stage: s1, namespace: n1}\n",
+        ),
+        (
+            "stacks/catalog/mid.yaml",
+            "import: [catalog/base]\nvars: {tenant: t2, environment: {map: 1}}\n",
+        ),
+        (
+            "stacks/catalog/other.yaml",
+            "vars: {environment: e3, stage: [l1]}\n",
+        ),
+        ("stacks/catalog/reset.yaml", "vars: null\n"),
+    ];
+    let dir = project(&files);
+    for strategy in ["replace", "append", "merge"] {
+        let cfg = config(
+            dir.path(),
+            &format!("{CONFIG}settings:\n  list_merge_strategy: {strategy}\n"),
+        );
+        let mut loader = stack::manifest::Loader::new(&cfg);
+        for top in ["a", "b", "c", "d", "e", "f", "g"] {
+            let file = dir.path().join(format!("stacks/deploy/{top}.yaml"));
+            let tree = loader.top_level(&file).expect("top level").tree;
+            let merged = tree.stack_sections(loader.lists());
+            for token in ["namespace", "tenant", "environment", "stage"] {
+                let from_merge = merged
+                    .get("vars")
+                    .and_then(|v| v.get(token))
+                    .and_then(Node::scalar_text);
+                let found = tree.var(token).and_then(Node::scalar_text);
+                assert_eq!(found, from_merge, "{top}.{token} with {strategy}");
+            }
+        }
+    }
+}
