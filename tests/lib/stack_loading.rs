@@ -557,22 +557,34 @@ fn stack_sections_memo_matches_the_full_merge() {
         ("stacks/catalog/glob/g2.yaml", "import: [catalog/mid]\n"),
     ];
     let dir = project(&files);
+    each_strategy(dir.path(), &["a", "b", "c"], |loader, file, what| {
+        let layers = loader.layers(file).expect("layers");
+        let full = stack::manifest::merge_layers(
+            &layers,
+            Some(stack::manifest::STACK_SECTIONS),
+            loader.lists(),
+        );
+        let memo = loader.stack_sections(file).expect("sections");
+        assert_eq!(*memo, full, "{what}");
+    });
+}
+
+/// Runs `check` on each `stacks/deploy/<top>.yaml` of `root` with a fresh loader per list merge
+/// strategy; `check` gets the loader, the file and a label for messages.
+fn each_strategy(
+    root: &Path,
+    tops: &[&str],
+    check: impl Fn(&mut stack::manifest::Loader<'_>, &Path, &str),
+) {
     for strategy in ["replace", "append", "merge"] {
         let cfg = config(
-            dir.path(),
+            root,
             &format!("{CONFIG}settings:\n  list_merge_strategy: {strategy}\n"),
         );
         let mut loader = stack::manifest::Loader::new(&cfg);
-        for top in ["a", "b", "c"] {
-            let file = dir.path().join(format!("stacks/deploy/{top}.yaml"));
-            let layers = loader.layers(&file).expect("layers");
-            let full = stack::manifest::merge_layers(
-                &layers,
-                Some(stack::manifest::STACK_SECTIONS),
-                loader.lists(),
-            );
-            let memo = loader.stack_sections(&file).expect("sections");
-            assert_eq!(*memo, full, "{top} with {strategy}");
+        for top in tops {
+            let file = root.join(format!("stacks/deploy/{top}.yaml"));
+            check(&mut loader, &file, &format!("{top} with {strategy}"));
         }
     }
 }
@@ -696,24 +708,17 @@ fn pattern_vars_found_without_merging_match_the_merge() {
         ("stacks/catalog/reset.yaml", "vars: null\n"),
     ];
     let dir = project(&files);
-    for strategy in ["replace", "append", "merge"] {
-        let cfg = config(
-            dir.path(),
-            &format!("{CONFIG}settings:\n  list_merge_strategy: {strategy}\n"),
-        );
-        let mut loader = stack::manifest::Loader::new(&cfg);
-        for top in ["a", "b", "c", "d", "e", "f", "g"] {
-            let file = dir.path().join(format!("stacks/deploy/{top}.yaml"));
-            let tree = loader.top_level(&file).expect("top level").tree;
-            let merged = tree.stack_sections(loader.lists());
-            for token in ["namespace", "tenant", "environment", "stage"] {
-                let from_merge = merged
-                    .get("vars")
-                    .and_then(|v| v.get(token))
-                    .and_then(Node::scalar_text);
-                let found = tree.var(token).and_then(Node::scalar_text);
-                assert_eq!(found, from_merge, "{top}.{token} with {strategy}");
-            }
+    let tops = ["a", "b", "c", "d", "e", "f", "g"];
+    each_strategy(dir.path(), &tops, |loader, file, what| {
+        let tree = loader.top_level(file).expect("top level").tree;
+        let merged = tree.stack_sections(loader.lists());
+        for token in ["namespace", "tenant", "environment", "stage"] {
+            let from_merge = merged
+                .get("vars")
+                .and_then(|v| v.get(token))
+                .and_then(Node::scalar_text);
+            let found = tree.var(token).and_then(Node::scalar_text);
+            assert_eq!(found, from_merge, "{what}: {token}");
         }
-    }
+    });
 }
