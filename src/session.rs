@@ -486,13 +486,8 @@ impl DeclSet {
             },
         };
         stores.last = at;
-        locate(
-            stores.entries[at].store.as_ref(),
-            &self.stack,
-            &self.component,
-            decl,
-            coordinate,
-        )?;
+        decl.coordinate_into(&self.stack, &self.component, coordinate);
+        finish_coordinate(stores.entries[at].store.as_ref(), decl, coordinate)?;
         Ok(at)
     }
 }
@@ -534,18 +529,8 @@ fn resolve_in(
     decl: &Declaration,
 ) -> Result<Target> {
     let store = registry.for_declaration(decl, providers)?;
-    target_at(store, stack, component, decl)
-}
-
-/// The target of `decl` in `store` (see [`Session::resolve`]).
-fn target_at(
-    store: Arc<dyn Store>,
-    stack: &str,
-    component: &str,
-    decl: &Declaration,
-) -> Result<Target> {
     let mut coordinate = decl.coordinate(stack, component);
-    locate(store.as_ref(), stack, component, decl, &mut coordinate)?;
+    finish_coordinate(store.as_ref(), decl, &mut coordinate)?;
     Ok(Target {
         secret: decl.name.clone(),
         store,
@@ -553,15 +538,13 @@ fn target_at(
     })
 }
 
-/// The coordinate of `decl` in `store`, written over `coordinate` (see [`Session::resolve`]).
-fn locate(
+/// Completes `decl`'s scoped `coordinate` for `store` (see [`Session::resolve`]): a templated
+/// `reference` rendered, the scope checked against the store.
+fn finish_coordinate(
     store: &dyn Store,
-    stack: &str,
-    component: &str,
     decl: &Declaration,
     coordinate: &mut Coordinate,
 ) -> Result<()> {
-    decl.coordinate_into(stack, component, coordinate);
     if !decl.reference.is_empty() && crate::template::has_template(&decl.reference) {
         let ctx = crate::template::Context::coordinate(&coordinate.stack, &coordinate.component);
         coordinate.key = crate::template::render(
@@ -874,19 +857,10 @@ pub fn exists_at(stores: &[&Arc<dyn Store>], keys: &[Coordinate]) -> Vec<Result<
         && n <= caps.batch_size.max(1)
         && stores.iter().all(|s| Arc::ptr_eq(s, first))
     {
-        return match crate::runtime::block_on(first.exists_many(keys)) {
-            Ok(results) => {
-                let mut out: Vec<Result<bool>> = results
-                    .into_iter()
-                    .map(|r| r.map_err(Error::from))
-                    .collect();
-                out.resize_with(n, || Err(Error::new("internal error: missing read result")));
-                out
-            }
-            Err(e) => (0..n)
-                .map(|_| Err(Error::new(e.message().to_owned())))
-                .collect(),
-        };
+        return per_key(crate::runtime::block_on(first.exists_many(keys)), n)
+            .into_iter()
+            .map(|r| r.and_then(|found| found.map_err(Error::from)))
+            .collect();
     }
     let requests = stores
         .iter()
@@ -960,9 +934,15 @@ fn run_plan(targets: &[&Target], mode: Mode) -> Vec<Result<Outcome>> {
 
 /// Runs `n` requests in one plan; results in order.
 fn run_requests(requests: Vec<Request>, n: usize, mode: Mode) -> Vec<Result<Outcome>> {
-    match crate::runtime::block_on(plan::run(requests, mode)) {
+    per_key(crate::runtime::block_on(plan::run(requests, mode)), n)
+}
+
+/// The results of one batch of `n` keys run on the runtime, one per key: a missing result, or
+/// the runtime failing to start, is an error in its place.
+fn per_key<T>(ran: Result<Vec<T>>, n: usize) -> Vec<Result<T>> {
+    match ran {
         Ok(results) => {
-            let mut out: Vec<Result<Outcome>> = results.into_iter().map(Ok).collect();
+            let mut out: Vec<Result<T>> = results.into_iter().map(Ok).collect();
             out.resize_with(n, || Err(Error::new("internal error: missing read result")));
             out
         }
