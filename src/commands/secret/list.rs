@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::printer::Printer;
-use crate::secrets::{Backend, Coordinate, Declaration, Scope};
+use crate::secrets::{Coordinate, Declaration, Scope};
 use crate::session::{self, DeclSet, Project};
 
 /// One output row. Rows of a whole-tree listing number ~100,000: the stack and component names
@@ -470,6 +470,8 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
 fn tsv_rows(rows: &[Row], verbose: bool) -> String {
     // Written field by field into one buffer: a whole-tree listing has ~100,000 rows.
     let mut s = String::with_capacity(rows.len() * 96);
+    // The provider label of the row (its buffer reused).
+    let mut label = String::new();
     for r in rows {
         push_tsv_field(&mut s, &r.stack);
         s.push('\t');
@@ -481,18 +483,9 @@ fn tsv_rows(rows: &[Row], verbose: bool) -> String {
                 s.push('\t');
                 s.push_str(d.scope.as_str());
                 s.push('\t');
-                // [`crate::secrets::Backend::label`]: only the name may need replacing.
-                match &d.backend {
-                    Backend::Store(n) => {
-                        s.push_str("store:");
-                        push_tsv_field(&mut s, n);
-                    }
-                    Backend::Sops(n) => {
-                        s.push_str("sops:");
-                        push_tsv_field(&mut s, n);
-                    }
-                    Backend::None => d.backend.write_label(&mut s),
-                }
+                label.clear();
+                d.backend.write_label(&mut label);
+                push_tsv_field(&mut s, &label);
             }
             None => s.push_str("-\t-\t-"),
         }
