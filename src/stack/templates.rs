@@ -976,15 +976,7 @@ mod tests {
                 .replace("stage: prod", vars)
                 .replace(base_tags, tags)
                 .replace("atmos_component: api", &format!("atmos_component: {name}"));
-            let Node::Map(section) =
-                yaml::parse(&format!("{base}{extra}{text}"), "t").expect("yaml")
-            else {
-                panic!("map")
-            };
-            let keys: Vec<String> = templated_sections(&section, Eval::All, &r)
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
+            let (section, keys) = parsed(&format!("{base}{extra}{text}"), &r);
             let mut whole = section.clone();
             let doc = render_document(&mut whole, &keys, &r, Eval::All, &context(&section), &|p| {
                 p.to_owned()
@@ -1002,6 +994,18 @@ mod tests {
         }
     }
 
+    /// A section parsed from `text`, with the keys of its templated sections.
+    fn parsed(text: &str, r: &Renderer) -> (Map, Vec<String>) {
+        let Node::Map(section) = yaml::parse(text, "t").expect("yaml") else {
+            panic!("map")
+        };
+        let keys = templated_sections(&section, Eval::All, r)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        (section, keys)
+    }
+
     /// Values whose parts differ in every section (the first stops keeping its outputs after a
     /// while) and values whose outputs recur, over many sections with one renderer.
     #[test]
@@ -1013,14 +1017,7 @@ mod tests {
             let base = BASE
                 .replace("stage: prod", &format!("stage: {stage}"))
                 .replace("atmos_component: api", &format!("atmos_component: c{i}"));
-            let Node::Map(section) = yaml::parse(&format!("{base}{text}"), "t").expect("yaml")
-            else {
-                panic!("map")
-            };
-            let keys: Vec<String> = templated_sections(&section, Eval::All, &r)
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
+            let (section, keys) = parsed(&format!("{base}{text}"), &r);
             let mut out = section.clone();
             render_values(&section, &keys, Eval::All, &r)
                 .expect("per value")

@@ -954,6 +954,56 @@ mod tests {
         }
     }
 
+    /// The status check names a default-layout file by [`SopsStore::plain_file_name`] without
+    /// building its path: it must be the file [`SopsStore::file_for`] names, or it declines.
+    #[test]
+    fn plain_file_names_are_the_files_file_for_names() {
+        let env = crate::store::BuildEnv {
+            cli: Arc::new(crate::config::CliConfig {
+                base_path: PathBuf::from("/proj"),
+                ..crate::config::CliConfig::default()
+            }),
+            identity: None,
+        };
+        let key = |stack: &str, component: &str, scope| Coordinate {
+            stack: stack.into(),
+            component: component.into(),
+            key: "K".into(),
+            scope,
+        };
+        let keys = [
+            key("dev", "api", Scope::Instance),
+            key("dev", "", Scope::Stack),
+            key("plat-ue2-prod", "vpc.flow", Scope::Instance),
+            key("a/b", "api", Scope::Instance),
+            key("dev", "x$y", Scope::Instance),
+            key("", "", Scope::Global),
+        ];
+        let mut name = String::new();
+        for (file, path) in [
+            (None, None),
+            (None, Some("vault/sops")),
+            (None, Some("/abs/secrets")),
+            (None, Some("~/secrets")),
+            (Some("s/{{ .atmos_stack }}.yaml"), None),
+        ] {
+            let store = SopsStore::build(provider(file, path), &env, None).expect("store");
+            let mut named = 0;
+            for k in &keys {
+                if let Some(dir) = store.plain_file_name(k, &mut name) {
+                    named += 1;
+                    assert_eq!(
+                        dir.join(&name),
+                        store.file_for(k).expect("file"),
+                        "{file:?} {path:?} {k:?}"
+                    );
+                }
+            }
+            let plain_layout = file.is_none() && path.is_none_or(|p| !p.starts_with('~'));
+            assert_eq!(named > 0, plain_layout, "{file:?} {path:?}");
+        }
+    }
+
     #[test]
     fn a_write_anywhere_in_the_process_makes_folder_listings_stale() {
         let dir = tempfile::tempdir().expect("temp dir");
