@@ -112,7 +112,7 @@ fn merge_keys_into(out: &mut Map, layers: &[Arc<Map>], keys: &[&str], lists: Lis
     }
 }
 
-/// The sections a stack is named from ([`Loader::stack_sections`]).
+/// The sections a stack is named from ([`Tree::stack_sections`]).
 pub const STACK_SECTIONS: &[&str] = &["vars", "settings", "env"];
 
 /// [`merge_layers`] of every top-level key but `skip` (merging is key-local: the keys kept merge
@@ -532,12 +532,6 @@ impl<'a> Loader<'a> {
         })
     }
 
-    /// The file merged over its imports (recursively), without `import`.
-    pub fn resolve(&mut self, file: &Path) -> Result<Map, StackError> {
-        let layers = self.layers(file)?;
-        Ok(merge_layers(&layers, None, self.lists))
-    }
-
     /// The layers of `file`: each imported file's layers in import order, then its own body.
     pub fn layers(&mut self, file: &Path) -> Result<Layers, StackError> {
         let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
@@ -596,21 +590,6 @@ impl<'a> Loader<'a> {
         self.resolved(file)
             .map(|r| Arc::clone(&r.flat().files))
             .unwrap_or_default()
-    }
-
-    /// The import depth of each of `file`'s layers, same order (after [`Loader::layers`]): 0 for
-    /// `file` itself, 1 for what it imports, and so on.
-    pub fn layer_depths(&self, file: &Path) -> Arc<Vec<usize>> {
-        self.resolved(file)
-            .map(|r| Arc::clone(&r.flat().depths))
-            .unwrap_or_default()
-    }
-
-    /// The merged [`STACK_SECTIONS`] of `file`'s layers (after [`Loader::layers`]), as
-    /// `merge_layers(&layers, Some(STACK_SECTIONS), …)` gives them.
-    pub fn stack_sections(&mut self, file: &Path) -> Result<Arc<Map>, StackError> {
-        let resolved = self.resolved_as(file, &Map::default(), ReadAs::default())?;
-        Ok(resolved.stack_sections(self.lists))
     }
 
     /// The resolved entries of what `file` imports, in import order.
