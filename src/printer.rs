@@ -140,6 +140,11 @@ impl Masker {
         }
     }
 
+    /// Whether masking leaves every text as it is (disabled, or no value registered).
+    fn idle(&self) -> bool {
+        !self.enabled || self.literals.is_empty()
+    }
+
     /// Applies masking to `text`. Short values (`SHORT`, 7 characters or fewer) are replaced
     /// only where they stand as a whole token (not inside a longer word), so that a secret such
     /// as `a` or `imp` does not garble every message; longer values are replaced wherever they
@@ -147,7 +152,7 @@ impl Masker {
     /// intermediate copy is wiped too).
     pub fn mask(&self, text: &str) -> Zeroizing<String> {
         let mut out = Zeroizing::new(text.to_owned());
-        if !self.enabled || self.literals.is_empty() {
+        if self.idle() {
             return out;
         }
         for lit in &self.literals {
@@ -447,7 +452,13 @@ impl Printer {
 
     /// Writes data to stdout (masked). A closed pipe is not an error.
     pub fn stdout(&self, text: &str) {
-        write_ignoring_broken_pipe(&mut io::stdout().lock(), self.masker.mask(text).as_bytes());
+        let mut out = io::stdout().lock();
+        if self.masker.idle() {
+            // Nothing to mask: written as it is, not copied (a whole-tree listing is megabytes).
+            write_ignoring_broken_pipe(&mut out, text.as_bytes());
+        } else {
+            write_ignoring_broken_pipe(&mut out, self.masker.mask(text).as_bytes());
+        }
     }
 
     /// Writes raw bytes to stdout without masking (decrypted files the user asked for).

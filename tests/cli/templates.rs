@@ -70,6 +70,56 @@ fn a_broken_template_leaves_other_components_working() {
         list.stderr
     );
     assert!(!list.stdout.contains(SENTINEL) && !list.stderr.contains(SENTINEL));
+    // Whole-tree TSV and plain listings (rendered stack by stack on the builder threads, global
+    // rows first) hold the JSON listing's rows (rendered from all rows at the end) in its order,
+    // the broken component's row among its stack's, and report the same failure.
+    for verbose in [false, true] {
+        let args = |format: &str| {
+            let mut a = vec!["secret", "list", "--format", format];
+            if verbose {
+                a.push("--verbose");
+            }
+            p.run(&a).code(1)
+        };
+        let json = args("json");
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).unwrap();
+        let columns: &[&str] = if verbose {
+            &[
+                "Stack",
+                "Component",
+                "Secret",
+                "Scope",
+                "Provider",
+                "Status",
+                "Description",
+            ]
+        } else {
+            &[
+                "Stack",
+                "Component",
+                "Secret",
+                "Scope",
+                "Provider",
+                "Status",
+            ]
+        };
+        let lines: String = rows
+            .iter()
+            .map(|r| {
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|c| r[*c].as_str().unwrap().replace(['\t', '\n'], " "))
+                    .collect();
+                cells.join("\t") + "\n"
+            })
+            .collect();
+        assert!(lines.starts_with("*\t*\tLICENSE_KEY\t"), "{lines}");
+        assert!(lines.contains("dev\tbroken\t-\t-\t-\terror: "), "{lines}");
+        let tsv = args("tsv");
+        assert_eq!(tsv.stdout, columns.join("\t") + "\n" + &lines);
+        assert_eq!(tsv.stderr, json.stderr);
+        assert_eq!(args("").stdout, lines);
+    }
     // The broken component itself fails clearly; describe evaluates everything.
     p.run(&["secret", "get", "BROKEN_TOKEN", "-s", "dev", "-c", "broken"])
         .code(1)

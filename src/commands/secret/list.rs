@@ -126,6 +126,12 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         };
         let mut batch: Vec<DeclSet> = Vec::new();
         let mut pending = 0;
+        // Whether each stack's rows are rendered on its builder thread (see [`Walked`]): TSV
+        // text without `--verify`, when the stacks' names sort after the global rows' `*`.
+        let stream = !verify
+            && tsv_text(&format, printer.stdout_is_terminal())
+            && streamable(project.stacks()?.names());
+        let verbose = args.verbose;
         let prepare = |built: session::StackDeclSets| {
             let mut sets = Vec::new();
             let mut failed = Vec::new();
@@ -148,34 +154,67 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                         .is_none_or(|t| &*set.component_type == t)
             });
             sets.sort_by(|a, b| a.component.cmp(&b.component));
-            let rows = if verify {
-                Vec::new()
-            } else {
-                // Sorted here, on the builder thread: stacks arrive in name order, so the
-                // stacks' sorted rows are usually sorted as a whole (checked below).
-                sorted(rows_for_all(&sets, false, true))
-            };
-            (sets, rows, failed)
-        };
-        project.for_each_stack_declared(stack.as_deref(), prepare, |i, total, prepared| {
-            printer.progress("Loading stacks", i, total);
-            let (sets, made, failed) = prepared;
-            failures.extend(failed);
             if verify {
-                for set in sets {
-                    pending += set.decls.len();
-                    batch.push(set);
+                return Walked::Sets(sets, failed);
+            }
+            // Sorted here, on the builder thread: stacks arrive in name order, so the stacks'
+            // sorted rows are usually sorted as a whole (checked below).
+            let made = rows_for_all(&sets, false, true);
+            drop(sets);
+            if !stream {
+                return Walked::Rows(sorted(made), failed);
+            }
+            let (globals, mut own): (Vec<Row>, Vec<Row>) = made
+                .into_iter()
+                .partition(|r| r.scope() == Some(Scope::Global));
+            // A failed instance's row sorts among its stack's rows, after the declared ones
+            // when tied (as the listing's stable sort of all rows places it).
+            own.extend(failed.iter().map(failed_row));
+            let order = sorted_order(&own);
+            Walked::Text {
+                globals,
+                text: tsv_rows(order.iter().map(|&i| &own[i]), verbose),
+                rows: own.len(),
+                failed,
+            }
+        };
+        let mut chunks: Vec<String> = Vec::new();
+        let mut streamed_rows = 0;
+        project.for_each_stack_declared(stack.as_deref(), prepare, |i, total, walked| {
+            printer.progress("Loading stacks", i, total);
+            match walked {
+                Walked::Sets(sets, failed) => {
+                    failures.extend(failed);
+                    for set in sets {
+                        pending += set.decls.len();
+                        batch.push(set);
+                    }
+                    if pending >= BATCH {
+                        for row in rows_for_all(&batch, true, true) {
+                            keep(row, &mut rows);
+                        }
+                        batch.clear();
+                        pending = 0;
+                    }
                 }
-                if pending >= BATCH {
-                    for row in rows_for_all(&batch, true, true) {
+                Walked::Rows(made, failed) => {
+                    failures.extend(failed);
+                    for row in made {
                         keep(row, &mut rows);
                     }
-                    batch.clear();
-                    pending = 0;
                 }
-            } else {
-                for row in made {
-                    keep(row, &mut rows);
+                Walked::Text {
+                    globals,
+                    text,
+                    rows: n,
+                    failed,
+                } => {
+                    failures.extend(failed);
+                    for row in globals {
+                        keep(row, &mut rows);
+                    }
+                    chunks.push(text);
+                    streamed_rows += n;
                 }
             }
             printer.progress("Loading stacks", i + 1, total);
@@ -184,27 +223,28 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         for row in rows_for_all(&batch, verify, true) {
             keep(row, &mut rows);
         }
-        for f in &failures {
-            rows.push(Row {
-                stack: Arc::from(f.stack.as_str()),
-                component: Arc::from(f.component.as_str()),
-                what: What::Failed(format!(
-                    "error: {}: component \"{}\": {}",
-                    f.manifest.display(),
-                    f.component,
-                    f.error.message()
-                )),
-            });
+        if stream {
+            if rows.is_empty() && streamed_rows == 0 {
+                printer.info(&nothing_declared(stack.as_deref(), component.as_deref()));
+                return Ok(0);
+            }
+            // The global rows (`*`) first, then every stack's rows in stack order.
+            let rows = sorted(rows);
+            let mut text = String::with_capacity(chunks.iter().map(String::len).sum::<usize>());
+            if format == "tsv" {
+                text.push_str(&COLUMNS[..if verbose { 7 } else { 6 }].join("\t"));
+                text.push('\n');
+            }
+            text.push_str(&tsv_rows(&rows, verbose));
+            for chunk in chunks {
+                text.push_str(&chunk);
+            }
+            printer.stdout(&text);
+            return report_failures(failures, printer);
         }
+        rows.extend(failures.iter().map(failed_row));
         if rows.is_empty() {
-            let msg = match (&stack, &component) {
-                (Some(s), _) => format!("No secrets declared in stack \"{s}\"."),
-                (None, Some(c)) => {
-                    format!("No secrets declared for component \"{c}\" in any stack.")
-                }
-                (None, None) => "No secrets declared in any stack.".to_owned(),
-            };
-            printer.info(&msg);
+            printer.info(&nothing_declared(stack.as_deref(), component.as_deref()));
             return Ok(0);
         }
     }
@@ -217,6 +257,67 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         args.verbose,
         printer.stdout_is_terminal(),
     ));
+    report_failures(failures, printer)
+}
+
+/// What a builder thread hands over for one stack of a whole-tree listing.
+enum Walked {
+    /// `--verify`: the declaration sets, checked later in batches across stacks.
+    Sets(Vec<DeclSet>, Vec<session::Unbuilt>),
+    /// The stack's rows, sorted.
+    Rows(Vec<Row>, Vec<session::Unbuilt>),
+    /// TSV text: the stack's rows (failed instances' included) rendered, sorted, on the
+    /// builder thread; its global rows are handed over as rows, since they are listed once, in
+    /// front of every stack's, from the first stack that declares each.
+    Text {
+        globals: Vec<Row>,
+        text: String,
+        rows: usize,
+        failed: Vec<session::Unbuilt>,
+    },
+}
+
+/// Whether `format` prints TSV text (plain output that is not a terminal prints TSV rows).
+fn tsv_text(format: &str, terminal: bool) -> bool {
+    format == "tsv" || (matches!(format, "" | "table") && !terminal)
+}
+
+/// Whether stacks named `names` (in walk order) list in that order after the global rows:
+/// strictly ascending and after `*`, so the listing is the global rows, then each stack's.
+fn streamable<'a>(names: impl Iterator<Item = &'a str>) -> bool {
+    let mut last = "*";
+    names.into_iter().all(|n| {
+        let after = n > last;
+        last = n;
+        after
+    })
+}
+
+/// The row of an instance that could not be built.
+fn failed_row(f: &session::Unbuilt) -> Row {
+    Row {
+        stack: Arc::from(f.stack.as_str()),
+        component: Arc::from(f.component.as_str()),
+        what: What::Failed(format!(
+            "error: {}: component \"{}\": {}",
+            f.manifest.display(),
+            f.component,
+            f.error.message()
+        )),
+    }
+}
+
+/// The message of a listing with no rows.
+fn nothing_declared(stack: Option<&str>, component: Option<&str>) -> String {
+    match (stack, component) {
+        (Some(s), _) => format!("No secrets declared in stack \"{s}\"."),
+        (None, Some(c)) => format!("No secrets declared for component \"{c}\" in any stack."),
+        (None, None) => "No secrets declared in any stack.".to_owned(),
+    }
+}
+
+/// Reports the instances that could not be built; the exit code: 1 when any.
+fn report_failures(failures: Vec<session::Unbuilt>, printer: &mut Printer) -> Result<u8> {
     if failures.is_empty() {
         return Ok(0);
     }
@@ -236,9 +337,19 @@ fn row_order(a: &Row, b: &Row) -> std::cmp::Ordering {
     (&a.stack, a.secret(), &a.component).cmp(&(&b.stack, b.secret(), &b.component))
 }
 
-/// `rows` in [`row_order`], ties in their given order (what a stable sort gives), sorted by
-/// borrowed keys: the rows' own comparison reaches each name through the row's declarations.
+/// `rows` in [`row_order`], ties in their given order (what a stable sort gives).
 fn sorted(rows: Vec<Row>) -> Vec<Row> {
+    let order = sorted_order(&rows);
+    if order.iter().enumerate().all(|(at, &i)| at == i) {
+        return rows;
+    }
+    let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| rows[i].take()).collect()
+}
+
+/// The positions of `rows` in [`row_order`], ties in their given order, sorted by borrowed
+/// keys: the rows' own comparison reaches each name through the row's declarations.
+fn sorted_order(rows: &[Row]) -> Vec<usize> {
     let keys: Vec<(&str, &str, &str, usize)> = rows
         .iter()
         .enumerate()
@@ -263,9 +374,7 @@ fn sorted(rows: Vec<Row>) -> Vec<Row> {
             })
             .is_lt()
     });
-    let order: Vec<usize> = order.into_iter().map(|k| k.3).collect();
-    let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| rows[i].take()).collect()
+    order.into_iter().map(|k| k.3).collect()
 }
 
 /// `v` sorted stably by `less`, merging its ascending runs pairwise: rows come as runs (one set
@@ -467,8 +576,12 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
     }
 }
 
-fn tsv_rows(rows: &[Row], verbose: bool) -> String {
+fn tsv_rows<'r>(
+    rows: impl IntoIterator<Item = &'r Row, IntoIter: ExactSizeIterator>,
+    verbose: bool,
+) -> String {
     // Written field by field into one buffer: a whole-tree listing has ~100,000 rows.
+    let rows = rows.into_iter();
     let mut s = String::with_capacity(rows.len() * 96);
     // The provider label of the row (its buffer reused).
     let mut label = String::new();
@@ -506,16 +619,33 @@ fn tsv_rows(rows: &[Row], verbose: bool) -> String {
 
 /// A TSV field: tabs and newlines become spaces.
 fn push_tsv_field(out: &mut String, field: &str) {
-    // A branch-free byte scan (both are ASCII: `\t` and `\n` are 9 and 10); this runs for every
-    // field of every row.
-    if field
-        .bytes()
-        .fold(false, |any, b| any | (b.wrapping_sub(b'\t') < 2))
-    {
+    if has_tab_or_newline(field.as_bytes()) {
         out.push_str(&field.replace(['\t', '\n'], " "));
     } else {
         out.push_str(field);
     }
+}
+
+/// Whether `bytes` holds a tab or a newline. This runs for every field of every row, fields of a
+/// few to a few dozen bytes (too short for a vectorised search to pay off): eight bytes at a
+/// time, a word whose bytes are all 11 or more (neither is: they are 9 and 10) is passed with
+/// one test.
+fn has_tab_or_newline(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let exact = |b: &[u8]| b.iter().any(|&b| b == b'\t' || b == b'\n');
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word);
+        // Non-zero when some byte is below 11 (a byte's high bit set by the borrow); exact for
+        // "some byte", not for which one: the word is then checked byte by byte.
+        if x.wrapping_sub(11 * ONES) & !x & HIGH != 0 && exact(chunk) {
+            return true;
+        }
+    }
+    exact(words.remainder())
 }
 
 fn csv_field(c: &str) -> String {
@@ -554,7 +684,38 @@ fn table(header: &[&str], rows: &[Row], verbose: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::merge_sorted;
+    use super::{has_tab_or_newline, merge_sorted, streamable};
+
+    /// The word-at-a-time scan finds a tab or newline wherever it stands, and nothing else
+    /// (other bytes below 11 included), in fields of every length.
+    #[test]
+    fn tab_and_newline_scan_matches_a_byte_scan() {
+        let alphabet: &[u8] = b"\t\n\x00\x08\x0b\x0caZ~\x7f\x80\xff";
+        for len in 0..=20 {
+            for seed in 0..200_usize {
+                let field: Vec<u8> = (0..len)
+                    .map(|i| {
+                        let k = (seed * 31 + i * 17 + seed / 7 * i) % (alphabet.len() * 3);
+                        // Mostly ordinary letters: a tab or newline in a few positions only.
+                        alphabet.get(k).copied().unwrap_or(b'a' + (k % 26) as u8)
+                    })
+                    .collect();
+                let want = field.iter().any(|&b| b == b'\t' || b == b'\n');
+                assert_eq!(has_tab_or_newline(&field), want, "{field:?}");
+            }
+        }
+    }
+
+    /// Stacks stream in walk order when their names ascend strictly after the global rows' `*`.
+    #[test]
+    fn stacks_stream_only_in_order_after_the_global_rows() {
+        assert!(streamable(["dev", "prod", "t00-ue1-dev"].into_iter()));
+        assert!(streamable(std::iter::empty()));
+        assert!(!streamable(["prod", "dev"].into_iter()));
+        assert!(!streamable(["dev", "dev"].into_iter()));
+        assert!(!streamable(["!early", "dev"].into_iter()));
+        assert!(!streamable(["*"].into_iter()));
+    }
 
     /// The run merge gives what the standard stable sort gives, ties included, for inputs made
     /// of runs (few, many, of one element) and for unordered ones.
