@@ -25,7 +25,7 @@
 //! `store::registry`, and identity selection for a component happens in one place.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use indexmap::IndexMap;
 
@@ -374,17 +374,18 @@ impl Project {
 
 /// Builds one stack at a time with `build`, in stack-name order (`only`: just that stack, none
 /// when no stack has the name), and hands each result to `each` with the stack's position and
-/// the number of stacks visited. A whole-tree walk builds the stacks on two other threads
-/// (alternate stacks each, a few stacks ahead at most, so memory stays flat) while `each`
-/// handles them in order. When `each` fails, the receivers are dropped and the builders stop
-/// at their next send.
+/// the number of stacks visited. A whole-tree walk builds on this thread and one helper (two
+/// builders for two cores, with no third thread waking between them): each takes the next
+/// stack not yet taken; this thread hands over every result that is next in order whenever it
+/// is between builds, and the helper stays at most [`AHEAD`] stacks in front of the last one
+/// handed over, so memory stays flat. The first error in stack order is returned; when `each`
+/// fails or a stack's build does, the helper stops after the stack it is building.
 fn walk_stacks<T: Send>(
     stacks: &crate::stack::Stacks,
     only: Option<&str>,
     build: impl Fn(&str) -> Result<T> + Sync,
-    mut each: impl FnMut(usize, usize, T) -> Result<()>,
+    each: impl FnMut(usize, usize, T) -> Result<()>,
 ) -> Result<()> {
-    const BUILDERS: usize = 2;
     let names: Vec<&str> = match only {
         Some(name) => stacks
             .stacks
@@ -394,39 +395,163 @@ fn walk_stacks<T: Send>(
             .collect(),
         None => stacks.names().collect(),
     };
+    walk(&names, build, each)
+}
+
+/// [`walk_stacks`] over the stacks named `names`, in that order.
+fn walk<T: Send>(
+    names: &[&str],
+    build: impl Fn(&str) -> Result<T> + Sync,
+    mut each: impl FnMut(usize, usize, T) -> Result<()>,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let total = names.len();
     if total < 2 {
-        for (i, name) in names.into_iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             each(i, total, build(name)?)?;
         }
         return Ok(());
     }
+    let walk = Walk {
+        state: Mutex::new(WalkState {
+            built: (0..total).map(|_| None).collect(),
+            handed: 0,
+            stop: false,
+            helper_done: false,
+            waiting: 0,
+        }),
+        changed: std::sync::Condvar::new(),
+    };
+    // The next stack no builder has taken.
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let names = &names;
-        let build = &build;
-        let receivers: Vec<_> = (0..BUILDERS)
-            .map(|b| {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T>>(4);
-                scope.spawn(move || {
-                    for name in names.iter().skip(b).step_by(BUILDERS) {
-                        let built = build(name);
-                        let stop = built.is_err();
-                        if tx.send(built).is_err() || stop {
-                            break;
-                        }
+        let (walk, next, build) = (&walk, &next, &build);
+        scope.spawn(move || {
+            // Marks the helper gone however it ends, so this thread never waits for it in vain.
+            let _done = Finish(walk, |s: &mut WalkState<T>| s.helper_done = true);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let mut state = walk.lock();
+                while !state.stop && i >= state.handed + AHEAD {
+                    state = walk.wait(state);
+                }
+                if state.stop {
+                    break;
+                }
+                drop(state);
+                let built = build(names[i]);
+                let failed = built.is_err();
+                let mut state = walk.lock();
+                state.built[i] = Some(built);
+                walk.wake(&mut state);
+                if failed {
+                    break;
+                }
+            }
+        });
+        // Stops the helper however this thread leaves the walk.
+        let _stop = Finish(walk, |s: &mut WalkState<T>| s.stop = true);
+        let mut handed = 0;
+        while handed < total {
+            let mut state = walk.lock();
+            let mut ready = state.built[handed].take();
+            // Nothing left to take, or this thread is far enough ahead: the stack is the
+            // helper's, being built; wait for it (or build it, when the helper stopped first).
+            let taken = next.load(Ordering::Relaxed);
+            if ready.is_none() && (taken >= total || taken >= handed + AHEAD) {
+                while state.built[handed].is_none() && !state.helper_done {
+                    state = walk.wait(state);
+                }
+                ready = state.built[handed].take();
+                if ready.is_none() {
+                    drop(state);
+                    ready = Some(build(names[handed]));
+                    state = walk.lock();
+                }
+            }
+            drop(state);
+            let built = match ready {
+                Some(built) => built,
+                None => {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        continue;
                     }
-                });
-                rx
-            })
-            .collect();
-        for i in 0..total {
-            let built = receivers[i % BUILDERS]
-                .recv()
-                .map_err(|_| Error::new("internal error: the stack builder stopped"))??;
-            each(i, total, built)?;
+                    let built = build(names[i]);
+                    if i != handed {
+                        walk.lock().built[i] = Some(built);
+                        continue;
+                    }
+                    built
+                }
+            };
+            each(handed, total, built?)?;
+            handed += 1;
+            let mut state = walk.lock();
+            state.handed = handed;
+            walk.wake(&mut state);
         }
         Ok(())
     })
+}
+
+/// How many stacks the helper of [`walk_stacks`] may build beyond the last one handed over.
+const AHEAD: usize = 8;
+
+/// What [`walk_stacks`]'s two threads share.
+struct Walk<T> {
+    state: Mutex<WalkState<T>>,
+    /// Signalled when a stack is built or handed over, or the walk stops (see `waiting`).
+    changed: std::sync::Condvar,
+}
+
+struct WalkState<T> {
+    /// Built stacks not yet handed over, by position.
+    built: Vec<Option<Result<T>>>,
+    /// How many stacks have been handed over.
+    handed: usize,
+    /// The walk is over: the helper takes no more stacks.
+    stop: bool,
+    /// The helper has ended.
+    helper_done: bool,
+    /// How many threads wait on `changed` (signalled only when some do).
+    waiting: usize,
+}
+
+impl<T> Walk<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WalkState<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        mut state: std::sync::MutexGuard<'a, WalkState<T>>,
+    ) -> std::sync::MutexGuard<'a, WalkState<T>> {
+        state.waiting += 1;
+        let mut state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        state.waiting -= 1;
+        state
+    }
+
+    fn wake(&self, state: &mut WalkState<T>) {
+        if state.waiting > 0 {
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// Applies its change to the walk's state when dropped, and wakes the other thread.
+struct Finish<'a, T, F: Fn(&mut WalkState<T>)>(&'a Walk<T>, F);
+
+impl<T, F: Fn(&mut WalkState<T>)> Drop for Finish<'_, T, F> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        (self.1)(&mut state);
+        self.0.changed.notify_all();
+    }
 }
 
 /// The declaration sets of one stack's instances (see [`Project::for_each_stack_declared`]).
@@ -1249,5 +1374,100 @@ secrets:
             "{err:?}"
         );
         assert_eq!(closest("zzzzzz", ["API_KEY"].into_iter()), None);
+    }
+
+    /// Spins for a stack-dependent while (uneven build times shuffle which thread builds what).
+    fn busy(name: &str) -> usize {
+        let n: usize = name[1..].parse().expect("number");
+        let mut x = n;
+        for i in 0..(n * 7919 % 13) * 2000 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        std::hint::black_box(x);
+        n
+    }
+
+    /// The two-builder walk hands every stack over once, in order, whatever thread built it;
+    /// the first failing stack in order is the error (later ones are not handed over) and a
+    /// failing `each` ends the walk where it failed — many times over, since which thread
+    /// builds what varies from run to run.
+    #[test]
+    fn the_walk_hands_stacks_over_in_order_and_stops_at_the_first_error() {
+        let names: Vec<String> = (0..97).map(|i| format!("s{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for round in 0..40 {
+            let mut seen = Vec::new();
+            walk(
+                &names,
+                |n| Ok(busy(n)),
+                |i, total, v| {
+                    assert_eq!((i, total), (v, 97));
+                    seen.push(v);
+                    Ok(())
+                },
+            )
+            .expect("walk");
+            assert_eq!(seen, (0..97).collect::<Vec<_>>(), "round {round}");
+
+            // Stacks 30 + round and 60 fail: the first is reported, nothing after it handed.
+            let bad = 30 + round;
+            let mut seen = Vec::new();
+            let err = walk(
+                &names,
+                |n| {
+                    let v = busy(n);
+                    if v == bad || v == 60 {
+                        Err(Error::new(format!("broken {v}")))
+                    } else {
+                        Ok(v)
+                    }
+                },
+                |_, _, v| {
+                    seen.push(v);
+                    Ok(())
+                },
+            )
+            .expect_err("a stack fails");
+            assert_eq!(err.message(), format!("broken {}", bad.min(60)));
+            assert_eq!(seen, (0..bad.min(60)).collect::<Vec<_>>(), "round {round}");
+
+            // `each` fails on stack 5 + round: its error, nothing handed over after it.
+            let mut seen = Vec::new();
+            let err = walk(
+                &names,
+                |n| Ok(busy(n)),
+                |_, _, v| {
+                    if v == 5 + round {
+                        return Err(Error::new("each failed"));
+                    }
+                    seen.push(v);
+                    Ok(())
+                },
+            )
+            .expect_err("each fails");
+            assert_eq!(err.message(), "each failed");
+            assert_eq!(seen, (0..5 + round).collect::<Vec<_>>());
+        }
+        // One stack, and none.
+        let mut seen = Vec::new();
+        walk(
+            &names[..1],
+            |n| Ok(busy(n)),
+            |_, _, v| {
+                seen.push(v);
+                Ok(())
+            },
+        )
+        .expect("one");
+        walk(
+            &[],
+            |n| Ok(busy(n)),
+            |_, _, v| {
+                seen.push(v);
+                Ok(())
+            },
+        )
+        .expect("none");
+        assert_eq!(seen, vec![0]);
     }
 }
