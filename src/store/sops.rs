@@ -70,7 +70,12 @@ fn note_write() {
 enum Listing {
     /// The names in the folder (those that are UTF-8), ASCII-lowercased: a plain ASCII name
     /// whose lowercase is not among them is missing, even on a case-insensitive file system.
-    Files(HashSet<String, foldhash::fast::RandomState>),
+    /// With them, their heads (up to the first `.`): a plain file name starts with its stack's
+    /// name and a `.`, so a stack whose head is not among them has no file in the folder.
+    Files {
+        names: HashSet<String, foldhash::fast::RandomState>,
+        heads: HashSet<String, foldhash::fast::RandomState>,
+    },
     /// The folder does not exist.
     Missing,
     /// The folder could not be read: open each file.
@@ -80,11 +85,13 @@ enum Listing {
 impl Listing {
     fn read(dir: &Path) -> Self {
         match std::fs::read_dir(dir) {
-            Ok(entries) => Listing::Files(
-                entries
+            Ok(entries) => {
+                let names: HashSet<String, _> = entries
                     .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_ascii_lowercase))
-                    .collect(),
-            ),
+                    .collect();
+                let heads = names.iter().map(|n| head(n).to_owned()).collect();
+                Listing::Files { names, heads }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Listing::Missing,
             Err(_) => Listing::Unknown,
         }
@@ -98,14 +105,40 @@ impl Listing {
         match self {
             Listing::Missing => false,
             Listing::Unknown => true,
-            Listing::Files(lower) => name.to_str().is_none_or(|n| {
+            Listing::Files { names, .. } => name.to_str().is_none_or(|n| {
                 buf.clear();
                 buf.push_str(n);
                 buf.make_ascii_lowercase();
-                !n.is_ascii() || lower.contains(buf.as_str())
+                !n.is_ascii() || names.contains(buf.as_str())
             }),
         }
     }
+
+    /// Whether the folder may hold a plain file name of `stack` (`{stack}.….enc.yaml`): false
+    /// when no name in it starts as the stack's does (ASCII names only, as in `may_hold`).
+    fn may_hold_stack(&self, stack: &str, buf: &mut String) -> bool {
+        match self {
+            Listing::Missing => false,
+            Listing::Unknown => true,
+            Listing::Files { heads, .. } => {
+                buf.clear();
+                buf.push_str(head(stack));
+                buf.make_ascii_lowercase();
+                !stack.is_ascii() || heads.contains(buf.as_str())
+            }
+        }
+    }
+}
+
+/// `name` up to its first `.` (all of it when it has none).
+fn head(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(h, _)| h)
+}
+
+/// Whether a stack or component name can stand in a plain file name as it is: no path
+/// separator and nothing to expand.
+fn plain_segment(s: &str) -> bool {
+    !s.bytes().any(|b| matches!(b, b'/' | b'\\' | b'$'))
 }
 
 /// A decrypted file, or why it could not be read.
@@ -225,8 +258,7 @@ impl SopsStore {
         if key.scope == Scope::Global || key.stack.is_empty() {
             return None;
         }
-        let plain = |s: &str| !s.bytes().any(|b| matches!(b, b'/' | b'\\' | b'$'));
-        if !plain(&key.stack) || !plain(&key.component) {
+        if !plain_segment(&key.stack) || !plain_segment(&key.component) {
             return None;
         }
         out.clear();
@@ -618,8 +650,31 @@ impl Store for SopsStore {
             let mut folder: Option<(PathBuf, Arc<Listing>)> = None;
             let mut lower = String::new();
             let mut name = String::new();
+            // The last stack whose plain file names were looked for, and whether the folder
+            // listing ruled them all out (most stacks of a large tree have no file yet).
+            let mut stack_absent: Option<(&str, bool)> = None;
             keys.iter()
                 .map(|k| {
+                    if let Some(dir) = self.plain_dir.as_deref()
+                        && k.scope != Scope::Global
+                        && !k.stack.is_empty()
+                    {
+                        let absent = match stack_absent {
+                            Some((s, absent)) if s == k.stack => absent,
+                            _ => {
+                                let absent = plain_segment(&k.stack)
+                                    && !self
+                                        .folder_listing(&mut folder, dir)
+                                        .may_hold_stack(&k.stack, &mut lower);
+                                stack_absent = Some((&k.stack, absent));
+                                absent
+                            }
+                        };
+                        // Its file would be a plain name of the stack's: not in the folder.
+                        if absent && plain_segment(&k.component) {
+                            return Ok(false);
+                        }
+                    }
                     let instance = (k.stack.as_str(), k.component.as_str());
                     let slot = usize::from(k.component.is_empty());
                     if let Some((i, names)) = &last[slot]
@@ -1004,6 +1059,60 @@ mod tests {
         }
     }
 
+    /// Status of keys across stacks with and without files (stacks ruled out by the folder's
+    /// name heads, dotted stack names, a path-like stack, stack-scoped and global keys): what
+    /// each key's own file holds.
+    #[test]
+    fn status_of_many_keys_follows_each_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir_all(secrets.join("a")).expect("dirs");
+        for (file, keys) in [
+            ("dev.api.enc.yaml", "K"),
+            ("dev.enc.yaml", "S"),
+            ("t1.eu.api.enc.yaml", "K"),
+            ("a/b.api.enc.yaml", "K"),
+        ] {
+            std::fs::write(secrets.join(file), format!("{keys}: ENC[x]\nsops: {{}}\n"))
+                .expect("write");
+        }
+        let env = crate::store::BuildEnv {
+            cli: Arc::new(crate::config::CliConfig {
+                base_path: dir.path().to_path_buf(),
+                ..crate::config::CliConfig::default()
+            }),
+            identity: None,
+        };
+        let store = SopsStore::build(provider(None, None), &env, None).expect("store");
+        let key = |stack: &str, component: &str, key: &str, scope| Coordinate {
+            stack: stack.into(),
+            component: component.into(),
+            key: key.into(),
+            scope,
+        };
+        let cases = [
+            (key("dev", "api", "K", Scope::Instance), true),
+            (key("dev", "api", "OTHER", Scope::Instance), false),
+            (key("dev", "web", "K", Scope::Instance), false),
+            (key("dev", "", "S", Scope::Stack), true),
+            (key("prod", "api", "K", Scope::Instance), false),
+            (key("prod", "", "S", Scope::Stack), false),
+            (key("t1.eu", "api", "K", Scope::Instance), true),
+            (key("t1.us", "api", "K", Scope::Instance), false),
+            (key("a/b", "api", "K", Scope::Instance), true),
+            (key("prod", "api", "K", Scope::Instance), false),
+            (key("dev", "api", "K", Scope::Instance), true),
+        ];
+        let keys: Vec<Coordinate> = cases.iter().map(|(k, _)| k.clone()).collect();
+        let got: Vec<bool> = crate::runtime::block_on(store.exists_many(&keys))
+            .expect("runtime")
+            .into_iter()
+            .map(|r| r.expect("status"))
+            .collect();
+        let want: Vec<bool> = cases.iter().map(|(_, w)| *w).collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn a_write_anywhere_in_the_process_makes_folder_listings_stale() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -1044,6 +1153,24 @@ mod tests {
             !Listing::read(&dir.path().join("absent"))
                 .may_hold(std::ffi::OsStr::new("a.enc.yaml"), &mut buf)
         );
+        // A stack is ruled out when no name starts as its plain names do (up to the first
+        // dot, case aside); dotted and non-ASCII stack names only by that head.
+        std::fs::write(dir.path().join("t1.eu.stage.api.enc.yaml"), "x").expect("write");
+        let listing = Listing::read(dir.path());
+        for (stack, may) in [
+            ("Dev", true),
+            ("dev", true),
+            ("DEV", true),
+            ("prod", false),
+            ("de", false),
+            ("t1.eu.stage", true),
+            ("t1.us", true),
+            ("t2.eu", false),
+            ("dév", true),
+        ] {
+            assert_eq!(listing.may_hold_stack(stack, &mut buf), may, "{stack}");
+        }
+        assert!(!Listing::read(&dir.path().join("absent")).may_hold_stack("dev", &mut buf));
     }
 
     #[test]
