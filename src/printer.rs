@@ -461,6 +461,21 @@ impl Printer {
         }
     }
 
+    /// Writes `parts` to stdout one after another (masked): the text is their concatenation,
+    /// which is only made when there is something to mask. Without, the parts go out through
+    /// one buffer as they are (a whole-tree listing is megabytes in hundreds of parts).
+    pub fn stdout_parts(&self, parts: &[&str]) {
+        if !self.masker.idle() {
+            self.stdout(&parts.concat());
+            return;
+        }
+        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let _ = parts
+            .iter()
+            .try_for_each(|p| out.write_all(p.as_bytes()))
+            .and_then(|()| out.flush());
+    }
+
     /// Writes raw bytes to stdout without masking (decrypted files the user asked for).
     pub fn stdout_bytes(&self, bytes: &[u8]) {
         write_ignoring_broken_pipe(&mut io::stdout().lock(), bytes);

@@ -404,7 +404,8 @@ fn walk<T: Send>(
     build: impl Fn(&str) -> Result<T> + Sync,
     mut each: impl FnMut(usize, usize, T) -> Result<()>,
 ) -> Result<()> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
     let total = names.len();
     if total < 2 {
         for (i, name) in names.iter().enumerate() {
@@ -415,12 +416,12 @@ fn walk<T: Send>(
     let walk = Walk {
         state: Mutex::new(WalkState {
             built: (0..total).map(|_| None).collect(),
-            handed: 0,
-            stop: false,
             helper_done: false,
-            waiting: 0,
         }),
         changed: std::sync::Condvar::new(),
+        handed: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        waiting: AtomicUsize::new(0),
     };
     // The next stack no builder has taken.
     let next = AtomicUsize::new(0);
@@ -429,42 +430,38 @@ fn walk<T: Send>(
         scope.spawn(move || {
             // Marks the helper gone however it ends, so this thread never waits for it in vain.
             let _done = Finish(walk, |s: &mut WalkState<T>| s.helper_done = true);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
+            while !walk.stop.load(SeqCst) {
+                let i = next.fetch_add(1, Relaxed);
                 if i >= total {
                     break;
                 }
-                let mut state = walk.lock();
-                while !state.stop && i >= state.handed + AHEAD {
-                    state = walk.wait(state);
+                let too_far = || i >= walk.handed.load(SeqCst) + AHEAD && !walk.stop.load(SeqCst);
+                if too_far() {
+                    drop(walk.wait_while(walk.lock(), |_| too_far()));
+                    if walk.stop.load(SeqCst) {
+                        break;
+                    }
                 }
-                if state.stop {
-                    break;
-                }
-                drop(state);
                 let built = build(names[i]);
                 let failed = built.is_err();
-                let mut state = walk.lock();
-                state.built[i] = Some(built);
-                walk.wake(&mut state);
+                walk.lock().built[i] = Some(built);
+                walk.wake();
                 if failed {
                     break;
                 }
             }
         });
         // Stops the helper however this thread leaves the walk.
-        let _stop = Finish(walk, |s: &mut WalkState<T>| s.stop = true);
+        let _stop = Stop(walk);
         let mut handed = 0;
         while handed < total {
             let mut state = walk.lock();
             let mut ready = state.built[handed].take();
             // Nothing left to take, or this thread is far enough ahead: the stack is the
             // helper's, being built; wait for it (or build it, when the helper stopped first).
-            let taken = next.load(Ordering::Relaxed);
+            let taken = next.load(Relaxed);
             if ready.is_none() && (taken >= total || taken >= handed + AHEAD) {
-                while state.built[handed].is_none() && !state.helper_done {
-                    state = walk.wait(state);
-                }
+                state = walk.wait_while(state, |s| s.built[handed].is_none() && !s.helper_done);
                 ready = state.built[handed].take();
                 if ready.is_none() {
                     drop(state);
@@ -476,7 +473,7 @@ fn walk<T: Send>(
             let built = match ready {
                 Some(built) => built,
                 None => {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let i = next.fetch_add(1, Relaxed);
                     if i >= total {
                         continue;
                     }
@@ -490,9 +487,8 @@ fn walk<T: Send>(
             };
             each(handed, total, built?)?;
             handed += 1;
-            let mut state = walk.lock();
-            state.handed = handed;
-            walk.wake(&mut state);
+            walk.handed.store(handed, SeqCst);
+            walk.wake();
         }
         Ok(())
     })
@@ -501,24 +497,26 @@ fn walk<T: Send>(
 /// How many stacks the helper of [`walk_stacks`] may build beyond the last one handed over.
 const AHEAD: usize = 8;
 
-/// What [`walk_stacks`]'s two threads share.
+/// What [`walk_stacks`]'s two threads share. Each locks the state once per stack (to store it,
+/// or to take it); the counters are read without the lock.
 struct Walk<T> {
     state: Mutex<WalkState<T>>,
-    /// Signalled when a stack is built or handed over, or the walk stops (see `waiting`).
+    /// Signalled when a stack is built or handed over, or the walk ends, if `waiting`.
     changed: std::sync::Condvar,
+    /// How many stacks have been handed over.
+    handed: std::sync::atomic::AtomicUsize,
+    /// The walk is over: the helper takes no more stacks.
+    stop: std::sync::atomic::AtomicBool,
+    /// How many threads wait on `changed` (counted before they check what they wait for, so a
+    /// change made after that check sees them).
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 struct WalkState<T> {
     /// Built stacks not yet handed over, by position.
     built: Vec<Option<Result<T>>>,
-    /// How many stacks have been handed over.
-    handed: usize,
-    /// The walk is over: the helper takes no more stacks.
-    stop: bool,
     /// The helper has ended.
     helper_done: bool,
-    /// How many threads wait on `changed` (signalled only when some do).
-    waiting: usize,
 }
 
 impl<T> Walk<T> {
@@ -526,18 +524,26 @@ impl<T> Walk<T> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn wait<'a>(
+    /// Waits on `changed` while `cond` holds.
+    fn wait_while<'a>(
         &self,
         mut state: std::sync::MutexGuard<'a, WalkState<T>>,
+        mut cond: impl FnMut(&mut WalkState<T>) -> bool,
     ) -> std::sync::MutexGuard<'a, WalkState<T>> {
-        state.waiting += 1;
-        let mut state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
-        state.waiting -= 1;
+        use std::sync::atomic::Ordering::SeqCst;
+        self.waiting.fetch_add(1, SeqCst);
+        while cond(&mut state) {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        self.waiting.fetch_sub(1, SeqCst);
         state
     }
 
-    fn wake(&self, state: &mut WalkState<T>) {
-        if state.waiting > 0 {
+    /// Signals a change made before the call to a waiting thread, if any. The lock is taken
+    /// first: a thread counted in `waiting` is then either waiting or yet to check.
+    fn wake(&self) {
+        if self.waiting.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            let _state = self.lock();
             self.changed.notify_all();
         }
     }
@@ -550,6 +556,17 @@ impl<T, F: Fn(&mut WalkState<T>)> Drop for Finish<'_, T, F> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         (self.1)(&mut state);
+        self.0.changed.notify_all();
+    }
+}
+
+/// Ends the walk when dropped: the helper takes no more stacks, and is woken if waiting.
+struct Stop<'a, T>(&'a Walk<T>);
+
+impl<T> Drop for Stop<'_, T> {
+    fn drop(&mut self) {
+        self.0.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _state = self.0.lock();
         self.0.changed.notify_all();
     }
 }

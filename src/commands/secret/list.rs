@@ -229,17 +229,16 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                 return Ok(0);
             }
             // The global rows (`*`) first, then every stack's rows in stack order.
-            let rows = sorted(rows);
-            let mut text = String::with_capacity(chunks.iter().map(String::len).sum::<usize>());
+            let mut head = String::new();
             if format == "tsv" {
-                text.push_str(&COLUMNS[..if verbose { 7 } else { 6 }].join("\t"));
-                text.push('\n');
+                head.push_str(&COLUMNS[..if verbose { 7 } else { 6 }].join("\t"));
+                head.push('\n');
             }
-            text.push_str(&tsv_rows(&rows, verbose));
-            for chunk in chunks {
-                text.push_str(&chunk);
-            }
-            printer.stdout(&text);
+            head.push_str(&tsv_rows(&sorted(rows), verbose));
+            let parts: Vec<&str> = std::iter::once(head.as_str())
+                .chain(chunks.iter().map(String::as_str))
+                .collect();
+            printer.stdout_parts(&parts);
             return report_failures(failures, printer);
         }
         rows.extend(failures.iter().map(failed_row));
