@@ -2,7 +2,7 @@
 //! fsync the directory; the temp file is removed on every error path so no secret bytes are left
 //! behind) and [`with_locked`] (an advisory lock on the file's directory around a
 //! read-modify-write; under the lock it also removes the temp files a killed writer of the same
-//! file left behind).
+//! file left behind). Also [`read_text`], the read of the many small files a stack tree is.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -10,6 +10,23 @@ use std::path::{Path, PathBuf};
 
 /// Mode for new secret files.
 pub const SECRET_MODE: u32 = 0o600;
+
+/// [`std::fs::read_to_string`] without its size query: a stack tree is hundreds of files of a
+/// few hundred bytes, and the `statx` (and `lseek`) a `File` makes for the buffer size is one
+/// of five system calls per file (open, stat, read, read to the end, close). Read through
+/// `take`, which reads as any reader does, into a buffer that starts at 8 KiB and grows as
+/// needed; the errors are `read_to_string`'s (invalid UTF-8 included).
+pub fn read_text(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(8 << 10);
+    File::open(path)?.take(u64::MAX).read_to_end(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
 
 /// Writes `bytes` to `path` atomically. Keeps the mode of an existing file, else uses `mode`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
@@ -271,6 +288,35 @@ fn remove_stale_temp_files(dir: &Path, path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `read_text` reads what `read_to_string` reads: small and large files, its errors.
+    #[test]
+    fn read_text_reads_as_read_to_string() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 1, 136, 8191, 8192, 8193, 100_000] {
+            let p = dir.path().join(format!("f{len}.yaml"));
+            let text: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            fs::write(&p, &text).unwrap();
+            assert_eq!(
+                read_text(&p).unwrap(),
+                fs::read_to_string(&p).unwrap(),
+                "{len}"
+            );
+        }
+        let bad = dir.path().join("bad.yaml");
+        fs::write(&bad, b"a: \xff\n").unwrap();
+        assert_eq!(
+            read_text(&bad).unwrap_err().kind(),
+            fs::read_to_string(&bad).unwrap_err().kind()
+        );
+        let missing = dir.path().join("missing.yaml");
+        assert_eq!(
+            read_text(&missing).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
 
     fn leftovers(dir: &Path) -> Vec<String> {
         fs::read_dir(dir)

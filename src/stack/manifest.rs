@@ -780,7 +780,7 @@ impl<'a> Loader<'a> {
 
     /// Reads and parses a manifest (rendered first when it is a template or has a context).
     fn read_node(&self, file: &Path, context: &Map, read_as: &ReadAs) -> Result<Node, StackError> {
-        let text = std::fs::read_to_string(file).map_err(|source| StackError::Read {
+        let text = crate::fsx::read_text(file).map_err(|source| StackError::Read {
             path: file.to_path_buf(),
             source,
         })?;
