@@ -515,23 +515,15 @@ fn load_one(
     let file = file.to_path_buf();
     let top = loader.top_level(&file)?;
     let stack_file = manifest::stack_file(&cfg.stacks.base_path, &file);
-    // Naming needs only the stack-level sections; components are merged when a stack is used.
-    // A name pattern reads a few vars, found without merging anything.
-    let name = match (&top.own_name, &cfg.stacks.name_template) {
-        (None, None) => cfg
-            .stacks
-            .name_pattern
-            .as_deref()
-            .and_then(|p| naming::from_pattern_by(p, |token| top.tree.var(token)))
-            .unwrap_or_else(|| stack_file.clone()),
-        _ => naming::logical_name(
-            cfg,
-            top.own_name.as_deref(),
-            &top.tree.stack_sections(loader.lists()),
-            &stack_file,
-            &file,
-        )?,
-    };
+    // Naming needs at most the stack-level sections; components are merged when a stack is used.
+    let name = naming::logical_name(
+        cfg,
+        top.own_name.as_deref(),
+        &top.tree,
+        loader.lists(),
+        &stack_file,
+        &file,
+    )?;
     Ok(Stack {
         name,
         manifest: file,

@@ -5,15 +5,19 @@
 use std::path::Path;
 
 use super::StackError;
+use super::manifest::Tree;
 use crate::config::CliConfig;
+use crate::stack::merge::ListStrategy;
 use crate::template;
 use crate::yaml::{self, Map, Node};
 
-/// The logical name of the stack whose merged manifest is `merged`.
+/// The logical name of the stack whose import tree is `tree`. Only a `name_template` needs the
+/// stack-level sections merged; a name pattern reads its few vars off the layers.
 pub fn logical_name(
     cfg: &CliConfig,
     own_name: Option<&str>,
-    merged: &Map,
+    tree: &Tree,
+    lists: ListStrategy,
     stack_file: &str,
     file: &Path,
 ) -> Result<String, StackError> {
@@ -21,6 +25,7 @@ pub fn logical_name(
         return Ok(n.to_owned());
     }
     if let Some(t) = &cfg.stacks.name_template {
+        let merged = tree.stack_sections(lists);
         let mut ctx = serde_json::Map::default();
         for key in ["vars", "settings", "env", "metadata"] {
             let v = merged
@@ -49,20 +54,16 @@ pub fn logical_name(
         return Ok(name.to_owned());
     }
     if let Some(p) = &cfg.stacks.name_pattern
-        && let Some(name) = from_pattern(p, merged.get("vars"))
+        && let Some(name) = from_pattern_by(p, |token| tree.var(token))
     {
         return Ok(name);
     }
     Ok(stack_file.to_owned())
 }
 
-/// Fills `{namespace}`, `{tenant}`, `{environment}`, `{stage}` from vars; `None` when one of the
-/// pattern's tokens has no value (the caller falls back to the file name).
-pub fn from_pattern(pattern: &str, vars: Option<&Node>) -> Option<String> {
-    from_pattern_by(pattern, |token| vars.and_then(|v| v.get(token)))
-}
-
-/// [`from_pattern`] with each token's value from `var` (the merged `vars.<token>`).
+/// Fills `{namespace}`, `{tenant}`, `{environment}`, `{stage}` with each token's value from
+/// `var` (the merged `vars.<token>`); `None` when one of the pattern's tokens has no value (the
+/// caller falls back to the file name).
 pub fn from_pattern_by<'a>(
     pattern: &str,
     var: impl Fn(&str) -> Option<&'a Node>,
@@ -91,6 +92,8 @@ mod tests {
     #[test]
     fn pattern_tokens() {
         let vars = yaml::parse("{tenant: plat, environment: ue2, stage: dev}", "t").expect("yaml");
+        let from_pattern =
+            |p: &str, vars: Option<&Node>| from_pattern_by(p, |t| vars.and_then(|v| v.get(t)));
         assert_eq!(
             from_pattern("{tenant}-{environment}-{stage}", Some(&vars)).as_deref(),
             Some("plat-ue2-dev")
