@@ -2,7 +2,8 @@
 //! fsync the directory; the temp file is removed on every error path so no secret bytes are left
 //! behind) and [`with_locked`] (an advisory lock on the file's directory around a
 //! read-modify-write; under the lock it also removes the temp files a killed writer of the same
-//! file left behind). Also [`read_text`], the read of the many small files a stack tree is.
+//! file left behind). Also [`read_text`], the read of the many small files a stack tree is,
+//! and [`glob_root`], where a glob's walk starts.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -26,6 +27,17 @@ pub fn read_text(path: &Path) -> io::Result<String> {
             "stream did not contain valid UTF-8",
         )
     })
+}
+
+/// The characters that make an import or include spec a glob.
+pub const GLOB_CHARS: [char; 4] = ['*', '?', '[', '{'];
+
+/// Where a walk for the glob `path` starts: its longest leading run of components with no
+/// glob character.
+pub fn glob_root(path: &Path) -> PathBuf {
+    path.components()
+        .take_while(|c| !c.as_os_str().to_string_lossy().contains(GLOB_CHARS))
+        .collect()
 }
 
 /// Writes `bytes` to `path` atomically. Keeps the mode of an existing file, else uses `mode`.

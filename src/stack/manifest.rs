@@ -64,9 +64,9 @@ pub fn is_template_file(file: &Path) -> bool {
     file.extension().is_some_and(|e| e == "tmpl")
 }
 
-/// The loader's caches: keyed by paths of the project, hashed with foldhash (the loader looks
-/// paths up thousands of times in a large tree).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// Maps hashed with foldhash: the loader's caches (paths of the project, looked up thousands of
+/// times in a large tree) and the per-instance memos of [`super::component::Shared`].
+pub(super) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The bodies of a file and everything it imports, in merge order (lowest first).
 pub type Layers = Arc<Vec<Arc<Map>>>;
@@ -640,7 +640,7 @@ impl<'a> Loader<'a> {
             self.cfg.stacks.base_path.clone()
         };
         let joined = normalize(&root.join(spec));
-        if spec.contains(['*', '?', '[', '{']) {
+        if spec.contains(crate::fsx::GLOB_CHARS) {
             let mut pattern = joined.to_string_lossy().replace('\\', "/");
             if pattern.ends_with("**") {
                 pattern.push_str("/*.{yaml,yml,yaml.tmpl,yml.tmpl}");
@@ -650,36 +650,29 @@ impl<'a> Loader<'a> {
                 pattern.push_str(".{yaml,yml,yaml.tmpl,yml.tmpl}");
             }
             let hit = lock(&self.cache.globs).get(&pattern).cloned();
-            if let Some(hit) = hit {
-                if hit.is_empty() && !import.skip_if_missing {
-                    return Err(fail(format!("no manifests match `{pattern}`")));
+            let matched = match hit {
+                Some(hit) => hit,
+                None => {
+                    let glob = GlobBuilder::new(&pattern)
+                        .literal_separator(true)
+                        .build()
+                        .map_err(|e| fail(format!("bad glob: {e}")))?
+                        .compile_matcher();
+                    let literal = crate::fsx::glob_root(&joined);
+                    let mut files = Vec::new();
+                    if literal.is_dir() {
+                        walk_yaml(&literal, &mut files).map_err(|e| {
+                            fail(format!("cannot list `{}`: {e}", literal.display()))
+                        })?;
+                    }
+                    let mut matched: Vec<PathBuf> =
+                        files.into_iter().filter(|f| glob.is_match(f)).collect();
+                    matched.sort();
+                    let matched = Arc::new(matched);
+                    lock(&self.cache.globs).insert(pattern.clone(), Arc::clone(&matched));
+                    matched
                 }
-                return Ok(hit);
-            }
-            let glob = GlobBuilder::new(&pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| fail(format!("bad glob: {e}")))?
-                .compile_matcher();
-            // Walk from the longest directory prefix without glob characters.
-            let literal: PathBuf = joined
-                .components()
-                .take_while(|c| {
-                    !c.as_os_str()
-                        .to_string_lossy()
-                        .contains(['*', '?', '[', '{'])
-                })
-                .collect();
-            let mut files = Vec::new();
-            if literal.is_dir() {
-                walk_yaml(&literal, &mut files)
-                    .map_err(|e| fail(format!("cannot list `{}`: {e}", literal.display())))?;
-            }
-            let mut matched: Vec<PathBuf> =
-                files.into_iter().filter(|f| glob.is_match(f)).collect();
-            matched.sort();
-            let matched = Arc::new(matched);
-            lock(&self.cache.globs).insert(pattern.clone(), Arc::clone(&matched));
+            };
             if matched.is_empty() && !import.skip_if_missing {
                 return Err(fail(format!("no manifests match `{pattern}`")));
             }

@@ -191,7 +191,7 @@ fn imports(
 /// may be left out).
 fn expand(dir: &Path, spec: &str) -> Vec<PathBuf> {
     let path = lexical(&dir.join(spec));
-    if spec.contains(['*', '?', '[', '{']) {
+    if spec.contains(crate::fsx::GLOB_CHARS) {
         let Ok(glob) = globset::GlobBuilder::new(&path.to_string_lossy())
             .literal_separator(true)
             .build()
@@ -199,14 +199,7 @@ fn expand(dir: &Path, spec: &str) -> Vec<PathBuf> {
             return Vec::new();
         };
         let glob = glob.compile_matcher();
-        let root: PathBuf = path
-            .components()
-            .take_while(|c| {
-                !c.as_os_str()
-                    .to_string_lossy()
-                    .contains(['*', '?', '[', '{'])
-            })
-            .collect();
+        let root = crate::fsx::glob_root(&path);
         let mut files = Vec::new();
         walk(&root, &mut files);
         let mut hits: Vec<PathBuf> = files.into_iter().filter(|f| glob.is_match(f)).collect();
