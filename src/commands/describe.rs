@@ -84,9 +84,7 @@ pub fn run(cmd: DescribeCommand, global: &GlobalArgs, printer: &mut Printer) -> 
         }
     };
     // Unmasked `!secret` values are announced (CI `::add-mask::`) before the document.
-    for value in &resolver.secrets {
-        printer.reveal_json(&yaml::to_json(value));
-    }
+    announce(&resolver.secrets, printer);
     printer.stdout(&text);
     Ok(0)
 }
@@ -347,8 +345,8 @@ fn stacks(
 }
 
 /// The map document of `describe stacks`, printed entry by entry ([`render_entry`],
-/// [`before_entry`], [`after_entries`]): the same bytes as rendering the whole map. Unmasked `!secret` values are announced (CI
-/// `::add-mask::`) before the entry that holds them.
+/// [`before_entry`], [`after_entries`]): the same bytes as rendering the whole map. Unmasked
+/// `!secret` values are announced (CI `::add-mask::`) before the entry that holds them.
 #[derive(Default)]
 struct Printed {
     entries: usize,
@@ -357,9 +355,7 @@ struct Printed {
 
 impl Printed {
     fn announce(&mut self, resolver: &Recording<'_>, printer: &mut Printer) {
-        for value in &resolver.secrets[self.announced..] {
-            printer.reveal_json(&yaml::to_json(value));
-        }
+        announce(&resolver.secrets[self.announced..], printer);
         self.announced = resolver.secrets.len();
     }
 
@@ -371,8 +367,7 @@ impl Printed {
         printer: &mut Printer,
     ) {
         self.announce(resolver, printer);
-        printer.stdout(before_entry(self.entries, format));
-        printer.stdout(entry);
+        printer.stdout_parts(&[before_entry(self.entries, format), entry]);
         self.entries += 1;
     }
 
@@ -382,8 +377,15 @@ impl Printed {
     }
 }
 
-/// One top-level entry of a map document, as [`join_entries`] puts them together: YAML as is,
-/// JSON without the braces of its one-entry object.
+/// Announces unmasked `!secret` values (CI `::add-mask::`) ahead of the output holding them.
+fn announce(secrets: &[Node], printer: &mut Printer) {
+    for value in secrets {
+        printer.reveal_json(&yaml::to_json(value));
+    }
+}
+
+/// One top-level entry of a map document, as [`Printed`] puts them together: YAML as is, JSON
+/// without the braces of its one-entry object.
 fn render_entry(one: &Node, format: DescribeFormat) -> Zeroizing<String> {
     let text = render_plain(one, format);
     match format {
