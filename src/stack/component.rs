@@ -18,6 +18,7 @@ use indexmap::IndexMap;
 use std::sync::{Arc, Mutex};
 
 use super::functions::{self, YamlFunction};
+use super::manifest::FastMap;
 use super::merge::{self, ListStrategy};
 use super::templates::{self, Eval};
 use super::{ComponentInstance, Stack, StackError, close_names};
@@ -485,32 +486,30 @@ struct Own {
     tagged: bool,
 }
 
-/// The hasher of [`Shared`]'s maps: looked up once or more per instance of every stack (keys are
-/// addresses and names, not attacker-chosen at scale).
-type Fast = foldhash::fast::RandomState;
+/// Resolved own sections of one merged `components` map, by component type and name.
+type OwnByType = FastMap<String, FastMap<String, Arc<Own>>>;
 
 /// Work shared by every stack of one load, for [`Eval::Declarations`] builds: the declarations
-/// views of the parsed files, the merged `components` of those views, keyed by the parsed files that define components
-/// (stacks importing the same catalog and defining no components of their own share one), and
-/// each component's resolved own section in it. Only successes are kept: an error names its
-/// stack, so a failing component is resolved again (and reported) in each stack.
+/// views of the parsed files, the merged `components` of those views, keyed by the parsed files
+/// that define components (stacks importing the same catalog and defining no components of
+/// their own share one), and each component's resolved own section in it. The maps looked up
+/// per instance hash with foldhash (keys are addresses and names). Only successes are kept: an
+/// error names its stack, so a failing component is resolved again (and reported) in each
+/// stack.
 #[derive(Default)]
 pub struct Shared {
     /// One declarations view per parsed body (a catalog shared by every stack is viewed once).
     views: Mutex<HashMap<ByAddr<Map>, Arc<Map>>>,
     components: Mutex<HashMap<Vec<ByAddr<Map>>, Arc<Map>>>,
-    /// By merged `components`, component type and name.
-    #[allow(
-        clippy::type_complexity,
-        reason = "nested so that lookups borrow their keys"
-    )]
-    own: Mutex<HashMap<ByAddr<Map>, HashMap<String, HashMap<String, Arc<Own>, Fast>, Fast>, Fast>>,
+    /// By merged `components`, component type and name (nested so that lookups borrow their
+    /// keys).
+    own: Mutex<FastMap<ByAddr<Map>, OwnByType>>,
     /// [`Declared::decls`] by the stack layer's stamped `secrets` (as text) and the
     /// component's resolved own section: a catalog component declares the same secrets in
     /// every stack whose own declarations are the same.
-    declared: Mutex<HashMap<(usize, ByAddr<Own>), DeclList, Fast>>,
+    declared: Mutex<FastMap<(usize, ByAddr<Own>), DeclList>>,
     /// The distinct stack-level `secrets` texts of [`Shared::declared`]'s keys, numbered.
-    stack_secrets: Mutex<HashMap<String, usize, Fast>>,
+    stack_secrets: Mutex<FastMap<String, usize>>,
     /// `atmos.yaml`'s `auth:` as components show it ([`merge_global_auth`]), built once.
     global_auth: std::sync::OnceLock<Option<Map>>,
 }
