@@ -466,7 +466,8 @@ impl Printer {
     /// one buffer as they are (a whole-tree listing is megabytes in hundreds of parts).
     pub fn stdout_parts(&self, parts: &[&str]) {
         if !self.masker.idle() {
-            self.stdout(&parts.concat());
+            // The joined text may hold what the masker replaces: wiped when dropped.
+            self.stdout(&Zeroizing::new(parts.concat()));
             return;
         }
         let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());

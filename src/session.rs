@@ -452,7 +452,7 @@ fn walk<T: Send>(
             }
         });
         // Stops the helper however this thread leaves the walk.
-        let _stop = Stop(walk);
+        let _stop = Finish(walk, |_: &mut WalkState<T>| walk.stop.store(true, SeqCst));
         let mut handed = 0;
         while handed < total {
             let mut state = walk.lock();
@@ -549,24 +549,14 @@ impl<T> Walk<T> {
     }
 }
 
-/// Applies its change to the walk's state when dropped, and wakes the other thread.
+/// Applies its change to the walk (under the lock) when dropped, and wakes the other thread:
+/// how either thread leaves the walk, however it leaves it.
 struct Finish<'a, T, F: Fn(&mut WalkState<T>)>(&'a Walk<T>, F);
 
 impl<T, F: Fn(&mut WalkState<T>)> Drop for Finish<'_, T, F> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         (self.1)(&mut state);
-        self.0.changed.notify_all();
-    }
-}
-
-/// Ends the walk when dropped: the helper takes no more stacks, and is woken if waiting.
-struct Stop<'a, T>(&'a Walk<T>);
-
-impl<T> Drop for Stop<'_, T> {
-    fn drop(&mut self) {
-        self.0.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _state = self.0.lock();
         self.0.changed.notify_all();
     }
 }

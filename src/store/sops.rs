@@ -254,13 +254,7 @@ impl SopsStore {
     /// default layout, a key [`SopsStore::file_for`] accepts, and a name with no path separator
     /// and nothing to expand. The same file as `file_for`'s, without building its path.
     fn plain_file_name<'d>(&'d self, key: &Coordinate, out: &mut String) -> Option<&'d Path> {
-        let dir = self.plain_dir.as_deref()?;
-        if key.scope == Scope::Global || key.stack.is_empty() {
-            return None;
-        }
-        if !plain_segment(&key.stack) || !plain_segment(&key.component) {
-            return None;
-        }
+        let dir = self.plain_dir_of(key)?;
         out.clear();
         out.push_str(&key.stack);
         if !key.component.is_empty() {
@@ -269,6 +263,17 @@ impl SopsStore {
         }
         out.push_str(".enc.yaml");
         Some(dir)
+    }
+
+    /// `plain_dir` when `key`'s file has a plain name there (see [`SopsStore::plain_file_name`]):
+    /// a stack- or instance-scoped key whose stack and component need no expansion.
+    fn plain_dir_of(&self, key: &Coordinate) -> Option<&Path> {
+        let dir = self.plain_dir.as_deref()?;
+        let plain = key.scope != Scope::Global
+            && !key.stack.is_empty()
+            && plain_segment(&key.stack)
+            && plain_segment(&key.component);
+        plain.then_some(dir)
     }
 
     fn kind_str(&self) -> &str {
@@ -655,23 +660,19 @@ impl Store for SopsStore {
             let mut stack_absent: Option<(&str, bool)> = None;
             keys.iter()
                 .map(|k| {
-                    if let Some(dir) = self.plain_dir.as_deref()
-                        && k.scope != Scope::Global
-                        && !k.stack.is_empty()
-                    {
+                    // Its file would be a plain name of the stack's: none is in the folder.
+                    if let Some(dir) = self.plain_dir_of(k) {
                         let absent = match stack_absent {
                             Some((s, absent)) if s == k.stack => absent,
                             _ => {
-                                let absent = plain_segment(&k.stack)
-                                    && !self
-                                        .folder_listing(&mut folder, dir)
-                                        .may_hold_stack(&k.stack, &mut lower);
+                                let absent = !self
+                                    .folder_listing(&mut folder, dir)
+                                    .may_hold_stack(&k.stack, &mut lower);
                                 stack_absent = Some((&k.stack, absent));
                                 absent
                             }
                         };
-                        // Its file would be a plain name of the stack's: not in the folder.
-                        if absent && plain_segment(&k.component) {
+                        if absent {
                             return Ok(false);
                         }
                     }

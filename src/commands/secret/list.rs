@@ -76,6 +76,11 @@ const COLUMNS: [&str; 7] = [
     "Description",
 ];
 
+/// The listing's columns: the description only with `--verbose`.
+fn columns(verbose: bool) -> &'static [&'static str] {
+    &COLUMNS[..if verbose { 7 } else { 6 }]
+}
+
 /// Lists declared secrets with their status.
 pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> Result<u8> {
     let format = args.format.clone().unwrap_or_default().to_lowercase();
@@ -174,12 +179,10 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             Walked::Text {
                 globals,
                 text: tsv_rows(order.iter().map(|&i| &own[i]), verbose),
-                rows: own.len(),
                 failed,
             }
         };
         let mut chunks: Vec<String> = Vec::new();
-        let mut streamed_rows = 0;
         project.for_each_stack_declared(stack.as_deref(), prepare, |i, total, walked| {
             printer.progress("Loading stacks", i, total);
             match walked {
@@ -206,7 +209,6 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                 Walked::Text {
                     globals,
                     text,
-                    rows: n,
                     failed,
                 } => {
                     failures.extend(failed);
@@ -214,7 +216,6 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
                         keep(row, &mut rows);
                     }
                     chunks.push(text);
-                    streamed_rows += n;
                 }
             }
             printer.progress("Loading stacks", i + 1, total);
@@ -224,14 +225,15 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             keep(row, &mut rows);
         }
         if stream {
-            if rows.is_empty() && streamed_rows == 0 {
+            // A stack's text is empty when it has no rows.
+            if rows.is_empty() && chunks.iter().all(String::is_empty) {
                 printer.info(&nothing_declared(stack.as_deref(), component.as_deref()));
                 return Ok(0);
             }
             // The global rows (`*`) first, then every stack's rows in stack order.
             let mut head = String::new();
             if format == "tsv" {
-                head.push_str(&COLUMNS[..if verbose { 7 } else { 6 }].join("\t"));
+                head.push_str(&columns(verbose).join("\t"));
                 head.push('\n');
             }
             head.push_str(&tsv_rows(&sorted(rows), verbose));
@@ -247,9 +249,7 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
             return Ok(0);
         }
     }
-    if !rows.is_sorted_by(|a, b| row_order(a, b).is_le()) {
-        rows = sorted(rows);
-    }
+    let rows = sorted(rows);
     printer.stdout(&render(
         &rows,
         &format,
@@ -271,7 +271,6 @@ enum Walked {
     Text {
         globals: Vec<Row>,
         text: String,
-        rows: usize,
         failed: Vec<session::Unbuilt>,
     },
 }
@@ -331,12 +330,8 @@ fn report_failures(failures: Vec<session::Unbuilt>, printer: &mut Printer) -> Re
     Ok(1)
 }
 
-/// The listing's order: stack, secret, component.
-fn row_order(a: &Row, b: &Row) -> std::cmp::Ordering {
-    (&a.stack, a.secret(), &a.component).cmp(&(&b.stack, b.secret(), &b.component))
-}
-
-/// `rows` in [`row_order`], ties in their given order (what a stable sort gives).
+/// `rows` in the listing's order — stack, secret, component — ties in their given order (what
+/// a stable sort gives); as they are when already in order.
 fn sorted(rows: Vec<Row>) -> Vec<Row> {
     let order = sorted_order(&rows);
     if order.iter().enumerate().all(|(at, &i)| at == i) {
@@ -346,7 +341,7 @@ fn sorted(rows: Vec<Row>) -> Vec<Row> {
     order.into_iter().filter_map(|i| rows[i].take()).collect()
 }
 
-/// The positions of `rows` in [`row_order`], ties in their given order, sorted by borrowed
+/// The positions of `rows` in the listing's order (see [`sorted`]), sorted by borrowed
 /// keys: the rows' own comparison reaches each name through the row's declarations.
 fn sorted_order(rows: &[Row]) -> Vec<usize> {
     let keys: Vec<(&str, &str, &str, usize)> = rows
@@ -522,8 +517,7 @@ fn cells(r: &Row, verbose: bool) -> Vec<String> {
 }
 
 fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
-    let ncol = if verbose { 7 } else { 6 };
-    let header: Vec<&str> = COLUMNS[..ncol].to_vec();
+    let header = columns(verbose);
     match format {
         "json" => {
             let arr: Vec<serde_json::Value> = rows
@@ -567,7 +561,7 @@ fn render(rows: &[Row], format: &str, verbose: bool, terminal: bool) -> String {
         }
         _ => {
             if terminal {
-                table(&header, rows, verbose)
+                table(header, rows, verbose)
             } else {
                 tsv_rows(rows, verbose)
             }
