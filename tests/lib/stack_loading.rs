@@ -12,11 +12,16 @@ use atmos_secrets::yaml::Node;
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     for (path, content) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, content).expect("write");
+        write(dir.path(), path, content);
     }
     dir
+}
+
+/// Writes `content` to `path` under `root`, making its folders.
+fn write(root: &Path, path: &str, content: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&p, content).expect("write");
 }
 
 fn config(root: &Path, text: &str) -> CliConfig {
@@ -411,11 +416,11 @@ fn imports_with_context_and_template_manifests() {
     assert_eq!(var(&cfg, "deploy/prod", "app", "n"), Some(Node::Int(3)));
 
     // A missing context value is atmos' error, naming the file.
-    std::fs::write(
-        dir.path().join("stacks/deploy/dev.yaml"),
+    write(
+        dir.path(),
+        "stacks/deploy/dev.yaml",
         "import:\n  - path: catalog/eks\n    context: {flavor: blue}\n",
-    )
-    .expect("write");
+    );
     let err = stack::load(&cfg).expect_err("missing size").to_string();
     assert!(err.contains("catalog/eks.yaml.tmpl"), "{err}");
     assert!(err.contains("map has no entry for key \"size\""), "{err}");
@@ -638,26 +643,26 @@ fn loading_on_two_threads_keeps_file_order() {
     assert_eq!(shadowed, sorted, "shadowed stacks stay in path order");
 
     // Errors in both halves: the first in path order is the one reported.
-    std::fs::write(
-        dir.path().join("stacks/deploy/s010.yaml"),
+    write(
+        dir.path(),
+        "stacks/deploy/s010.yaml",
         "import: [catalog/missing-early]\n",
-    )
-    .expect("write");
-    std::fs::write(
-        dir.path().join("stacks/deploy/s090.yaml"),
+    );
+    write(
+        dir.path(),
+        "stacks/deploy/s090.yaml",
         "import: [catalog/missing-late]\n",
-    )
-    .expect("write");
+    );
     for _ in 0..5 {
         let err = stack::load(&cfg).expect_err("broken import").to_string();
         assert!(err.contains("missing-early"), "{err}");
     }
     // Only the second half broken: its error is reported.
-    std::fs::write(
-        dir.path().join("stacks/deploy/s010.yaml"),
+    write(
+        dir.path(),
+        "stacks/deploy/s010.yaml",
         "import: [catalog/common]\nvars: {stage: st10}\n",
-    )
-    .expect("write");
+    );
     let err = stack::load(&cfg).expect_err("broken import").to_string();
     assert!(err.contains("missing-late"), "{err}");
 }
