@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use granit_parser::{Event, Parser, ScalarStyle, Tag};
 use indexmap::IndexMap;
 
+mod fast;
+
 /// An ordered YAML mapping with string keys, hashed with foldhash: a stack load and a
 /// whole-tree listing look keys up millions of times, and SipHash's flood resistance buys
 /// nothing for keys read from the project's own files.
@@ -371,7 +373,18 @@ pub fn key_lines(text: &str) -> Vec<(Vec<String>, usize)> {
 
 /// Parses the first document of `text`. `origin` names the file in errors. An empty document is
 /// [`Node::Null`].
+///
+/// Plain block YAML goes through the line reader in `fast`; everything else, and every error,
+/// through the event parser.
 pub fn parse(text: &str, origin: &str) -> Result<Node, YamlError> {
+    match fast::parse(text) {
+        Some(node) => Ok(node),
+        None => parse_events(text, origin),
+    }
+}
+
+/// [`parse`] through the event parser only.
+fn parse_events(text: &str, origin: &str) -> Result<Node, YamlError> {
     let mut b = Builder {
         origin,
         stack: Vec::new(),
