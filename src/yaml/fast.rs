@@ -217,7 +217,7 @@ fn inline(text: &str) -> Option<Node> {
             tail_ok(&text[used..]).then_some(Node::Str(value))
         }
         _ => {
-            let scalar = match text.find(" #") {
+            let scalar = match comment_start(text) {
                 Some(i) => text[..i].trim_end_matches(' '),
                 None => text,
             };
@@ -244,7 +244,19 @@ fn plain_ok(s: &str) -> bool {
         | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' => false,
         _ => true,
     };
-    first_ok && !s.ends_with(':') && !s.contains(": ")
+    first_ok && !s.ends_with(':') && !has_pair(bytes, b':', b' ')
+}
+
+/// Where ` #` starts a comment in `text`, if it does.
+fn comment_start(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    (1..bytes.len()).find(|&i| bytes[i] == b'#' && bytes[i - 1] == b' ')
+}
+
+/// Whether `first` is directly followed by `second` somewhere in `bytes` (byte loops: a
+/// substring search builds a searcher per call, which costs more than these short scalars).
+fn has_pair(bytes: &[u8], first: u8, second: u8) -> bool {
+    bytes.windows(2).any(|w| w[0] == first && w[1] == second)
 }
 
 /// A single- or double-quoted string that closes on this line, without escapes; its value and
