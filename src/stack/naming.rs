@@ -68,22 +68,51 @@ pub fn from_pattern_by<'a>(
     pattern: &str,
     var: impl Fn(&str) -> Option<&'a Node>,
 ) -> Option<String> {
+    let value = |token: &str| {
+        var(token)
+            .and_then(Node::scalar_text)
+            .filter(|s| !s.is_empty())
+    };
+    // One pass over the pattern. It gives what replacing token after token gives unless a
+    // value brings a `{` of its own or completes a placeholder with the pattern's braces
+    // (`{{tenant}}` with tenant `stage`): then the result still holds a `{`, and the
+    // replacements are made one after another, in token order, as atmos makes them.
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let token = after
+            .find('}')
+            .map(|close| &after[..close])
+            .filter(|t| TOKENS.contains(t));
+        match token {
+            Some(token) => {
+                out.push_str(&value(token)?);
+                rest = &after[token.len() + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    if !out.contains('{') {
+        return Some(out);
+    }
     let mut out = pattern.to_owned();
-    for (token, placeholder) in [
-        ("namespace", "{namespace}"),
-        ("tenant", "{tenant}"),
-        ("environment", "{environment}"),
-        ("stage", "{stage}"),
-    ] {
-        if out.contains(placeholder) {
-            let value = var(token)
-                .and_then(Node::scalar_text)
-                .filter(|s| !s.is_empty())?;
-            out = out.replace(placeholder, &value);
+    for token in TOKENS {
+        let placeholder = format!("{{{token}}}");
+        if out.contains(&placeholder) {
+            out = out.replace(&placeholder, &value(token)?);
         }
     }
     Some(out)
 }
+
+/// The name pattern's tokens, in the order atmos replaces them.
+const TOKENS: [&str; 4] = ["namespace", "tenant", "environment", "stage"];
 
 #[cfg(test)]
 mod tests {
@@ -100,5 +129,16 @@ mod tests {
         );
         assert_eq!(from_pattern("{namespace}-{stage}", Some(&vars)), None);
         assert_eq!(from_pattern("{stage}", None), None);
+        // Replacements made in token order can complete or bring placeholders.
+        let odd =
+            yaml::parse("{tenant: stage, environment: '{stage}', stage: dev}", "t").expect("yaml");
+        assert_eq!(
+            from_pattern("{{tenant}}-{environment}", Some(&odd)).as_deref(),
+            Some("dev-dev")
+        );
+        assert_eq!(
+            from_pattern("{x}-{tenant", Some(&vars)).as_deref(),
+            Some("{x}-{tenant")
+        );
     }
 }
