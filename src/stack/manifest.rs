@@ -22,7 +22,7 @@ use globset::{GlobBuilder, GlobSetBuilder};
 use super::StackError;
 use super::merge::{self, ListStrategy};
 use crate::config::functions as primitives;
-use crate::config::load::normalize;
+use crate::config::load::{normalize, normalized};
 use crate::config::{CliConfig, StacksConfig};
 use crate::secrets::Scope;
 use crate::secrets::declare;
@@ -365,6 +365,9 @@ pub struct Cache {
     /// mixins are imported by hundreds of stacks, and each lookup costs a `stat` per extension.
     /// (An empty list: no such file.)
     found: Mutex<FastMap<OsString, Arc<Vec<PathBuf>>>>,
+    /// What each import spec not relative to its importer matched, when it matched something:
+    /// looked up by the spec as written, before any path is built.
+    by_spec: Mutex<FastMap<String, Arc<Vec<PathBuf>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -403,7 +406,7 @@ pub fn top_level_files(stacks: &StacksConfig) -> Result<Vec<PathBuf>, StackError
     let mut out: Vec<PathBuf> = files
         .into_iter()
         .filter(|f| {
-            let rel = globset::Candidate::new(f.strip_prefix(&stacks.base_path).unwrap_or(f));
+            let rel = globset::Candidate::new(under(&stacks.base_path, f).unwrap_or(f));
             included.is_match_candidate(&rel)
                 && (excluded.is_empty() || !excluded.is_match_candidate(&rel))
         })
@@ -464,9 +467,43 @@ fn walk_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `file.strip_prefix(base)` for a path built by joining onto `base` (a directory walk's), from
+/// the bytes: `Path::strip_prefix` splits both into components, which costs more than the rest
+/// of naming a stack. Falls back to it for any other shape.
+fn under<'p>(base: &Path, file: &'p Path) -> Option<&'p Path> {
+    let (b, f) = (
+        base.as_os_str().as_encoded_bytes(),
+        file.as_os_str().as_encoded_bytes(),
+    );
+    let plain = |p: &[u8]| !p.is_empty() && !p.ends_with(b"/") && !p.starts_with(b"./");
+    if cfg!(unix) && plain(b) && f.len() > b.len() + 1 && f.starts_with(b) && f[b.len()] == b'/' {
+        let rest = file.to_str()?.get(b.len() + 1..)?;
+        if !rest.starts_with('/')
+            && !rest
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Some(Path::new(rest));
+        }
+    }
+    file.strip_prefix(base).ok()
+}
+
 /// The manifest path relative to the stacks base path, without extension, `/`-separated.
 pub fn stack_file(base: &Path, file: &Path) -> String {
-    let rel = file.strip_prefix(base).unwrap_or(file);
+    let rel = under(base, file).unwrap_or(file);
+    // The common case, a `.yaml`/`.yml` file with a stem: that extension off, from the bytes.
+    if let Some(rel) = rel.to_str()
+        && !rel.contains('\\')
+        && !rel.starts_with('/')
+    {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        for ext in [".yaml", ".yml"] {
+            if name.strip_suffix(ext).is_some_and(|stem| !stem.is_empty()) {
+                return rel[..rel.len() - ext.len()].to_owned();
+            }
+        }
+    }
     let rel = if is_template_file(rel) {
         rel.with_extension("")
     } else {
@@ -545,31 +582,37 @@ impl<'a> Loader<'a> {
         context: &Map,
         read_as: ReadAs,
     ) -> Result<Arc<Resolved>, StackError> {
-        let file = normalize(file);
-        if let Some(pos) = self.chain.iter().position(|f| *f == file) {
+        let file = normalized(file);
+        let file: &Path = &file;
+        // Normal paths are equal exactly when their bytes are (`Path`'s `==` walks components).
+        if let Some(pos) = self
+            .chain
+            .iter()
+            .position(|f| f.as_os_str() == file.as_os_str())
+        {
             let base = &self.cfg.stacks.base_path;
             let mut chain: Vec<String> =
                 self.chain[pos..].iter().map(|f| display(base, f)).collect();
-            chain.push(display(base, &file));
+            chain.push(display(base, file));
             return Err(StackError::ImportCycle { chain });
         }
-        if let Some(done) = by_file(&lock(&self.cache.resolved), &file, &read_as) {
+        if let Some(done) = by_file(&lock(&self.cache.resolved), file, &read_as) {
             return Ok(Arc::clone(done));
         }
-        let parsed = self.parse(&file, context, &read_as)?;
-        self.chain.push(file.clone());
-        let imports = self.collect_imports(&file, &parsed, context);
+        let parsed = self.parse(file, context, &read_as)?;
+        self.chain.push(file.to_path_buf());
+        let imports = self.collect_imports(file, &parsed, context);
         self.chain.pop();
         let resolved = Arc::new(Resolved {
             imports: imports?,
-            file: Arc::from(file.as_path()),
+            file: Arc::from(file),
             body: Arc::clone(&parsed.body),
             flat: std::sync::OnceLock::new(),
             stack_sections: std::sync::OnceLock::new(),
         });
         Ok(keep_first(
             &mut lock(&self.cache.resolved),
-            &file,
+            file,
             &read_as,
             resolved,
         ))
@@ -625,6 +668,25 @@ impl<'a> Loader<'a> {
 
     /// The files an import entry names.
     fn expand(&mut self, file: &Path, import: &Import) -> Result<Arc<Vec<PathBuf>>, StackError> {
+        let spec = import.path.trim();
+        // Under the base path, a spec names the same files from every importer.
+        let shared = !(spec.starts_with("./") || spec.starts_with("../"));
+        if shared && let Some(hit) = lock(&self.cache.by_spec).get(spec) {
+            return Ok(Arc::clone(hit));
+        }
+        let found = self.expand_uncached(file, import)?;
+        if shared && !found.is_empty() {
+            lock(&self.cache.by_spec).insert(spec.to_owned(), Arc::clone(&found));
+        }
+        Ok(found)
+    }
+
+    /// [`Loader::expand`] without the per-spec cache.
+    fn expand_uncached(
+        &mut self,
+        file: &Path,
+        import: &Import,
+    ) -> Result<Arc<Vec<PathBuf>>, StackError> {
         let fail = |message: String| StackError::Import {
             file: file.to_path_buf(),
             import: import.path.clone(),
@@ -1058,6 +1120,67 @@ fn has_extension(pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `under` and `stack_file`'s byte paths give what the component-wise code gives.
+    #[test]
+    fn stack_file_from_bytes_matches_the_component_walk() {
+        fn reference(base: &Path, file: &Path) -> String {
+            let rel = file.strip_prefix(base).unwrap_or(file);
+            let rel = if is_template_file(rel) {
+                rel.with_extension("")
+            } else {
+                rel.to_path_buf()
+            };
+            let s = rel.with_extension("").to_string_lossy().replace('\\', "/");
+            s.trim_start_matches('/').to_owned()
+        }
+        let bases = [
+            "/p/stacks",
+            "stacks",
+            ".",
+            "/p/stacks/",
+            "./stacks",
+            "/p/a/../stacks",
+        ];
+        let rels = [
+            "orgs/t1/dev.yaml",
+            "a.yml",
+            "a.b.yaml",
+            "a.yaml.yaml",
+            ".yaml",
+            "d/.yaml",
+            "x.yaml.tmpl",
+            "x.json",
+            "x",
+            "a//b.yaml",
+            "a/./b.yaml",
+            "a/../b.yaml",
+        ];
+        for base in bases {
+            for rel in rels {
+                let base = Path::new(base);
+                let file = base.join(rel);
+                assert_eq!(
+                    stack_file(base, &file),
+                    reference(base, &file),
+                    "{} under {}",
+                    file.display(),
+                    base.display()
+                );
+                assert_eq!(
+                    under(base, &file),
+                    file.strip_prefix(base).ok(),
+                    "{}",
+                    file.display()
+                );
+            }
+            let outside = Path::new("/elsewhere/x.yaml");
+            assert_eq!(
+                stack_file(Path::new(base), outside),
+                reference(Path::new(base), outside)
+            );
+        }
+    }
 
     #[test]
     fn path_order_is_component_order() {

@@ -30,7 +30,7 @@ use crate::yaml::YamlError;
 
 use crate::config::kinds::KINDS;
 pub use discovery::{LoadOptions, load};
-pub use parse::{from_str, normalize, parse_provider};
+pub use parse::{from_str, normalize, normalized, parse_provider};
 pub use validate::{validate_options, validate_realm};
 
 /// What can go wrong while loading `atmos.yaml`.

@@ -564,10 +564,16 @@ pub(super) fn absolutize(base: &Path, p: &Path) -> PathBuf {
 
 /// Removes `.` and `a/..` components without touching the file system.
 pub fn normalize(p: &Path) -> PathBuf {
+    normalized(p).into_owned()
+}
+
+/// [`normalize`], borrowing `p` when it is already normal (nearly always, for the loader).
+pub fn normalized(p: &Path) -> std::borrow::Cow<'_, Path> {
     if is_normal(p) {
-        return p.to_path_buf();
+        std::borrow::Cow::Borrowed(p)
+    } else {
+        std::borrow::Cow::Owned(walk_normalize(p))
     }
-    walk_normalize(p)
 }
 
 /// [`normalize`] component by component (the fast path's reference).
