@@ -422,75 +422,84 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// then taken in file order, so names, shadowing and the first error reported are those of a
 /// load in one thread.
 pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let mut loader = manifest::Loader::new(cfg);
     let renderer = templates::renderer(cfg);
     let shared = std::sync::Arc::new(component::Shared::default());
     let top = manifest::top_level_files(&cfg.stacks)?;
-    let split = if top.len() >= PARALLEL_FROM {
-        top.len() / 2
+    let mut loaded = Vec::with_capacity(top.len());
+    if top.len() < PARALLEL_FROM {
+        for file in &top {
+            loaded.push(load_one(cfg, &mut loader, file, &renderer, &shared)?);
+        }
     } else {
-        top.len()
-    };
-    // Set when the first half fails: the second half's work is then moot. (Not the other way
-    // round: an error in the first half must win, as in file order.)
-    let first_failed = std::sync::atomic::AtomicBool::new(false);
-    let load_all = |loader: &mut manifest::Loader<'_>, files: &[PathBuf], first: bool| {
-        let mut out = Vec::with_capacity(files.len());
-        for file in files {
-            if !first && first_failed.load(std::sync::atomic::Ordering::Relaxed) {
-                break;
-            }
-            match load_one(cfg, loader, file, &renderer, &shared) {
-                Ok(stack) => out.push(stack),
-                Err(e) => {
-                    if first {
-                        first_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        // The first manifest is loaded before the second thread starts: what it imports
+        // (typically the catalog every stack shares) is then parsed once, not by both threads
+        // at the same time.
+        loaded.push(load_one(cfg, &mut loader, &top[0], &renderer, &shared)?);
+        // Both threads take the next few manifests in file order until none are left, so
+        // neither waits for the other at the end (fixed halves left one thread idle for a
+        // third of the walk). A few at a time: neighbours share their tenant's files, which
+        // one thread then parses instead of both. `failed_at` is the lowest index that failed:
+        // nothing after it is started, and everything before it was taken (the counter only
+        // grows), so the error kept below is the first in file order, as a sequential load
+        // would report.
+        const CHUNK: usize = 8;
+        let next = AtomicUsize::new(1);
+        let failed_at = AtomicUsize::new(usize::MAX);
+        let work = |loader: &mut manifest::Loader<'_>| {
+            let mut out = Vec::with_capacity(top.len() / 2 + CHUNK);
+            loop {
+                let start = next.fetch_add(CHUNK, Relaxed);
+                let end = (start + CHUNK).min(top.len());
+                for (i, file) in top.iter().enumerate().take(end).skip(start) {
+                    if i > failed_at.load(Relaxed) {
+                        return out;
                     }
-                    return Err(e);
+                    let stack = load_one(cfg, loader, file, &renderer, &shared);
+                    if stack.is_err() {
+                        failed_at.fetch_min(i, Relaxed);
+                    }
+                    out.push((i, stack));
+                }
+                if start + CHUNK >= top.len() {
+                    return out;
                 }
             }
-        }
-        Ok(out)
-    };
-    // The first manifest is loaded before the second thread starts: what it imports (typically
-    // the catalog every stack shares) is then parsed once, not by both threads at the same time.
-    let head = if split < top.len() {
-        vec![load_one(cfg, &mut loader, &top[0], &renderer, &shared)?]
-    } else {
-        Vec::new()
-    };
-    let (first, second) = std::thread::scope(|scope| {
-        // The main thread's stack size: resolving, merging and rendering recurse as deep as
-        // the manifests nest.
-        let second = if split < top.len() {
-            let mut sibling = loader.sibling();
-            let files = &top[split..];
-            std::thread::Builder::new()
+        };
+        let mut sibling = loader.sibling();
+        let (mine, theirs) = std::thread::scope(|scope| {
+            // The main thread's stack size: resolving, merging and rendering recurse as deep
+            // as the manifests nest.
+            let helper = std::thread::Builder::new()
                 .name("stack-loader".to_owned())
                 .stack_size(8 << 20)
-                .spawn_scoped(scope, move || load_all(&mut sibling, files, false))
-                .ok()
-        } else {
-            None
-        };
-        let first = load_all(&mut loader, &top[head.len()..split], true);
-        let second = match second {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: the rest on this one, after the first half.
-            None if split < top.len() && first.is_ok() => {
-                load_all(&mut loader, &top[split..], false)
+                .spawn_scoped(scope, || work(&mut sibling))
+                .ok();
+            // Without a thread to be had, this one takes every manifest.
+            let mine = work(&mut loader);
+            let theirs = helper.map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (mine, theirs.unwrap_or_default())
+        });
+        let mut slots: Vec<Option<Result<Stack, StackError>>> =
+            std::iter::repeat_with(|| None).take(top.len()).collect();
+        for (i, stack) in mine.into_iter().chain(theirs) {
+            slots[i] = Some(stack);
+        }
+        for slot in slots.into_iter().skip(1) {
+            match slot {
+                Some(stack) => loaded.push(stack?),
+                // Past the first failure, which was returned above.
+                None => break,
             }
-            None => Ok(Vec::new()),
-        };
-        (first, second)
-    });
-    // The first half's error comes first in file order (the second half may have stopped).
-    let (first, second) = (first?, second?);
+        }
+    }
     let mut stacks: IndexMap<String, Stack> = IndexMap::with_capacity(top.len());
     let mut shadowed = Vec::new();
-    for stack in head.into_iter().chain(first).chain(second) {
+    for stack in loaded {
         if stacks.contains_key(&stack.name) {
             shadowed.push(stack);
         } else {

@@ -600,7 +600,7 @@ fn each_strategy(
 
 #[test]
 fn loading_on_two_threads_keeps_file_order() {
-    // Enough manifests for the second loading thread; names collide across the two halves
+    // Enough manifests for the second loading thread; names collide across both threads
     // and the first manifest (in path order) keeps the name, as in a one-thread load.
     let mut files: Vec<(String, String)> = vec![(
         "stacks/catalog/common.yaml".into(),
@@ -642,7 +642,7 @@ fn loading_on_two_threads_keeps_file_order() {
     sorted.sort();
     assert_eq!(shadowed, sorted, "shadowed stacks stay in path order");
 
-    // Errors in both halves: the first in path order is the one reported.
+    // Errors on both threads: the first in path order is the one reported.
     write(
         dir.path(),
         "stacks/deploy/s010.yaml",
@@ -657,7 +657,7 @@ fn loading_on_two_threads_keeps_file_order() {
         let err = stack::load(&cfg).expect_err("broken import").to_string();
         assert!(err.contains("missing-early"), "{err}");
     }
-    // Only the second half broken: its error is reported.
+    // Only a later manifest broken: its error is reported.
     write(
         dir.path(),
         "stacks/deploy/s010.yaml",
