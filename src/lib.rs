@@ -133,7 +133,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = globals.and_then(|_| commands::dispatch(cli, raw, &mut printer));
     printer.flush_warnings();
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => {
+            if code == 0 {
+                stack::save_index();
+            }
+            ExitCode::from(code)
+        }
         Err(err) => {
             printer.error(&err);
             ExitCode::from(err.exit_code())

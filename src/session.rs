@@ -64,6 +64,8 @@ pub struct Project {
     cfg: OnceLock<Arc<CliConfig>>,
     registries: OnceLock<Registries>,
     stacks: OnceLock<Arc<crate::stack::Stacks>>,
+    /// The stacks loaded for a command about one stack ([`Project::stacks_for`]), with its name.
+    one_stack: OnceLock<(String, Arc<crate::stack::Stacks>)>,
 }
 
 /// The component instances of one stack, each built on its own (see [`Project::for_each_stack`]).
@@ -93,6 +95,7 @@ impl Project {
             cfg: OnceLock::new(),
             registries: OnceLock::new(),
             stacks: OnceLock::new(),
+            one_stack: OnceLock::new(),
         }
     }
 
@@ -164,6 +167,25 @@ impl Project {
         Ok(self.stacks.get_or_init(|| stacks).clone())
     }
 
+    /// The stacks a command about the one stack `name` needs ([`crate::stack::load_for`]: the
+    /// manifests the stack-name index says may be named so), or every stack when they are
+    /// loaded already.
+    pub fn stacks_for(&self, name: &str) -> Result<Arc<crate::stack::Stacks>> {
+        if let Some(s) = self.stacks.get() {
+            return Ok(s.clone());
+        }
+        if let Some((loaded_for, s)) = self.one_stack.get()
+            && loaded_for == name
+        {
+            return Ok(s.clone());
+        }
+        let cfg = self.config()?;
+        let stacks =
+            Arc::new(crate::stack::load_for(&cfg, name)?.evaluating(crate::stack::Eval::Secrets));
+        let _ = self.one_stack.set((name.to_owned(), stacks.clone()));
+        Ok(stacks)
+    }
+
     /// Every non-abstract component instance of every stack, each built on its own for the
     /// sections the secret commands read: a component that fails is reported, the others are not
     /// affected.
@@ -186,7 +208,10 @@ impl Project {
         each: impl FnMut(usize, usize, StackInstances) -> Result<()>,
     ) -> Result<()> {
         let cfg = self.config()?;
-        let stacks = self.stacks()?;
+        let stacks = match only {
+            Some(name) => self.stacks_for(name)?,
+            None => self.stacks()?,
+        };
         let build = |name: &str| -> Result<StackInstances> {
             let manifest = stacks.stack(name)?.manifest.clone();
             let mut out = Vec::new();
@@ -218,7 +243,10 @@ impl Project {
     ) -> Result<()> {
         use crate::stack::component::Enumerated;
         let cfg = self.config()?;
-        let stacks = self.stacks()?;
+        let stacks = match only {
+            Some(name) => self.stacks_for(name)?,
+            None => self.stacks()?,
+        };
         let registries = self.registries()?;
         let build = |name: &str| -> Result<T> {
             let manifest = stacks.stack(name)?.manifest.clone();
@@ -330,7 +358,7 @@ impl Project {
         let cfg = self.config()?;
         let context = |e: Error| e.context("failed to load component config");
         let instance = self
-            .stacks()
+            .stacks_for(stack)
             .map_err(context)?
             .component(
                 &cfg,

@@ -33,6 +33,9 @@ use crate::yaml::{self, Map, Node};
 struct Parsed {
     imports: Vec<Import>,
     body: Arc<Map>,
+    /// Whether the body may depend on more than the file's bytes: rendered as a template, or
+    /// holding `!include` (which reads other files into it).
+    volatile: bool,
 }
 
 #[derive(Debug)]
@@ -223,6 +226,28 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// The file this tree was read from.
+    pub(crate) fn file(&self) -> &Path {
+        &self.0.file
+    }
+
+    /// The trees of what the file imports, in import order.
+    pub(crate) fn imports(&self) -> impl Iterator<Item = Tree> + '_ {
+        self.0.imports.iter().map(|r| Tree(Arc::clone(r)))
+    }
+
+    /// Whether the stack-name index may vouch for this tree (see `Resolved::indexable`).
+    pub(crate) fn indexable(&self) -> bool {
+        self.0.indexable
+    }
+
+    /// An identity shared by every stack importing this same tree (one parse, one pointer).
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
 impl std::fmt::Debug for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Tree").field(&self.0.file).finish()
@@ -254,6 +279,10 @@ struct Resolved {
     flat: std::sync::OnceLock<Flat>,
     /// [`STACK_SECTIONS`] of the layers merged, made on first use from the first import's.
     stack_sections: std::sync::OnceLock<Arc<Map>>,
+    /// Whether this tree depends only on the bytes of its files and on which files exist in
+    /// their directories: no template, no `!include`, no glob import and no import skipped as
+    /// missing. Only such trees go into the stack-name index ([`super::index`]).
+    indexable: bool,
 }
 
 /// `vars.<key>` of a layer list, from its last definition ([`Resolved::var`]).
@@ -603,8 +632,14 @@ impl<'a> Loader<'a> {
         self.chain.push(file.to_path_buf());
         let imports = self.collect_imports(file, &parsed, context);
         self.chain.pop();
+        let (imports, plain_imports) = imports?;
+        let indexable = !parsed.volatile
+            && plain_imports
+            && read_as == ReadAs::default()
+            && imports.iter().all(|i| i.indexable);
         let resolved = Arc::new(Resolved {
-            imports: imports?,
+            indexable,
+            imports,
             file: Arc::from(file),
             body: Arc::clone(&parsed.body),
             flat: std::sync::OnceLock::new(),
@@ -635,14 +670,16 @@ impl<'a> Loader<'a> {
             .unwrap_or_default()
     }
 
-    /// The resolved entries of what `file` imports, in import order.
+    /// The resolved entries of what `file` imports, in import order, and whether every import
+    /// named one file by its path (no glob, none skipped as missing).
     fn collect_imports(
         &mut self,
         file: &Path,
         parsed: &Parsed,
         context: &Map,
-    ) -> Result<Vec<Arc<Resolved>>, StackError> {
+    ) -> Result<(Vec<Arc<Resolved>>, bool), StackError> {
         let mut out = Vec::new();
+        let mut plain = true;
         for import in &parsed.imports {
             // The importer's context reaches nested imports; an import's own context wins.
             let child = if import.context.is_empty() {
@@ -659,11 +696,13 @@ impl<'a> Loader<'a> {
                 skip_templates: import.skip_templates,
                 ignore_missing: import.ignore_missing,
             };
-            for target in self.expand(file, import)?.iter() {
+            let targets = self.expand(file, import)?;
+            plain &= targets.len() == 1 && !import.path.contains(crate::fsx::GLOB_CHARS);
+            for target in targets.iter() {
                 out.push(self.resolved_as(target, &child, read_as.clone())?);
             }
         }
-        Ok(out)
+        Ok((out, plain))
     }
 
     /// The files an import entry names.
@@ -789,7 +828,7 @@ impl<'a> Loader<'a> {
         if let Some(p) = by_file(&lock(&self.cache.parsed), file, read_as) {
             return Ok(Arc::clone(p));
         }
-        let mut node = self.read_node(file, context, read_as)?;
+        let (mut node, volatile) = self.read_node(file, context, read_as)?;
         includes(&mut node, file, &self.cfg.base_path, 0)?;
         let mut body = match node {
             Node::Null => Map::default(),
@@ -824,6 +863,7 @@ impl<'a> Loader<'a> {
         let parsed = Arc::new(Parsed {
             imports,
             body: Arc::new(body),
+            volatile,
         });
         Ok(keep_first(
             &mut lock(&self.cache.parsed),
@@ -833,26 +873,35 @@ impl<'a> Loader<'a> {
         ))
     }
 
-    /// Reads and parses a manifest (rendered first when it is a template or has a context).
-    fn read_node(&self, file: &Path, context: &Map, read_as: &ReadAs) -> Result<Node, StackError> {
+    /// Reads and parses a manifest (rendered first when it is a template or has a context), and
+    /// whether the result may depend on more than the file's bytes ([`Parsed::volatile`]).
+    fn read_node(
+        &self,
+        file: &Path,
+        context: &Map,
+        read_as: &ReadAs,
+    ) -> Result<(Node, bool), StackError> {
         let text = crate::fsx::read_text(file).map_err(|source| StackError::Read {
             path: file.to_path_buf(),
             source,
         })?;
-        let text = if !read_as.skip_templates && (is_template_file(file) || !context.is_empty()) {
+        let rendered = !read_as.skip_templates && (is_template_file(file) || !context.is_empty());
+        let volatile = rendered || text.contains("!include");
+        let text = if rendered {
             self.render_file(file, &text, context, read_as.ignore_missing)?
         } else {
             text
         };
         // Only an error message uses the origin: borrowed when the path is UTF-8.
         let origin = file.to_string_lossy();
-        Ok(if file.extension().is_some_and(|e| e == "json") {
+        let node = if file.extension().is_some_and(|e| e == "json") {
             serde_json::from_str::<serde_json::Value>(&text)
                 .map(|v| yaml::from_json(&v))
                 .map_err(|e| invalid(file, "(document)", format!("invalid JSON: {e}")))?
         } else {
             yaml::parse(&text, &origin)?
-        })
+        };
+        Ok((node, volatile))
     }
 
     /// Renders a whole manifest as a Go template over its import `context` (atmos' first phase:

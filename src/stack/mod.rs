@@ -25,6 +25,7 @@
 pub mod component;
 pub mod component_path;
 pub mod functions;
+mod index;
 pub mod manifest;
 pub mod merge;
 pub mod naming;
@@ -99,6 +100,11 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// The manifest with its imports.
+    pub(crate) fn tree(&self) -> &manifest::Tree {
+        &self.tree
+    }
+
     /// Every file merged into this stack, imports first, `manifest` last.
     pub fn files(&self) -> &manifest::LayerFiles {
         self.tree.files()
@@ -153,6 +159,9 @@ pub struct Stacks {
     /// resolve to one stack name: a component is looked up in each, and is a duplicate only
     /// when two of them define it differently.
     pub shadowed: Vec<Stack>,
+    /// The names of the project's other stacks, when only some were loaded ([`load_for`]):
+    /// "did you mean" suggestions still come from every stack.
+    unloaded: Vec<String>,
 }
 
 /// What can go wrong while loading stacks and building components.
@@ -422,14 +431,58 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// then taken in file order, so names, shadowing and the first error reported are those of a
 /// load in one thread.
 pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
+    load_files(cfg, &manifest::top_level_files(&cfg.stacks)?)
+}
+
+/// The stacks a command about the one stack `name` needs: those the stack-name index
+/// (`stack::index`) says may be named `name` (by name, or by manifest path as [`Stacks::stack`]
+/// resolves it), with every other stack's name kept for suggestions. Without an index that
+/// vouches for every manifest, every stack is loaded, as [`load`] does, and the index is made
+/// for the next command (written by [`save_index`] once this one succeeds).
+pub fn load_for(cfg: &CliConfig, name: &str) -> Result<Stacks, StackError> {
+    let Some(index) = index::Index::open(cfg) else {
+        return load(cfg);
+    };
+    let started = std::time::SystemTime::now();
+    let top = manifest::top_level_files(&cfg.stacks)?;
+    if let Some(plan) = index.plan(&top, name) {
+        crate::printer::debug(|| {
+            format!(
+                "stack index: loading {} of {} manifests for stack `{name}`",
+                plan.load.len(),
+                top.len()
+            )
+        });
+        let mut stacks = load_files(cfg, &plan.load)?;
+        stacks.unloaded = plan.others;
+        return Ok(stacks);
+    }
+    crate::printer::debug(|| {
+        format!(
+            "stack index: cannot vouch for the {} manifests; loading all",
+            top.len()
+        )
+    });
+    let stacks = load_files(cfg, &top)?;
+    index.record(&top, &stacks, started);
+    Ok(stacks)
+}
+
+/// Writes the stack-name index a [`load_for`] of this command made; called once the command has
+/// succeeded.
+pub fn save_index() {
+    index::save();
+}
+
+/// Loads and names the stacks of the top-level manifests `top` (in path order).
+fn load_files(cfg: &CliConfig, top: &[PathBuf]) -> Result<Stacks, StackError> {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let mut loader = manifest::Loader::new(cfg);
     let renderer = templates::renderer(cfg);
     let shared = std::sync::Arc::new(component::Shared::default());
-    let top = manifest::top_level_files(&cfg.stacks)?;
     let mut loaded = Vec::with_capacity(top.len());
     if top.len() < PARALLEL_FROM {
-        for file in &top {
+        for file in top {
             loaded.push(load_one(cfg, &mut loader, file, &renderer, &shared)?);
         }
     } else {
@@ -507,7 +560,11 @@ pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
         }
     }
     stacks.sort_keys();
-    Ok(Stacks { stacks, shadowed })
+    Ok(Stacks {
+        stacks,
+        shadowed,
+        unloaded: Vec::new(),
+    })
 }
 
 /// From how many top-level manifests [`load`] uses a second thread.
@@ -583,7 +640,15 @@ impl Stacks {
             Some(s) => Ok(self.stacks.get(&s.name).unwrap_or(s)),
             None => Err(StackError::StackNotFound {
                 stack: name.to_owned(),
-                suggestions: close_names(name, self.names()),
+                suggestions: {
+                    let mut all: Vec<&str> = self
+                        .names()
+                        .chain(self.unloaded.iter().map(String::as_str))
+                        .collect();
+                    all.sort_unstable();
+                    all.dedup();
+                    close_names(name, all)
+                },
             }),
         }
     }

@@ -38,6 +38,7 @@ mod sops_cli;
 mod sops_crash_safety;
 mod sops_interop;
 mod sops_keys;
+mod stack_index;
 mod templates;
 mod upstream;
 mod upstream_fixtures;

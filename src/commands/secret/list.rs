@@ -135,7 +135,10 @@ pub(crate) fn list(project: &Project, args: ListArgs, printer: &mut Printer) -> 
         // text without `--verify`, when the stacks' names sort after the global rows' `*`.
         let stream = !verify
             && tsv_text(&format, printer.stdout_is_terminal())
-            && streamable(project.stacks()?.names());
+            && match &stack {
+                Some(s) => streamable(project.stacks_for(s)?.names()),
+                None => streamable(project.stacks()?.names()),
+            };
         let verbose = args.verbose;
         let prepare = |built: session::StackDeclSets| {
             let mut sets = Vec::new();
