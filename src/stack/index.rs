@@ -27,8 +27,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
 use super::manifest::Tree;
 use super::{Stack, Stacks};
 use crate::config::CliConfig;
@@ -47,7 +45,7 @@ const RACY: Duration = Duration::from_secs(2);
 const CHANGED_DURING: Duration = Duration::from_millis(100);
 
 /// What identifies one version of a file or directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     len: u64,
     mtime: (i64, i64),
@@ -107,7 +105,7 @@ impl Cutoffs {
 }
 
 /// One file of a recorded tree: its stamp, its directory's, and the files it imports.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct FileNode {
     path: PathBuf,
     stamp: Stamp,
@@ -116,14 +114,14 @@ struct FileNode {
 }
 
 /// A directory holding a recorded file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct DirNode {
     path: PathBuf,
     stamp: Stamp,
 }
 
 /// A top-level manifest: its stack's name when the index may vouch for it, and its tree.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Entry {
     manifest: PathBuf,
     /// The manifest's path under the stacks base path, without extension ([`Stack::stack_file`]).
@@ -134,16 +132,14 @@ struct Entry {
     volatile: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Named {
     name: String,
     node: u32,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 struct Stored {
-    format: u32,
-    key: String,
     files: Vec<FileNode>,
     dirs: Vec<DirNode>,
     /// In manifest path order, as the loader lists them.
@@ -153,7 +149,10 @@ struct Stored {
 /// The index of one project (see the module docs).
 pub(crate) struct Index {
     path: PathBuf,
+    /// SHA-256 of what the names were computed under (see [`Index::open`]), hex.
     key: String,
+    /// The stacks base path: stored paths under it are relative.
+    base: PathBuf,
     stored: Option<Stored>,
 }
 
@@ -188,16 +187,21 @@ impl Index {
             cfg.settings.get("list_merge_strategy"),
         );
         use sha2::Digest;
-        let digest = hex::encode(&sha2::Sha256::digest(key.as_bytes())[..12]);
+        let key = hex::encode(sha2::Sha256::digest(key.as_bytes()));
         let path = cache
             .join("atmos")
             .join("stack-index")
-            .join(format!("{digest}.json"));
-        let stored = std::fs::read(&path)
+            .join(format!("{}.txt", &key[..24]));
+        let base = cfg.stacks.base_path.clone();
+        let stored = std::fs::read_to_string(&path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
-            .filter(|s| s.format == FORMAT && s.key == key);
-        Some(Index { path, key, stored })
+            .and_then(|text| decode(&text, &key, &base));
+        Some(Index {
+            path,
+            key,
+            base,
+            stored,
+        })
     }
 
     /// The manifests to load for stack `name` when the index vouches for every manifest in
@@ -205,12 +209,13 @@ impl Index {
     /// caller must load them all.
     pub(crate) fn plan(&self, top: &[PathBuf], name: &str) -> Option<Plan> {
         let stored = self.stored.as_ref()?;
+        // Paths from one directory walk: equal exactly when their bytes are.
         if stored.manifests.len() != top.len()
             || stored
                 .manifests
                 .iter()
                 .zip(top)
-                .any(|(e, f)| e.manifest != *f)
+                .any(|(e, f)| e.manifest.as_os_str() != f.as_os_str())
         {
             return None;
         }
@@ -269,11 +274,7 @@ impl Index {
             .map(|s| (s.manifest.as_path(), s))
             .collect();
         let mut rec = Recorder {
-            stored: Stored {
-                format: FORMAT,
-                key: self.key.clone(),
-                ..Stored::default()
-            },
+            stored: Stored::default(),
             cutoffs,
             trees: HashMap::new(),
             dirs: HashMap::new(),
@@ -293,10 +294,19 @@ impl Index {
                 volatile: !stack.tree().indexable(),
             });
         }
-        if let Ok(bytes) = serde_json::to_vec(&rec.stored)
-            && let Ok(mut pending) = PENDING.lock()
-        {
-            *pending = Some((self.path.clone(), bytes));
+        // A path or name the file format cannot hold: no index for this project.
+        let fields_ok = rec.stored.manifests.iter().all(|m| {
+            path_ok(&m.manifest)
+                && plain(&m.stack_file)
+                && m.named.as_ref().is_none_or(|n| plain(&n.name))
+        }) && rec.stored.files.iter().all(|f| path_ok(&f.path))
+            && rec.stored.dirs.iter().all(|d| path_ok(&d.path));
+        if !fields_ok {
+            return;
+        }
+        let text = encode(&rec.stored, &self.key, &self.base);
+        if let Ok(mut pending) = PENDING.lock() {
+            *pending = Some((self.path.clone(), text.into_bytes()));
         }
     }
 }
@@ -404,5 +414,263 @@ impl Recorder {
             });
         self.dirs.insert(path.to_path_buf(), id);
         id
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file: one line per record, tab-separated, paths last and relative to the stacks base path
+// when under it. A text format read by hand: at 800 stacks serde_json spent more instructions
+// on a JSON index than the rest of the command.
+//
+//   atmos-stack-index <FORMAT> <key>
+//   D <mtime s> <mtime ns> <ctime s> <ctime ns> <ino> <dev> <path>
+//   F <len> <mtime s> <mtime ns> <ctime s> <ctime ns> <ino> <dev> <dir> <imports|-> <path>
+//   M <file|-> <volatile 0|1> <manifest> <stack_file> <name>
+//   end
+//
+// Directories and files are numbered by their order of appearance. A path or name holding a
+// tab or a line break is not recorded (its manifest is then always loaded).
+// ---------------------------------------------------------------------------------------------
+
+const MAGIC: &str = "atmos-stack-index";
+
+fn encode(stored: &Stored, key: &str, base: &Path) -> String {
+    use std::fmt::Write;
+    let mut out = format!("{MAGIC}\t{FORMAT}\t{key}\n");
+    let stamp = |out: &mut String, s: &Stamp| {
+        let _ = write!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, s.ino, s.dev
+        );
+    };
+    for d in &stored.dirs {
+        out.push_str("D\t");
+        stamp(&mut out, &d.stamp);
+        let _ = writeln!(out, "\t{}", stored_path(base, &d.path));
+    }
+    for f in &stored.files {
+        let _ = write!(out, "F\t{}\t", f.stamp.len);
+        stamp(&mut out, &f.stamp);
+        let imports = if f.imports.is_empty() {
+            "-".to_owned()
+        } else {
+            f.imports
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let _ = writeln!(
+            out,
+            "\t{}\t{imports}\t{}",
+            f.dir,
+            stored_path(base, &f.path)
+        );
+    }
+    for m in &stored.manifests {
+        let node = m
+            .named
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |n| n.node.to_string());
+        let name = m.named.as_ref().map_or("", |n| n.name.as_str());
+        let _ = writeln!(
+            out,
+            "M\t{node}\t{}\t{}\t{}\t{name}",
+            u8::from(m.volatile),
+            stored_path(base, &m.manifest),
+            m.stack_file
+        );
+    }
+    out.push_str("end\n");
+    out
+}
+
+fn decode(text: &str, key: &str, base: &Path) -> Option<Stored> {
+    let mut lines = text.lines();
+    let mut header = lines.next()?.split('\t');
+    if header.next()? != MAGIC
+        || header.next()?.parse::<u32>().ok()? != FORMAT
+        || header.next()? != key
+    {
+        return None;
+    }
+    let mut stored = Stored::default();
+    let mut ended = false;
+    for line in lines {
+        if ended {
+            return None;
+        }
+        let mut f = line.split('\t');
+        match f.next()? {
+            "end" => ended = true,
+            "D" => {
+                let stamp = read_stamp(&mut f, 0)?;
+                let path = loaded_path(base, f.next()?);
+                stored.dirs.push(DirNode { path, stamp });
+            }
+            "F" => {
+                let len = f.next()?.parse().ok()?;
+                let stamp = read_stamp(&mut f, len)?;
+                let dir = f.next()?.parse().ok()?;
+                let imports = match f.next()? {
+                    "-" => Vec::new(),
+                    list => list
+                        .split(',')
+                        .map(|i| i.parse().ok())
+                        .collect::<Option<Vec<u32>>>()?,
+                };
+                let path = loaded_path(base, f.next()?);
+                stored.files.push(FileNode {
+                    path,
+                    stamp,
+                    dir,
+                    imports,
+                });
+            }
+            "M" => {
+                let node = f.next()?;
+                let volatile = f.next()? == "1";
+                let manifest = loaded_path(base, f.next()?);
+                let stack_file = f.next()?.to_owned();
+                let name = f.next()?;
+                let named = match node {
+                    "-" => None,
+                    n => Some(Named {
+                        name: name.to_owned(),
+                        node: n.parse().ok()?,
+                    }),
+                };
+                stored.manifests.push(Entry {
+                    manifest,
+                    stack_file,
+                    named,
+                    volatile,
+                });
+            }
+            _ => return None,
+        }
+    }
+    // A file cut short (it is written atomically, but the disk may fill) is no index.
+    ended.then_some(stored)
+}
+
+fn read_stamp<'a>(f: &mut impl Iterator<Item = &'a str>, len: u64) -> Option<Stamp> {
+    let mut int = || f.next()?.parse::<i64>().ok();
+    Some(Stamp {
+        len,
+        mtime: (int()?, int()?),
+        ctime: (int()?, int()?),
+        ino: u64::try_from(int()?).ok()?,
+        dev: u64::try_from(int()?).ok()?,
+    })
+}
+
+/// `path` as stored: relative to `base` when under it.
+fn stored_path(base: &Path, path: &Path) -> String {
+    match super::manifest::under(base, path) {
+        Some(rel) => rel.to_string_lossy().into_owned(),
+        None => path.to_string_lossy().into_owned(),
+    }
+}
+
+fn loaded_path(base: &Path, stored: &str) -> PathBuf {
+    if stored.starts_with('/') {
+        PathBuf::from(stored)
+    } else {
+        base.join(stored)
+    }
+}
+
+/// Whether `text` can be written as a record field.
+fn plain(text: &str) -> bool {
+    !text.contains(['\t', '\n', '\r'])
+}
+
+/// Whether `path` can be written as a record field and read back as the same path.
+fn path_ok(path: &Path) -> bool {
+    path.is_absolute() && path.to_str().is_some_and(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(n: i64) -> Stamp {
+        Stamp {
+            len: 7,
+            mtime: (n, 5),
+            ctime: (n + 1, 999_999_999),
+            ino: 42,
+            dev: 65024,
+        }
+    }
+
+    #[test]
+    fn the_file_reads_back_what_was_written() {
+        let base = Path::new("/p/stacks");
+        let stored = Stored {
+            dirs: vec![
+                DirNode {
+                    path: base.join("orgs"),
+                    stamp: Stamp { len: 0, ..stamp(1) },
+                },
+                DirNode {
+                    path: PathBuf::from("/elsewhere/shared"),
+                    stamp: Stamp { len: 0, ..stamp(2) },
+                },
+            ],
+            files: vec![
+                FileNode {
+                    path: PathBuf::from("/elsewhere/shared/x.yaml"),
+                    stamp: stamp(3),
+                    dir: 1,
+                    imports: vec![],
+                },
+                FileNode {
+                    path: base.join("orgs/a b.yaml"),
+                    stamp: stamp(4),
+                    dir: 0,
+                    imports: vec![0, 0],
+                },
+            ],
+            manifests: vec![
+                Entry {
+                    manifest: base.join("orgs/a b.yaml"),
+                    stack_file: "orgs/a b".into(),
+                    named: Some(Named {
+                        name: "plat-ue2-dev".into(),
+                        node: 1,
+                    }),
+                    volatile: false,
+                },
+                Entry {
+                    manifest: base.join("orgs/t.yaml.tmpl"),
+                    stack_file: "orgs/t".into(),
+                    named: None,
+                    volatile: true,
+                },
+            ],
+        };
+        let text = encode(&stored, "k", base);
+        let back = decode(&text, "k", base).expect("decodes");
+        assert_eq!(format!("{back:?}"), format!("{stored:?}"));
+        assert!(
+            text.contains("\torgs/a b.yaml\n"),
+            "relative under the base: {text}"
+        );
+        // Another key, a truncated file or a damaged line: no index.
+        assert!(decode(&text, "other", base).is_none());
+        for cut in [
+            text.len() / 2,
+            text.len() - 5,
+            text.len() - 4,
+            text.len() - 2,
+        ] {
+            assert!(decode(&text[..cut], "k", base).is_none(), "cut at {cut}");
+        }
+        assert!(decode(&text.replace("\nM\t", "\nX\t"), "k", base).is_none());
+        assert!(decode(&format!("{text}M\t-\n"), "k", base).is_none());
+        assert!(decode("garbage", "k", base).is_none());
     }
 }

@@ -499,7 +499,7 @@ fn walk_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// `file.strip_prefix(base)` for a path built by joining onto `base` (a directory walk's), from
 /// the bytes: `Path::strip_prefix` splits both into components, which costs more than the rest
 /// of naming a stack. Falls back to it for any other shape.
-fn under<'p>(base: &Path, file: &'p Path) -> Option<&'p Path> {
+pub(super) fn under<'p>(base: &Path, file: &'p Path) -> Option<&'p Path> {
     let (b, f) = (
         base.as_os_str().as_encoded_bytes(),
         file.as_os_str().as_encoded_bytes(),
