@@ -533,6 +533,11 @@ pub fn stack_file(base: &Path, file: &Path) -> String {
             }
         }
     }
+    stack_file_by_components(rel)
+}
+
+/// [`stack_file`] of a path already relative to the base path, from its components.
+fn stack_file_by_components(rel: &Path) -> String {
     let rel = if is_template_file(rel) {
         rel.with_extension("")
     } else {
@@ -1174,14 +1179,7 @@ mod tests {
     #[test]
     fn stack_file_from_bytes_matches_the_component_walk() {
         fn reference(base: &Path, file: &Path) -> String {
-            let rel = file.strip_prefix(base).unwrap_or(file);
-            let rel = if is_template_file(rel) {
-                rel.with_extension("")
-            } else {
-                rel.to_path_buf()
-            };
-            let s = rel.with_extension("").to_string_lossy().replace('\\', "/");
-            s.trim_start_matches('/').to_owned()
+            stack_file_by_components(file.strip_prefix(base).unwrap_or(file))
         }
         let bases = [
             "/p/stacks",

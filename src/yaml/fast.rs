@@ -352,23 +352,29 @@ fn flow_map(text: &str, pos: &mut usize) -> Option<Node> {
                 slot.insert(value);
             }
         }
-        skip_spaces(text, pos);
-        match bytes.get(*pos)? {
-            b',' => {
-                *pos += 1;
-                skip_spaces(text, pos);
-                // A trailing comma or an empty entry.
-                if matches!(bytes.get(*pos)?, b'}' | b',') {
-                    return None;
-                }
-            }
-            b'}' => {
-                *pos += 1;
-                return Some(Node::Map(map));
-            }
-            _ => return None,
+        if closed(text, pos, b'}')? {
+            return Some(Node::Map(map));
         }
     }
+}
+
+/// After a flow entry: `Some(true)` at the closing `close` (consumed), `Some(false)` after a
+/// comma with another entry to come, `None` for anything else (a trailing comma, an empty
+/// entry, a stray character).
+fn closed(text: &str, pos: &mut usize, close: u8) -> Option<bool> {
+    let bytes = text.as_bytes();
+    skip_spaces(text, pos);
+    let at = *bytes.get(*pos)?;
+    *pos += 1;
+    if at == close {
+        return Some(true);
+    }
+    if at != b',' {
+        return None;
+    }
+    skip_spaces(text, pos);
+    let next = *bytes.get(*pos)?;
+    (next != close && next != b',').then_some(false)
 }
 
 /// `[value, ...]` on one line, `*pos` at the `[`.
@@ -383,20 +389,8 @@ fn flow_seq(text: &str, pos: &mut usize) -> Option<Node> {
     }
     loop {
         items.push(flow_value(text, pos)?);
-        skip_spaces(text, pos);
-        match bytes.get(*pos)? {
-            b',' => {
-                *pos += 1;
-                skip_spaces(text, pos);
-                if matches!(bytes.get(*pos)?, b']' | b',') {
-                    return None;
-                }
-            }
-            b']' => {
-                *pos += 1;
-                return Some(Node::Seq(items));
-            }
-            _ => return None,
+        if closed(text, pos, b']')? {
+            return Some(Node::Seq(items));
         }
     }
 }
