@@ -81,6 +81,9 @@ impl Project {
         if let Some(stacks) = self.stacks.get() {
             std::mem::forget(Arc::clone(stacks));
         }
+        if let Some((_, stacks)) = self.one_stack.get() {
+            std::mem::forget(Arc::clone(stacks));
+        }
     }
 
     /// A project whose configuration `load` reads on first use. A failing load is not cached:
@@ -182,6 +185,11 @@ impl Project {
         let cfg = self.config()?;
         let stacks =
             Arc::new(crate::stack::load_for(&cfg, name)?.evaluating(crate::stack::Eval::Secrets));
+        // Every stack loaded (no index to go by): what `stacks` would load, shared with it and
+        // with any other stack this command asks for.
+        if !stacks.is_partial() {
+            return Ok(self.stacks.get_or_init(|| stacks).clone());
+        }
         let _ = self.one_stack.set((name.to_owned(), stacks.clone()));
         Ok(stacks)
     }

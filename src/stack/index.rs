@@ -75,9 +75,16 @@ impl Stamp {
         None
     }
 
-    /// Whether the index may not vouch for this version ([`RACY`], [`CHANGED_DURING`]).
+    /// Whether the index may not vouch for this version ([`RACY`], [`CHANGED_DURING`]). A change
+    /// time without nanoseconds suggests a file system that keeps whole seconds: then the change
+    /// time gets the modification time's margin too.
     fn recent(&self, cutoffs: &Cutoffs) -> bool {
-        self.mtime >= cutoffs.modified || self.ctime >= cutoffs.changed
+        let changed = if self.ctime.1 == 0 {
+            cutoffs.modified
+        } else {
+            cutoffs.changed
+        };
+        self.mtime >= cutoffs.modified || self.ctime >= changed
     }
 }
 
@@ -179,8 +186,15 @@ impl Index {
             Some(dir) if dir.is_absolute() => dir,
             _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
         };
+        // The running executable's own stamp: a rebuild with the same version may name stacks
+        // differently.
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| Stamp::of(&p))
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_default();
         let key = format!(
-            "format {FORMAT}; atmos {}; base {:?}; stacks {:?}; lists {:?}",
+            "format {FORMAT}; atmos {} {exe}; base {:?}; stacks {:?}; lists {:?}",
             env!("CARGO_PKG_VERSION"),
             cfg.base_path,
             cfg.stacks,
@@ -319,8 +333,10 @@ static PENDING: std::sync::Mutex<Option<(PathBuf, Vec<u8>)>> = std::sync::Mutex:
 pub(crate) fn save() {
     let pending = PENDING.lock().ok().and_then(|mut p| p.take());
     if let Some((path, bytes)) = pending {
-        let _ = crate::fsx::ensure_parent_dir(&path, 0o700);
-        let _ = crate::fsx::write_atomic(&path, &bytes, 0o600);
+        let created = crate::fsx::ensure_parent_dir(&path, 0o700).ok().flatten();
+        if crate::fsx::write_atomic_exact(&path, &bytes, 0o600).is_err() {
+            crate::fsx::remove_created_dirs(&path, created.as_deref());
+        }
     }
 }
 
@@ -510,7 +526,7 @@ fn decode(text: &str, key: &str, base: &Path) -> Option<Stored> {
                 stored.dirs.push(DirNode { path, stamp });
             }
             "F" => {
-                let len = f.next()?.parse().ok()?;
+                let len = f.next()?.parse::<u64>().ok()?;
                 let stamp = read_stamp(&mut f, len)?;
                 let dir = f.next()?.parse().ok()?;
                 let imports = match f.next()? {
@@ -556,13 +572,15 @@ fn decode(text: &str, key: &str, base: &Path) -> Option<Stored> {
 }
 
 fn read_stamp<'a>(f: &mut impl Iterator<Item = &'a str>, len: u64) -> Option<Stamp> {
-    let mut int = || f.next()?.parse::<i64>().ok();
+    let mut time = || f.next()?.parse::<i64>().ok();
+    let (mtime, ctime) = ((time()?, time()?), (time()?, time()?));
+    let mut id = || f.next()?.parse::<u64>().ok();
     Some(Stamp {
         len,
-        mtime: (int()?, int()?),
-        ctime: (int()?, int()?),
-        ino: u64::try_from(int()?).ok()?,
-        dev: u64::try_from(int()?).ok()?,
+        mtime,
+        ctime,
+        ino: id()?,
+        dev: id()?,
     })
 }
 
@@ -601,7 +619,7 @@ mod tests {
             len: 7,
             mtime: (n, 5),
             ctime: (n + 1, 999_999_999),
-            ino: 42,
+            ino: u64::MAX - 1,
             dev: 65024,
         }
     }

@@ -615,6 +615,11 @@ impl Stacks {
         self
     }
 
+    /// Whether only some of the project's stacks were loaded ([`load_for`]).
+    pub fn is_partial(&self) -> bool {
+        !self.unloaded.is_empty()
+    }
+
     /// The logical stack names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.stacks.keys().map(String::as_str)
