@@ -29,6 +29,24 @@ pub fn read_text(path: &Path) -> io::Result<String> {
     })
 }
 
+/// [`read_text`] with the file's metadata taken from the open file before reading it: a later
+/// `stat` that still matches it proves the text read is the file's current content (the
+/// stack-name index relies on this).
+pub fn read_text_with_metadata(path: &Path) -> io::Result<(String, std::fs::Metadata)> {
+    use std::io::Read;
+    let file = File::open(path)?;
+    let metadata = file.metadata()?;
+    let mut bytes = Vec::with_capacity(8 << 10);
+    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })?;
+    Ok((text, metadata))
+}
+
 /// The characters that make an import or include spec a glob.
 pub const GLOB_CHARS: [char; 4] = ['*', '?', '[', '{'];
 

@@ -11,9 +11,11 @@
 //! - The index is keyed by the program version, the stacks base path and the whole `stacks:`
 //!   configuration; `name_template` projects are not indexed at all.
 //! - Each file is stamped with its size, modification and change times (nanoseconds), inode and
-//!   device, and so is its directory (a file added beside it can change which file an import
-//!   names). A file or directory changed within two seconds before the index was written is not
-//!   vouched for (file-system clocks are coarse; the same rule as git's "racily clean" entries).
+//!   device, taken from the open file before it is read; it is vouched for only when a `stat`
+//!   after the load still gives that stamp (so a change during the load is never recorded as
+//!   the version read). Its directory is stamped too (a file added beside it can change which
+//!   file an import names). A file or directory modified within two seconds before the command
+//!   is not vouched for (file-system clocks are coarse; git's "racily clean" entries).
 //! - Trees with templates, `!include`, glob imports or imports skipped as missing are recorded
 //!   as "always load": their names depend on more than their files' bytes.
 //! - The set of top-level manifests must be the one recorded, and every stamp must match;
@@ -56,10 +58,13 @@ struct Stamp {
 
 impl Stamp {
     /// The stamp of `path` now; `None` when it cannot be read (then nothing is vouched for).
-    #[cfg(unix)]
     fn of(path: &Path) -> Option<Stamp> {
+        Self::from_metadata(&std::fs::metadata(path).ok()?)
+    }
+
+    #[cfg(unix)]
+    fn from_metadata(m: &std::fs::Metadata) -> Option<Stamp> {
         use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
         Some(Stamp {
             // A directory's size says nothing the times do not.
             len: if m.is_dir() { 0 } else { m.len() },
@@ -71,7 +76,7 @@ impl Stamp {
     }
 
     #[cfg(not(unix))]
-    fn of(_: &Path) -> Option<Stamp> {
+    fn from_metadata(_: &std::fs::Metadata) -> Option<Stamp> {
         None
     }
 
@@ -398,7 +403,10 @@ impl Recorder {
             return None;
         }
         let path = tree.file().to_path_buf();
-        let stamp = Stamp::of(&path).filter(|s| !s.recent(&self.cutoffs))?;
+        // The file as it is now must be the file as it was read: a change during the load
+        // shows as a different stamp, whatever the clocks say.
+        let read = Stamp::from_metadata(tree.read_metadata()?)?;
+        let stamp = Stamp::of(&path).filter(|s| *s == read && !s.recent(&self.cutoffs))?;
         let dir = self.dir(path.parent()?)?;
         let imports = tree
             .imports()

@@ -36,6 +36,9 @@ struct Parsed {
     /// Whether the body may depend on more than the file's bytes: rendered as a template, or
     /// holding `!include` (which reads other files into it).
     volatile: bool,
+    /// The file's metadata as it was opened, when the loader was asked for it
+    /// ([`Loader::stamping`]).
+    read: Option<std::fs::Metadata>,
 }
 
 #[derive(Debug)]
@@ -150,6 +153,8 @@ pub struct Loader<'a> {
     renderers: [std::sync::OnceLock<crate::template::Renderer>; 2],
     /// The imports being resolved on this loader's thread (cycle detection).
     chain: Vec<PathBuf>,
+    /// Whether each file's metadata is taken as it is read ([`Loader::stamping`]).
+    stamping: bool,
 }
 
 /// Per file, one entry per way it was read ([`ReadAs`]; nearly always one): looked up by
@@ -242,6 +247,11 @@ impl Tree {
         self.0.indexable
     }
 
+    /// The file's metadata as it was read, when the loader was [`Loader::stamping`].
+    pub(crate) fn read_metadata(&self) -> Option<&std::fs::Metadata> {
+        self.0.read.as_ref()
+    }
+
     /// An identity shared by every stack importing this same tree (one parse, one pointer).
     pub(crate) fn identity(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
@@ -283,6 +293,8 @@ struct Resolved {
     /// their directories: no template, no `!include`, no glob import and no import skipped as
     /// missing. Only such trees go into the stack-name index ([`super::index`]).
     indexable: bool,
+    /// The file's metadata as it was read ([`Loader::stamping`]).
+    read: Option<std::fs::Metadata>,
 }
 
 /// `vars.<key>` of a layer list, from its last definition ([`Resolved::var`]).
@@ -568,6 +580,7 @@ impl<'a> Loader<'a> {
             cache: Arc::default(),
             renderers: Default::default(),
             chain: Vec::new(),
+            stamping: false,
         }
     }
 
@@ -579,7 +592,15 @@ impl<'a> Loader<'a> {
             cache: Arc::clone(&self.cache),
             renderers: Default::default(),
             chain: Vec::new(),
+            stamping: self.stamping,
         }
+    }
+
+    /// Takes each file's metadata from the open file before reading it (one `fstat` more per
+    /// file), for the stack-name index to compare with a later `stat`.
+    pub fn stamping(mut self) -> Self {
+        self.stamping = true;
+        self
     }
 
     /// The list merge strategy from `settings.list_merge_strategy`.
@@ -644,6 +665,7 @@ impl<'a> Loader<'a> {
             && imports.iter().all(|i| i.indexable);
         let resolved = Arc::new(Resolved {
             indexable,
+            read: parsed.read.clone(),
             imports,
             file: Arc::from(file),
             body: Arc::clone(&parsed.body),
@@ -833,7 +855,7 @@ impl<'a> Loader<'a> {
         if let Some(p) = by_file(&lock(&self.cache.parsed), file, read_as) {
             return Ok(Arc::clone(p));
         }
-        let (mut node, volatile) = self.read_node(file, context, read_as)?;
+        let (mut node, volatile, read) = self.read_node(file, context, read_as)?;
         includes(&mut node, file, &self.cfg.base_path, 0)?;
         let mut body = match node {
             Node::Null => Map::default(),
@@ -869,6 +891,7 @@ impl<'a> Loader<'a> {
             imports,
             body: Arc::new(body),
             volatile,
+            read,
         });
         Ok(keep_first(
             &mut lock(&self.cache.parsed),
@@ -878,15 +901,21 @@ impl<'a> Loader<'a> {
         ))
     }
 
-    /// Reads and parses a manifest (rendered first when it is a template or has a context), and
-    /// whether the result may depend on more than the file's bytes ([`Parsed::volatile`]).
+    /// Reads and parses a manifest (rendered first when it is a template or has a context),
+    /// whether the result may depend on more than the file's bytes ([`Parsed::volatile`]), and
+    /// the file's metadata as it was read when [`Loader::stamping`].
     fn read_node(
         &self,
         file: &Path,
         context: &Map,
         read_as: &ReadAs,
-    ) -> Result<(Node, bool), StackError> {
-        let text = crate::fsx::read_text(file).map_err(|source| StackError::Read {
+    ) -> Result<(Node, bool, Option<std::fs::Metadata>), StackError> {
+        let read = if self.stamping {
+            crate::fsx::read_text_with_metadata(file).map(|(text, meta)| (text, Some(meta)))
+        } else {
+            crate::fsx::read_text(file).map(|text| (text, None))
+        };
+        let (text, read) = read.map_err(|source| StackError::Read {
             path: file.to_path_buf(),
             source,
         })?;
@@ -906,7 +935,7 @@ impl<'a> Loader<'a> {
         } else {
             yaml::parse(&text, &origin)?
         };
-        Ok((node, volatile))
+        Ok((node, volatile, read))
     }
 
     /// Renders a whole manifest as a Go template over its import `context` (atmos' first phase:

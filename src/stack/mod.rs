@@ -463,7 +463,7 @@ pub fn load_for(cfg: &CliConfig, name: &str) -> Result<Stacks, StackError> {
             top.len()
         )
     });
-    let stacks = load_files(cfg, &top)?;
+    let stacks = load_files_stamped(cfg, &top, true)?;
     index.record(&top, &stacks, started);
     Ok(stacks)
 }
@@ -476,8 +476,20 @@ pub fn save_index() {
 
 /// Loads and names the stacks of the top-level manifests `top` (in path order).
 fn load_files(cfg: &CliConfig, top: &[PathBuf]) -> Result<Stacks, StackError> {
+    load_files_stamped(cfg, top, false)
+}
+
+/// [`load_files`], taking each file's metadata as it is read when `stamping` (for the index).
+fn load_files_stamped(
+    cfg: &CliConfig,
+    top: &[PathBuf],
+    stamping: bool,
+) -> Result<Stacks, StackError> {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let mut loader = manifest::Loader::new(cfg);
+    if stamping {
+        loader = loader.stamping();
+    }
     let renderer = templates::renderer(cfg);
     let shared = std::sync::Arc::new(component::Shared::default());
     let mut loaded = Vec::with_capacity(top.len());
