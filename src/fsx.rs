@@ -18,9 +18,23 @@ pub const SECRET_MODE: u32 = 0o600;
 /// `take`, which reads as any reader does, into a buffer that starts at 8 KiB and grows as
 /// needed; the errors are `read_to_string`'s (invalid UTF-8 included).
 pub fn read_text(path: &Path) -> io::Result<String> {
+    read_utf8(File::open(path)?)
+}
+
+/// [`read_text`] with the file's metadata taken from the open file before reading it: a later
+/// `stat` that still matches it proves the text read is the file's current content (the
+/// stack-name index relies on this).
+pub fn read_text_with_metadata(path: &Path) -> io::Result<(String, std::fs::Metadata)> {
+    let file = File::open(path)?;
+    let metadata = file.metadata()?;
+    Ok((read_utf8(file)?, metadata))
+}
+
+/// The rest of `file` as UTF-8 text, read as [`read_text`] describes.
+fn read_utf8(file: File) -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::with_capacity(8 << 10);
-    File::open(path)?.take(u64::MAX).read_to_end(&mut bytes)?;
+    file.take(u64::MAX).read_to_end(&mut bytes)?;
     String::from_utf8(bytes).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -29,22 +43,20 @@ pub fn read_text(path: &Path) -> io::Result<String> {
     })
 }
 
-/// [`read_text`] with the file's metadata taken from the open file before reading it: a later
-/// `stat` that still matches it proves the text read is the file's current content (the
-/// stack-name index relies on this).
-pub fn read_text_with_metadata(path: &Path) -> io::Result<(String, std::fs::Metadata)> {
-    use std::io::Read;
-    let file = File::open(path)?;
-    let metadata = file.metadata()?;
-    let mut bytes = Vec::with_capacity(8 << 10);
-    file.take(u64::MAX).read_to_end(&mut bytes)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            "stream did not contain valid UTF-8",
-        )
-    })?;
-    Ok((text, metadata))
+/// Every `.yaml`/`.yml` file under `dir`, recursively, appended to `out`; nothing when `dir`
+/// does not exist or cannot be listed.
+pub fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
 }
 
 /// The characters that make an import or include spec a glob.

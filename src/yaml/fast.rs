@@ -323,11 +323,8 @@ fn flow_value(text: &str, pos: &mut usize) -> Option<Node> {
 /// `{key: value, ...}` on one line, `*pos` at the `{`.
 fn flow_map(text: &str, pos: &mut usize) -> Option<Node> {
     let bytes = text.as_bytes();
-    *pos += 1;
     let mut map = Map::default();
-    skip_spaces(text, pos);
-    if bytes.get(*pos) == Some(&b'}') {
-        *pos += 1;
+    if opened_empty(text, pos, b'}') {
         return Some(Node::Map(map));
     }
     loop {
@@ -358,6 +355,18 @@ fn flow_map(text: &str, pos: &mut usize) -> Option<Node> {
     }
 }
 
+/// Steps past the opening bracket at `*pos`; whether `close` follows at once (an empty
+/// collection, consumed).
+fn opened_empty(text: &str, pos: &mut usize, close: u8) -> bool {
+    *pos += 1;
+    skip_spaces(text, pos);
+    let empty = text.as_bytes().get(*pos) == Some(&close);
+    if empty {
+        *pos += 1;
+    }
+    empty
+}
+
 /// After a flow entry: `Some(true)` at the closing `close` (consumed), `Some(false)` after a
 /// comma with another entry to come, `None` for anything else (a trailing comma, an empty
 /// entry, a stray character).
@@ -379,12 +388,8 @@ fn closed(text: &str, pos: &mut usize, close: u8) -> Option<bool> {
 
 /// `[value, ...]` on one line, `*pos` at the `[`.
 fn flow_seq(text: &str, pos: &mut usize) -> Option<Node> {
-    let bytes = text.as_bytes();
-    *pos += 1;
     let mut items = Vec::new();
-    skip_spaces(text, pos);
-    if bytes.get(*pos) == Some(&b']') {
-        *pos += 1;
+    if opened_empty(text, pos, b']') {
         return Some(Node::Seq(items));
     }
     loop {
@@ -483,23 +488,10 @@ mod tests {
     /// SOPS vectors): where the fast path answers, it answers what the event parser does.
     #[test]
     fn agrees_with_the_event_parser_on_every_repository_yaml_file() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    out.push(path);
-                }
-            }
-        }
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        walk(&root.join("fixtures"), &mut files);
-        walk(&root.join("tests"), &mut files);
+        crate::fsx::yaml_files(&root.join("fixtures"), &mut files);
+        crate::fsx::yaml_files(&root.join("tests"), &mut files);
         let (mut read, mut total) = (0, 0);
         for file in &files {
             let Ok(text) = std::fs::read_to_string(file) else {

@@ -52,7 +52,7 @@ pub fn with_imports(file: &Path, warnings: &mut Vec<String>) -> Result<Map, Conf
 /// `SearchAtmosConfig`).
 pub fn tree(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    walk(dir, &mut files);
+    crate::fsx::yaml_files(dir, &mut files);
     files.sort_by(|a, b| {
         let depth = |p: &Path| p.components().count();
         depth(a).cmp(&depth(b)).then_with(|| a.cmp(b))
@@ -201,7 +201,7 @@ fn expand(dir: &Path, spec: &str) -> Vec<PathBuf> {
         let glob = glob.compile_matcher();
         let root = crate::fsx::glob_root(&path);
         let mut files = Vec::new();
-        walk(&root, &mut files);
+        crate::fsx::yaml_files(&root, &mut files);
         let mut hits: Vec<PathBuf> = files.into_iter().filter(|f| glob.is_match(f)).collect();
         hits.sort();
         return hits;
@@ -230,21 +230,6 @@ fn lexical(p: &Path) -> PathBuf {
         }
     }
     out
-}
-
-/// Every `.yaml`/`.yml` file under `dir` (recursively); nothing when it does not exist.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            out.push(p);
-        }
-    }
 }
 
 pub(super) fn read(file: &Path) -> Result<Map, ConfigError> {
