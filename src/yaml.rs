@@ -238,17 +238,13 @@ impl Builder<'_> {
                     let k = if is_merge_key {
                         Key::Merge
                     } else {
-                        match node {
-                            Node::Str(s) => Key::Str(s),
-                            Node::Null => Key::Str(String::new()),
-                            Node::Bool(_) | Node::Int(_) | Node::Float(_) => {
-                                Key::Str(node.scalar_text().unwrap_or_default())
-                            }
-                            Node::Tagged(t) => match t.value {
+                        match scalar_key(node) {
+                            Ok(k) => Key::Str(k),
+                            Err(Node::Tagged(t)) => match t.value {
                                 Node::Str(s) => Key::Str(s),
                                 _ => return Err(self.err(line, "mapping keys must be scalars")),
                             },
-                            Node::Seq(_) | Node::Map(_) => {
+                            Err(_) => {
                                 return Err(YamlError {
                                     origin: origin.to_owned(),
                                     line,
@@ -294,6 +290,18 @@ impl Builder<'_> {
         }
         self.budget -= size;
         Ok(node)
+    }
+}
+
+/// The text a scalar mapping key is stored under (a plain `1` or `true` key is the string
+/// `"1"`/`"true"`, a null key the empty string); the node back when it is not a plain scalar.
+/// Both parse paths key maps by it.
+fn scalar_key(node: Node) -> Result<String, Node> {
+    match node {
+        Node::Str(s) => Ok(s),
+        Node::Null => Ok(String::new()),
+        Node::Bool(_) | Node::Int(_) | Node::Float(_) => Ok(node.scalar_text().unwrap_or_default()),
+        other => Err(other),
     }
 }
 

@@ -212,7 +212,7 @@ impl Index {
             .join("stack-index")
             .join(format!("{}.txt", &key[..24]));
         let base = cfg.stacks.base_path.clone();
-        let stored = std::fs::read_to_string(&path)
+        let stored = crate::fsx::read_text(&path)
             .ok()
             .and_then(|text| decode(&text, &key, &base));
         Some(Index {
@@ -245,7 +245,7 @@ impl Index {
         };
         // The names the command may use: `name` itself, and the name of a manifest given by
         // its path (as `Stacks::stack` resolves it).
-        let by_path = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+        let by_path = super::stack_file_named(name);
         let mut wanted = vec![name.to_owned()];
         for entry in &stored.manifests {
             match &entry.named {

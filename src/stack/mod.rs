@@ -431,7 +431,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// then taken in file order, so names, shadowing and the first error reported are those of a
 /// load in one thread.
 pub fn load(cfg: &CliConfig) -> Result<Stacks, StackError> {
-    load_files(cfg, &manifest::top_level_files(&cfg.stacks)?)
+    load_files(cfg, &manifest::top_level_files(&cfg.stacks)?, false)
 }
 
 /// The stacks a command about the one stack `name` needs: those the stack-name index
@@ -453,7 +453,7 @@ pub fn load_for(cfg: &CliConfig, name: &str) -> Result<Stacks, StackError> {
                 top.len()
             )
         });
-        let mut stacks = load_files(cfg, &plan.load)?;
+        let mut stacks = load_files(cfg, &plan.load, false)?;
         stacks.unloaded = plan.others;
         return Ok(stacks);
     }
@@ -463,7 +463,7 @@ pub fn load_for(cfg: &CliConfig, name: &str) -> Result<Stacks, StackError> {
             top.len()
         )
     });
-    let stacks = load_files_stamped(cfg, &top, true)?;
+    let stacks = load_files(cfg, &top, true)?;
     index.record(&top, &stacks, started);
     Ok(stacks)
 }
@@ -474,17 +474,9 @@ pub fn save_index() {
     index::save();
 }
 
-/// Loads and names the stacks of the top-level manifests `top` (in path order).
-fn load_files(cfg: &CliConfig, top: &[PathBuf]) -> Result<Stacks, StackError> {
-    load_files_stamped(cfg, top, false)
-}
-
-/// [`load_files`], taking each file's metadata as it is read when `stamping` (for the index).
-fn load_files_stamped(
-    cfg: &CliConfig,
-    top: &[PathBuf],
-    stamping: bool,
-) -> Result<Stacks, StackError> {
+/// Loads and names the stacks of the top-level manifests `top` (in path order), taking each
+/// file's metadata as it is read when `stamping` (for the index).
+fn load_files(cfg: &CliConfig, top: &[PathBuf], stamping: bool) -> Result<Stacks, StackError> {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let mut loader = manifest::Loader::new(cfg);
     if stamping {
@@ -579,6 +571,12 @@ fn load_files_stamped(
     })
 }
 
+/// The manifest path (a [`Stack::stack_file`]) a stack argument names when it is not a stack
+/// name: `-s orgs/acme/dev.yaml` is `orgs/acme/dev`.
+fn stack_file_named(name: &str) -> &str {
+    name.trim_end_matches(".yaml").trim_end_matches(".yml")
+}
+
 /// From how many top-level manifests [`load`] uses a second thread.
 const PARALLEL_FROM: usize = 64;
 
@@ -643,7 +641,7 @@ impl Stacks {
         if let Some(s) = self.stacks.get(name) {
             return Ok(s);
         }
-        let trimmed = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+        let trimmed = stack_file_named(name);
         let by_path = self
             .stacks
             .values()

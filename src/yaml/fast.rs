@@ -196,11 +196,7 @@ fn split_key(text: &str) -> Option<(String, &str)> {
 
 /// A plain key resolved as a scalar and turned back into the text the event path keys maps by.
 fn key_text(key: &str) -> String {
-    match resolve_plain(key) {
-        Node::Str(s) => s,
-        Node::Null => String::new(),
-        other => other.scalar_text().unwrap_or_default(),
-    }
+    super::scalar_key(resolve_plain(key)).unwrap_or_default()
 }
 
 /// A one-line value in block context: a flow collection, a quoted string or a plain scalar,
@@ -322,28 +318,19 @@ fn flow_value(text: &str, pos: &mut usize) -> Option<Node> {
 
 /// `{key: value, ...}` on one line, `*pos` at the `{`.
 fn flow_map(text: &str, pos: &mut usize) -> Option<Node> {
-    let bytes = text.as_bytes();
     let mut map = Map::default();
     if opened_empty(text, pos, b'}') {
         return Some(Node::Map(map));
     }
     loop {
-        skip_spaces(text, pos);
-        let start = *pos;
-        while bytes.get(*pos).is_some_and(|&b| key_byte(b)) {
-            *pos += 1;
-        }
-        let key = &text[start..*pos];
-        if key.is_empty()
-            || !(bytes[start].is_ascii_alphanumeric() || bytes[start] == b'_')
-            || bytes.get(*pos) != Some(&b':')
-            || bytes.get(*pos + 1) != Some(&b' ')
-        {
+        // The same simple keys as in block context, always followed by `: ` here.
+        let (key, rest) = split_key(&text[*pos..])?;
+        if rest.is_empty() {
             return None;
         }
-        *pos += 1;
+        *pos = text.len() - rest.len();
         let value = flow_value(text, pos)?;
-        match map.entry(key_text(key)) {
+        match map.entry(key) {
             indexmap::map::Entry::Occupied(_) => return None,
             indexmap::map::Entry::Vacant(slot) => {
                 slot.insert(value);
