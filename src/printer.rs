@@ -463,18 +463,31 @@ impl Printer {
 
     /// Writes `parts` to stdout one after another (masked): the text is their concatenation,
     /// which is only made when there is something to mask. Without, the parts go out through
-    /// one buffer as they are (a whole-tree listing is megabytes in hundreds of parts).
+    /// one 64 KiB buffer (a whole-tree listing is megabytes in hundreds of parts), wiped when
+    /// done: a part may be a rendered `!secret` value (`describe`).
     pub fn stdout_parts(&self, parts: &[&str]) {
         if !self.masker.idle() {
             // The joined text may hold what the masker replaces: wiped when dropped.
             self.stdout(&Zeroizing::new(parts.concat()));
             return;
         }
-        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-        let _ = parts
-            .iter()
-            .try_for_each(|p| out.write_all(p.as_bytes()))
-            .and_then(|()| out.flush());
+        const CAP: usize = 1 << 16;
+        let mut out = io::stdout().lock();
+        let mut buf = Zeroizing::new(Vec::with_capacity(CAP));
+        for part in parts {
+            if buf.len() + part.len() > CAP && !buf.is_empty() {
+                write_ignoring_broken_pipe(&mut out, &buf);
+                buf.clear();
+            }
+            if part.len() >= CAP {
+                write_ignoring_broken_pipe(&mut out, part.as_bytes());
+            } else {
+                buf.extend_from_slice(part.as_bytes());
+            }
+        }
+        if !buf.is_empty() {
+            write_ignoring_broken_pipe(&mut out, &buf);
+        }
     }
 
     /// Writes raw bytes to stdout without masking (decrypted files the user asked for).

@@ -642,7 +642,8 @@ fn loading_on_two_threads_keeps_file_order() {
     sorted.sort();
     assert_eq!(shadowed, sorted, "shadowed stacks stay in path order");
 
-    // Errors on both threads: the first in path order is the one reported.
+    // Errors early and late in path order (either thread may meet either): the first in path
+    // order is the one reported.
     write(
         dir.path(),
         "stacks/deploy/s010.yaml",
